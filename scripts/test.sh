@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing, builds, lints, brings the local
+# rig up, runs every jest suite against it, brings the rig down and checks that nothing is left running.
+# Extra arguments go to jest (e.g. `npm test -- test/domain`).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+started=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - started ))" >&2; }
+
+step "npm dependencies"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+step "toolchain (scripts/setup-toolchain.sh)"
+bash scripts/setup-toolchain.sh >/dev/null
+
+step "build, typecheck, lint"
+npm run -s build
+npm run -s typecheck
+npm run -s lint
+
+step "docker-compose.yml is valid"
+docker-compose -f docker-compose.yml config -q
+
+rig_dir=${MERIDIAN_RIG_DIR:-$HOME/.meridian/rig}
+export MERIDIAN_RIG_DIR=$rig_dir
+owns_rig=1
+if ./bin/meridian dev status >/dev/null 2>&1; then
+  owns_rig=0
+  step "local rig already running: the suite uses it and leaves it up"
+else
+  step "local rig up"
+fi
+
+finish() {
+  local code=$?
+  if [ "$owns_rig" = 1 ]; then
+    step "local rig down"
+    ./bin/meridian dev down || code=1
+    # `down` must leave no process behind: anything still running from the rig's directory is a bug.
+    left=$(pgrep -af -- "$rig_dir" || true)
+    if [ -n "$left" ]; then
+      printf 'processes left behind by `meridian dev down`:\n%s\n' "$left" >&2
+      pkill -9 -f -- "$rig_dir" || true
+      code=1
+    fi
+  fi
+  exit "$code"
+}
+trap finish EXIT
+./bin/meridian dev up
+
+step "jest"
+mkdir -p .meridian
+set +e
+npx jest --runInBand --json --outputFile=.meridian/jest-results.json "$@"
+jest_code=$?
+set -e
+node -e '
+  const r = require("./.meridian/jest-results.json");
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
+' || jest_code=1
+exit "$jest_code"

@@ -1,0 +1,61 @@
+import { loadRigConfig, defaultRigConfigFile, rigLayout } from '../../rig/rig-config';
+import { type RigStatus, rigDown, rigStatus, rigUp } from '../../rig/rig';
+import { parseCommandArgs } from '../args';
+import { UsageError } from '../cli-errors';
+import type { CommandContext } from '../command';
+
+const usage = 'up | down [--purge] | status [--json]  [--rig FILE]';
+
+/** `meridian dev up | down | status`: the local rig of real servers. */
+export async function devCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs('dev', argv, {
+    rig: { type: 'string' },
+    json: { type: 'boolean' },
+    purge: { type: 'boolean' },
+  }, usage);
+  const [action, ...extra] = positionals;
+  if (!action || extra.length > 0 || !['up', 'down', 'status'].includes(action)) {
+    throw new UsageError(`expected one of up, down, status${action ? `, got "${positionals.join(' ')}"` : ''}\n  usage: meridian dev ${usage}`);
+  }
+  const config = loadRigConfig(values.rig ?? defaultRigConfigFile());
+  const layout = rigLayout(ctx.env);
+  const report = (line: string) => ctx.err(`${line}\n`);
+
+  if (action === 'up') {
+    const started = Date.now();
+    const status = await rigUp(config, layout, report);
+    printStatus(status, ctx, values.json);
+    report(`rig ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    return status.healthy ? 0 : 3;
+  }
+  if (action === 'down') {
+    await rigDown(config, layout, values.purge ?? false, report);
+    report('rig down');
+    return 0;
+  }
+  const status = await rigStatus(config, layout);
+  printStatus(status, ctx, values.json);
+  return status.healthy ? 0 : 3;
+}
+
+function printStatus(status: RigStatus, ctx: CommandContext, json: boolean | undefined): void {
+  if (json) {
+    ctx.out(`${JSON.stringify(status, null, 2)}\n`);
+    return;
+  }
+  const mark = (ok: boolean) => (ok ? 'up  ' : 'DOWN');
+  const lines = [
+    `Temporal   ${mark(status.temporal.up)} ${status.temporal.address} namespace ${status.temporal.namespace}`,
+    `Web UI     ${mark(status.temporal.uiUp)} ${status.temporal.uiUrl}`,
+    ...status.clusters.map(
+      (c) => `cluster    ${mark(c.reachable && c.readyNodes >= c.wantedNodes)} ${c.context} ${c.server ?? ''} nodes ${c.readyNodes}/${c.wantedNodes}${c.error ? ` (${c.error})` : ''}`,
+    ),
+    ...status.services.map(
+      (s) => `service    ${mark(s.up)} ${s.region} http://127.0.0.1:${s.port} version ${s.version ?? '-'}`,
+    ),
+    `kubeconfig ${status.kubeconfig}   (export KUBECONFIG=${status.kubeconfig})`,
+    `state      ${status.dir}`,
+    status.healthy ? 'rig healthy' : 'rig NOT healthy',
+  ];
+  ctx.out(`${lines.join('\n')}\n`);
+}

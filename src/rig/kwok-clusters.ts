@@ -1,0 +1,191 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { UnreachableError } from '../domain/errors';
+import type { RigConfig, RigLayout } from './rig-config';
+import { findTool, requireTool } from './toolchain';
+
+const run = promisify(execFile);
+
+/** kwokctl with the rig's work dir; its own kubeconfig edits are disabled (`--kubeconfig ""`). */
+async function kwokctl(layout: RigLayout, args: string[], timeoutMs = 180_000): Promise<string> {
+  const binary = requireTool('kwokctl');
+  try {
+    const { stdout } = await run(binary, args, {
+      env: { ...process.env, KWOK_WORKDIR: layout.kwokWorkdir },
+      timeout: timeoutMs,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new UnreachableError(`kwokctl ${args.join(' ')} failed: ${(e.stderr || e.message).trim().split('\n').slice(-8).join('\n')}`);
+  }
+}
+
+/** The kwokctl configuration: local binaries only (nothing is downloaded) and loopback only. */
+function kwokctlConfiguration(layout: RigLayout): string {
+  const file = join(layout.dir, 'kwokctl.yaml');
+  const options = {
+    runtime: 'binary',
+    bindAddress: '127.0.0.1',
+    kubeVersion: kubeVersion(),
+    kubeApiserverBinary: requireTool('kube-apiserver'),
+    kubeControllerManagerBinary: requireTool('kube-controller-manager'),
+    kubeSchedulerBinary: requireTool('kube-scheduler'),
+    kwokControllerBinary: requireTool('kwok'),
+    etcdBinary: requireTool('etcd'),
+    kubectlBinary: findTool('kubectl') ?? 'kubectl',
+    quietPull: true,
+  };
+  const doc = { kind: 'KwokctlConfiguration', apiVersion: 'config.kwok.x-k8s.io/v1alpha1', options };
+  mkdirSync(layout.dir, { recursive: true });
+  writeFileSync(file, stringify(doc));
+  return file;
+}
+
+/** The Kubernetes version the toolchain pins, so kwokctl passes flags that version understands. */
+function kubeVersion(): string {
+  const file = join(__dirname, '..', '..', 'toolchain', 'versions.env');
+  const match = /^KUBE_VERSION=(\S+)/m.exec(readFileSync(file, 'utf8'));
+  return match ? match[1] : 'v1.34.4';
+}
+
+function clusterKubeconfig(layout: RigLayout, name: string): string {
+  return join(layout.kwokWorkdir, 'clusters', name, 'kubeconfig.yaml');
+}
+
+/** Clusters that kwokctl knows in the rig's work dir, running or stopped. */
+export async function knownClusters(layout: RigLayout): Promise<string[]> {
+  if (!existsSync(join(layout.kwokWorkdir, 'clusters'))) return [];
+  const out = await kwokctl(layout, ['get', 'clusters']);
+  return out.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** A client config for one rig cluster, from the merged kubeconfig. */
+export function kubeConfigFor(kubeconfigFile: string, context: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigFile);
+  kc.setCurrentContext(context);
+  return kc;
+}
+
+export interface ClusterHealth {
+  context: string;
+  /** Whether the API server answers. */
+  reachable: boolean;
+  /** Nodes reporting Ready. */
+  readyNodes: number;
+  /** API server URL. */
+  server?: string;
+  error?: string;
+}
+
+export async function clusterHealth(kubeconfigFile: string, context: string): Promise<ClusterHealth> {
+  if (!existsSync(kubeconfigFile)) return { context, reachable: false, readyNodes: 0, error: 'no kubeconfig' };
+  try {
+    const kc = kubeConfigFor(kubeconfigFile, context);
+    const server = kc.getCurrentCluster()?.server;
+    const nodes = await kc.makeApiClient(CoreV1Api).listNode();
+    const readyNodes = nodes.items.filter((n) =>
+      n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    ).length;
+    return { context, reachable: true, readyNodes, server };
+  } catch (err) {
+    return { context, reachable: false, readyNodes: 0, error: (err as Error).message.split('\n')[0] };
+  }
+}
+
+/**
+ * Creates (or starts again) each configured cluster, scales its simulated nodes, and writes one
+ * kubeconfig whose contexts carry the names the release spec uses (meridian-americas, ...).
+ * Clusters are created one after another: kwokctl picks free ports, and parallel creation can race.
+ */
+export async function startClusters(
+  config: RigConfig,
+  layout: RigLayout,
+  report: (line: string) => void,
+): Promise<{ started: string[]; kept: string[] }> {
+  const known = new Set(await knownClusters(layout));
+  const started: string[] = [];
+  const kept: string[] = [];
+  let configFile: string | undefined;
+  for (const cluster of config.clusters) {
+    const name = cluster.context;
+    if (known.has(name) && existsSync(layout.kubeconfig) && (await clusterHealth(layout.kubeconfig, name)).reachable) {
+      kept.push(name);
+    } else {
+      configFile ??= kwokctlConfiguration(layout);
+      if (known.has(name)) {
+        report(`starting cluster ${name}`);
+        await kwokctl(layout, ['start', 'cluster', '--name', name, '--wait', '120s']);
+      } else {
+        report(`creating cluster ${name} (kube-apiserver, etcd, controllers, kwok; about 20-40s)`);
+        await kwokctl(layout, ['create', 'cluster', '--name', name, '--config', configFile, '--kubeconfig', '', '--wait', '120s']);
+      }
+      started.push(name);
+    }
+    writeMergedKubeconfig(config, layout);
+    await kwokctl(layout, ['scale', 'node', '--name', name, '--replicas', String(cluster.nodes)]);
+  }
+  writeMergedKubeconfig(config, layout);
+  for (const cluster of config.clusters) {
+    const health = await waitForNodes(layout.kubeconfig, cluster.context, cluster.nodes);
+    if (health.readyNodes < cluster.nodes) {
+      throw new UnreachableError(
+        `cluster ${cluster.context} has ${health.readyNodes} of ${cluster.nodes} nodes ready (${health.error ?? 'still starting'}); see ${join(layout.kwokWorkdir, 'clusters', cluster.context, 'logs')}`,
+      );
+    }
+  }
+  return { started, kept };
+}
+
+async function waitForNodes(kubeconfig: string, context: string, nodes: number): Promise<ClusterHealth> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const health = await clusterHealth(kubeconfig, context);
+    if (health.readyNodes >= nodes || Date.now() > deadline) return health;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Stops each cluster's processes; with `purge`, deletes the clusters and their data. */
+export async function stopClusters(config: RigConfig, layout: RigLayout, purge: boolean): Promise<string[]> {
+  const known = new Set(await knownClusters(layout));
+  const stopped: string[] = [];
+  for (const name of known) {
+    if (purge) await kwokctl(layout, ['delete', 'cluster', '--name', name, '--kubeconfig', '']);
+    else await kwokctl(layout, ['stop', 'cluster', '--name', name]);
+    stopped.push(name);
+  }
+  void config;
+  return stopped;
+}
+
+/** Writes the rig's kubeconfig: every cluster's credentials under the context names of the config. */
+function writeMergedKubeconfig(config: RigConfig, layout: RigLayout): void {
+  const merged = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    preferences: {},
+    clusters: [] as unknown[],
+    users: [] as unknown[],
+    contexts: [] as unknown[],
+    'current-context': config.clusters[0].context,
+  };
+  for (const { context } of config.clusters) {
+    const file = clusterKubeconfig(layout, context);
+    if (!existsSync(file)) continue;
+    const own = parse(readFileSync(file, 'utf8')) as {
+      clusters: { cluster: unknown }[];
+      users: { user: unknown }[];
+    };
+    merged.clusters.push({ name: context, cluster: own.clusters[0].cluster });
+    merged.users.push({ name: context, user: own.users[0].user });
+    merged.contexts.push({ name: context, context: { cluster: context, user: context } });
+  }
+  writeFileSync(layout.kubeconfig, stringify(merged), { mode: 0o600 });
+}

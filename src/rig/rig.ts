@@ -1,0 +1,55 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { type ServiceHealth, serviceHealth, startDemoServices, stopDemoServices } from './demo-services';
+import { demoRegionsFromRelease } from './demo-regions';
+import { type ClusterHealth, clusterHealth, startClusters, stopClusters } from './kwok-clusters';
+import type { RigConfig, RigLayout } from './rig-config';
+import { type TemporalEndpoints, startTemporal, stopTemporal, temporalAnswers, temporalEndpoints, uiAnswers } from './temporal-dev-server';
+
+/** What `meridian dev status` reports. */
+export interface RigStatus {
+  /** Whether every component runs and answers. */
+  healthy: boolean;
+  temporal: TemporalEndpoints & { up: boolean; uiUp: boolean };
+  clusters: (ClusterHealth & { wantedNodes: number })[];
+  services: ServiceHealth[];
+  kubeconfig: string;
+  dir: string;
+}
+
+/**
+ * Brings the rig up: the Temporal dev server, the KWOK clusters, then the demo services (which follow
+ * the clusters). Each step keeps what already runs, so `up` is idempotent.
+ */
+export async function rigUp(config: RigConfig, layout: RigLayout, report: (line: string) => void): Promise<RigStatus> {
+  mkdirSync(layout.logs, { recursive: true });
+  report('starting the Temporal dev server');
+  const temporal = await startTemporal(config, layout);
+  report(temporal.started ? `Temporal dev server started (pid ${temporal.pid})` : 'Temporal dev server already running');
+  const clusters = await startClusters(config, layout, report);
+  if (clusters.kept.length) report(`clusters already running: ${clusters.kept.join(', ')}`);
+  const services = await startDemoServices(config, layout);
+  report(services.started ? `demo services started for ${services.regions.length} regions` : 'demo services already running');
+  return rigStatus(config, layout);
+}
+
+/** Stops every rig process; with `purge`, also deletes the clusters and the Temporal database. */
+export async function rigDown(config: RigConfig, layout: RigLayout, purge: boolean, report: (line: string) => void): Promise<void> {
+  if (await stopDemoServices(layout)) report('demo services stopped');
+  for (const name of await stopClusters(config, layout, purge)) report(`cluster ${name} ${purge ? 'deleted' : 'stopped'}`);
+  if (await stopTemporal(layout)) report('Temporal dev server stopped');
+  if (purge) {
+    rmSync(layout.dir, { recursive: true, force: true });
+    report(`removed ${layout.dir}`);
+  }
+}
+
+export async function rigStatus(config: RigConfig, layout: RigLayout): Promise<RigStatus> {
+  const endpoints = temporalEndpoints(config);
+  const [up, uiUp] = await Promise.all([temporalAnswers(endpoints), uiAnswers(endpoints)]);
+  const clusters = await Promise.all(
+    config.clusters.map(async (c) => ({ ...(await clusterHealth(layout.kubeconfig, c.context)), wantedNodes: c.nodes })),
+  );
+  const services = await Promise.all(demoRegionsFromRelease(config.release).map(serviceHealth));
+  const healthy = up && uiUp && clusters.every((c) => c.reachable && c.readyNodes >= c.wantedNodes) && services.every((s) => s.up);
+  return { healthy, temporal: { ...endpoints, up, uiUp }, clusters, services, kubeconfig: layout.kubeconfig, dir: layout.dir };
+}

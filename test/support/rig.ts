@@ -1,0 +1,47 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigForContext } from '../../src/activities/kubernetes/kube-config';
+import { demoRegionsFromRelease } from '../../src/rig/demo-regions';
+import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../../src/rig/rig-config';
+import { temporalEndpoints } from '../../src/rig/temporal-dev-server';
+
+/**
+ * The local rig the suite runs against: scripts/test.sh brings it up with `meridian dev up` before
+ * jest starts. These helpers read the same config and state directory.
+ */
+export function theRig() {
+  const config = loadRigConfig(defaultRigConfigFile());
+  const layout = rigLayout();
+  return {
+    config,
+    layout,
+    temporal: temporalEndpoints(config),
+    regions: demoRegionsFromRelease(config.release),
+    kube: (context: string): KubeConfig => kubeConfigForContext(context, layout.kubeconfig),
+  };
+}
+
+/** Polls until `check` returns a value other than undefined, or fails with the last observation. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** A name unique to this run, for namespaces and workflow ids. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
