@@ -1,5 +1,10 @@
 import type { z } from 'zod';
 
+/**
+ * Turns zod's issues into lines a person can act on: the field's full path, what was expected, what was
+ * found, and the fix. Parse with `{ reportInput: true }` so that the found value can be shown.
+ */
+
 /** Formats one issue path as `spec.regions[3].traits.traffic`. */
 export function formatIssuePath(root: string, path: readonly PropertyKey[]): string {
   let out = root;
@@ -12,6 +17,107 @@ export function formatIssuePath(root: string, path: readonly PropertyKey[]): str
 }
 
 /** Every issue of a zod error as one `path: message` line each. */
-export function formatZodIssues(error: z.ZodError, root = ''): string[] {
-  return error.issues.map((issue) => `${formatIssuePath(root, issue.path)}: ${issue.message}`);
+export function formatZodIssues(error: z.ZodError, root = '', schema?: z.ZodType): string[] {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const known = schema ? knownKeysAt(schema, issue.path) : [];
+      return issue.keys.map((key) => `${formatIssuePath(root, [...issue.path, key])}: ${unknownFieldMessage(key, known)}`);
+    }
+    return [`${formatIssuePath(root, issue.path)}: ${describeIssue(issue)}`];
+  });
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'invalid_value':
+      return `expected ${issue.values.map(show).join(' | ')}, got ${show(input)}`;
+    case 'invalid_type':
+      if (input === undefined) return `missing: add this field (${article(issue.expected)})`;
+      return `expected ${article(issue.expected)}, got ${show(input)}`;
+    case 'invalid_union': {
+      const branches = issue.errors.map((branch) => branch.find((i) => i.path.length === 0));
+      if (branches.every((b) => b && (b.code === 'invalid_value' || b.code === 'invalid_type'))) {
+        const expected = branches.map((b) =>
+          b!.code === 'invalid_value' ? b!.values.map(show).join(' | ') : article((b as { expected: string }).expected),
+        );
+        return input === undefined ? `missing: add this field (${expected.join(' or ')})` : `expected ${expected.join(' or ')}, got ${show(input)}`;
+      }
+      const deepest = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
+      return deepest ? `${formatIssuePath('', deepest.path) === '(document)' ? '' : `${formatIssuePath('', deepest.path)}: `}${describeIssue(deepest)}` : issue.message;
+    }
+    default:
+      return issue.message;
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+function article(type: string): string {
+  if (type === 'object') return 'an object (key: value)';
+  if (type === 'array') return 'a list';
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function unknownFieldMessage(key: string, known: string[]): string {
+  const close = known
+    .map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) }))
+    .filter(({ d }) => d <= Math.max(1, Math.floor(key.length / 3)))
+    .sort((a, b) => a.d - b.d)[0];
+  if (close) return `unknown field: did you mean "${close.k}"?`;
+  return known.length ? `unknown field: remove it (fields here: ${known.join(', ')})` : 'unknown field: remove it';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+type Def = { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType; in?: z.ZodType; options?: z.ZodType[]; valueType?: z.ZodType };
+
+/** The field names an object schema allows at a path, found by walking the schema. */
+export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  const candidates = resolve(schema, path);
+  return [...new Set(candidates.flatMap((s) => Object.keys(defOf(s).shape ?? {})))];
+}
+
+function defOf(schema: z.ZodType): Def {
+  return (schema as unknown as { _zod: { def: Def } })._zod.def;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType[] {
+  const def = defOf(schema);
+  if (def.innerType) return unwrap(def.innerType);
+  if (def.type === 'pipe' && def.in) return unwrap(def.in);
+  if (def.type === 'union' && def.options) return def.options.flatMap(unwrap);
+  return [schema];
+}
+
+function resolve(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType[] {
+  let current = unwrap(schema);
+  for (const key of path) {
+    current = current.flatMap((s) => {
+      const def = defOf(s);
+      if (def.type === 'object' && typeof key === 'string' && def.shape?.[key]) return unwrap(def.shape[key]);
+      if (def.type === 'array' && typeof key === 'number' && def.element) return unwrap(def.element);
+      if (def.type === 'record' && def.valueType) return unwrap(def.valueType);
+      return [];
+    });
+  }
+  return current;
 }

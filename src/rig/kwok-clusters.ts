@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { assessRollout } from '../domain/deployment-rollout';
+import { isAlive, waitFor } from './processes';
 import { parse, stringify } from 'yaml';
 import { UnreachableError } from '../domain/errors';
 import type { RigConfig, RigLayout } from './rig-config';
@@ -10,7 +12,7 @@ import { findTool, requireTool } from './toolchain';
 
 const run = promisify(execFile);
 
-/** kwokctl with the rig's work dir; its own kubeconfig edits are disabled (`--kubeconfig ""`). */
+/** kwokctl with the rig's work dir. */
 async function kwokctl(layout: RigLayout, args: string[], timeoutMs = 180_000): Promise<string> {
   const binary = requireTool('kwokctl');
   try {
@@ -41,7 +43,14 @@ function kwokctlConfiguration(layout: RigLayout): string {
     kubectlBinary: findTool('kubectl') ?? 'kubectl',
     quietPull: true,
   };
-  const doc = { kind: 'KwokctlConfiguration', apiVersion: 'config.kwok.x-k8s.io/v1alpha1', options };
+  // One controller manager and one scheduler per cluster: leader election would only make a restarted
+  // cluster wait for the lease of its previous run to expire before anything rolls out.
+  const noLeaderElection = [{ key: 'leader-elect', value: 'false' }];
+  const componentsPatches = [
+    { name: 'kube-controller-manager', extraArgs: noLeaderElection },
+    { name: 'kube-scheduler', extraArgs: noLeaderElection },
+  ];
+  const doc = { kind: 'KwokctlConfiguration', apiVersion: 'config.kwok.x-k8s.io/v1alpha1', options, componentsPatches };
   mkdirSync(layout.dir, { recursive: true });
   writeFileSync(file, stringify(doc));
   return file;
@@ -52,6 +61,11 @@ function kubeVersion(): string {
   const file = join(__dirname, '..', '..', 'toolchain', 'versions.env');
   const match = /^KUBE_VERSION=(\S+)/m.exec(readFileSync(file, 'utf8'));
   return match ? match[1] : 'v1.34.4';
+}
+
+/** kwokctl adds and removes contexts in a kubeconfig: give it one of the rig's, never ~/.kube/config. */
+function kwokctlKubeconfig(layout: RigLayout): string {
+  return join(layout.dir, 'kwokctl-kubeconfig.yaml');
 }
 
 function clusterKubeconfig(layout: RigLayout, name: string): string {
@@ -122,9 +136,10 @@ export async function startClusters(
       if (known.has(name)) {
         report(`starting cluster ${name}`);
         await kwokctl(layout, ['start', 'cluster', '--name', name, '--wait', '120s']);
+        await restartKwokController(layout, name);
       } else {
         report(`creating cluster ${name} (kube-apiserver, etcd, controllers, kwok; about 20-40s)`);
-        await kwokctl(layout, ['create', 'cluster', '--name', name, '--config', configFile, '--kubeconfig', '', '--wait', '120s']);
+        await kwokctl(layout, ['create', 'cluster', '--name', name, '--config', configFile, '--kubeconfig', kwokctlKubeconfig(layout), '--wait', '120s']);
       }
       started.push(name);
     }
@@ -133,14 +148,70 @@ export async function startClusters(
   }
   writeMergedKubeconfig(config, layout);
   for (const cluster of config.clusters) {
+    const logs = join(layout.kwokWorkdir, 'clusters', cluster.context, 'logs');
     const health = await waitForNodes(layout.kubeconfig, cluster.context, cluster.nodes);
     if (health.readyNodes < cluster.nodes) {
       throw new UnreachableError(
-        `cluster ${cluster.context} has ${health.readyNodes} of ${cluster.nodes} nodes ready (${health.error ?? 'still starting'}); see ${join(layout.kwokWorkdir, 'clusters', cluster.context, 'logs')}`,
+        `cluster ${cluster.context} has ${health.readyNodes} of ${cluster.nodes} nodes ready (${health.error ?? 'still starting'}); see ${logs}`,
       );
     }
   }
+  // A cluster that just started is ready only once its controllers really roll a Deployment out.
+  await Promise.all(
+    started.map(async (context) => {
+      if (!(await deploymentRollsOut(kubeConfigFor(layout.kubeconfig, context)))) {
+        throw new UnreachableError(`cluster ${context} does not roll Deployments out within 60s; see ${join(layout.kwokWorkdir, 'clusters', context, 'logs')}`);
+      }
+    }),
+  );
   return { started, kept };
+}
+
+/**
+ * A restarted kwok controller acts on a node's pods only once it holds the node's lease, and the lease of
+ * the previous run lasts 200s: pods would stay Pending for minutes. Once the API server answers, end
+ * the controller, delete the stale node leases, and let kwokctl start the controller again (kwokctl
+ * starts only the components that are not running).
+ */
+async function restartKwokController(layout: RigLayout, name: string): Promise<void> {
+  const dir = join(layout.kwokWorkdir, 'clusters', name);
+  const ok = await waitFor(async () => (await clusterHealth(join(dir, 'kubeconfig.yaml'), `kwok-${name}`)).reachable, 60_000, 250);
+  if (!ok) throw new UnreachableError(`cluster ${name}: the API server did not answer within 60s; see ${join(dir, 'logs')}`);
+  const pidFile = join(dir, 'pids', 'kwok-controller.pid');
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    process.kill(pid, 'SIGTERM');
+    await waitFor(async () => !isAlive(pid), 10_000, 100);
+  }
+  const kc = new KubeConfig();
+  kc.loadFromFile(join(dir, 'kubeconfig.yaml'));
+  await kc.makeApiClient(CoordinationV1Api).deleteCollectionNamespacedLease({ namespace: 'kube-node-lease' });
+  await kwokctl(layout, ['start', 'cluster', '--name', name, '--wait', '60s']);
+}
+
+/** Rolls a one-replica probe Deployment out and removes it again: proves scheduler, controllers and kwok work. */
+async function deploymentRollsOut(kc: KubeConfig): Promise<boolean> {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const name = 'meridian-rig-probe';
+  const namespace = 'default';
+  const probe = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'probe', image: 'rig.local/probe:1' }] } },
+    },
+  };
+  await apps.deleteNamespacedDeployment({ name, namespace }).catch(() => undefined);
+  await waitFor(async () => {
+    await apps.createNamespacedDeployment({ namespace, body: probe });
+    return true;
+  }, 30_000, 500);
+  const ok = await waitFor(async () => assessRollout(await apps.readNamespacedDeployment({ name, namespace })).state === 'complete', 60_000, 250);
+  await apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Foreground' }).catch(() => undefined);
+  return ok;
 }
 
 async function waitForNodes(kubeconfig: string, context: string, nodes: number): Promise<ClusterHealth> {
@@ -157,7 +228,7 @@ export async function stopClusters(config: RigConfig, layout: RigLayout, purge: 
   const known = new Set(await knownClusters(layout));
   const stopped: string[] = [];
   for (const name of known) {
-    if (purge) await kwokctl(layout, ['delete', 'cluster', '--name', name, '--kubeconfig', '']);
+    if (purge) await kwokctl(layout, ['delete', 'cluster', '--name', name, '--kubeconfig', kwokctlKubeconfig(layout)]);
     else await kwokctl(layout, ['stop', 'cluster', '--name', name]);
     stopped.push(name);
   }

@@ -72,9 +72,9 @@ export function loadRigConfig(file: string): RigConfig {
   } catch {
     throw new InvalidInputError(`rig config ${path} cannot be read: pass an existing file with --rig`);
   }
-  const parsed = rigConfigSchema.safeParse(parseYaml(text, path));
+  const parsed = rigConfigSchema.safeParse(parseYaml(text, path), { reportInput: true });
   if (!parsed.success) {
-    throw new InvalidInputError(`rig config ${path} is invalid`, formatZodIssues(parsed.error));
+    throw new InvalidInputError(`rig config ${path} is invalid`, formatZodIssues(parsed.error, '', rigConfigSchema));
   }
   return { ...parsed.data, release: resolve(dirname(path), parsed.data.release), file: path };
 }

@@ -25,8 +25,8 @@ export type DevServerConfig = z.infer<typeof devServerConfigSchema>;
 export function loadDevServerConfig(
   file = resolve(__dirname, '..', '..', 'temporal', 'dev-server.yaml'),
 ): DevServerConfig {
-  const parsed = devServerConfigSchema.safeParse(parseYaml(readFileSync(file, 'utf8'), file));
-  if (!parsed.success) throw new InvalidInputError(`${file} is invalid`, formatZodIssues(parsed.error));
+  const parsed = devServerConfigSchema.safeParse(parseYaml(readFileSync(file, 'utf8'), file), { reportInput: true });
+  if (!parsed.success) throw new InvalidInputError(`${file} is invalid`, formatZodIssues(parsed.error, '', devServerConfigSchema));
   return parsed.data;
 }
 

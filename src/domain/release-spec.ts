@@ -1,0 +1,220 @@
+import { z } from 'zod';
+import { durationField } from './schema-helpers';
+
+/**
+ * The release spec (`kind: Release`): what a platform team asks Meridian to roll out. The schema is the
+ * single source of the spec's types and of the JSON Schema exported for editors. Objects are strict:
+ * an unknown field is an error, so a misspelt field never silently does nothing.
+ */
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected lowercase letters, digits and dashes (a DNS label), such as eu-west');
+
+/** A share written as `20%` (or a fraction such as 0.2). */
+const percentField = () =>
+  z.union([z.number().min(0), z.string().regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 20%')]).transform((v) =>
+    typeof v === 'number' ? v : Number(v.slice(0, -1)) / 100,
+  );
+
+/** A Unicode script name as in `\p{Script=...}`: Latin, Hangul, Arabic, Devanagari, Han, Cyrillic, ... */
+const scriptName = z.string().refine(
+  (name) => {
+    try {
+      new RegExp(`\\p{Script=${name}}`, 'u');
+      return /^[A-Za-z_]+$/.test(name);
+    } catch {
+      return false;
+    }
+  },
+  { error: (iss) => `unknown Unicode script ${JSON.stringify(iss.input)}: use a name such as Latin, Hangul, Arabic, Devanagari, Han or Cyrillic` },
+);
+
+export const trafficLevels = ['low', 'medium', 'high'] as const;
+export const networkQualities = ['good', 'fair', 'poor'] as const;
+
+export const regionTraitsSchema = z
+  .strictObject({
+    traffic: z
+      .union([z.enum(trafficLevels), z.number().nonnegative()])
+      .describe('How much traffic the region serves: low | medium | high, or requests per second'),
+    mobileShare: z.number().min(0).max(1).default(0).describe('Share of requests from mobile clients, 0 to 1'),
+    scripts: z.array(scriptName).default(['Latin']).describe('Unicode scripts seen in user input, e.g. [Hangul, Latin]'),
+    apis: z.array(z.string().min(1)).default([]).describe('APIs the region uses, e.g. [catalog, checkout, payments]'),
+    network: z.enum(networkQualities).default('good').describe("Quality of the region's client networks"),
+  })
+  .describe('What the region exercises; the planner orders regions by these');
+export type RegionTraits = z.infer<typeof regionTraitsSchema>;
+
+export const regionSchema = z.strictObject({
+  name: dnsLabel.describe('Region name, unique in the release'),
+  canary: z.boolean().default(false).describe('The canary goes first and soaks for rollout.canarySoak'),
+  cluster: z
+    .strictObject({
+      context: z.string().min(1).describe("Kubeconfig context of the region's cluster, from the worker's kubeconfig"),
+      namespace: dnsLabel.describe('Namespace the region deploys to'),
+    })
+    .describe('Where the region runs'),
+  registry: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, 'expected a registry host[:port], such as eu.registry.example.com or 127.0.0.1:5102')
+    .describe('Registry the region pulls from'),
+  endpoint: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as https://eu.shop.example.com' }).describe('Base URL the checks call'),
+  traits: regionTraitsSchema,
+  values: z.record(z.string(), z.unknown()).default({}).describe("Template values for this region, merged over spec.template.values"),
+});
+export type RegionSpec = z.infer<typeof regionSchema>;
+
+export const templateSchema = z
+  .strictObject({
+    helm: z
+      .strictObject({
+        chart: z.string().min(1).describe('Path of a Helm chart folder, relative to the spec file'),
+        releaseName: dnsLabel.optional().describe('Helm release name (default: the app name)'),
+      })
+      .optional()
+      .describe('Render with Helm'),
+    manifests: z
+      .strictObject({ path: z.string().min(1).describe('Folder of plain YAML manifests, relative to the spec file') })
+      .optional()
+      .describe('Plain manifests, with values applied by path'),
+    values: z.record(z.string(), z.unknown()).default({}).describe('Values shared by every region'),
+  })
+  .refine((t) => (t.helm ? 1 : 0) + (t.manifests ? 1 : 0) === 1, {
+    error: 'give exactly one of helm or manifests',
+  })
+  .describe('One template, rendered per region with its values');
+
+const thresholdsSchema = z.strictObject({
+  errorRate: z.number().min(0).max(1).optional().describe('Highest acceptable share of failed requests'),
+  p99: durationField().optional().describe('Highest acceptable 99th percentile latency'),
+  regression: z
+    .strictObject({
+      p50: percentField().optional(),
+      p90: percentField().optional(),
+      p99: percentField().optional(),
+      max: percentField().optional(),
+    })
+    .optional()
+    .describe('Largest acceptable worsening against the last successful release, e.g. { p99: 20% }'),
+});
+
+export const validationSchema = z
+  .strictObject({
+    integration: z
+      .strictObject({ suite: z.string().min(1).describe('HTTP check suite, relative to the spec file') })
+      .optional(),
+    load: z
+      .strictObject({
+        replay: z.string().min(1).describe('Recorded traffic to replay (JSON Lines or combined access log)'),
+        rate: z.number().positive().describe('Requests per second'),
+        duration: durationField().describe('How long to replay'),
+        thresholds: thresholdsSchema.default({}),
+      })
+      .optional(),
+  })
+  .default({});
+
+export const onFailurePolicies = ['rollback-region', 'halt', 'rollback-all'] as const;
+
+const explicitWave = z.union([
+  z.array(dnsLabel).min(1),
+  z.strictObject({ regions: z.array(dnsLabel).min(1), bake: durationField().optional().describe('Bake after this wave') }),
+]);
+
+export const rolloutSchema = z.strictObject({
+  canarySoak: durationField().default(0).describe('How long the canary soaks before production regions'),
+  timeToSmoke: z
+    .strictObject({
+      incidents: z.string().min(1).optional().describe('Incident history CSV, relative to the spec file'),
+      method: z.enum(['twice-mean', 'percentile']).default('twice-mean'),
+      percentile: z.number().gt(0).max(100).default(95),
+      window: durationField().default(180 * 86_400_000),
+      floor: durationField().default(30 * 60_000),
+      ceiling: durationField().default(12 * 3_600_000),
+    })
+    .default({ method: 'twice-mean', percentile: 95, window: 180 * 86_400_000, floor: 30 * 60_000, ceiling: 12 * 3_600_000 })
+    .describe('Bake time between waves, from incident history'),
+  waves: z.union([z.literal('auto'), z.array(explicitWave).min(1)]).default('auto').describe('auto, or an explicit list of waves'),
+  maxParallel: z.number().int().min(1).default(1).describe('Most regions of a wave deployed at once'),
+  approvals: z
+    .array(z.string().regex(/^(after-canary|after-wave-[1-9]\d*)$/, 'expected after-canary or after-wave-N'))
+    .default([])
+    .describe('Gates an operator must approve'),
+  onFailure: z.enum(onFailurePolicies).default('rollback-region').describe('What a failing region does'),
+});
+
+export const releaseSpecSchema = z
+  .strictObject({
+    apiVersion: z.literal('meridian.dev/v1alpha1'),
+    kind: z.literal('Release'),
+    metadata: z.strictObject({
+      app: dnsLabel.describe('Application name; with the version it identifies the release'),
+      version: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, 'expected a version such as 2.4.0 or 2.4.0-rc.1')
+        .describe('Version being released'),
+      description: z.string().optional().describe('Free text, any script'),
+    }),
+    spec: z.strictObject({
+      image: z.strictObject({
+        name: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a repository path such as shop/api').describe('Repository path, the same in every registry'),
+        tag: z.string().regex(/^[\w][\w.-]{0,127}$/, 'expected an image tag such as 2.4.0').describe('Tag CI pushed'),
+        source: z.string().min(1).describe('Registry CI pushed to'),
+      }),
+      template: templateSchema,
+      regions: z.array(regionSchema).min(1, 'list at least one region'),
+      validation: validationSchema,
+      rollout: rolloutSchema.default(rolloutSchema.parse({})),
+    }),
+  })
+  .superRefine((release, ctx) => {
+    const { regions, rollout } = release.spec;
+    const names = new Map<string, number>();
+    const targets = new Map<string, string>();
+    regions.forEach((r, i) => {
+      if (names.has(r.name)) {
+        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'name'], message: `duplicate region name "${r.name}" (also spec.regions[${names.get(r.name)}]): give each region its own name` });
+      }
+      names.set(r.name, i);
+      const target = `${r.cluster.context}/${r.cluster.namespace}`;
+      const other = targets.get(target);
+      if (other) ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'cluster'], message: `${target} is already the target of region ${other}: two regions cannot share a namespace` });
+      targets.set(target, r.name);
+    });
+    if (!regions.some((r) => r.canary)) {
+      ctx.addIssue({ code: 'custom', path: ['spec', 'regions'], message: 'no canary region: mark the region that goes first with `canary: true`' });
+    }
+    const tts = rollout.timeToSmoke;
+    if (tts.floor > tts.ceiling) {
+      ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'timeToSmoke', 'floor'], message: 'floor is above ceiling: lower the floor or raise the ceiling' });
+    }
+    if (rollout.waves !== 'auto') {
+      const seen = new Map<string, number>();
+      rollout.waves.forEach((wave, w) => {
+        const list = Array.isArray(wave) ? wave : wave.regions;
+        list.forEach((name, j) => {
+          const path = ['spec', 'rollout', 'waves', w, ...(Array.isArray(wave) ? [] : ['regions']), j];
+          if (!names.has(name)) ctx.addIssue({ code: 'custom', path, message: `unknown region "${name}": use one of ${[...names.keys()].join(', ')}` });
+          else if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `region "${name}" is already in wave ${seen.get(name)! + 1}: list each region once` });
+          seen.set(name, w);
+        });
+      });
+      const missing = [...names.keys()].filter((n) => !seen.has(n));
+      if (missing.length) ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves'], message: `regions in no wave: ${missing.join(', ')}; add them to a wave` });
+      regions.filter((r) => r.canary && seen.has(r.name) && seen.get(r.name) !== 0).forEach((r) => {
+        ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves'], message: `canary region "${r.name}" must be in the first wave` });
+      });
+      rollout.approvals.forEach((gate, i) => {
+        const n = /^after-wave-(\d+)$/.exec(gate)?.[1];
+        if (n && Number(n) > rollout.waves.length) {
+          ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'approvals', i], message: `there are only ${rollout.waves.length} waves` });
+        }
+      });
+    }
+  });
+
+/** A validated release spec, with durations in milliseconds and defaults filled in. */
+export type ReleaseSpec = z.infer<typeof releaseSpecSchema>;
+/** The spec as written in YAML, before defaults and conversions. */
+export type ReleaseSpecInput = z.input<typeof releaseSpecSchema>;

@@ -1,0 +1,112 @@
+/**
+ * What a release and each of its regions are doing: closed sets of phases, kept apart from the spec
+ * (what was asked). Phase names are wire values: they appear in queries, search attributes and results.
+ */
+
+export const releasePhases = [
+  /** Validated and started; no region touched yet. */
+  'Pending',
+  /** Regions are being deployed, checked or baked. */
+  'Running',
+  /** An operator paused it: no new step starts until resumed. */
+  'Paused',
+  /** A gate waits for an operator's approval. */
+  'WaitingForApproval',
+  /** A region failed; the release waits for an operator to resume (retry) or abort. */
+  'Halted',
+  /** Every region runs the new version. */
+  'Succeeded',
+  /** A gate said no, or a region failed and the release was ended. */
+  'Failed',
+  /** An operator stopped it. */
+  'Aborted',
+] as const;
+export type ReleasePhase = (typeof releasePhases)[number];
+
+export function isTerminalReleasePhase(phase: ReleasePhase): boolean {
+  return phase === 'Succeeded' || phase === 'Failed' || phase === 'Aborted';
+}
+
+export const regionPhases = [
+  /** Not started yet. */
+  'Pending',
+  /** Making sure the image is in the region's registry. */
+  'Replicating',
+  /** Rendering the region's manifests from the template. */
+  'Rendering',
+  /** Applying the manifests to the region's cluster. */
+  'Deploying',
+  /** Waiting for the Deployment to roll out. */
+  'RollingOut',
+  /** Running the integration checks against the region's endpoint. */
+  'Checking',
+  /** Waiting (and watching) before the next wave. */
+  'Baking',
+  /** Deployed, checked and baked. */
+  'Succeeded',
+  /** Undoing the region's deploy. */
+  'RollingBack',
+  /** Failed and rolled back to what it ran before. */
+  'RolledBack',
+  /** Failed; left as it is (onFailure: halt). */
+  'Failed',
+  /** An operator stopped it. */
+  'Aborted',
+  /** Skipped by an operator. */
+  'Skipped',
+] as const;
+export type RegionPhase = (typeof regionPhases)[number];
+
+export function isTerminalRegionPhase(phase: RegionPhase): boolean {
+  return ['Succeeded', 'RolledBack', 'Failed', 'Aborted', 'Skipped'].includes(phase);
+}
+
+/** One region as the release status shows it. */
+export interface RegionStatus {
+  /** Region name. */
+  name: string;
+  /** Wave (1-based) the region belongs to. */
+  wave: number;
+  phase: RegionPhase;
+  /** What the region waits for right now, in words. */
+  waitingFor?: string;
+  /** When the current wait ends, if it has an end (ISO time). */
+  until?: string;
+  /** Why it failed, when it did. */
+  error?: string;
+  /** How many times the region was started (retries after a halt add one). */
+  attempts: number;
+}
+
+/** One operator action, as recorded in the status. */
+export interface OperatorAction {
+  /** pause | resume | approve | abort | ... */
+  action: string;
+  /** Who asked, as given by the client (user@host by default). */
+  by: string;
+  reason?: string;
+  /** Workflow time of the action (ISO). */
+  at: string;
+}
+
+/** What the `status` query answers. */
+export interface ReleaseStatus {
+  releaseId: string;
+  app: string;
+  version: string;
+  phase: ReleasePhase;
+  /** Current wave, 1-based; 0 before the first. */
+  wave: number;
+  waves: { regions: string[]; bakeMs: number }[];
+  regions: RegionStatus[];
+  /** What the release waits for right now, in words. */
+  waitingFor?: string;
+  /** When that wait ends (ISO), if it has an end. */
+  until?: string;
+  /** Gate that waits for approval. */
+  gate?: string;
+  paused: boolean;
+  /** Why it failed or was aborted. */
+  reason?: string;
+  actions: OperatorAction[];
+}

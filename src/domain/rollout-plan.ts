@@ -1,0 +1,55 @@
+import type { ReleaseSpec } from './release-spec';
+
+/** One wave of the plan: regions deployed together, then a bake before the next wave. */
+export interface PlannedWave {
+  /** Region names, in the order they start. */
+  regions: string[];
+  /** How long to bake (wait and watch) after the wave before the next one. */
+  bakeMs: number;
+  /** Why these regions go here, in words. */
+  reason: string;
+}
+
+export interface RolloutPlan {
+  waves: PlannedWave[];
+  /** Most regions of one wave deployed at once. */
+  maxParallel: number;
+}
+
+export interface PlanOptions {
+  /** Bake after each production wave (from time-to-smoke). */
+  bakeMs: number;
+  /** Replaces the canary soak, e.g. for a demo with short bakes. */
+  canarySoakMs?: number;
+}
+
+/**
+ * The order in which regions are released. Explicit waves from the spec are kept as written; `auto`
+ * puts the canary regions first, then the other regions in spec order, in waves of maxParallel.
+ * Pure: the workflow calls it, so the same spec always gives the same plan.
+ */
+export function buildRolloutPlan(spec: ReleaseSpec, options: PlanOptions): RolloutPlan {
+  const { regions, rollout } = spec.spec;
+  const canarySoakMs = options.canarySoakMs ?? rollout.canarySoak;
+  const canaries = new Set(regions.filter((r) => r.canary).map((r) => r.name));
+  const bakeFor = (names: string[]) => (names.every((n) => canaries.has(n)) ? canarySoakMs : options.bakeMs);
+
+  if (rollout.waves !== 'auto') {
+    const waves = rollout.waves.map((wave, i) => {
+      const names = Array.isArray(wave) ? wave : wave.regions;
+      const explicitBake = Array.isArray(wave) ? undefined : wave.bake;
+      const last = i === rollout.waves.length - 1;
+      return { regions: [...names], bakeMs: explicitBake ?? (last ? 0 : bakeFor(names)), reason: `wave ${i + 1} as listed in spec.rollout.waves` };
+    });
+    return { waves, maxParallel: rollout.maxParallel };
+  }
+
+  const waves: PlannedWave[] = [{ regions: [...canaries], bakeMs: canarySoakMs, reason: 'canary first' }];
+  const rest = regions.filter((r) => !canaries.has(r.name)).map((r) => r.name);
+  for (let i = 0; i < rest.length; i += rollout.maxParallel) {
+    waves.push({ regions: rest.slice(i, i + rollout.maxParallel), bakeMs: options.bakeMs, reason: 'in spec order, up to maxParallel at once' });
+  }
+  // No bake after the last wave: nothing waits for it.
+  waves[waves.length - 1] = { ...waves[waves.length - 1], bakeMs: 0 };
+  return { waves, maxParallel: rollout.maxParallel };
+}
