@@ -1,9 +1,34 @@
 import { reportError, UsageError } from './cli-errors';
 import type { Command, CommandContext } from './command';
+import { demoCommand } from './commands/demo';
 import { devCommand } from './commands/dev';
+import { listCommand } from './commands/list';
+import { operatorCommand } from './commands/operate';
+import { planCommand } from './commands/plan';
+import { renderCommand } from './commands/render';
+import { schemaCommand } from './commands/schema';
+import { startCommand } from './commands/start';
+import { statusCommand } from './commands/status';
+import { validateCommand } from './commands/validate';
+import { watchCommand } from './commands/watch';
+import { workerCommand } from './commands/worker';
 
 const commands: Record<string, { run: Command; summary: string }> = {
+  validate: { run: validateCommand, summary: 'check a release spec: every problem, with its path and the fix' },
+  plan: { run: planCommand, summary: 'the waves and bakes a release would follow (--json)' },
+  render: { run: renderCommand, summary: "one region's manifests (-f FILE --region NAME)" },
+  start: { run: startCommand, summary: 'start a release (--wait to follow it); a repeated start is harmless' },
+  status: { run: statusCommand, summary: "a release's wave and regions (--json)" },
+  watch: { run: watchCommand, summary: 'live progress of a release until it ends' },
+  pause: { run: operatorCommand('pause'), summary: 'pause a release before its next step' },
+  resume: { run: operatorCommand('resume'), summary: 'resume a paused release, or retry a halted one' },
+  approve: { run: operatorCommand('approve'), summary: 'approve the gate a release waits at (--gate NAME)' },
+  abort: { run: operatorCommand('abort'), summary: 'abort a release (--reason TEXT); regions in flight roll back' },
+  list: { run: listCommand, summary: 'releases, newest first (--app, --phase, --json)' },
+  worker: { run: workerCommand, summary: 'run a worker that carries releases out' },
   dev: { run: devCommand, summary: 'up | down | status of the local rig (Temporal, KWOK clusters, demo services)' },
+  demo: { run: demoCommand, summary: 'bring the rig up and take the example release around the world' },
+  schema: { run: schemaCommand, summary: "the release spec's JSON Schema, for editors" },
 };
 
 function help(): string {

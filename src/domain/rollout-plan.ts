@@ -53,3 +53,11 @@ export function buildRolloutPlan(spec: ReleaseSpec, options: PlanOptions): Rollo
   waves[waves.length - 1] = { ...waves[waves.length - 1], bakeMs: 0 };
   return { waves, maxParallel: rollout.maxParallel };
 }
+
+/** The plan a release runs: the one the workflow follows and `meridian plan` shows. */
+export function planRelease(spec: ReleaseSpec, overrides: { bakeMs?: number; canarySoakMs?: number }): RolloutPlan {
+  return buildRolloutPlan(spec, {
+    bakeMs: overrides.bakeMs ?? spec.spec.rollout.timeToSmoke.floor,
+    canarySoakMs: overrides.canarySoakMs,
+  });
+}

@@ -1,0 +1,181 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { CheckReport, IntegrationSuite } from '../domain/integration-checks';
+import { MeridianError } from '../domain/errors';
+import { describeRef, type ObjectRef, type ReleaseRef, type TemplateBundle } from '../domain/release-input';
+import type { RegionSpec } from '../domain/release-spec';
+import { runHttpChecks } from './checks/run-http-checks';
+import { kubeConfigForContext } from './kubernetes/kube-config';
+import { captureRevision, readRevision, revisionSecretName, restoreRevision } from './kubernetes/region-revision';
+import { serverSideApply } from './kubernetes/server-side-apply';
+import { assessDeployments } from './kubernetes/wait-for-rollout';
+import { refOf, renderManifests } from './render/render-manifests';
+
+/** What the activities need from the worker's world. Credentials stay here, never in workflow history. */
+export interface ActivityDeps {
+  /** The helm binary. */
+  helmPath: string;
+  /** Kubeconfig file; undefined means KUBECONFIG or ~/.kube/config. */
+  kubeconfigFile?: string;
+  logger: Logger;
+  /** How often rollouts are polled. */
+  pollIntervalMs?: number;
+}
+
+/** A region step's input: which release, which region, and what to render. */
+export interface RegionStepInput {
+  release: ReleaseRef;
+  region: RegionSpec;
+  template: TemplateBundle;
+  values: Record<string, unknown>;
+}
+
+export interface RenderSummary {
+  /** sha256 of the rendered manifests: deploy refuses anything else. */
+  digest: string;
+  objects: ObjectRef[];
+  /** The Deployments whose rollout decides the region's. */
+  deployments: ObjectRef[];
+  /** The image reference Meridian set. */
+  image: string;
+}
+
+export interface DeploySummary {
+  digest: string;
+  applied: ObjectRef[];
+  /** Whether this attempt recorded the previous revision (false: an earlier attempt did). */
+  revisionCaptured: boolean;
+}
+
+/**
+ * Errors a retry cannot fix (bad input, a rollout that failed) fail at once; anything else (a cluster
+ * that did not answer) is retried by the activity's retry policy.
+ */
+function classify(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof MeridianError && err.exitCode === 2) return ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
+  const code = (err as { code?: number }).code;
+  if (typeof code === 'number' && code >= 400 && code < 500 && code !== 404 && code !== 408 && code !== 409 && code !== 429) {
+    const body = (err as { body?: unknown }).body;
+    const detail = typeof body === 'string' ? body : JSON.stringify(body ?? '');
+    return ApplicationFailure.nonRetryable(`the cluster refused the request (${code}): ${extractMessage(detail)}`, 'ClusterRefused');
+  }
+  return err;
+}
+
+function extractMessage(body: string): string {
+  try {
+    return (JSON.parse(body) as { message?: string }).message ?? body;
+  } catch {
+    return body.slice(0, 500);
+  }
+}
+
+async function classified<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw classify(err);
+  }
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const pollMs = deps.pollIntervalMs ?? 1_000;
+  const kube = (region: RegionSpec) => kubeConfigForContext(region.cluster.context, deps.kubeconfigFile);
+  const log = (input: { release: ReleaseRef; region: RegionSpec }) =>
+    deps.logger.child({ release: input.release.releaseId, region: input.region.name });
+
+  async function render(input: RegionStepInput) {
+    return renderManifests(deps.helmPath, input);
+  }
+
+  return {
+    /** Renders the region's manifests and summarises them; the manifests themselves stay out of history. */
+    async renderRegion(input: RegionStepInput): Promise<RenderSummary> {
+      return classified(async () => {
+        const { objects, digest } = await render(input);
+        const deployments = objects.filter((o) => o.kind === 'Deployment').map(refOf);
+        if (deployments.length === 0) throw ApplicationFailure.nonRetryable('the template renders no Deployment to roll out', 'InvalidInput');
+        const image = `${input.region.registry}/${input.release.image.name}:${input.release.image.tag}`;
+        log(input).info({ digest, objects: objects.length }, 'rendered region manifests');
+        return { digest, objects: objects.map(refOf), deployments, image };
+      });
+    },
+
+    /**
+     * Deploys the manifests that renderRegion summarised: validates them by server-side dry run, records
+     * what the region ran before (once), then server-side applies them. Applying the same manifests
+     * again changes nothing, so a retry never deploys twice.
+     */
+    async deployRegion(input: RegionStepInput & { digest: string }): Promise<DeploySummary> {
+      return classified(async () => {
+        const { objects, digest } = await render(input);
+        if (digest !== input.digest) {
+          throw ApplicationFailure.nonRetryable(
+            `the template rendered differently than when the region was rendered (${digest.slice(0, 12)} vs ${input.digest.slice(0, 12)}): is helm or the worker different?`,
+            'RenderMismatch',
+          );
+        }
+        const kc = kube(input.region);
+        const namespace = input.region.cluster.namespace;
+        await serverSideApply(kc, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
+        await serverSideApply(kc, objects, { dryRun: true });
+        const revision = await captureRevision(
+          kc,
+          namespace,
+          revisionSecretName(input.release.app, input.release.releaseId),
+          { 'meridian.dev/app': input.release.app, 'meridian.dev/version': input.release.version.replace(/[^A-Za-z0-9._-]/g, '_') },
+          objects.map(refOf),
+        );
+        await serverSideApply(kc, objects as KubernetesObject[]);
+        log(input).info({ digest, objects: objects.length, revisionCaptured: revision.captured }, 'applied region manifests');
+        return { digest, applied: objects.map(refOf), revisionCaptured: revision.captured };
+      });
+    },
+
+    /** Waits until every Deployment has rolled out; fails at once on ProgressDeadlineExceeded. */
+    async waitForRollout(input: { release: ReleaseRef; region: RegionSpec; deployments: ObjectRef[]; timeoutMs: number }): Promise<{ elapsedMs: number }> {
+      return classified(async () => {
+        const ctx = Context.current();
+        const kc = kube(input.region);
+        const started = Date.now();
+        for (;;) {
+          const { assessment, deployment } = await assessDeployments(kc, input.deployments);
+          if (assessment.state === 'complete') return { elapsedMs: Date.now() - started };
+          if (assessment.state === 'failed') {
+            throw ApplicationFailure.nonRetryable(`Deployment ${deployment} failed to roll out: ${assessment.reason}: ${assessment.message}`, 'RolloutFailed');
+          }
+          if (Date.now() - started > input.timeoutMs) {
+            throw ApplicationFailure.nonRetryable(`Deployment ${deployment} did not roll out in time: still waiting for ${assessment.waitingFor}`, 'RolloutTimedOut');
+          }
+          ctx.heartbeat({ deployment, waitingFor: assessment.waitingFor });
+          await ctx.sleep(pollMs);
+        }
+      });
+    },
+
+    /** Runs the integration suite against the region's endpoint; a failing check is a result, not an error. */
+    async runIntegrationChecks(input: { release: ReleaseRef; region: RegionSpec; checks: IntegrationSuite }): Promise<CheckReport> {
+      const report = await runHttpChecks(input.region.endpoint, input.checks.checks);
+      log(input).info({ passed: report.passed, failed: report.results.filter((r) => !r.passed).map((r) => r.name) }, 'ran integration checks');
+      return report;
+    },
+
+    /** Puts the region back to what it ran before the release, from the revision deployRegion recorded. */
+    async rollbackRegion(input: { release: ReleaseRef; region: RegionSpec }): Promise<{ restored: string[]; deleted: string[]; recorded: boolean }> {
+      return classified(async () => {
+        const kc = kube(input.region);
+        const entries = await readRevision(kc, input.region.cluster.namespace, revisionSecretName(input.release.app, input.release.releaseId));
+        if (!entries) return { restored: [], deleted: [], recorded: false };
+        const { restored, deleted } = await restoreRevision(kc, entries);
+        log(input).warn({ restored: restored.length, deleted: deleted.length }, 'rolled region back');
+        return { restored: restored.map(describeRef), deleted: deleted.map(describeRef), recorded: true };
+      });
+    },
+  };
+}
+
+/** The activities as the workflows see them (types only). */
+export type MeridianActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,67 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { InvalidInputError } from '../../domain/errors';
+import type { ReleaseInput } from '../../domain/release-input';
+import type { releaseWorkflow } from '../../workflows/release-workflow';
+import { releaseWorkflowType, taskQueue } from '../../workflows/definitions';
+import { appKey, phaseKey, versionKey } from '../../workflows/search-attributes';
+import { parseCommandArgs } from '../args';
+import type { CommandContext } from '../command';
+import { overrideOptions, overridesFrom, requireFile } from '../options';
+import { loadRelease, packReleaseTemplate, releaseIdOf, specHashOf } from '../release-file';
+import { connectClient, operatorName, workflowUrl } from '../temporal';
+import { watchRelease } from './watch';
+
+/**
+ * `meridian start -f release.yaml [--wait]`: starts the release, or finds it already started with the
+ * same spec (a repeated start from CI is harmless). The same id with a different spec is refused.
+ */
+export async function startCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parseCommandArgs('start', argv, { file: { type: 'string', short: 'f' }, wait: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--wait] [--bake D] [--canary-soak D]');
+  const release = loadRelease(requireFile('start', values.file));
+  const template = packReleaseTemplate(release);
+  const spec = release.spec;
+  const releaseId = releaseIdOf(spec);
+  const specHash = specHashOf(spec, template, release.checks);
+  const input: ReleaseInput = {
+    releaseId,
+    spec,
+    specHash,
+    template,
+    checks: release.checks,
+    overrides: overridesFrom(values),
+    requestedBy: operatorName(ctx.env),
+  };
+  const { client, close, target } = await connectClient(ctx.env);
+  try {
+    try {
+      await client.workflow.start<typeof releaseWorkflow>(releaseWorkflowType, {
+        workflowId: releaseId,
+        taskQueue,
+        args: [input],
+        memo: { specHash, requestedBy: input.requestedBy, description: spec.metadata.description ?? '' },
+        typedSearchAttributes: [
+          { key: appKey, value: spec.metadata.app },
+          { key: versionKey, value: spec.metadata.version },
+          { key: phaseKey, value: 'Pending' },
+        ],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+      ctx.out(`started ${releaseId}\n`);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const existing = await client.workflow.getHandle(releaseId).describe();
+      const existingHash = existing.memo?.specHash;
+      if (existingHash !== specHash) {
+        throw new InvalidInputError(
+          `release ${releaseId} already exists with a different spec (${String(existingHash).slice(0, 12)}, this one ${specHash.slice(0, 12)}): release it under a new version, or abort the running one first`,
+        );
+      }
+      ctx.out(`${releaseId} already started with this spec (${existing.status.name}); nothing new started\n`);
+    }
+    ctx.out(`${workflowUrl(target.uiUrl, target.namespace, releaseId)}\n`);
+    if (!values.wait) return 0;
+    return await watchRelease(client, releaseId, ctx);
+  } finally {
+    await close();
+  }
+}

@@ -1,0 +1,18 @@
+import { parseCommandArgs } from '../args';
+import type { CommandContext } from '../command';
+import { requireFile } from '../options';
+import { loadRelease } from '../release-file';
+
+/** `meridian validate -f release.yaml`: every problem at once, with its path and the fix. */
+export async function validateCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parseCommandArgs('validate', argv, { file: { type: 'string', short: 'f' }, json: { type: 'boolean' } }, '-f release.yaml [--json]');
+  const release = loadRelease(requireFile('validate', values.file));
+  const { metadata, spec } = release.spec;
+  if (values.json) {
+    ctx.out(`${JSON.stringify({ valid: true, app: metadata.app, version: metadata.version, regions: spec.regions.length, warnings: release.warnings }, null, 2)}\n`);
+    return 0;
+  }
+  ctx.out(`${values.file} is valid: ${metadata.app} ${metadata.version}, ${spec.regions.length} regions, ${release.checks?.checks.length ?? 0} integration checks\n`);
+  for (const warning of release.warnings) ctx.err(`warning: ${warning}\n`);
+  return 0;
+}

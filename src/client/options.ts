@@ -1,0 +1,32 @@
+import { parseDuration, durationHint } from '../domain/duration';
+import type { ReleaseOverrides } from '../domain/release-input';
+import { UsageError } from './cli-errors';
+
+/** `-f FILE`, required by every command that reads a release spec. */
+export function requireFile(command: string, file: string | undefined): string {
+  if (!file) throw new UsageError(`missing -f FILE: the release spec to ${command}\n  usage: meridian ${command} -f release.yaml`);
+  return file;
+}
+
+/** Exactly one positional argument: the release id. */
+export function requireReleaseId(command: string, positionals: string[]): string {
+  if (positionals.length !== 1) throw new UsageError(`expected one release id\n  usage: meridian ${command} <release-id>`);
+  return positionals[0];
+}
+
+export function durationOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new UsageError(`--${name}: ${durationHint}, got ${JSON.stringify(value)}`);
+  return ms;
+}
+
+/** Options that override timings of a release, e.g. for a demo. */
+export const overrideOptions = {
+  bake: { type: 'string' },
+  'canary-soak': { type: 'string' },
+} as const;
+
+export function overridesFrom(values: { bake?: string; 'canary-soak'?: string }): ReleaseOverrides {
+  return { bakeMs: durationOption('bake', values.bake), canarySoakMs: durationOption('canary-soak', values['canary-soak']) };
+}

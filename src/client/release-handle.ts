@@ -1,0 +1,31 @@
+import { type Client, WorkflowNotFoundError, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { InvalidInputError } from '../domain/errors';
+import type { ReleaseStatus } from '../domain/release-status';
+import { statusQuery } from '../workflows/definitions';
+
+/** The status of a release, running or ended; an unknown id is invalid input. */
+export async function queryStatus(client: Client, releaseId: string): Promise<ReleaseStatus> {
+  try {
+    return await client.workflow.getHandle(releaseId).query(statusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError || /not found/i.test((err as Error).message)) {
+      throw new InvalidInputError(`no release with id ${releaseId}: see \`meridian list\``);
+    }
+    throw err;
+  }
+}
+
+/** Waits for a release to end: its final status, and whether it succeeded. */
+export async function awaitRelease(client: Client, releaseId: string): Promise<{ status: ReleaseStatus; succeeded: boolean }> {
+  const handle = client.workflow.getHandle(releaseId);
+  try {
+    return { status: (await handle.result()) as ReleaseStatus, succeeded: true };
+  } catch (err) {
+    if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
+      const details = err.cause.details?.[0] as ReleaseStatus | undefined;
+      if (details) return { status: details, succeeded: false };
+    }
+    return { status: await queryStatus(client, releaseId), succeeded: false };
+  }
+}

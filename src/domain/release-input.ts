@@ -1,0 +1,77 @@
+import type { IntegrationSuite } from './integration-checks';
+import type { RegionSpec, ReleaseSpec } from './release-spec';
+
+/**
+ * What the workflows receive. Everything a release needs travels here, so that a worker anywhere can
+ * run it; nothing secret does (credentials come from the worker's environment).
+ */
+
+/** The template files of a release, packed so that they travel in the workflow input. */
+export interface TemplateBundle {
+  /** How to render it. */
+  kind: 'helm' | 'manifests';
+  /** Helm release name. */
+  releaseName: string;
+  /** The files, as base64 of gzipped JSON `{ "relative/path": "content" }`. */
+  files: string;
+  /** sha256 of the unpacked files, to tell templates apart. */
+  sha256: string;
+}
+
+/** Overrides given at start, e.g. short bakes for a demo. */
+export interface ReleaseOverrides {
+  /** Bake after each production wave, instead of the time-to-smoke. */
+  bakeMs?: number;
+  /** Canary soak, instead of spec.rollout.canarySoak. */
+  canarySoakMs?: number;
+}
+
+export interface ReleaseInput {
+  /** Workflow id of the release, derived from app and version. */
+  releaseId: string;
+  spec: ReleaseSpec;
+  /** Identifies the spec and its files: a second start with another hash is refused. */
+  specHash: string;
+  template: TemplateBundle;
+  checks?: IntegrationSuite;
+  overrides: ReleaseOverrides;
+  /** Who started it (user@host by default). */
+  requestedBy: string;
+}
+
+/** Identity of the release a region belongs to. */
+export interface ReleaseRef {
+  releaseId: string;
+  app: string;
+  version: string;
+  image: ReleaseSpec['spec']['image'];
+}
+
+export interface RegionInput {
+  release: ReleaseRef;
+  /** Workflow id of the release workflow, which receives the region's progress. */
+  parentWorkflowId: string;
+  region: RegionSpec;
+  /** 1-based wave the region belongs to. */
+  wave: number;
+  template: TemplateBundle;
+  /** Values shared by every region (spec.template.values). */
+  values: Record<string, unknown>;
+  checks?: IntegrationSuite;
+  bakeMs: number;
+  onFailure: ReleaseSpec['spec']['rollout']['onFailure'];
+  /** 1 for the first try; a retry after a halt adds one. */
+  attempt: number;
+}
+
+/** A Kubernetes object by identity. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export function describeRef(ref: ObjectRef): string {
+  return `${ref.kind}/${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+}

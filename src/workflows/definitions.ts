@@ -1,0 +1,67 @@
+/**
+ * The wire names of Meridian's workflows: signals, updates and queries that the CLI, the `temporal`
+ * CLI and the Web UI use. Renaming one breaks releases already running: add, never rename.
+ *
+ * With the `temporal` CLI:
+ *   temporal workflow signal --workflow-id ID --name pause   --input '{"by":"me","reason":"..."}'
+ *   temporal workflow signal --workflow-id ID --name resume
+ *   temporal workflow signal --workflow-id ID --name approve --input '{"gate":"after-canary"}'
+ *   temporal workflow signal --workflow-id ID --name abort   --input '{"reason":"..."}'
+ *   temporal workflow query  --workflow-id ID --type status
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CheckReport } from '../domain/integration-checks';
+import type { RegionPhase, RegionStatus, ReleaseStatus } from '../domain/release-status';
+
+/** Who asks for an operator action, and why. Both optional: the CLI fills in user@host. */
+export interface OperatorRequest {
+  by?: string;
+  reason?: string;
+}
+
+export interface ApproveRequest extends OperatorRequest {
+  /** The gate to approve; defaults to the one waiting. */
+  gate?: string;
+}
+
+/** Task queue the worker polls and releases run on. */
+export const taskQueue = 'meridian';
+
+/** Workflow type names. */
+export const releaseWorkflowType = 'releaseWorkflow';
+export const regionWorkflowType = 'regionWorkflow';
+
+// Signals: fire and forget, e.g. from `temporal workflow signal` or the Web UI.
+export const pauseSignal = defineSignal<[OperatorRequest?]>('pause');
+export const resumeSignal = defineSignal<[OperatorRequest?]>('resume');
+export const approveSignal = defineSignal<[ApproveRequest?]>('approve');
+export const abortSignal = defineSignal<[OperatorRequest?]>('abort');
+
+// Updates: the same actions for a caller that wants an answer (the status after it, or why not).
+export const pauseUpdate = defineUpdate<ReleaseStatus, [OperatorRequest]>('pause');
+export const resumeUpdate = defineUpdate<ReleaseStatus, [OperatorRequest]>('resume');
+export const approveUpdate = defineUpdate<ReleaseStatus, [ApproveRequest]>('approve');
+export const abortUpdate = defineUpdate<ReleaseStatus, [OperatorRequest]>('abort');
+
+/** The release's status: wave, each region's phase, what it waits for and until when. */
+export const statusQuery = defineQuery<ReleaseStatus>('status');
+
+/** A region workflow tells its release what it is doing. */
+export const regionProgressSignal = defineSignal<[RegionStatus]>('region-progress');
+/** A region workflow's own status. */
+export const regionStatusQuery = defineQuery<RegionStatus>('region-status');
+
+/** What a region workflow ends with. */
+export interface RegionResult {
+  name: string;
+  phase: Extract<RegionPhase, 'Succeeded' | 'RolledBack' | 'Failed' | 'Aborted'>;
+  attempt: number;
+  error?: string;
+  checks?: CheckReport;
+  /** Digest of the manifests deployed. */
+  digest?: string;
+  image?: string;
+}
+
+/** What a release workflow ends with when it succeeds (a failed or aborted release fails the workflow). */
+export type ReleaseResult = ReleaseStatus & { results: RegionResult[] };

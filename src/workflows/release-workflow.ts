@@ -1,0 +1,288 @@
+import {
+  ApplicationFailure,
+  type ChildWorkflowHandle,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { MeridianActivities } from '../activities/region-activities';
+import type { RegionInput, ReleaseInput } from '../domain/release-input';
+import { type ReleasePhase, type ReleaseStatus } from '../domain/release-status';
+import { planRelease } from '../domain/rollout-plan';
+import {
+  abortSignal,
+  abortUpdate,
+  approveSignal,
+  approveUpdate,
+  type ApproveRequest,
+  type OperatorRequest,
+  pauseSignal,
+  pauseUpdate,
+  regionProgressSignal,
+  type RegionResult,
+  type ReleaseResult,
+  resumeSignal,
+  resumeUpdate,
+  statusQuery,
+} from './definitions';
+import { describeFailure } from './failures';
+import { regionWorkflow } from './region-workflow';
+import { appKey, phaseKey, regionKey, versionKey } from './search-attributes';
+
+const restoring = proxyActivities<MeridianActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 30 },
+});
+
+/** The gates an operator must approve before wave `index` (0-based) starts. */
+export function gatesBefore(index: number, approvals: readonly string[], firstWaveIsCanary: boolean): string[] {
+  return approvals.filter((gate) => (gate === 'after-canary' ? firstWaveIsCanary && index === 1 : gate === `after-wave-${index}`));
+}
+
+/**
+ * One global release: regions wave by wave, each in its own child workflow, with operators able to
+ * pause, resume, approve and abort at any time. A failed region halts the release until an operator
+ * resumes (which retries it) or aborts.
+ */
+export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResult> {
+  const { spec } = input;
+  const rollout = spec.spec.rollout;
+  const plan = planRelease(spec, input.overrides);
+  const regionsByName = new Map(spec.spec.regions.map((r) => [r.name, r]));
+  const waveOf = new Map(plan.waves.flatMap((w, i) => w.regions.map((name) => [name, i + 1] as const)));
+  const firstWaveIsCanary = plan.waves[0].regions.every((name) => regionsByName.get(name)?.canary);
+
+  const status: ReleaseStatus = {
+    releaseId: input.releaseId,
+    app: spec.metadata.app,
+    version: spec.metadata.version,
+    phase: 'Pending',
+    wave: 0,
+    waves: plan.waves.map((w) => ({ regions: w.regions, bakeMs: w.bakeMs })),
+    regions: plan.waves.flatMap((w, i) => w.regions.map((name) => ({ name, wave: i + 1, phase: 'Pending' as const, attempts: 0 }))),
+    paused: false,
+    actions: [],
+  };
+  const results = new Map<string, RegionResult>();
+  const running = new Map<string, ChildWorkflowHandle<typeof regionWorkflow>>();
+  const approved = new Set<string>();
+  let abort: OperatorRequest | undefined;
+  let resumeAfterHalt = false;
+
+  const setPhase = (phase: ReleasePhase, waitingFor?: string, until?: string) => {
+    if (status.phase !== phase) upsertSearchAttributes([{ key: phaseKey, value: phase }]);
+    Object.assign(status, { phase, waitingFor, until });
+  };
+  const record = (action: string, request: OperatorRequest | undefined) => {
+    status.actions.push({ action, by: request?.by ?? 'unknown', reason: request?.reason, at: new Date(Date.now()).toISOString() });
+  };
+  const forward = (signal: typeof pauseSignal | typeof resumeSignal | typeof abortSignal, request?: OperatorRequest) => {
+    for (const [name, child] of running) {
+      child.signal(signal, request).catch((err) => log.warn('could not reach region workflow', { region: name, error: String(err) }));
+    }
+  };
+
+  // Operator actions. Each is idempotent: asking twice does what asking once did.
+  const pause = (request?: OperatorRequest) => {
+    if (status.paused || isFinished()) return status;
+    status.paused = true;
+    record('pause', request);
+    forward(pauseSignal, request);
+    return status;
+  };
+  const resume = (request?: OperatorRequest) => {
+    if (status.phase === 'Halted') {
+      resumeAfterHalt = true;
+      record('resume', request);
+    } else if (status.paused) {
+      status.paused = false;
+      record('resume', request);
+      forward(resumeSignal, request);
+    }
+    return status;
+  };
+  const approve = (request?: ApproveRequest) => {
+    const gate = request?.gate ?? status.gate;
+    if (gate && !approved.has(gate)) {
+      approved.add(gate);
+      record(`approve ${gate}`, request);
+    }
+    return status;
+  };
+  const validateApproval = (request?: ApproveRequest) => {
+    const gate = request?.gate ?? status.gate;
+    if (!gate) throw new Error(`no gate is waiting for approval (the release is ${status.phase})`);
+    if (!approved.has(gate) && gate !== status.gate) throw new Error(`gate "${gate}" is not waiting; the waiting gate is ${status.gate ?? 'none'}`);
+  };
+  const abortRelease = (request?: OperatorRequest) => {
+    if (abort || isFinished()) return status;
+    abort = request ?? {};
+    record('abort', request);
+    forward(abortSignal, request);
+    return status;
+  };
+  const isFinished = () => ['Succeeded', 'Failed', 'Aborted'].includes(status.phase);
+
+  setHandler(statusQuery, () => status);
+  setHandler(pauseSignal, (request) => void pause(request));
+  setHandler(resumeSignal, (request) => void resume(request));
+  setHandler(approveSignal, (request) => {
+    try {
+      validateApproval(request);
+      approve(request);
+    } catch (err) {
+      log.warn('approve signal ignored', { reason: String(err) });
+    }
+  });
+  setHandler(abortSignal, (request) => void abortRelease(request));
+  setHandler(pauseUpdate, pause);
+  setHandler(resumeUpdate, resume, {
+    validator: (_request: OperatorRequest) => {
+      if (!status.paused && status.phase !== 'Halted') throw new Error(`nothing to resume: the release is ${status.phase}`);
+    },
+  });
+  setHandler(approveUpdate, approve, { validator: validateApproval });
+  setHandler(abortUpdate, abortRelease, {
+    validator: (_request: OperatorRequest) => {
+      if (isFinished()) throw new Error(`the release already ended ${status.phase}`);
+    },
+  });
+  setHandler(regionProgressSignal, (progress) => {
+    const i = status.regions.findIndex((r) => r.name === progress.name);
+    // A late report from an earlier attempt must not overwrite the current one.
+    if (i >= 0 && progress.attempts >= status.regions[i].attempts) status.regions[i] = progress;
+  });
+
+  const runRegion = async (name: string): Promise<RegionResult> => {
+    const entry = status.regions.find((r) => r.name === name)!;
+    const attempt = entry.attempts + 1;
+    status.regions[status.regions.indexOf(entry)] = { name, wave: entry.wave, phase: 'Pending', attempts: attempt };
+    const regionInput: RegionInput = {
+      release: { releaseId: input.releaseId, app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image },
+      parentWorkflowId: workflowInfo().workflowId,
+      region: regionsByName.get(name)!,
+      wave: waveOf.get(name)!,
+      template: input.template,
+      values: spec.spec.template.values,
+      checks: input.checks,
+      bakeMs: plan.waves[waveOf.get(name)! - 1].bakeMs,
+      onFailure: rollout.onFailure,
+      attempt,
+    };
+    let result: RegionResult;
+    try {
+      const child = await startChild(regionWorkflow, {
+        workflowId: `${input.releaseId}.${name}.${attempt}`,
+        args: [regionInput],
+        typedSearchAttributes: [
+          { key: appKey, value: spec.metadata.app },
+          { key: versionKey, value: spec.metadata.version },
+          { key: regionKey, value: name },
+          { key: phaseKey, value: 'Pending' },
+        ],
+      });
+      running.set(name, child);
+      if (status.paused) child.signal(pauseSignal).catch(() => undefined);
+      result = await child.result();
+    } catch (err) {
+      result = { name, phase: 'Failed', attempt, error: describeFailure(err) };
+    } finally {
+      running.delete(name);
+    }
+    results.set(name, result);
+    const i = status.regions.findIndex((r) => r.name === name);
+    status.regions[i] = { ...status.regions[i], phase: result.phase, error: result.error, waitingFor: undefined, until: undefined };
+    return result;
+  };
+
+  /** Runs regions up to maxParallel at once; stops starting new ones after a failure or an abort. */
+  const runRegions = async (names: string[]): Promise<RegionResult[]> => {
+    const queue = [...names];
+    const done: RegionResult[] = [];
+    const stop = () => abort !== undefined || done.some((r) => r.phase !== 'Succeeded');
+    const lane = async () => {
+      while (queue.length > 0 && !stop()) {
+        await condition(() => !status.paused || abort !== undefined);
+        if (stop()) break;
+        done.push(await runRegion(queue.shift()!));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(plan.maxParallel, names.length) }, lane));
+    return done;
+  };
+
+  setPhase('Running');
+  let failed: string | undefined;
+  for (let index = 0; index < plan.waves.length && !abort && !failed; index++) {
+    status.wave = index + 1;
+    for (const gate of gatesBefore(index, rollout.approvals, firstWaveIsCanary)) {
+      status.gate = gate;
+      setPhase('WaitingForApproval', `approval of gate ${gate} (meridian approve ${input.releaseId})`);
+      await condition(() => approved.has(gate) || abort !== undefined);
+      status.gate = undefined;
+      setPhase('Running');
+    }
+    if (abort) break;
+
+    let pending = plan.waves[index].regions;
+    for (;;) {
+      await runRegions(pending);
+      pending = plan.waves[index].regions.filter((name) => results.get(name)?.phase !== 'Succeeded');
+      const failures = pending.filter((name) => results.has(name));
+      if (failures.length === 0 || abort) break;
+
+      const summary = failures.map((name) => `${name}: ${results.get(name)?.error ?? 'failed'}`).join('; ');
+      if (rollout.onFailure === 'rollback-all') {
+        setPhase('Running', 'rolling back every region the release reached');
+        await rollBackSucceeded();
+        failed = summary;
+        break;
+      }
+      status.reason = summary;
+      setPhase('Halted', `an operator: resume retries ${failures.join(', ')}; abort ends the release`);
+      await condition(() => resumeAfterHalt || abort !== undefined);
+      if (abort) {
+        failed = summary;
+        break;
+      }
+      resumeAfterHalt = false;
+      status.reason = undefined;
+      setPhase('Running');
+    }
+  }
+
+  // Wait for regions still running (an abort rolls them back) before ending.
+  await condition(() => running.size === 0);
+  const ordered = status.regions.map((r) => results.get(r.name)).filter((r): r is RegionResult => r !== undefined);
+  if (failed) {
+    status.reason = failed;
+    setPhase('Failed');
+    throw ApplicationFailure.nonRetryable(`release ${input.releaseId} failed: ${failed}`, 'ReleaseFailed', { ...status, results: ordered });
+  }
+  if (abort) {
+    status.reason = `aborted${abort.by ? ` by ${abort.by}` : ''}${abort.reason ? `: ${abort.reason}` : ''}`;
+    setPhase('Aborted');
+    throw ApplicationFailure.nonRetryable(`release ${input.releaseId} ${status.reason}`, 'ReleaseAborted', { ...status, results: ordered });
+  }
+  setPhase('Succeeded');
+  return { ...status, results: ordered };
+
+  async function rollBackSucceeded(): Promise<void> {
+    const reached = [...status.regions].reverse().filter((r) => results.get(r.name)?.phase === 'Succeeded');
+    for (const r of reached) {
+      const region = regionsByName.get(r.name)!;
+      const i = status.regions.findIndex((s) => s.name === r.name);
+      status.regions[i] = { ...status.regions[i], phase: 'RollingBack' };
+      await restoring.rollbackRegion({
+        release: { releaseId: input.releaseId, app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image },
+        region,
+      });
+      status.regions[i] = { ...status.regions[i], phase: 'RolledBack', error: 'rolled back with the release (onFailure: rollback-all)' };
+      results.set(r.name, { ...results.get(r.name)!, phase: 'RolledBack' });
+    }
+  }
+}
