@@ -2,18 +2,33 @@ import { type Client, WorkflowNotFoundError, WorkflowFailedError } from '@tempor
 import { ApplicationFailure } from '@temporalio/common';
 import { InvalidInputError } from '../domain/errors';
 import type { ReleaseStatus } from '../domain/release-status';
-import { statusQuery } from '../workflows/definitions';
+import { regionStatusQuery, statusQuery } from '../workflows/definitions';
 
-/** The status of a release, running or ended; an unknown id is invalid input. */
+/**
+ * The status of a release, running or ended, with each running region's step read from the region's
+ * own workflow. An unknown id is invalid input.
+ */
 export async function queryStatus(client: Client, releaseId: string): Promise<ReleaseStatus> {
+  let status: ReleaseStatus;
   try {
-    return await client.workflow.getHandle(releaseId).query(statusQuery);
+    status = await client.workflow.getHandle(releaseId).query(statusQuery);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError || /not found/i.test((err as Error).message)) {
       throw new InvalidInputError(`no release with id ${releaseId}: see \`meridian list\``);
     }
     throw err;
   }
+  const regions = await Promise.all(
+    status.regions.map(async (region) => {
+      if (region.phase !== 'Running' || !region.workflowId) return region;
+      try {
+        return { ...(await client.workflow.getHandle(region.workflowId).query(regionStatusQuery)), workflowId: region.workflowId };
+      } catch {
+        return region; // it just ended, or is not yet queryable: the release's own view will do
+      }
+    }),
+  );
+  return { ...status, regions };
 }
 
 /** Waits for a release to end: its final status, and whether it succeeded. */

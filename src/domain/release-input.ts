@@ -49,8 +49,6 @@ export interface ReleaseRef {
 
 export interface RegionInput {
   release: ReleaseRef;
-  /** Workflow id of the release workflow, which receives the region's progress. */
-  parentWorkflowId: string;
   region: RegionSpec;
   /** 1-based wave the region belongs to. */
   wave: number;

@@ -197,7 +197,8 @@ export const releaseSpecSchema = z
           const path = ['spec', 'rollout', 'waves', w, ...(Array.isArray(wave) ? [] : ['regions']), j];
           if (!names.has(name)) ctx.addIssue({ code: 'custom', path, message: `unknown region "${name}": use one of ${[...names.keys()].join(', ')}` });
           else if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `region "${name}" is already in wave ${seen.get(name)! + 1}: list each region once` });
-          seen.set(name, w);
+          // A region belongs to the first wave that lists it; a repeat is reported above, not moved.
+          if (!seen.has(name)) seen.set(name, w);
         });
       });
       const missing = [...names.keys()].filter((n) => !seen.has(n));

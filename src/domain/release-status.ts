@@ -30,6 +30,8 @@ export function isTerminalReleasePhase(phase: ReleasePhase): boolean {
 export const regionPhases = [
   /** Not started yet. */
   'Pending',
+  /** Started; the region's own workflow knows its step (the CLI shows it). */
+  'Running',
   /** Making sure the image is in the region's registry. */
   'Replicating',
   /** Rendering the region's manifests from the template. */
@@ -76,6 +78,8 @@ export interface RegionStatus {
   error?: string;
   /** How many times the region was started (retries after a halt add one). */
   attempts: number;
+  /** Workflow id of the region's current attempt, once started. */
+  workflowId?: string;
 }
 
 /** One operator action, as recorded in the status. */

@@ -46,9 +46,7 @@ export const abortUpdate = defineUpdate<ReleaseStatus, [OperatorRequest]>('abort
 /** The release's status: wave, each region's phase, what it waits for and until when. */
 export const statusQuery = defineQuery<ReleaseStatus>('status');
 
-/** A region workflow tells its release what it is doing. */
-export const regionProgressSignal = defineSignal<[RegionStatus]>('region-progress');
-/** A region workflow's own status. */
+/** A region workflow's own status: its step, what it waits for and until when. */
 export const regionStatusQuery = defineQuery<RegionStatus>('region-status');
 
 /** What a region workflow ends with. */

@@ -2,9 +2,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  getExternalWorkflowHandle,
   isCancellation,
-  log,
   proxyActivities,
   setHandler,
   sleep,
@@ -13,7 +11,7 @@ import {
 import type { MeridianActivities } from '../activities/region-activities';
 import { describeRef, type ObjectRef, type RegionInput } from '../domain/release-input';
 import type { RegionPhase, RegionStatus } from '../domain/release-status';
-import { abortSignal, type OperatorRequest, pauseSignal, regionProgressSignal, type RegionResult, regionStatusQuery, resumeSignal } from './definitions';
+import { abortSignal, type OperatorRequest, pauseSignal, type RegionResult, regionStatusQuery, resumeSignal } from './definitions';
 import { phaseKey } from './search-attributes';
 import { describeFailure } from './failures';
 
@@ -45,13 +43,10 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
   let deployed = false;
   let deployments: ObjectRef[] = [];
   const status: RegionStatus = { name: region.name, wave: input.wave, phase: 'Pending', attempts: input.attempt };
-  const parent = getExternalWorkflowHandle(input.parentWorkflowId);
 
   const report = (phase: RegionPhase, extra: Partial<Pick<RegionStatus, 'waitingFor' | 'until' | 'error'>> = {}) => {
     Object.assign(status, { phase, waitingFor: undefined, until: undefined }, extra);
     upsertSearchAttributes([{ key: phaseKey, value: phase }]);
-    // Best effort: the release also learns the outcome from this workflow's result.
-    parent.signal(regionProgressSignal, { ...status }).catch((err) => log.warn('could not report region progress', { error: String(err) }));
   };
 
   const steps = new CancellationScope();

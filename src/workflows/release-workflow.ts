@@ -7,7 +7,6 @@ import {
   setHandler,
   startChild,
   upsertSearchAttributes,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { MeridianActivities } from '../activities/region-activities';
 import type { RegionInput, ReleaseInput } from '../domain/release-input';
@@ -22,7 +21,6 @@ import {
   type OperatorRequest,
   pauseSignal,
   pauseUpdate,
-  regionProgressSignal,
   type RegionResult,
   type ReleaseResult,
   resumeSignal,
@@ -151,19 +149,15 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       if (isFinished()) throw new Error(`the release already ended ${status.phase}`);
     },
   });
-  setHandler(regionProgressSignal, (progress) => {
-    const i = status.regions.findIndex((r) => r.name === progress.name);
-    // A late report from an earlier attempt must not overwrite the current one.
-    if (i >= 0 && progress.attempts >= status.regions[i].attempts) status.regions[i] = progress;
-  });
 
   const runRegion = async (name: string): Promise<RegionResult> => {
     const entry = status.regions.find((r) => r.name === name)!;
     const attempt = entry.attempts + 1;
-    status.regions[status.regions.indexOf(entry)] = { name, wave: entry.wave, phase: 'Pending', attempts: attempt };
+    const workflowId = `${input.releaseId}.${name}.${attempt}`;
+    // The region's own workflow knows its step; status readers ask it (the parent's history stays small).
+    status.regions[status.regions.indexOf(entry)] = { name, wave: entry.wave, phase: 'Running', attempts: attempt, workflowId };
     const regionInput: RegionInput = {
       release: { releaseId: input.releaseId, app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image },
-      parentWorkflowId: workflowInfo().workflowId,
       region: regionsByName.get(name)!,
       wave: waveOf.get(name)!,
       template: input.template,
@@ -176,7 +170,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     let result: RegionResult;
     try {
       const child = await startChild(regionWorkflow, {
-        workflowId: `${input.releaseId}.${name}.${attempt}`,
+        workflowId,
         args: [regionInput],
         typedSearchAttributes: [
           { key: appKey, value: spec.metadata.app },

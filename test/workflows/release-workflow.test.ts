@@ -1,0 +1,241 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ReleaseInput } from '../../src/domain/release-input';
+import type { ReleaseStatus } from '../../src/domain/release-status';
+import { requireTool } from '../../src/rig/toolchain';
+import { loadDevServerConfig } from '../../src/rig/temporal-dev-server';
+import { temporal } from '@temporalio/proto';
+import { abortSignal, approveSignal, pauseSignal, resumeSignal, taskQueue } from '../../src/workflows/definitions';
+import { queryStatus } from '../../src/client/release-handle';
+import { releaseWorkflow } from '../../src/workflows/release-workflow';
+import { exampleInput, fakeActivities } from '../support/fake-activities';
+
+const hour = 3_600_000;
+const fake = fakeActivities();
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: requireTool('temporal-test-server') } },
+  });
+  // The test server knows no custom search attributes until they are registered, as the dev server's are.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      Object.keys(loadDevServerConfig().searchAttributes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
+  });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../../src/workflows'),
+    activities: fake.activities,
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+/**
+ * Starts a release. The test server skips time only while a client waits on a result or in env.sleep:
+ * a test that waits for an operator step moves the clock itself, since an idle server with time
+ * skipping on would jump straight to the workflow's timeout.
+ */
+const start = (input: ReleaseInput) => env.client.workflow.start(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] });
+
+/** Polls the status query (real time) until `ready` holds. */
+async function statusWhen(releaseId: string, ready: (s: ReleaseStatus) => boolean, what: string): Promise<ReleaseStatus> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const status = await queryStatus(env.client, releaseId);
+    if (ready(status)) return status;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; status: ${JSON.stringify(status)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) return err.cause;
+    throw err;
+  }
+  throw new Error('expected the release to fail');
+}
+
+/**
+ * Records the history of a finished release as a replay fixture (test/workflows/histories), when
+ * MERIDIAN_RECORD_HISTORIES=1. Fixtures are recorded once per shipped workflow version and then kept:
+ * replay.test.ts proves later workflow code still replays them.
+ */
+async function keepHistory(releaseId: string, name: string): Promise<void> {
+  if (process.env.MERIDIAN_RECORD_HISTORIES !== '1') return;
+  const history = await env.client.workflow.getHandle(releaseId).fetchHistory();
+  const dir = join(__dirname, 'histories');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), `${historyToJSON(history)}\n`);
+}
+
+describe('releaseWorkflow', () => {
+  it('takes the canary first, soaks it for days in seconds, then the other waves with at most maxParallel at once', async () => {
+    const input = exampleInput('wf-happy', (spec) => {
+      spec.spec.rollout.approvals = [];
+    });
+    fake.behave(input.releaseId, { deployMs: 150 });
+    const before = await env.currentTimeMs();
+    const result = await env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] });
+
+    expect(result.phase).toBe('Succeeded');
+    const deployed = fake.calls(input.releaseId, 'deployRegion');
+    expect(deployed[0]).toBe('us-east-canary');
+    expect([...deployed].sort()).toEqual(input.spec.spec.regions.map((r) => r.name).sort());
+    // Waves in order: wave 2 entirely before wave 3, wave 3 before wave 4.
+    const position = (name: string) => deployed.indexOf(name);
+    for (const [a, b] of [['us-east', 'ap-northeast-2'], ['eu-west', 'sa-east'], ['sa-east', 'ap-south']]) expect(position(a)).toBeLessThan(position(b));
+    expect(fake.maxInFlight(input.releaseId)).toBe(3);
+    expect(result.results.every((r) => r.phase === 'Succeeded' && r.attempt === 1)).toBe(true);
+    // 72h canary soak plus two 30m bakes passed on the server's clock.
+    expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(72 * hour + 2 * 0.5 * hour);
+    await keepHistory(input.releaseId, 'happy-path');
+  });
+
+  it('waits at the after-canary gate until approved; approving twice is harmless', async () => {
+    const input = exampleInput('wf-gate', undefined, { canarySoakMs: hour, bakeMs: 0 });
+    const handle = await start(input);
+    await env.sleep(hour + 60_000); // the canary soak
+    const waiting = await statusWhen(input.releaseId, (s) => s.phase === 'WaitingForApproval', 'the gate');
+    expect(waiting.gate).toBe('after-canary');
+    expect(waiting.waitingFor).toContain('approval of gate after-canary');
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary']);
+
+    await handle.signal(approveSignal, { by: 'alice', reason: 'canary looks good' });
+    await handle.signal(approveSignal, { gate: 'after-canary', by: 'alice' });
+    const result = await handle.result();
+    expect(result.phase).toBe('Succeeded');
+    expect(result.actions.filter((a) => a.action.startsWith('approve'))).toEqual([
+      expect.objectContaining({ action: 'approve after-canary', by: 'alice', reason: 'canary looks good' }),
+    ]);
+  });
+
+  it('pauses before the next step and resumes where it stopped; both are idempotent', async () => {
+    const input = exampleInput('wf-pause', (spec) => {
+      spec.spec.rollout.approvals = ['after-canary'];
+    }, { canarySoakMs: 0, bakeMs: 0 });
+    const handle = await start(input);
+    await statusWhen(input.releaseId, (s) => s.phase === 'WaitingForApproval', 'the gate');
+    await handle.signal(pauseSignal, { by: 'alice', reason: 'lunch' });
+    await handle.signal(pauseSignal, { by: 'alice' });
+    const paused = await statusWhen(input.releaseId, (s) => s.paused, 'the pause');
+    expect(paused.actions.filter((a) => a.action === 'pause')).toHaveLength(1);
+    await handle.signal(approveSignal, { by: 'alice' });
+    // Paused: the approval is recorded but no region of wave 2 starts.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary']);
+
+    // resume works as a signal too, as `temporal workflow signal --name resume` sends it.
+    await handle.signal(resumeSignal, { by: 'bob' });
+    const result = await handle.result();
+    expect(result.phase).toBe('Succeeded');
+    expect(fake.calls(input.releaseId, 'deployRegion')).toHaveLength(8);
+    expect(result.actions.map((a) => a.action)).toEqual(['pause', 'approve after-canary', 'resume']);
+  });
+
+  it('rolls a failing region back and halts: nothing else deploys until an operator resumes, which retries it', async () => {
+    const input = exampleInput('wf-halt', (spec) => {
+      spec.spec.rollout.approvals = [];
+    }, { canarySoakMs: hour, bakeMs: hour });
+    fake.behave(input.releaseId, { failChecks: { 'eu-west': 1 } });
+    const handle = await start(input);
+    await env.sleep(2 * hour + 60_000); // the canary soak, then the bake of wave 2's other regions
+    const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
+    expect(halted.reason).toContain('eu-west: integration checks failed: search in Korean: $.query is "??", expected "결제"');
+    expect(halted.regions.find((r) => r.name === 'eu-west')).toMatchObject({ phase: 'RolledBack', attempts: 1 });
+    expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['eu-west']);
+    // Waiting for an operator: let a day pass on the server and check nothing else was deployed.
+    await env.sleep(24 * hour);
+    const wave3 = ['ap-northeast-2', 'me-central', 'sa-east', 'ap-south'];
+    expect(fake.calls(input.releaseId, 'deployRegion').filter((r) => wave3.includes(r))).toEqual([]);
+
+    await handle.signal(resumeSignal, { by: 'alice', reason: 'fixed the encoder config' });
+    const result = await handle.result();
+    expect(result.actions).toContainEqual(expect.objectContaining({ action: 'resume', by: 'alice', reason: 'fixed the encoder config' }));
+    expect(result.phase).toBe('Succeeded');
+    expect(result.results.find((r) => r.name === 'eu-west')).toMatchObject({ phase: 'Succeeded', attempt: 2 });
+    expect(fake.calls(input.releaseId, 'deployRegion').filter((r) => r === 'eu-west')).toHaveLength(2);
+    await keepHistory(input.releaseId, 'halt-and-retry');
+  });
+
+  it('ends Failed when an operator aborts a halted release', async () => {
+    const input = exampleInput('wf-halt-abort', (spec) => {
+      spec.spec.rollout.approvals = [];
+    }, { canarySoakMs: 0, bakeMs: 0 });
+    fake.behave(input.releaseId, { failRollout: ['us-east-canary'] });
+    const handle = await start(input);
+    await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
+    await handle.signal(abortSignal, { by: 'alice', reason: 'bad build' });
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('ReleaseFailed');
+    expect(failure.message).toContain('us-east-canary: Deployment shop-api failed to roll out: ProgressDeadlineExceeded');
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary']);
+    expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east-canary']);
+  });
+
+  it('aborts with a reason: regions baking are rolled back, nothing new starts, the release ends Aborted', async () => {
+    const input = exampleInput('wf-abort', (spec) => {
+      spec.spec.rollout.approvals = [];
+    }, { canarySoakMs: 10 * hour, bakeMs: hour });
+    // Nothing moves the clock here, so the canary is still baking when the abort arrives.
+    const handle = await start(input);
+    const baking = await statusWhen(input.releaseId, (s) => s.regions[0].phase === 'Baking', 'the canary to bake');
+    expect(baking.regions[0].until).toBeDefined();
+    await handle.signal(abortSignal, { by: 'alice', reason: 'customer escalation' });
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('ReleaseAborted');
+    expect(failure.message).toContain('aborted by alice: customer escalation');
+    expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east-canary']);
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary']);
+    const final = failure.details?.[0] as ReleaseStatus;
+    expect(final.phase).toBe('Aborted');
+    expect(final.regions[0].phase).toBe('Aborted');
+    expect(final.actions).toContainEqual(expect.objectContaining({ action: 'abort', by: 'alice', reason: 'customer escalation' }));
+  });
+
+  it('with onFailure halt leaves the failed region as it is', async () => {
+    const input = exampleInput('wf-onfailure-halt', (spec) => {
+      spec.spec.rollout.approvals = [];
+      spec.spec.rollout.onFailure = 'halt';
+    }, { canarySoakMs: 0, bakeMs: 0 });
+    fake.behave(input.releaseId, { failChecks: { 'us-east-canary': Infinity } });
+    const handle = await start(input);
+    const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
+    expect(halted.regions[0].phase).toBe('Failed');
+    expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual([]);
+    await handle.signal(abortSignal, { by: 'alice' });
+    expect((await failureOf(handle.result())).type).toBe('ReleaseFailed');
+  });
+
+  it('with onFailure rollback-all rolls back every region it reached, newest first, and fails', async () => {
+    const input = exampleInput('wf-rollback-all', (spec) => {
+      spec.spec.rollout.approvals = [];
+      spec.spec.rollout.onFailure = 'rollback-all';
+      spec.spec.rollout.maxParallel = 1;
+    }, { canarySoakMs: 0, bakeMs: 0 });
+    fake.behave(input.releaseId, { failRollout: ['us-east'] });
+    const failure = await failureOf(env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] }));
+    expect(failure.type).toBe('ReleaseFailed');
+    expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east', 'us-west', 'us-east-canary']);
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary', 'us-west', 'us-east']);
+  });
+});
