@@ -120,8 +120,10 @@ export function createActivities(deps: ActivityDeps) {
         }
         const kc = kube(input.region);
         const namespace = input.region.cluster.namespace;
+        const beat = (step: string) => Context.current().heartbeat({ step });
         await serverSideApply(kc, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
         await serverSideApply(kc, objects, { dryRun: true });
+        beat('validated by server-side dry run');
         const revision = await captureRevision(
           kc,
           namespace,
@@ -129,6 +131,7 @@ export function createActivities(deps: ActivityDeps) {
           { 'meridian.dev/app': input.release.app, 'meridian.dev/version': input.release.version.replace(/[^A-Za-z0-9._-]/g, '_') },
           objects.map(refOf),
         );
+        beat('recorded the previous revision');
         await serverSideApply(kc, objects as KubernetesObject[]);
         log(input).info({ digest, objects: objects.length, revisionCaptured: revision.captured }, 'applied region manifests');
         return { digest, applied: objects.map(refOf), revisionCaptured: revision.captured };

@@ -20,7 +20,14 @@ const quick = proxyActivities<MeridianActivities>({
   retry: { initialInterval: '1s', maximumInterval: '20s', maximumAttempts: 5 },
 });
 const deploying = proxyActivities<MeridianActivities>({
-  startToCloseTimeout: '5 minutes',
+  startToCloseTimeout: '2 minutes',
+  // A worker that dies mid-step is noticed within this, and the step retried on another worker.
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 10 },
+});
+const rollingOut = proxyActivities<MeridianActivities>({
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 10 },
 });
 const restoring = proxyActivities<MeridianActivities>({
@@ -86,7 +93,7 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
       await deploying.deployRegion({ ...step, template: input.template, values: input.values, digest: rendered.digest });
 
       report('RollingOut', { waitingFor: `${rendered.deployments.map((d) => d.name).join(', ')} to roll out` });
-      await deploying.waitForRollout({ ...step, deployments: rendered.deployments, timeoutMs: rolloutTimeoutMs });
+      await rollingOut.waitForRollout({ ...step, deployments: rendered.deployments, timeoutMs: rolloutTimeoutMs });
 
       if (input.checks) {
         await whenRunning();

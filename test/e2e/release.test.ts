@@ -1,0 +1,170 @@
+import { execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { readRevision, revisionSecretName } from '../../src/activities/kubernetes/region-revision';
+import { loadRelease } from '../../src/client/release-file';
+import { startTemporal, stopTemporal } from '../../src/rig/temporal-dev-server';
+import { requireTool } from '../../src/rig/toolchain';
+import { meridian } from '../support/cli';
+import { deployedImages, rig, rigEnv, servedVersion, specFor, spawnWorker, statusWhen, stopWorker, temporalClient } from '../support/e2e';
+import { eventually } from '../support/rig';
+
+const run = promisify(execFile);
+const stamp = Date.now().toString(36);
+const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) => doc.setIn(['spec', 'rollout', 'approvals'], []);
+const idOf = (version: string) => `release-shop-api-${version}`;
+const canary = rig.regions.find((r) => r.name === 'us-east-canary')!;
+
+let worker: ChildProcess;
+let client: Client;
+let closeClient: () => Promise<void>;
+const env = rigEnv();
+
+beforeAll(async () => {
+  worker = spawnWorker('worker-1');
+  ({ client, close: closeClient } = await temporalClient());
+});
+
+afterAll(async () => {
+  await stopWorker(worker);
+  await closeClient();
+});
+
+async function temporalCli(...args: string[]): Promise<string> {
+  const { stdout } = await run(requireTool('temporal'), [...args, '--address', rig.temporal.address, '--namespace', rig.temporal.namespace]);
+  return stdout;
+}
+
+describe('a release on the local rig', () => {
+  const good = `2.5.0-e2e.${stamp}`;
+
+  it('reaches every region: each cluster runs the new image and each demo service serves the new version', async () => {
+    const file = specFor(good);
+    const started = await meridian(['start', '-f', file, '--bake', '1s', '--canary-soak', '2s'], { env });
+    expect(started.code).toBe(0);
+    expect(started.stdout).toContain(`started ${idOf(good)}`);
+    expect(started.stdout).toContain(`http://127.0.0.1:8233/namespaces/default/workflows/${idOf(good)}`);
+
+    const waiting = await statusWhen(client, idOf(good), (s) => s.phase === 'WaitingForApproval', 'the after-canary gate');
+    expect(waiting.gate).toBe('after-canary');
+    const approved = await meridian(['approve', idOf(good), '--reason', 'canary healthy'], { env: { ...env, MERIDIAN_OPERATOR: 'e2e@ci' } });
+    expect(approved.code).toBe(0);
+    // Approving the same gate again is harmless; approving when no gate waits is refused with exit 2.
+    expect((await meridian(['approve', idOf(good), '--gate', 'after-canary'], { env })).code).toBe(0);
+
+    const watched = await meridian(['watch', idOf(good)], { env, timeoutMs: 240_000 });
+    expect(watched.code).toBe(0);
+    expect(watched.stdout).toContain('Succeeded');
+    expect((await meridian(['approve', idOf(good)], { env })).stderr).toMatch(/approve refused|no running release/);
+
+    const images = await deployedImages();
+    const registries = new Map(loadRelease(file).spec.spec.regions.map((r) => [r.name, r.registry]));
+    for (const region of rig.regions) {
+      const registry = registries.get(region.name);
+      expect(images[region.name]).toMatchObject({ image: `${registry}/shop/api:2.4.0`, version: good });
+      await eventually(async () => ((await servedVersion(region.port)) === good ? true : undefined), `${region.name} to serve ${good}`, 20_000);
+    }
+    const status = await meridian(['status', idOf(good), '--json'], { env });
+    const parsed = JSON.parse(status.stdout);
+    expect(parsed.phase).toBe('Succeeded');
+    expect(parsed.actions).toContainEqual(expect.objectContaining({ action: 'approve after-canary', by: 'e2e@ci', reason: 'canary healthy' }));
+
+    const listed = await meridian(['list', '--app', 'shop-api', '--json'], { env });
+    expect(JSON.parse(listed.stdout).map((r: { releaseId: string }) => r.releaseId)).toContain(idOf(good));
+  });
+
+  it('treats a repeated start as harmless, and refuses a different spec under the same id', async () => {
+    const again = await meridian(['start', '-f', specFor(good)], { env });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('already started with this spec');
+
+    const changed = await meridian(['start', '-f', specFor(good, (doc) => doc.setIn(['spec', 'template', 'values', 'replicas'], 4))], { env });
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toContain(`release ${idOf(good)} already exists with a different spec`);
+  });
+
+  it('halts a bad release at the canary, where the cluster runs the old image again', async () => {
+    const before = await deployedImages();
+    const bad = '2.4.3-mojibake'; // examples/rig.yaml: this version mangles Hangul and Arabic input
+    expect((await meridian(['start', '-f', specFor(bad, noGate), '--bake', '1s', '--canary-soak', '1s'], { env })).code).toBe(0);
+
+    const halted = await statusWhen(client, idOf(bad), (s) => s.phase === 'Halted', 'the release to halt');
+    expect(halted.regions[0]).toMatchObject({ name: 'us-east-canary', phase: 'RolledBack' });
+    expect(halted.regions[0].error).toContain('search in Korean');
+    expect(halted.regions.slice(1).every((r) => r.phase === 'Pending')).toBe(true);
+
+    // Through the Kubernetes API: the canary runs what it ran before; nothing else was touched.
+    const after = await deployedImages();
+    expect(after[canary.name]).toMatchObject({ image: before[canary.name].image, version: good });
+    for (const region of rig.regions.filter((r) => r.name !== canary.name)) expect(after[region.name]).toEqual(before[region.name]);
+    await eventually(async () => ((await servedVersion(canary.port)) === good ? true : undefined), 'the canary to serve the good version again', 20_000);
+
+    const aborted = await meridian(['abort', idOf(bad), '--reason', 'Hangul broken'], { env });
+    expect(aborted.code).toBe(0);
+    const watched = await meridian(['watch', idOf(bad)], { env });
+    expect(watched.code).toBe(1);
+    expect(watched.stdout).toContain('Failed');
+  });
+
+  it('pauses and resumes through the temporal CLI with the documented signal names', async () => {
+    const version = `2.5.1-e2e.${stamp}`;
+    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '4s'], { env })).code).toBe(0);
+    await statusWhen(client, idOf(version), (s) => s.regions[0].phase === 'Baking', 'the canary to bake');
+    await temporalCli('workflow', 'signal', '--workflow-id', idOf(version), '--name', 'pause', '--input', '{"by":"ops@temporal-cli","reason":"look at dashboards"}');
+    const paused = await statusWhen(client, idOf(version), (s) => s.paused, 'the pause');
+    expect(paused.actions).toContainEqual(expect.objectContaining({ action: 'pause', by: 'ops@temporal-cli' }));
+
+    // The canary's soak ends while paused: it holds there, and no region of wave 2 starts.
+    await statusWhen(client, idOf(version), (s) => s.regions[0].waitingFor?.includes('an operator to resume') ?? false, 'the canary to hold after its soak');
+    await new Promise((r) => setTimeout(r, 2_000));
+    const held = JSON.parse(await temporalCli('workflow', 'query', '--workflow-id', idOf(version), '--type', 'status', '--output', 'json'));
+    const heldStatus = held.queryResult?.[0] ?? held[0] ?? held;
+    expect(heldStatus.regions.slice(1).every((r: { phase: string }) => r.phase === 'Pending')).toBe(true);
+
+    await temporalCli('workflow', 'signal', '--workflow-id', idOf(version), '--name', 'resume');
+    expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 240_000 })).code).toBe(0);
+  });
+
+  it('finishes with each region deployed once when its worker is killed during a deploy and another takes over', async () => {
+    const version = `2.5.2-e2e.${stamp}`;
+    const before = await deployedImages();
+    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '1s'], { env })).code).toBe(0);
+    await statusWhen(client, idOf(version), (s) => s.regions.some((r) => r.wave === 2 && ['Deploying', 'RollingOut'].includes(r.phase)), 'a wave-2 region to deploy');
+    await stopWorker(worker, 'SIGKILL');
+    worker = spawnWorker('worker-2');
+
+    expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 300_000 })).code).toBe(0);
+    const after = await deployedImages();
+    const { results } = (await client.workflow.getHandle(idOf(version)).result()) as { results: { name: string; attempt: number }[] };
+    for (const region of rig.regions) {
+      expect(after[region.name].version).toBe(version);
+      // One new generation per region: the new spec was applied, and a retried apply changed nothing.
+      expect(after[region.name].generation).toBe((before[region.name].generation ?? 0) + 1);
+      // The previous revision was recorded once, before the deploy: it holds the old version, not the new.
+      const revision = await readRevision(rig.kube(region.context), region.namespace, revisionSecretName('shop-api', idOf(version)));
+      const previous = revision?.find((e) => e.ref.kind === 'Deployment')?.previous as { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } } | null;
+      expect(previous?.spec?.template?.metadata?.labels?.['app.kubernetes.io/version']).toBe(before[region.name].version);
+    }
+    expect(results.map((r) => r.attempt)).toEqual(rig.regions.map(() => 1));
+  });
+
+  it('keeps a bake deadline when the Temporal dev server restarts during the bake', async () => {
+    const version = `2.5.3-e2e.${stamp}`;
+    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '25s'], { env })).code).toBe(0);
+    const baking = await statusWhen(client, idOf(version), (s) => s.regions[0].phase === 'Baking', 'the canary to bake');
+    const until = baking.regions[0].until!;
+
+    await closeClient();
+    expect(await stopTemporal(rig.layout)).toBe(true);
+    await startTemporal(rig.config, rig.layout);
+    ({ client, close: closeClient } = await temporalClient());
+
+    const resumed = await statusWhen(client, idOf(version), () => true, 'the release after the restart');
+    if (resumed.regions[0].phase === 'Baking') expect(resumed.regions[0].until).toBe(until);
+    expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 240_000 })).code).toBe(0);
+    const canaryRun = await client.workflow.getHandle(resumed.regions[0].workflowId ?? `${idOf(version)}.us-east-canary.1`).describe();
+    // The bake ended no earlier than its deadline: the timer survived the restart unchanged.
+    expect(canaryRun.closeTime!.getTime()).toBeGreaterThanOrEqual(new Date(until).getTime());
+  });
+});

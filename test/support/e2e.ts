@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AppsV1Api } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { parseDocument } from 'yaml';
+import { writeDemoSpec } from '../../src/client/demo-spec';
+import { queryStatus } from '../../src/client/release-handle';
+import type { ReleaseStatus } from '../../src/domain/release-status';
+import { meridianBin } from './cli';
+import { eventually, theRig } from './rig';
+
+export const rig = theRig();
+const exampleSpec = resolve(__dirname, '..', '..', 'examples', 'release.yaml');
+const workDir = mkdtempSync(join(tmpdir(), 'meridian-e2e-'));
+
+/**
+ * A copy of the example release under `version`, with `edit` applied to its YAML (e.g. no approval
+ * gate). Relative paths still point at the example's chart and checks.
+ */
+export function specFor(version: string, edit: (doc: ReturnType<typeof parseDocument>) => void = () => undefined): string {
+  const file = writeDemoSpec(exampleSpec, version, workDir);
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  edit(doc);
+  writeFileSync(file, doc.toString());
+  return file;
+}
+
+/** The environment of a CLI or worker on the rig. */
+export function rigEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, KUBECONFIG: rig.layout.kubeconfig, TEMPORAL_ADDRESS: rig.temporal.address, MERIDIAN_LOG_LEVEL: 'warn' };
+}
+
+/** A `meridian worker` process, as an operator runs it. */
+export function spawnWorker(name: string): ChildProcess {
+  mkdirSync(join(workDir, 'logs'), { recursive: true });
+  const log = openSync(join(workDir, 'logs', `${name}.log`), 'a');
+  return spawn(process.execPath, [meridianBin, 'worker'], { env: rigEnv(), stdio: ['ignore', log, log] });
+}
+
+export async function stopWorker(worker: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return;
+  const exited = new Promise((r) => worker.once('exit', r));
+  worker.kill(signal);
+  await exited;
+}
+
+export async function temporalClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: rig.temporal.address });
+  return { client: new Client({ connection, namespace: rig.temporal.namespace }), close: () => connection.close() };
+}
+
+/** Polls the merged release status until `ready` holds. */
+export async function statusWhen(client: Client, releaseId: string, ready: (s: ReleaseStatus) => boolean, what: string, timeoutMs = 120_000): Promise<ReleaseStatus> {
+  return eventually(async () => {
+    const status = await queryStatus(client, releaseId);
+    return ready(status) ? status : undefined;
+  }, what, timeoutMs, 250);
+}
+
+/** What each region's cluster runs: image and generation of the app's Deployment (undefined: none). */
+export async function deployedImages(): Promise<Record<string, { image?: string; generation?: number; version?: string }>> {
+  const out: Record<string, { image?: string; generation?: number; version?: string }> = {};
+  for (const region of rig.regions) {
+    try {
+      const d = await rig.kube(region.context).makeApiClient(AppsV1Api).readNamespacedDeployment({ name: region.deployment, namespace: region.namespace });
+      out[region.name] = {
+        image: d.spec?.template.spec?.containers[0].image,
+        generation: d.metadata?.generation,
+        version: d.spec?.template.metadata?.labels?.['app.kubernetes.io/version'],
+      };
+    } catch {
+      out[region.name] = {};
+    }
+  }
+  return out;
+}
+
+/** The version a region's demo service reports serving. */
+export async function servedVersion(port: number): Promise<string | null> {
+  const body = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { version: string | null };
+  return body.version;
+}
