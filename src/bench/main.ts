@@ -1,0 +1,184 @@
+/**
+ * `npm run bench`: prints Meridian's speed and memory figures, each beside its baseline or target.
+ * Needs the local rig (`meridian dev up`). Not a test: it never fails on a number.
+ *
+ *   1. orchestration overhead per region: a 50-region release with zero bake and no-op activities on
+ *      the dev server; per region, the region workflow's wall time minus its activities' own time.
+ *   2. 200 concurrent releases of 5 regions on one worker: completion and the worker's peak RSS.
+ *   3. server-side apply of one region's manifests: Meridian's apply against `kubectl apply
+ *      --server-side` of the same manifests, side by side.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { stringify } from 'yaml';
+import type { MeridianActivities } from '../activities/region-activities';
+import { kubeConfigForContext } from '../activities/kubernetes/kube-config';
+import { serverSideApply } from '../activities/kubernetes/server-side-apply';
+import { renderManifests } from '../activities/render/render-manifests';
+import { loadRelease, packReleaseTemplate } from '../client/release-file';
+import type { ReleaseInput } from '../domain/release-input';
+import { releaseSpecSchema, type ReleaseSpec } from '../domain/release-spec';
+import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../rig/rig-config';
+import { findTool } from '../rig/toolchain';
+import type { releaseWorkflow } from '../workflows/release-workflow';
+
+const taskQueue = `meridian-bench-${Date.now().toString(36)}`;
+const example = loadRelease(resolve(__dirname, '..', '..', 'examples', 'release.yaml'));
+
+/** Activities that do nothing, so a run measures orchestration alone. */
+const noop: MeridianActivities = {
+  async renderRegion({ region, release }) {
+    const d = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: region.cluster.namespace, name: release.app };
+    return { digest: 'd', objects: [d], deployments: [d], image: 'i' };
+  },
+  async deployRegion({ digest }) {
+    return { digest, applied: [], revisionCaptured: true };
+  },
+  async waitForRollout() {
+    return { elapsedMs: 0 };
+  },
+  async runIntegrationChecks({ region }) {
+    return { endpoint: region.endpoint, passed: true, results: [] };
+  },
+  async rollbackRegion() {
+    return { restored: [], deleted: [], recorded: true };
+  },
+};
+
+function syntheticSpec(regions: number): ReleaseSpec {
+  const raw = JSON.parse(JSON.stringify(example.spec)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const template = raw.spec.regions[1];
+  raw.spec.regions = Array.from({ length: regions }, (_, i) => ({
+    ...template,
+    name: `region-${i}`,
+    canary: i === 0,
+    cluster: { context: 'bench', namespace: `ns-${i}` },
+    traits: { ...template.traits },
+  }));
+  raw.spec.rollout = { ...raw.spec.rollout, approvals: [], maxParallel: 10, canarySoak: '0s', timeToSmoke: { ...raw.spec.rollout.timeToSmoke, window: '180d', floor: '0s', ceiling: '12h' } };
+  raw.spec.validation = { integration: { suite: 'x' } };
+  const spec = releaseSpecSchema.parse(raw);
+  return spec;
+}
+
+function input(releaseId: string, spec: ReleaseSpec): ReleaseInput {
+  return {
+    releaseId,
+    spec,
+    specHash: 'bench',
+    template: { kind: 'helm', releaseName: spec.metadata.app, files: '', sha256: 'bench' },
+    checks: { checks: [{ name: 'health', kind: 'http', request: { method: 'GET', path: '/healthz', headers: {} }, expect: { status: 200 } }] },
+    overrides: { bakeMs: 0, canarySoakMs: 0 },
+    requestedBy: 'bench',
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+/** Per region: the region workflow's wall time minus the time its activities ran. */
+async function regionOverheads(client: Client, releaseId: string, regions: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const name of regions) {
+    const history = await client.workflow.getHandle(`${releaseId}.${name}.1`).fetchHistory();
+    const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+    const events = history.events ?? [];
+    const started = new Map<string, number>();
+    let activityMs = 0;
+    for (const e of events) {
+      if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), ms(e.eventTime));
+      const done = e.activityTaskCompletedEventAttributes;
+      if (done) activityMs += ms(e.eventTime) - (started.get(String(done.scheduledEventId)) ?? ms(e.eventTime));
+    }
+    out.push(ms(events[events.length - 1].eventTime) - ms(events[0].eventTime) - activityMs);
+  }
+  return out;
+}
+
+async function benchOverhead(client: Client): Promise<void> {
+  const releaseId = `bench-overhead-${Date.now().toString(36)}`;
+  const spec = syntheticSpec(50);
+  const started = Date.now();
+  await client.workflow.execute<typeof releaseWorkflow>('releaseWorkflow', { workflowId: releaseId, taskQueue, args: [input(releaseId, spec)] });
+  const wall = Date.now() - started;
+  const overheads = await regionOverheads(client, releaseId, spec.spec.regions.map((r) => r.name));
+  console.log(`1. orchestration overhead per region, 50 regions, zero bake: median ${median(overheads).toFixed(0)} ms, p90 ${pct(overheads, 90).toFixed(0)} ms (target: median under 250 ms; ratio ${(median(overheads) / 250).toFixed(2)}x of target); whole release ${(wall / 1000).toFixed(1)} s for ${overheads.length} regions`);
+}
+
+async function benchConcurrent(client: Client, releases: number): Promise<void> {
+  const spec = syntheticSpec(5);
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 200);
+  const started = Date.now();
+  const stamp = Date.now().toString(36);
+  const handles = await Promise.all(
+    Array.from({ length: releases }, (_, i) => {
+      const id = `bench-concurrent-${stamp}-${i}`;
+      return client.workflow.start<typeof releaseWorkflow>('releaseWorkflow', { workflowId: id, taskQueue, args: [input(id, spec)] });
+    }),
+  );
+  const results = await Promise.allSettled(handles.map((h) => h.result()));
+  clearInterval(sampler);
+  const ok = results.filter((r) => r.status === 'fulfilled').length;
+  console.log(`2. ${releases} concurrent releases of 5 regions on one worker: ${ok}/${releases} succeeded in ${((Date.now() - started) / 1000).toFixed(1)} s; peak RSS of the worker process ${(peakRss / 2 ** 20).toFixed(0)} MiB (target: under 1024 MiB; ${(peakRss / 2 ** 30).toFixed(2)}x of target)`);
+}
+
+async function benchApply(): Promise<void> {
+  const layout = rigLayout();
+  const region = example.spec.spec.regions[0];
+  const helm = findTool('helm') ?? 'helm';
+  const { objects } = await renderManifests(helm, {
+    release: { releaseId: 'bench', app: example.spec.metadata.app, version: example.spec.metadata.version, image: example.spec.spec.image },
+    region,
+    template: packReleaseTemplate(example),
+    values: example.spec.spec.template.values,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'meridian-bench-'));
+  const file = join(dir, 'manifests.yaml');
+  writeFileSync(file, objects.map((o) => `---\n${stringify(o)}`).join(''));
+  const kc = kubeConfigForContext(region.cluster.context, layout.kubeconfig);
+  const rounds = 15;
+  const ours: number[] = [];
+  const kubectl: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    let t = performance.now();
+    await serverSideApply(kc, objects);
+    ours.push(performance.now() - t);
+    t = performance.now();
+    execFileSync('kubectl', ['--kubeconfig', layout.kubeconfig, '--context', region.cluster.context, 'apply', '--server-side', '--force-conflicts', '--field-manager', 'meridian', '-f', file], { stdio: 'ignore' });
+    kubectl.push(performance.now() - t);
+  }
+  console.log(`3. apply of ${objects.length} objects (${region.name}), ${rounds} rounds each, alternating: Meridian median ${median(ours).toFixed(1)} ms, kubectl apply --server-side median ${median(kubectl).toFixed(1)} ms (ratio ${(median(ours) / median(kubectl)).toFixed(2)}x kubectl; kubectl's figure includes its process start)`);
+}
+
+async function main(): Promise<void> {
+  const config = loadRigConfig(defaultRigConfigFile());
+  const address = `127.0.0.1:${config.temporal.port}`;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const native = await NativeConnection.connect({ address });
+  const worker = await Worker.create({ connection: native, namespace: config.temporal.namespace, taskQueue, workflowsPath: require.resolve('../workflows'), activities: noop });
+  const releases = Number(process.env.BENCH_RELEASES ?? 200);
+  await worker.runUntil(async () => {
+    await benchOverhead(client);
+    await benchConcurrent(client, releases);
+  });
+  await benchApply();
+  await native.close();
+  await connection.close();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
