@@ -9,6 +9,8 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
+# Helm renders release templates on the worker.
+COPY --from=alpine/helm:3.21.4 /usr/bin/helm /usr/local/bin/helm
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

@@ -32,9 +32,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_value':
       return `expected ${issue.values.map(show).join(' | ')}, got ${show(input)}`;
-    case 'invalid_type':
-      if (input === undefined) return `missing: add this field (${article(issue.expected)})`;
-      return `expected ${article(issue.expected)}, got ${show(input)}`;
+    case 'invalid_type': {
+      // A schema's own message (e.g. the accepted duration forms) says more than zod's default.
+      const own = issue.message.startsWith('Invalid input') ? undefined : issue.message;
+      if (input === undefined) return `missing: add this field (${own ?? article(issue.expected)})`;
+      return `${own ?? `expected ${article(issue.expected)}`}, got ${show(input)}`;
+    }
     case 'invalid_union': {
       const branches = issue.errors.map((branch) => branch.find((i) => i.path.length === 0));
       if (branches.every((b) => b && (b.code === 'invalid_value' || b.code === 'invalid_type'))) {

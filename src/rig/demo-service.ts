@@ -25,6 +25,19 @@ export function dominantVersion(rolledOut: RolledOut): string | undefined {
   return entries[0]?.[0];
 }
 
+/**
+ * The behaviour the rig config sets for a version: its own entry, or the entry it extends with a
+ * pre-release or build suffix (`2.4.3-mojibake.7` and `2.4.3-mojibake+ci.7` behave as `2.4.3-mojibake`),
+ * so that every run of a test can release a bad version under a version of its own.
+ */
+export function behaviourFor(versions: Record<string, VersionBehaviour>, version: string): VersionBehaviour | undefined {
+  if (versions[version]) return versions[version];
+  const base = Object.keys(versions)
+    .filter((key) => version.startsWith(`${key}.`) || version.startsWith(`${key}+`))
+    .sort((a, b) => b.length - a.length)[0];
+  return base ? versions[base] : undefined;
+}
+
 /** The misbehaviour in force for a version now, if any (`after` delays it from the version's start). */
 export function activeMisbehaviour(
   behaviour: VersionBehaviour | undefined,
@@ -105,7 +118,7 @@ export function createDemoService(options: DemoServiceOptions): Server {
       record(503);
       return;
     }
-    const bad = activeMisbehaviour(versions[version], rolledOut.readySince[version], now());
+    const bad = activeMisbehaviour(behaviourFor(versions, version), rolledOut.readySince[version], now());
     if (bad && bad.latency > 0) await sleep(bad.latency);
     if (bad && bad.errorRate > 0 && (options.random ?? Math.random)() < bad.errorRate) {
       send(res, 500, { error: 'internal error', version, reason: bad.reason ?? 'marked bad in the rig config' }, version);

@@ -3,37 +3,16 @@ import {
   CancellationScope,
   condition,
   isCancellation,
-  proxyActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { MeridianActivities } from '../activities/region-activities';
+import { deploying, quick, restoring, rollingOut } from './activity-proxies';
 import { describeRef, type ObjectRef, type RegionInput } from '../domain/release-input';
 import type { RegionPhase, RegionStatus } from '../domain/release-status';
 import { abortSignal, type OperatorRequest, pauseSignal, type RegionResult, regionStatusQuery, resumeSignal } from './definitions';
 import { phaseKey } from './search-attributes';
 import { describeFailure } from './failures';
-
-const quick = proxyActivities<MeridianActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '20s', maximumAttempts: 5 },
-});
-const deploying = proxyActivities<MeridianActivities>({
-  startToCloseTimeout: '2 minutes',
-  // A worker that dies mid-step is noticed within this, and the step retried on another worker.
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 10 },
-});
-const rollingOut = proxyActivities<MeridianActivities>({
-  startToCloseTimeout: '20 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 10 },
-});
-const restoring = proxyActivities<MeridianActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 30 },
-});
 
 /** Rollouts longer than this fail the region (the Deployment's own progress deadline usually fires first). */
 const rolloutTimeoutMs = 15 * 60_000;
@@ -124,7 +103,7 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
       await CancellationScope.nonCancellable(async () => {
         const undone = await restoring.rollbackRegion(step);
         const restored = deployments.filter((d) => undone.restored.includes(describeRef(d)));
-        if (restored.length > 0) await restoring.waitForRollout({ ...step, deployments: restored, timeoutMs: rolloutTimeoutMs });
+        if (restored.length > 0) await rollingOut.waitForRollout({ ...step, deployments: restored, timeoutMs: rolloutTimeoutMs });
       });
     }
     const phase: RegionResult['phase'] = aborted ? 'Aborted' : rollBack ? 'RolledBack' : 'Failed';

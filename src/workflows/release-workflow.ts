@@ -3,12 +3,11 @@ import {
   type ChildWorkflowHandle,
   condition,
   log,
-  proxyActivities,
   setHandler,
   startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { MeridianActivities } from '../activities/region-activities';
+import { restoring } from './activity-proxies';
 import type { RegionInput, ReleaseInput } from '../domain/release-input';
 import { type ReleasePhase, type ReleaseStatus } from '../domain/release-status';
 import { planRelease } from '../domain/rollout-plan';
@@ -31,11 +30,6 @@ import { describeFailure } from './failures';
 import { regionWorkflow } from './region-workflow';
 import { appKey, phaseKey, regionKey, versionKey } from './search-attributes';
 
-const restoring = proxyActivities<MeridianActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 30 },
-});
-
 /** The gates an operator must approve before wave `index` (0-based) starts. */
 export function gatesBefore(index: number, approvals: readonly string[], firstWaveIsCanary: boolean): string[] {
   return approvals.filter((gate) => (gate === 'after-canary' ? firstWaveIsCanary && index === 1 : gate === `after-wave-${index}`));
@@ -50,6 +44,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const { spec } = input;
   const rollout = spec.spec.rollout;
   const plan = planRelease(spec, input.overrides);
+  const releaseRef = { releaseId: input.releaseId, app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image };
   const regionsByName = new Map(spec.spec.regions.map((r) => [r.name, r]));
   const waveOf = new Map(plan.waves.flatMap((w, i) => w.regions.map((name) => [name, i + 1] as const)));
   const firstWaveIsCanary = plan.waves[0].regions.every((name) => regionsByName.get(name)?.canary);
@@ -157,7 +152,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     // The region's own workflow knows its step; status readers ask it (the parent's history stays small).
     status.regions[status.regions.indexOf(entry)] = { name, wave: entry.wave, phase: 'Running', attempts: attempt, workflowId };
     const regionInput: RegionInput = {
-      release: { releaseId: input.releaseId, app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image },
+      release: releaseRef,
       region: regionsByName.get(name)!,
       wave: waveOf.get(name)!,
       template: input.template,
@@ -271,10 +266,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       const region = regionsByName.get(r.name)!;
       const i = status.regions.findIndex((s) => s.name === r.name);
       status.regions[i] = { ...status.regions[i], phase: 'RollingBack' };
-      await restoring.rollbackRegion({
-        release: { releaseId: input.releaseId, app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image },
-        region,
-      });
+      await restoring.rollbackRegion({ release: releaseRef, region });
       status.regions[i] = { ...status.regions[i], phase: 'RolledBack', error: 'rolled back with the release (onFailure: rollback-all)' };
       results.set(r.name, { ...results.get(r.name)!, phase: 'RolledBack' });
     }

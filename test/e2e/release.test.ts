@@ -86,7 +86,7 @@ describe('a release on the local rig', () => {
 
   it('halts a bad release at the canary, where the cluster runs the old image again', async () => {
     const before = await deployedImages();
-    const bad = '2.4.3-mojibake'; // examples/rig.yaml: this version mangles Hangul and Arabic input
+    const bad = `2.4.3-mojibake.${stamp}`; // examples/rig.yaml: 2.4.3-mojibake mangles Hangul and Arabic input
     expect((await meridian(['start', '-f', specFor(bad, noGate), '--bake', '1s', '--canary-soak', '1s'], { env })).code).toBe(0);
 
     const halted = await statusWhen(client, idOf(bad), (s) => s.phase === 'Halted', 'the release to halt');

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { activeMisbehaviour, createDemoService, dominantVersion, mangleScripts, pickVersion } from '../../src/rig/demo-service';
+import { activeMisbehaviour, behaviourFor, createDemoService, dominantVersion, mangleScripts, pickVersion } from '../../src/rig/demo-service';
 import type { RolledOut } from '../../src/rig/region-follower';
 import { versionBehaviourSchema } from '../../src/rig/rig-config';
 
@@ -38,6 +38,18 @@ describe('activeMisbehaviour', () => {
     const bad = versionBehaviourSchema.parse({ errorRate: 1 });
     expect(activeMisbehaviour(bad, undefined, 0)).toBe(bad);
     expect(activeMisbehaviour(undefined, 0, 0)).toBeUndefined();
+  });
+});
+
+describe('behaviourFor', () => {
+  const versions = { '2.4.3-mojibake': versionBehaviourSchema.parse({ brokenScripts: ['Hangul'] }) };
+
+  it('applies to the version and to its suffixed variants, not to look-alikes', () => {
+    expect(behaviourFor(versions, '2.4.3-mojibake')).toBe(versions['2.4.3-mojibake']);
+    expect(behaviourFor(versions, '2.4.3-mojibake.e2e-1')).toBe(versions['2.4.3-mojibake']);
+    expect(behaviourFor(versions, '2.4.3-mojibake+ci.7')).toBe(versions['2.4.3-mojibake']);
+    expect(behaviourFor(versions, '2.4.3-mojibakery')).toBeUndefined();
+    expect(behaviourFor(versions, '2.4.3')).toBeUndefined();
   });
 });
 

@@ -46,6 +46,17 @@ async function search(q: string): Promise<{ status: number; query?: string; vers
 describe(`the demo service of ${region.name}`, () => {
   beforeAll(async () => {
     await serverSideApply(kc, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: region.namespace } }]);
+    // A release may have left its own shop-api here (another selector, which is immutable): start clean.
+    const apps = kc.makeApiClient(AppsV1Api);
+    await apps.deleteNamespacedDeployment({ name: region.deployment, namespace: region.namespace, propagationPolicy: 'Foreground' }).catch(() => undefined);
+    await eventually(async () => {
+      try {
+        await apps.readNamespacedDeployment({ name: region.deployment, namespace: region.namespace });
+        return undefined;
+      } catch {
+        return true;
+      }
+    }, 'the previous shop-api Deployment to be gone');
   });
 
   afterAll(async () => {
