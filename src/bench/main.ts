@@ -109,7 +109,8 @@ async function benchOverhead(client: Client): Promise<void> {
   await client.workflow.execute<typeof releaseWorkflow>('releaseWorkflow', { workflowId: releaseId, taskQueue, args: [input(releaseId, spec)] });
   const wall = Date.now() - started;
   const overheads = await regionOverheads(client, releaseId, spec.spec.regions.map((r) => r.name));
-  console.log(`1. orchestration overhead per region, 50 regions, zero bake: median ${median(overheads).toFixed(0)} ms, p90 ${pct(overheads, 90).toFixed(0)} ms (target: median under 250 ms; ratio ${(median(overheads) / 250).toFixed(2)}x of target); whole release ${(wall / 1000).toFixed(1)} s for ${overheads.length} regions`);
+  const amortized = wall / overheads.length;
+  console.log(`1. orchestration overhead, 50 regions, zero bake, no-op activities, maxParallel 10: the whole release took ${(wall / 1000).toFixed(1)} s, ${amortized.toFixed(0)} ms per region (${(amortized / 250).toFixed(2)}x the 250 ms target); each region's own latency (its workflow's wall time minus its activities' run time) median ${median(overheads).toFixed(0)} ms, p90 ${pct(overheads, 90).toFixed(0)} ms (${(median(overheads) / 250).toFixed(2)}x the target)`);
 }
 
 async function benchConcurrent(client: Client, releases: number): Promise<void> {
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
   const releases = Number(process.env.BENCH_RELEASES ?? 200);
   await worker.runUntil(async () => {
     await benchOverhead(client);
-    await benchConcurrent(client, releases);
+    if (releases > 0) await benchConcurrent(client, releases);
   });
   await benchApply();
   await native.close();

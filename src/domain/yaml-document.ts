@@ -11,7 +11,8 @@ export function parseYaml(text: string, source: string): unknown {
     const problems = doc.errors.map((e) => {
       const at = e.linePos?.[0];
       const where = at ? `${source}:${at.line}:${at.col}` : source;
-      return `${where}: ${e.message.split('\n')[0]}`;
+      // The library's first line repeats the position ("... at line 3, column 2:"): keep only the cause.
+      return `${where}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`;
     });
     throw new InvalidInputError(`${source} is not valid YAML`, problems);
   }
