@@ -79,10 +79,9 @@ export function loadRelease(file: string): LoadedRelease {
 
 /** The template packed for the workflow input; fails if the folder is missing. */
 export function packReleaseTemplate(release: LoadedRelease): TemplateBundle {
-  const { helm, manifests } = release.spec.spec.template;
+  const { helm } = release.spec.spec.template;
   const field = helm ? 'spec.template.helm.chart' : 'spec.template.manifests.path';
   if (!existsSync(release.templateDir)) throw new InvalidInputError(`${field}: ${release.templateDir} does not exist`);
-  void manifests;
   return packTemplate(release.templateDir, helm ? 'helm' : 'manifests', helm?.releaseName ?? release.spec.metadata.app, field);
 }
 

@@ -224,7 +224,7 @@ async function waitForNodes(kubeconfig: string, context: string, nodes: number):
 }
 
 /** Stops each cluster's processes; with `purge`, deletes the clusters and their data. */
-export async function stopClusters(config: RigConfig, layout: RigLayout, purge: boolean): Promise<string[]> {
+export async function stopClusters(layout: RigLayout, purge: boolean): Promise<string[]> {
   const known = new Set(await knownClusters(layout));
   const stopped: string[] = [];
   for (const name of known) {
@@ -232,7 +232,6 @@ export async function stopClusters(config: RigConfig, layout: RigLayout, purge: 
     else await kwokctl(layout, ['stop', 'cluster', '--name', name]);
     stopped.push(name);
   }
-  void config;
   return stopped;
 }
 

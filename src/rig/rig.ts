@@ -33,9 +33,9 @@ export async function rigUp(config: RigConfig, layout: RigLayout, report: (line:
 }
 
 /** Stops every rig process; with `purge`, also deletes the clusters and the Temporal database. */
-export async function rigDown(config: RigConfig, layout: RigLayout, purge: boolean, report: (line: string) => void): Promise<void> {
+export async function rigDown(layout: RigLayout, purge: boolean, report: (line: string) => void): Promise<void> {
   if (await stopDemoServices(layout)) report('demo services stopped');
-  for (const name of await stopClusters(config, layout, purge)) report(`cluster ${name} ${purge ? 'deleted' : 'stopped'}`);
+  for (const name of await stopClusters(layout, purge)) report(`cluster ${name} ${purge ? 'deleted' : 'stopped'}`);
   if (await stopTemporal(layout)) report('Temporal dev server stopped');
   if (purge) {
     rmSync(layout.dir, { recursive: true, force: true });

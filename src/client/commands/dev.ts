@@ -29,7 +29,7 @@ export async function devCommand(argv: string[], ctx: CommandContext): Promise<n
     return status.healthy ? 0 : 3;
   }
   if (action === 'down') {
-    await rigDown(config, layout, values.purge ?? false, report);
+    await rigDown(layout, values.purge ?? false, report);
     report('rig down');
     return 0;
   }
