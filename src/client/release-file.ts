@@ -6,6 +6,7 @@ import { InvalidInputError } from '../domain/errors';
 import { type IntegrationSuite, integrationSuiteSchema } from '../domain/integration-checks';
 import type { TemplateBundle } from '../domain/release-input';
 import { type ReleaseSpec, releaseSpecSchema } from '../domain/release-spec';
+import { computeTimeToSmoke, parseIncidentsCsv, type TimeToSmoke } from '../domain/time-to-smoke';
 import { parseYaml } from '../domain/yaml-document';
 import { formatZodIssues } from '../domain/zod-issues';
 
@@ -75,6 +76,26 @@ export function loadRelease(file: string): LoadedRelease {
   }
   if (problems.length > 0) throw new InvalidInputError(`${file} names files that are missing or invalid`, problems);
   return { file: path, spec, templateDir, checks, warnings };
+}
+
+/**
+ * The release's time-to-smoke from its incident history, as of `now`. Rows that cannot be used are
+ * returned as warnings with their line numbers.
+ */
+export function releaseTimeToSmoke(release: LoadedRelease, now: number): { timeToSmoke?: TimeToSmoke; warnings: string[] } {
+  const tts = release.spec.spec.rollout.timeToSmoke;
+  if (!tts.incidents) return { warnings: [] };
+  const file = resolve(dirname(release.file), tts.incidents);
+  const { incidents, problems } = parseIncidentsCsv(readText(file, 'spec.rollout.timeToSmoke.incidents'));
+  const timeToSmoke = computeTimeToSmoke(incidents, {
+    method: tts.method,
+    percentile: tts.percentile,
+    windowMs: tts.window,
+    floorMs: tts.floor,
+    ceilingMs: tts.ceiling,
+    now,
+  });
+  return { timeToSmoke, warnings: problems.map((p) => `${tts.incidents}: ${p} (row not used)`) };
 }
 
 /** The template packed for the workflow input; fails if the folder is missing. */

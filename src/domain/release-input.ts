@@ -1,5 +1,6 @@
 import type { IntegrationSuite } from './integration-checks';
 import type { RegionSpec, ReleaseSpec } from './release-spec';
+import type { TimeToSmoke } from './time-to-smoke';
 
 /**
  * What the workflows receive. Everything a release needs travels here, so that a worker anywhere can
@@ -35,6 +36,8 @@ export interface ReleaseInput {
   template: TemplateBundle;
   checks?: IntegrationSuite;
   overrides: ReleaseOverrides;
+  /** The bake between waves computed from incident history at start, and how (absent: the floor). */
+  timeToSmoke?: TimeToSmoke;
   /** Who started it (user@host by default). */
   requestedBy: string;
 }

@@ -54,10 +54,13 @@ export function buildRolloutPlan(spec: ReleaseSpec, options: PlanOptions): Rollo
   return { waves, maxParallel: rollout.maxParallel };
 }
 
-/** The plan a release runs: the one the workflow follows and `meridian plan` shows. */
-export function planRelease(spec: ReleaseSpec, overrides: { bakeMs?: number; canarySoakMs?: number }): RolloutPlan {
+/**
+ * The plan a release runs: the one the workflow follows and `meridian plan` shows. The bake is, in
+ * order: an override, the time-to-smoke computed from incident history, the time-to-smoke floor.
+ */
+export function planRelease(spec: ReleaseSpec, overrides: { bakeMs?: number; canarySoakMs?: number }, timeToSmokeMs?: number): RolloutPlan {
   return buildRolloutPlan(spec, {
-    bakeMs: overrides.bakeMs ?? spec.spec.rollout.timeToSmoke.floor,
+    bakeMs: overrides.bakeMs ?? timeToSmokeMs ?? spec.spec.rollout.timeToSmoke.floor,
     canarySoakMs: overrides.canarySoakMs,
   });
 }

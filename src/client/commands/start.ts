@@ -7,7 +7,7 @@ import { appKey, phaseKey, versionKey } from '../../workflows/search-attributes'
 import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 import { overrideOptions, overridesFrom, requireFile } from '../options';
-import { loadRelease, packReleaseTemplate, releaseIdOf, specHashOf } from '../release-file';
+import { loadRelease, packReleaseTemplate, releaseIdOf, releaseTimeToSmoke, specHashOf } from '../release-file';
 import { connectClient, operatorName, workflowUrl } from '../temporal';
 import { watchRelease } from './watch';
 
@@ -22,6 +22,8 @@ export async function startCommand(argv: string[], ctx: CommandContext): Promise
   const spec = release.spec;
   const releaseId = releaseIdOf(spec);
   const specHash = specHashOf(spec, template, release.checks);
+  const { timeToSmoke, warnings } = releaseTimeToSmoke(release, Date.now());
+  for (const warning of warnings) ctx.err(`warning: ${warning}\n`);
   const input: ReleaseInput = {
     releaseId,
     spec,
@@ -29,6 +31,7 @@ export async function startCommand(argv: string[], ctx: CommandContext): Promise
     template,
     checks: release.checks,
     overrides: overridesFrom(values),
+    timeToSmoke,
     requestedBy: operatorName(ctx.env),
   };
   const { client, close, target } = await connectClient(ctx.env);
