@@ -11,7 +11,7 @@ import { kubeConfigForContext } from './kubernetes/kube-config';
 import { captureRevision, readRevision, revisionSecretName, restoreRevision } from './kubernetes/region-revision';
 import { serverSideApply } from './kubernetes/server-side-apply';
 import { assessDeployments } from './kubernetes/wait-for-rollout';
-import { refOf, renderManifests } from './render/render-manifests';
+import { refOf, regionImage, renderManifests } from './render/render-manifests';
 
 /** What the activities need from the worker's world. Credentials stay here, never in workflow history. */
 export interface ActivityDeps {
@@ -98,7 +98,7 @@ export function createActivities(deps: ActivityDeps) {
         const { objects, digest } = await render(input);
         const deployments = objects.filter((o) => o.kind === 'Deployment').map(refOf);
         if (deployments.length === 0) throw ApplicationFailure.nonRetryable('the template renders no Deployment to roll out', 'InvalidInput');
-        const image = `${input.region.registry}/${input.release.image.name}:${input.release.image.tag}`;
+        const image = regionImage(input.release, input.region);
         log(input).info({ digest, objects: objects.length }, 'rendered region manifests');
         return { digest, objects: objects.map(refOf), deployments, image };
       });

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { kubeConfigFor } from './kwok-clusters';
+import { kubeConfigForContext } from '../activities/kubernetes/kube-config';
 import { createDemoService } from './demo-service';
 import type { DemoServicesConfig } from './demo-services';
 import { RegionFollower } from './region-follower';
@@ -14,7 +14,7 @@ async function main(configFile: string): Promise<void> {
   const servers: Server[] = [];
   const followers: RegionFollower[] = [];
   for (const region of config.regions) {
-    const follower = new RegionFollower(region, kubeConfigFor(config.kubeconfig, region.context));
+    const follower = new RegionFollower(region, kubeConfigForContext(region.context, config.kubeconfig));
     follower.start();
     followers.push(follower);
     const server = createDemoService({ region, rolledOut: () => follower.current(), versions: config.versions });

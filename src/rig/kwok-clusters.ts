@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigForContext } from '../activities/kubernetes/kube-config';
 import { assessRollout } from '../domain/deployment-rollout';
 import { isAlive, waitFor } from './processes';
 import { parse, stringify } from 'yaml';
@@ -79,14 +80,6 @@ export async function knownClusters(layout: RigLayout): Promise<string[]> {
   return out.split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
-/** A client config for one rig cluster, from the merged kubeconfig. */
-export function kubeConfigFor(kubeconfigFile: string, context: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigFile);
-  kc.setCurrentContext(context);
-  return kc;
-}
-
 export interface ClusterHealth {
   context: string;
   /** Whether the API server answers. */
@@ -101,7 +94,7 @@ export interface ClusterHealth {
 export async function clusterHealth(kubeconfigFile: string, context: string): Promise<ClusterHealth> {
   if (!existsSync(kubeconfigFile)) return { context, reachable: false, readyNodes: 0, error: 'no kubeconfig' };
   try {
-    const kc = kubeConfigFor(kubeconfigFile, context);
+    const kc = kubeConfigForContext(context, kubeconfigFile);
     const server = kc.getCurrentCluster()?.server;
     const nodes = await kc.makeApiClient(CoreV1Api).listNode();
     const readyNodes = nodes.items.filter((n) =>
@@ -159,7 +152,7 @@ export async function startClusters(
   // A cluster that just started is ready only once its controllers really roll a Deployment out.
   await Promise.all(
     started.map(async (context) => {
-      if (!(await deploymentRollsOut(kubeConfigFor(layout.kubeconfig, context)))) {
+      if (!(await deploymentRollsOut(kubeConfigForContext(context, layout.kubeconfig)))) {
         throw new UnreachableError(`cluster ${context} does not roll Deployments out within 60s; see ${join(layout.kwokWorkdir, 'clusters', context, 'logs')}`);
       }
     }),

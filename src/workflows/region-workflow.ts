@@ -12,7 +12,7 @@ import { describeRef, type ObjectRef, type RegionInput } from '../domain/release
 import type { RegionPhase, RegionStatus } from '../domain/release-status';
 import { abortSignal, type OperatorRequest, pauseSignal, type RegionResult, regionStatusQuery, resumeSignal } from './definitions';
 import { phaseKey } from './search-attributes';
-import { describeFailure } from './failures';
+import { describeAbort, describeFailure } from './failures';
 
 /** Rollouts longer than this fail the region (the Deployment's own progress deadline usually fires first). */
 const rolloutTimeoutMs = 15 * 60_000;
@@ -95,7 +95,7 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     return { ...result, name: region.name, phase: 'Succeeded', attempt: input.attempt };
   } catch (err) {
     const aborted = abort !== undefined && isCancellation(err);
-    const error = aborted ? `aborted${abort?.by ? ` by ${abort.by}` : ''}${abort?.reason ? `: ${abort.reason}` : ''}` : describeFailure(err);
+    const error = aborted ? describeAbort(abort!) : describeFailure(err);
     const rollBack = deployed && (aborted || input.onFailure !== 'halt');
     if (rollBack) {
       report('RollingBack', { error, waitingFor: 'the region to run what it ran before' });

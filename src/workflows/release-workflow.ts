@@ -26,7 +26,7 @@ import {
   resumeUpdate,
   statusQuery,
 } from './definitions';
-import { describeFailure } from './failures';
+import { describeAbort, describeFailure } from './failures';
 import { regionWorkflow } from './region-workflow';
 import { appKey, phaseKey, regionKey, versionKey } from './search-attributes';
 
@@ -87,15 +87,16 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     forward(pauseSignal, request);
     return status;
   };
+  // One resume lifts both a halt (retrying the failed regions) and a pause.
   const resume = (request?: OperatorRequest) => {
-    if (status.phase === 'Halted') {
-      resumeAfterHalt = true;
-      record('resume', request);
-    } else if (status.paused) {
+    const halted = status.phase === 'Halted' && !resumeAfterHalt;
+    if (!halted && !status.paused) return status;
+    if (halted) resumeAfterHalt = true;
+    if (status.paused) {
       status.paused = false;
-      record('resume', request);
       forward(resumeSignal, request);
     }
+    record('resume', request);
     return status;
   };
   const approve = (request?: ApproveRequest) => {
@@ -253,7 +254,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     throw ApplicationFailure.nonRetryable(`release ${input.releaseId} failed: ${failed}`, 'ReleaseFailed', { ...status, results: ordered });
   }
   if (abort) {
-    status.reason = `aborted${abort.by ? ` by ${abort.by}` : ''}${abort.reason ? `: ${abort.reason}` : ''}`;
+    status.reason = describeAbort(abort);
     setPhase('Aborted');
     throw ApplicationFailure.nonRetryable(`release ${input.releaseId} ${status.reason}`, 'ReleaseAborted', { ...status, results: ordered });
   }

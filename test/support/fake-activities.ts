@@ -100,3 +100,8 @@ export function exampleInput(releaseId: string, change: (spec: ReleaseSpec) => v
     requestedBy: 'jest',
   };
 }
+
+/** A spec change: no approval gates, for tests about something else. */
+export function withoutGates(spec: ReleaseSpec): void {
+  spec.spec.rollout.approvals = [];
+}

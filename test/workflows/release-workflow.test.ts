@@ -13,7 +13,7 @@ import { temporal } from '@temporalio/proto';
 import { abortSignal, approveSignal, pauseSignal, resumeSignal, taskQueue } from '../../src/workflows/definitions';
 import { queryStatus } from '../../src/client/release-handle';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
-import { exampleInput, fakeActivities } from '../support/fake-activities';
+import { exampleInput, fakeActivities, withoutGates } from '../support/fake-activities';
 
 const hour = 3_600_000;
 const fake = fakeActivities();
@@ -90,9 +90,7 @@ async function keepHistory(releaseId: string, name: string): Promise<void> {
 
 describe('releaseWorkflow', () => {
   it('takes the canary first, soaks it for days in seconds, then the other waves with at most maxParallel at once', async () => {
-    const input = exampleInput('wf-happy', (spec) => {
-      spec.spec.rollout.approvals = [];
-    });
+    const input = exampleInput('wf-happy', withoutGates);
     fake.behave(input.releaseId, { deployMs: 150 });
     const before = await env.currentTimeMs();
     const result = await env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] });
@@ -153,9 +151,7 @@ describe('releaseWorkflow', () => {
   });
 
   it('rolls a failing region back and halts: nothing else deploys until an operator resumes, which retries it', async () => {
-    const input = exampleInput('wf-halt', (spec) => {
-      spec.spec.rollout.approvals = [];
-    }, { canarySoakMs: hour, bakeMs: hour });
+    const input = exampleInput('wf-halt', withoutGates, { canarySoakMs: hour, bakeMs: hour });
     fake.behave(input.releaseId, { failChecks: { 'eu-west': 1 } });
     const handle = await start(input);
     await env.sleep(2 * hour + 60_000); // the canary soak, then the bake of wave 2's other regions
@@ -168,8 +164,12 @@ describe('releaseWorkflow', () => {
     const wave3 = ['ap-northeast-2', 'me-central', 'sa-east', 'ap-south'];
     expect(fake.calls(input.releaseId, 'deployRegion').filter((r) => wave3.includes(r))).toEqual([]);
 
+    // Paused on top of the halt: one resume lifts both.
+    await handle.signal(pauseSignal, { by: 'bob' });
+    await statusWhen(input.releaseId, (s) => s.paused, 'the pause');
     await handle.signal(resumeSignal, { by: 'alice', reason: 'fixed the encoder config' });
     const result = await handle.result();
+    expect(result.paused).toBe(false);
     expect(result.actions).toContainEqual(expect.objectContaining({ action: 'resume', by: 'alice', reason: 'fixed the encoder config' }));
     expect(result.phase).toBe('Succeeded');
     expect(result.results.find((r) => r.name === 'eu-west')).toMatchObject({ phase: 'Succeeded', attempt: 2 });
@@ -178,9 +178,7 @@ describe('releaseWorkflow', () => {
   });
 
   it('ends Failed when an operator aborts a halted release', async () => {
-    const input = exampleInput('wf-halt-abort', (spec) => {
-      spec.spec.rollout.approvals = [];
-    }, { canarySoakMs: 0, bakeMs: 0 });
+    const input = exampleInput('wf-halt-abort', withoutGates, { canarySoakMs: 0, bakeMs: 0 });
     fake.behave(input.releaseId, { failRollout: ['us-east-canary'] });
     const handle = await start(input);
     await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
@@ -193,9 +191,7 @@ describe('releaseWorkflow', () => {
   });
 
   it('aborts with a reason: regions baking are rolled back, nothing new starts, the release ends Aborted', async () => {
-    const input = exampleInput('wf-abort', (spec) => {
-      spec.spec.rollout.approvals = [];
-    }, { canarySoakMs: 10 * hour, bakeMs: hour });
+    const input = exampleInput('wf-abort', withoutGates, { canarySoakMs: 10 * hour, bakeMs: hour });
     // Nothing moves the clock here, so the canary is still baking when the abort arrives.
     const handle = await start(input);
     const baking = await statusWhen(input.releaseId, (s) => s.regions[0].phase === 'Baking', 'the canary to bake');
@@ -214,7 +210,7 @@ describe('releaseWorkflow', () => {
 
   it('with onFailure halt leaves the failed region as it is', async () => {
     const input = exampleInput('wf-onfailure-halt', (spec) => {
-      spec.spec.rollout.approvals = [];
+      withoutGates(spec);
       spec.spec.rollout.onFailure = 'halt';
     }, { canarySoakMs: 0, bakeMs: 0 });
     fake.behave(input.releaseId, { failChecks: { 'us-east-canary': Infinity } });
@@ -228,7 +224,7 @@ describe('releaseWorkflow', () => {
 
   it('with onFailure rollback-all rolls back every region it reached, newest first, and fails', async () => {
     const input = exampleInput('wf-rollback-all', (spec) => {
-      spec.spec.rollout.approvals = [];
+      withoutGates(spec);
       spec.spec.rollout.onFailure = 'rollback-all';
       spec.spec.rollout.maxParallel = 1;
     }, { canarySoakMs: 0, bakeMs: 0 });
