@@ -66,7 +66,7 @@ const catalog: Record<string, { sku: string; name: string }[]> = {
 export interface DemoServiceOptions {
   region: DemoRegion;
   /** What the region's cluster runs now. */
-  rolledOut: () => RolledOut;
+  rolledOut: () => RolledOut | Promise<RolledOut>;
   /** Misbehaving versions from the rig config. */
   versions: Record<string, VersionBehaviour>;
   now?: () => number;
@@ -95,7 +95,7 @@ export function createDemoService(options: DemoServiceOptions): Server {
 
   const handle = async (req: IncomingMessage, res: ServerResponse, started: number) => {
     const url = new URL(req.url ?? '/', 'http://demo.local');
-    const rolledOut = options.rolledOut();
+    const rolledOut = await options.rolledOut();
     if (url.pathname === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(metrics.exposition());

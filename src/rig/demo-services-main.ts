@@ -17,7 +17,7 @@ async function main(configFile: string): Promise<void> {
     const follower = new RegionFollower(region, kubeConfigForContext(region.context, config.kubeconfig));
     follower.start();
     followers.push(follower);
-    const server = createDemoService({ region, rolledOut: () => follower.current(), versions: config.versions });
+    const server = createDemoService({ region, rolledOut: () => follower.fresh(), versions: config.versions });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(region.port, '127.0.0.1', () => resolve());

@@ -34,6 +34,8 @@ export function isReady(pod: V1Pod): boolean {
  */
 export class RegionFollower {
   private state: RolledOut = { readyPods: {}, readySince: {} };
+  private polledAt = 0;
+  private polling?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private readonly apps: AppsV1Api;
   private readonly core: CoreV1Api;
@@ -52,6 +54,15 @@ export class RegionFollower {
     return this.state;
   }
 
+  /**
+   * What runs now, looked up again if the last look is older than `maxAgeMs`. A request right after a
+   * rollout then sees the new pods, as a Service would, instead of the state of the last poll.
+   */
+  async fresh(maxAgeMs = 50): Promise<RolledOut> {
+    if (this.now() - this.polledAt > maxAgeMs) await this.poll();
+    return this.state;
+  }
+
   start(): void {
     const tick = async () => {
       await this.poll();
@@ -64,12 +75,22 @@ export class RegionFollower {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  async poll(): Promise<void> {
+  /** One look at the cluster; concurrent callers share it. */
+  poll(): Promise<void> {
+    this.polling ??= this.look().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private async look(): Promise<void> {
+    const started = this.now();
     try {
       const readyPods = await this.readyPodsByVersion();
       const readySince: Record<string, number> = {};
       for (const version of Object.keys(readyPods)) readySince[version] = this.state.readySince[version] ?? this.now();
       this.state = { readyPods, readySince };
+      this.polledAt = started;
     } catch (err) {
       // Keep serving what was last seen: a blip of the API server does not change what runs.
       this.state = { ...this.state, error: (err as Error).message.split('\n')[0] };
