@@ -39,6 +39,8 @@ finish() {
     step "local rig down"
     ./bin/meridian dev down || code=1
     # `down` must leave no process behind: anything still running from the rig's directory is a bug.
+    # Every rig process names that directory on its command line (the clusters' binaries live in it;
+    # Temporal, the demo services and Prometheus get their database, config and storage paths in it).
     left=$(pgrep -af -- "$rig_dir" || true)
     if [ -n "$left" ]; then
       printf 'processes left behind by `meridian dev down`:\n%s\n' "$left" >&2

@@ -1,5 +1,6 @@
 import { loadRelease } from '../client/release-file';
 import { InvalidInputError } from '../domain/errors';
+import type { RegionSpec, RegionTraits } from '../domain/release-spec';
 
 /** One region's demo service: where it listens and which Deployment it follows. */
 export interface DemoRegion {
@@ -13,6 +14,10 @@ export interface DemoRegion {
   deployment: string;
   /** Loopback port of the region's endpoint. */
   port: number;
+  /** production serves users; staging never does (no synthetic users are sent to it). */
+  role: RegionSpec['role'];
+  /** What the region's users send: how much, in which scripts, from which devices, to which APIs. */
+  traits: Pick<RegionTraits, 'traffic' | 'scripts' | 'mobileShare' | 'apis'>;
 }
 
 /** The demo services a release needs: one per region, on the loopback port of its endpoint. */
@@ -36,6 +41,13 @@ export function demoRegionsFromRelease(file: string): DemoRegion[] {
       namespace: region.cluster.namespace,
       deployment: spec.metadata.app,
       port,
+      role: region.role,
+      traits: {
+        traffic: region.traits.traffic,
+        scripts: region.traits.scripts,
+        mobileShare: region.traits.mobileShare,
+        apis: region.traits.apis,
+      },
     };
   });
 }

@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DemoRegion } from './demo-regions';
-import { RequestMetrics } from './request-metrics';
+import { processMetricsExposition } from './process-metrics';
+import { misbehaviourExposition, RequestMetrics } from './request-metrics';
 import type { RolledOut } from './region-follower';
 import type { VersionBehaviour } from './rig-config';
+import { syntheticUserHeader, type UserTrafficControl } from './user-traffic';
 
 /** Picks the version that serves one request, in proportion to each version's ready pods. */
 export function pickVersion(rolledOut: RolledOut, random: () => number = Math.random): string | undefined {
@@ -49,6 +51,30 @@ export function activeMisbehaviour(
   return behaviour;
 }
 
+/**
+ * Since when a version misbehaves (ms since the epoch): from when it became ready, plus `after`. Undefined
+ * for a version whose behaviour changes nothing, or whose start is unknown.
+ */
+export function misbehavingSince(behaviour: VersionBehaviour | undefined, readySince: number | undefined): number | undefined {
+  if (!behaviour || readySince === undefined) return undefined;
+  const effect = behaviour.errorRate > 0 || behaviour.latency > 0 || behaviour.brokenScripts.length > 0;
+  return effect ? readySince + behaviour.after : undefined;
+}
+
+/** The rolled-out versions that misbehave now, each with since when (ms since the epoch). */
+export function misbehavingVersions(
+  rolledOut: RolledOut,
+  versions: Record<string, VersionBehaviour>,
+  now: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [version, pods] of Object.entries(rolledOut.readyPods)) {
+    const since = misbehavingSince(behaviourFor(versions, version), rolledOut.readySince[version]);
+    if (pods > 0 && since !== undefined && since <= now) out[version] = since;
+  }
+  return out;
+}
+
 /** Replaces characters of the given scripts with `?`, as a broken encoder would. */
 export function mangleScripts(text: string, scripts: readonly string[]): string {
   if (scripts.length === 0) return text;
@@ -65,10 +91,16 @@ const catalog: Record<string, { sku: string; name: string }[]> = {
 
 export interface DemoServiceOptions {
   region: DemoRegion;
-  /** What the region's cluster runs now. */
-  rolledOut: () => RolledOut | Promise<RolledOut>;
+  /**
+   * What the region's cluster runs now: `fresh` looks again unless the last look is very recent (for
+   * checks right after a rollout); `recent` takes the last periodic look (for the steady synthetic users
+   * and scrapes, which would otherwise have the cluster looked at on nearly every request).
+   */
+  rolledOut: (view: 'fresh' | 'recent') => RolledOut | Promise<RolledOut>;
   /** Misbehaving versions from the rig config. */
   versions: Record<string, VersionBehaviour>;
+  /** The region's synthetic users, which `/_rig/user-traffic` reads and adjusts. */
+  userTraffic?: UserTrafficControl;
   now?: () => number;
   random?: () => number;
 }
@@ -83,31 +115,45 @@ export function createDemoService(options: DemoServiceOptions): Server {
   const metrics = new RequestMetrics(region.name);
   let orders = 0;
 
-  const send = (res: ServerResponse, status: number, body: unknown, version?: string) => {
+  const send = (res: ServerResponse, status: number, body: unknown, version?: string, misbehavingSinceMs?: number) => {
     const text = JSON.stringify(body);
     res.writeHead(status, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(text),
       ...(version ? { 'x-meridian-version': version } : {}),
+      ...(misbehavingSinceMs !== undefined ? { 'x-meridian-misbehaving-since': new Date(misbehavingSinceMs).toISOString() } : {}),
     });
     res.end(text);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, started: number) => {
     const url = new URL(req.url ?? '/', 'http://demo.local');
-    const rolledOut = await options.rolledOut();
+    const steady = url.pathname === '/metrics' || req.headers[syntheticUserHeader] !== undefined;
+    const rolledOut = await options.rolledOut(steady ? 'recent' : 'fresh');
+    // The rig's own endpoints (metrics, version, synthetic users) are not requests of users: not counted.
     if (url.pathname === '/metrics') {
+      const misbehaving = misbehavingVersions(rolledOut, versions, now());
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(metrics.exposition());
+      res.end(metrics.exposition() + misbehaviourExposition(region.name, misbehaving) + processMetricsExposition(region.name));
       return;
     }
     if (url.pathname === '/version') {
+      const version = dominantVersion(rolledOut);
+      const misbehaving = misbehavingVersions(rolledOut, versions, now());
+      const iso = (ms: number) => new Date(ms).toISOString();
       send(res, 200, {
         region: region.name,
-        version: dominantVersion(rolledOut) ?? null,
+        version: version ?? null,
         readyPods: rolledOut.readyPods,
+        // Since when the reported version misbehaves; absent while it behaves.
+        ...(version && misbehaving[version] !== undefined ? { misbehavingSince: iso(misbehaving[version]) } : {}),
+        misbehaving: Object.fromEntries(Object.entries(misbehaving).map(([v, since]) => [v, iso(since)])),
         ...(rolledOut.error ? { clusterError: rolledOut.error } : {}),
       });
+      return;
+    }
+    if (url.pathname === '/_rig/user-traffic') {
+      await userTrafficControl(req, res, options.userTraffic, region.name, send);
       return;
     }
 
@@ -118,16 +164,18 @@ export function createDemoService(options: DemoServiceOptions): Server {
       record(503);
       return;
     }
-    const bad = activeMisbehaviour(behaviourFor(versions, version), rolledOut.readySince[version], now());
+    const behaviour = behaviourFor(versions, version);
+    const bad = activeMisbehaviour(behaviour, rolledOut.readySince[version], now());
+    const since = bad ? misbehavingSince(behaviour, rolledOut.readySince[version]) : undefined;
     if (bad && bad.latency > 0) await sleep(bad.latency);
     if (bad && bad.errorRate > 0 && (options.random ?? Math.random)() < bad.errorRate) {
-      send(res, 500, { error: 'internal error', version, reason: bad.reason ?? 'marked bad in the rig config' }, version);
+      send(res, 500, { error: 'internal error', version, reason: bad.reason ?? 'marked bad in the rig config' }, version, since);
       record(500);
       return;
     }
     const text = (s: string) => mangleScripts(s, bad?.brokenScripts ?? []);
     const [status, body] = await route(req, url, text, () => ++orders);
-    send(res, status, { ...body, version, region: region.name }, version);
+    send(res, status, { ...body, version, region: region.name }, version, since);
     record(status);
   };
 
@@ -138,6 +186,37 @@ export function createDemoService(options: DemoServiceOptions): Server {
       else res.destroy();
     });
   });
+}
+
+/** `GET /_rig/user-traffic` tells the synthetic users' rate; `PUT` with `{"rps": n}` sets it, `{"rps": null}` restores the configured one. */
+async function userTrafficControl(
+  req: IncomingMessage,
+  res: ServerResponse,
+  control: UserTrafficControl | undefined,
+  region: string,
+  send: (res: ServerResponse, status: number, body: unknown) => void,
+): Promise<void> {
+  if (!control) {
+    send(res, 404, { error: `no synthetic users run for ${region}` });
+    return;
+  }
+  if (req.method === 'PUT' || req.method === 'POST') {
+    let rps: unknown;
+    try {
+      rps = (JSON.parse(await readBody(req)) as { rps?: unknown }).rps;
+    } catch {
+      rps = undefined;
+    }
+    if (rps !== null && !(typeof rps === 'number' && Number.isFinite(rps) && rps >= 0)) {
+      send(res, 400, { error: 'expected {"rps": a number >= 0} or {"rps": null} for the configured rate' });
+      return;
+    }
+    control.setRps(rps);
+  } else if (req.method !== 'GET') {
+    send(res, 405, { error: 'use GET, or PUT {"rps": n}' });
+    return;
+  }
+  send(res, 200, { region, ...control.describe() });
 }
 
 async function route(

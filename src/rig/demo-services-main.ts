@@ -1,6 +1,8 @@
 /**
  * Process entry of the rig's demo services: one HTTP server per region, each following what its
- * region's cluster runs. Started detached by `meridian dev up` with the path of its JSON config.
+ * region's cluster runs, and each region's synthetic users sending requests to it. Started detached by
+ * `meridian dev up` with the path of its JSON config. All regions share this one process, so the
+ * process metrics every region's /metrics reports are this process's.
  */
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -8,24 +10,38 @@ import { kubeConfigForContext } from '../activities/kubernetes/kube-config';
 import { createDemoService } from './demo-service';
 import type { DemoServicesConfig } from './demo-services';
 import { RegionFollower } from './region-follower';
+import { versionsInRegion } from './rig-config';
+import { UserTraffic } from './user-traffic';
 
 async function main(configFile: string): Promise<void> {
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as DemoServicesConfig;
   const servers: Server[] = [];
   const followers: RegionFollower[] = [];
+  const users: UserTraffic[] = [];
   for (const region of config.regions) {
     const follower = new RegionFollower(region, kubeConfigForContext(region.context, config.kubeconfig));
     follower.start();
     followers.push(follower);
-    const server = createDemoService({ region, rolledOut: () => follower.fresh(), versions: config.versions });
+    const rps = config.userTrafficRps[region.name] ?? 0;
+    const traffic = new UserTraffic({ baseUrl: `http://127.0.0.1:${region.port}`, region, rps });
+    users.push(traffic);
+    const server = createDemoService({
+      region,
+      rolledOut: (view) => (view === 'fresh' ? follower.fresh() : follower.current()),
+      versions: versionsInRegion(config.versions, region.name),
+      userTraffic: traffic,
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(region.port, '127.0.0.1', () => resolve());
     });
     servers.push(server);
-    process.stdout.write(`${JSON.stringify({ msg: 'demo service listening', region: region.name, port: region.port })}\n`);
+    process.stdout.write(`${JSON.stringify({ msg: 'demo service listening', region: region.name, port: region.port, userRps: rps })}\n`);
   }
+  // Users arrive once every service listens.
+  users.forEach((u) => u.start());
   const shutdown = () => {
+    users.forEach((u) => u.stop());
     followers.forEach((f) => f.stop());
     servers.forEach((s) => s.close());
     setTimeout(() => process.exit(0), 200).unref();

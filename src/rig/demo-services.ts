@@ -1,15 +1,21 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnreachableError } from '../domain/errors';
 import { type DemoRegion, demoRegionsFromRelease } from './demo-regions';
-import { type ManagedProcess, runningPid, startDetached, stopProcess, tailOf, waitFor } from './processes';
+import { type ManagedProcess, readTextOr, runningPid, startDetached, stopProcess, tailOf, waitFor } from './processes';
 import type { RigConfig, RigLayout, VersionBehaviour } from './rig-config';
+import { userTrafficRpsByRegion } from './user-traffic';
 
 /** What the demo services process reads at start. */
 export interface DemoServicesConfig {
   kubeconfig: string;
   regions: DemoRegion[];
   versions: Record<string, VersionBehaviour>;
+  /** Rate of each region's synthetic users, requests per second, by region name. */
+  userTrafficRps: Record<string, number>;
+  /** Fingerprint of the compiled rig code, so that `dev up` after a build restarts the services. */
+  code: string;
 }
 
 export function demoServicesProcess(layout: RigLayout): ManagedProcess {
@@ -39,11 +45,17 @@ export async function serviceHealth(region: DemoRegion): Promise<ServiceHealth> 
 export async function startDemoServices(config: RigConfig, layout: RigLayout): Promise<{ started: boolean; regions: DemoRegion[] }> {
   const regions = demoRegionsFromRelease(config.release);
   const proc = demoServicesProcess(layout);
-  const wanted: DemoServicesConfig = { kubeconfig: layout.kubeconfig, regions, versions: config.versions };
+  const wanted: DemoServicesConfig = {
+    kubeconfig: layout.kubeconfig,
+    regions,
+    versions: config.versions,
+    userTrafficRps: userTrafficRpsByRegion(regions, config.userTraffic),
+    code: codeFingerprint(),
+  };
   const configFile = join(layout.dir, 'demo-services.json');
   const text = `${JSON.stringify(wanted, null, 2)}\n`;
   const running = runningPid(proc) !== undefined;
-  if (running && readOr(configFile) === text && (await Promise.all(regions.map(serviceHealth))).every((h) => h.up)) {
+  if (running && readTextOr(configFile) === text && (await Promise.all(regions.map(serviceHealth))).every((h) => h.up)) {
     return { started: false, regions };
   }
   if (running) await stopProcess(proc);
@@ -54,14 +66,13 @@ export async function startDemoServices(config: RigConfig, layout: RigLayout): P
   return { started: true, regions };
 }
 
-export async function stopDemoServices(layout: RigLayout): Promise<boolean> {
-  return stopProcess(demoServicesProcess(layout));
+/** A hash of the compiled modules next to this one (dist/rig): any change of the services' code changes it. */
+function codeFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(__dirname).filter((f) => f.endsWith('.js')).sort()) hash.update(file).update(readFileSync(join(__dirname, file)));
+  return hash.digest('hex').slice(0, 16);
 }
 
-function readOr(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+export async function stopDemoServices(layout: RigLayout): Promise<boolean> {
+  return stopProcess(demoServicesProcess(layout));
 }

@@ -8,6 +8,7 @@ import { assessRollout } from '../domain/deployment-rollout';
 import { isAlive, waitFor } from './processes';
 import { parse, stringify } from 'yaml';
 import { UnreachableError } from '../domain/errors';
+import { addStagesToCluster, controllerPredatesStages, kwokControllerPatch, writeKwokStages } from './kwok-stages';
 import type { RigConfig, RigLayout } from './rig-config';
 import { findTool, requireTool } from './toolchain';
 
@@ -50,6 +51,8 @@ function kwokctlConfiguration(layout: RigLayout): string {
   const componentsPatches = [
     { name: 'kube-controller-manager', extraArgs: noLeaderElection },
     { name: 'kube-scheduler', extraArgs: noLeaderElection },
+    // The rig's own kwok Stages (Job pods that fail on purpose), loaded besides kwok's defaults.
+    kwokControllerPatch(layout),
   ];
   const doc = { kind: 'KwokctlConfiguration', apiVersion: 'config.kwok.x-k8s.io/v1alpha1', options, componentsPatches };
   mkdirSync(layout.dir, { recursive: true });
@@ -110,6 +113,8 @@ export async function clusterHealth(kubeconfigFile: string, context: string): Pr
  * Creates (or starts again) each configured cluster, scales its simulated nodes, and writes one
  * kubeconfig whose contexts carry the names the release spec uses (meridian-americas, ...).
  * Clusters are created one after another: kwokctl picks free ports, and parallel creation can race.
+ * Every cluster's kwok controller loads the rig's stages (see kwok-stages.ts): a cluster created before
+ * them gets them added, and a running controller that has not loaded their current version restarts.
  */
 export async function startClusters(
   config: RigConfig,
@@ -119,10 +124,19 @@ export async function startClusters(
   const known = new Set(await knownClusters(layout));
   const started: string[] = [];
   const kept: string[] = [];
+  const restarted: string[] = [];
   let configFile: string | undefined;
+  mkdirSync(layout.dir, { recursive: true });
+  writeKwokStages(layout);
   for (const cluster of config.clusters) {
     const name = cluster.context;
+    const stagesAdded = known.has(name) && addStagesToCluster(layout, name);
     if (known.has(name) && existsSync(layout.kubeconfig) && (await clusterHealth(layout.kubeconfig, name)).reachable) {
+      if (stagesAdded || controllerPredatesStages(layout, name)) {
+        report(`restarting the kwok controller of ${name} to load ${layout.kwokStages}`);
+        await restartKwokController(layout, name);
+        restarted.push(name);
+      }
       kept.push(name);
     } else {
       configFile ??= kwokctlConfiguration(layout);
@@ -151,7 +165,7 @@ export async function startClusters(
   }
   // A cluster that just started is ready only once its controllers really roll a Deployment out.
   await Promise.all(
-    started.map(async (context) => {
+    [...started, ...restarted].map(async (context) => {
       if (!(await deploymentRollsOut(kubeConfigForContext(context, layout.kubeconfig)))) {
         throw new UnreachableError(`cluster ${context} does not roll Deployments out within 60s; see ${join(layout.kwokWorkdir, 'clusters', context, 'logs')}`);
       }

@@ -53,3 +53,18 @@ export class RequestMetrics {
     return `${lines.join('\n')}\n`;
   }
 }
+
+/**
+ * The gauge `demo_misbehaving_since_seconds{region,version}`: for each version that misbehaves now, since
+ * when (seconds since the epoch). A version that behaves, or is no longer rolled out, has no series.
+ */
+export function misbehaviourExposition(region: string, sinceMs: Record<string, number>): string {
+  const lines = [
+    '# HELP demo_misbehaving_since_seconds Since when a rolled-out version misbehaves, in seconds since the epoch.',
+    '# TYPE demo_misbehaving_since_seconds gauge',
+  ];
+  for (const [version, since] of Object.entries(sinceMs)) {
+    lines.push(`demo_misbehaving_since_seconds{region="${region}",version="${version}"} ${(since / 1000).toFixed(3)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -20,9 +20,39 @@ export const versionBehaviourSchema = z
     brokenScripts: z.array(z.string()).default([]),
     /** The version behaves well for this long after it became ready, then misbehaves. */
     after: durationField().default(0),
+    /** Misbehaves only in these regions (default: in every region). */
+    regions: z.array(z.string().min(1)).optional(),
   })
   .strict();
 export type VersionBehaviour = z.infer<typeof versionBehaviourSchema>;
+
+/** The misbehaving versions as one region's demo service sees them: those limited to other regions left out. */
+export function versionsInRegion(versions: Record<string, VersionBehaviour>, region: string): Record<string, VersionBehaviour> {
+  return Object.fromEntries(Object.entries(versions).filter(([, b]) => !b.regions || b.regions.includes(region)));
+}
+
+/** The rig's Prometheus, which scrapes every demo service. */
+export const rigPrometheusSchema = z
+  .object({
+    /** Port of its HTTP API and UI on 127.0.0.1. */
+    port: z.number().int().positive().default(9090),
+  })
+  .strict();
+
+/** Synthetic users: a steady trickle of requests the demo services send to each region's own service. */
+export const userTrafficSchema = z
+  .object({
+    /** Whether synthetic users send requests at all. */
+    enabled: z.boolean().default(true),
+    /** Factor on each region's rate (traits.traffic: low 2, medium 4, high 8 requests per second, or a number). */
+    scale: z.number().nonnegative().default(1),
+    /** Upper bound of any region's rate, in requests per second. */
+    maxRps: z.number().positive().max(200).default(50),
+    /** Rate per region name, in requests per second, instead of its traits (0: no users at all). */
+    regions: z.record(z.string(), z.number().nonnegative()).default({}),
+  })
+  .strict();
+export type UserTrafficConfig = z.infer<typeof userTrafficSchema>;
 
 /** The local rig: what `meridian dev up` starts. */
 export const rigConfigSchema = z
@@ -56,6 +86,10 @@ export const rigConfigSchema = z
     release: z.string().min(1),
     /** Versions that misbehave in the demo services, keyed by version. Others behave well. */
     versions: z.record(z.string(), versionBehaviourSchema).default({}),
+    /** The Prometheus that scrapes the demo services. */
+    prometheus: rigPrometheusSchema.default({ port: 9090 }),
+    /** Synthetic user requests to every region's service while the rig runs. */
+    userTraffic: userTrafficSchema.default({ enabled: true, scale: 1, maxRps: 50, regions: {} }),
   })
   .strict();
 export type RigConfig = z.infer<typeof rigConfigSchema> & {
@@ -90,6 +124,12 @@ export interface RigLayout {
   kubeconfig: string;
   temporalDb: string;
   kwokWorkdir: string;
+  /** Extra kwok Stages every cluster's kwok controller loads (e.g. Job pods that fail on purpose). */
+  kwokStages: string;
+  /** Prometheus' generated config file. */
+  prometheusConfig: string;
+  /** Prometheus' TSDB folder. */
+  prometheusData: string;
   logs: string;
 }
 
@@ -100,6 +140,9 @@ export function rigLayout(env: NodeJS.ProcessEnv = process.env): RigLayout {
     kubeconfig: join(dir, 'kubeconfig'),
     temporalDb: join(dir, 'temporal.db'),
     kwokWorkdir: join(dir, 'kwok'),
+    kwokStages: join(dir, 'kwok-stages.yaml'),
+    prometheusConfig: join(dir, 'prometheus.yml'),
+    prometheusData: join(dir, 'prometheus'),
     logs: join(dir, 'logs'),
   };
 }

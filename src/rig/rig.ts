@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { type ServiceHealth, serviceHealth, startDemoServices, stopDemoServices } from './demo-services';
 import { demoRegionsFromRelease } from './demo-regions';
 import { type ClusterHealth, clusterHealth, startClusters, stopClusters } from './kwok-clusters';
+import { prometheusReady, prometheusTargets, prometheusUrl, startPrometheus, stopPrometheus } from './prometheus-server';
 import type { RigConfig, RigLayout } from './rig-config';
 import { type TemporalEndpoints, startTemporal, stopTemporal, temporalAnswers, temporalEndpoints, uiAnswers } from './temporal-dev-server';
 
@@ -12,13 +13,23 @@ export interface RigStatus {
   temporal: TemporalEndpoints & { up: boolean; uiUp: boolean };
   clusters: (ClusterHealth & { wantedNodes: number })[];
   services: ServiceHealth[];
+  prometheus: {
+    /** Base URL of its API and UI. */
+    url: string;
+    /** Whether /-/ready answers. */
+    up: boolean;
+    /** Scrape targets (one per demo service) that answered their last scrape. */
+    targetsUp: number;
+    targets: number;
+  };
   kubeconfig: string;
   dir: string;
 }
 
 /**
- * Brings the rig up: the Temporal dev server, the KWOK clusters, then the demo services (which follow
- * the clusters). Each step keeps what already runs, so `up` is idempotent.
+ * Brings the rig up: the Temporal dev server, the KWOK clusters, the demo services (which follow the
+ * clusters), then Prometheus (which scrapes the services). Each step keeps what already runs, so `up`
+ * is idempotent.
  */
 export async function rigUp(config: RigConfig, layout: RigLayout, report: (line: string) => void): Promise<RigStatus> {
   mkdirSync(layout.logs, { recursive: true });
@@ -29,11 +40,14 @@ export async function rigUp(config: RigConfig, layout: RigLayout, report: (line:
   if (clusters.kept.length) report(`clusters already running: ${clusters.kept.join(', ')}`);
   const services = await startDemoServices(config, layout);
   report(services.started ? `demo services started for ${services.regions.length} regions` : 'demo services already running');
+  const prometheus = await startPrometheus(config, layout, services.regions);
+  report(prometheus.started ? `Prometheus started (pid ${prometheus.pid})` : 'Prometheus already running');
   return rigStatus(config, layout);
 }
 
 /** Stops every rig process; with `purge`, also deletes the clusters and the Temporal database. */
 export async function rigDown(layout: RigLayout, purge: boolean, report: (line: string) => void): Promise<void> {
+  if (await stopPrometheus(layout)) report('Prometheus stopped');
   if (await stopDemoServices(layout)) report('demo services stopped');
   for (const name of await stopClusters(layout, purge)) report(`cluster ${name} ${purge ? 'deleted' : 'stopped'}`);
   if (await stopTemporal(layout)) report('Temporal dev server stopped');
@@ -50,6 +64,10 @@ export async function rigStatus(config: RigConfig, layout: RigLayout): Promise<R
     config.clusters.map(async (c) => ({ ...(await clusterHealth(layout.kubeconfig, c.context)), wantedNodes: c.nodes })),
   );
   const services = await Promise.all(demoRegionsFromRelease(config.release).map(serviceHealth));
-  const healthy = up && uiUp && clusters.every((c) => c.reachable && c.readyNodes >= c.wantedNodes) && services.every((s) => s.up);
-  return { healthy, temporal: { ...endpoints, up, uiUp }, clusters, services, kubeconfig: layout.kubeconfig, dir: layout.dir };
+  const url = prometheusUrl(config);
+  const [promUp, targets] = await Promise.all([prometheusReady(url), prometheusTargets(url)]);
+  const prometheus = { url, up: promUp, targetsUp: targets.up, targets: targets.total };
+  const healthy =
+    up && uiUp && promUp && clusters.every((c) => c.reachable && c.readyNodes >= c.wantedNodes) && services.every((s) => s.up);
+  return { healthy, temporal: { ...endpoints, up, uiUp }, clusters, services, prometheus, kubeconfig: layout.kubeconfig, dir: layout.dir };
 }

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { MissingPrerequisiteError } from '../domain/errors';
 
-/** The binaries the local rig runs; each is built or fetched by scripts/setup-toolchain.sh. */
+/** The binaries the local rig runs; each is built, fetched or installed (Debian packages) by scripts/setup-toolchain.sh. */
 export type ToolName =
   | 'temporal'
   | 'temporal-test-server'
@@ -14,7 +14,8 @@ export type ToolName =
   | 'kube-scheduler'
   | 'etcd'
   | 'helm'
-  | 'kubectl';
+  | 'kubectl'
+  | 'prometheus';
 
 /** Where setup-toolchain.sh keeps what it built: outside git, reused across checkouts. */
 export function toolchainCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,6 +1,7 @@
 import { AppsV1Api } from '@kubernetes/client-node';
 import { serverSideApply } from '../../src/activities/kubernetes/server-side-apply';
 import { assessRollout } from '../../src/domain/deployment-rollout';
+import { prometheusUrl } from '../../src/rig/prometheus-server';
 import { eventually, theRig } from '../support/rig';
 
 const rig = theRig();
@@ -94,5 +95,29 @@ describe(`the demo service of ${region.name}`, () => {
     // errorRate 0.5 in examples/rig.yaml: 30 requests without a single 500 would happen once in a billion runs.
     expect(statuses).toContain(500);
     expect(statuses.every((s) => s === 200 || s === 500)).toBe(true);
+  });
+
+  it('tells since when the region misbehaves, in /version and to Prometheus, so a test can time the reaction', async () => {
+    // 2.4.1-bad is rolled out by the test above.
+    const body = (await (await fetch(`${base}/version`)).json()) as { version: string; misbehavingSince?: string };
+    expect(body.version).toBe('2.4.1-bad');
+    const since = Date.parse(body.misbehavingSince ?? '');
+    expect(since).toBeLessThanOrEqual(Date.now());
+    expect(Date.now() - since).toBeLessThan(5 * 60_000);
+    const query = `demo_misbehaving_since_seconds{region="${region.name}",version="2.4.1-bad"}`;
+    const seconds = await eventually(async () => {
+      const res = (await (await fetch(`${prometheusUrl(rig.config)}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as {
+        data: { result: { value: [number, string] }[] };
+      };
+      return res.data.result.length === 1 ? Number(res.data.result[0].value[1]) : undefined;
+    }, 'Prometheus to scrape the misbehaviour gauge', 20_000, 500);
+    expect(seconds * 1000).toBeCloseTo(since, -1);
+
+    // Rolled back, the region behaves again: /version says so at once.
+    await rollOut('2.3.9');
+    await eventually(async () => {
+      const v = (await (await fetch(`${base}/version`)).json()) as { version: string; misbehavingSince?: string };
+      return v.version === '2.3.9' && v.misbehavingSince === undefined ? true : undefined;
+    }, 'the service to behave again');
   });
 });

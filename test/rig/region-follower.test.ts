@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { RegionFollower } from '../../src/rig/region-follower';
 
-const region = { name: 'r1', context: 'c', namespace: 'n', deployment: 'shop-api', port: 0 };
+const region = { name: 'r1', context: 'c', namespace: 'n', deployment: 'shop-api', port: 0, role: 'production' as const, traits: { traffic: 'low' as const, scripts: ['Latin'], mobileShare: 0, apis: [] } };
 
 function follower(clock: { now: number }, answers: Record<string, number>[]) {
   const kc = new KubeConfig();

@@ -18,6 +18,7 @@ describe('meridian dev', () => {
     for (const c of status.clusters) expect(c.readyNodes).toBeGreaterThanOrEqual(3);
     expect(status.services).toHaveLength(rig.regions.length);
     expect(status.services.every((s: { up: boolean }) => s.up)).toBe(true);
+    expect(status.prometheus).toMatchObject({ up: true, url: 'http://127.0.0.1:9090', targetsUp: rig.regions.length });
   });
 
   it('up is idempotent: a second up keeps what runs and says so', async () => {
@@ -27,6 +28,7 @@ describe('meridian dev', () => {
     expect(stderr).toContain('Temporal dev server already running');
     expect(stderr).toContain('clusters already running: meridian-americas, meridian-europe, meridian-asia');
     expect(stderr).toContain('demo services already running');
+    expect(stderr).toContain('Prometheus already running');
     expect(readFileSync(temporalProcess(rig.layout).pidFile, 'utf8')).toBe(pidBefore);
     // It reports where everything is.
     expect(stdout).toContain('http://127.0.0.1:8233');
