@@ -7,6 +7,9 @@
  *   2. 200 concurrent releases of 5 regions on one worker: completion and the worker's peak RSS.
  *   3. server-side apply of one region's manifests: Meridian's apply against `kubectl apply
  *      --server-side` of the same manifests, side by side.
+ *   4. the load generator's request rate against wrk's on a loopback target (no rig needed).
+ *
+ * `--only overhead,concurrent,apply,load` runs the sections named, e.g. `node dist/bench/main.js --only load`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -24,6 +27,7 @@ import type { ReleaseInput } from '../domain/release-input';
 import { releaseSpecSchema, type ReleaseSpec } from '../domain/release-spec';
 import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../rig/rig-config';
 import { findTool } from '../rig/toolchain';
+import { compareWithWrk, describeGeneratorComparison } from './load-generator-vs-wrk';
 import type { releaseWorkflow } from '../workflows/release-workflow';
 
 const taskQueue = `meridian-bench-${Date.now().toString(36)}`;
@@ -46,6 +50,15 @@ const noop: MeridianActivities = {
   },
   async rollbackRegion() {
     return { restored: [], deleted: [], recorded: true };
+  },
+  async findLoadBaseline() {
+    return undefined;
+  },
+  async runLoadTest() {
+    throw new Error('the orchestration bench runs no load test');
+  },
+  async watchBake({ tally }) {
+    return { tally };
   },
 };
 
@@ -161,22 +174,46 @@ async function benchApply(): Promise<void> {
   console.log(`3. apply of ${objects.length} objects (${region.name}), ${rounds} rounds each, alternating: Meridian median ${median(ours).toFixed(1)} ms, kubectl apply --server-side median ${median(kubectl).toFixed(1)} ms (ratio ${(median(ours) / median(kubectl)).toFixed(2)}x kubectl; kubectl's figure includes its process start)`);
 }
 
+async function benchLoadGenerator(): Promise<void> {
+  const comparison = await compareWithWrk({ connections: Number(process.env.BENCH_LOAD_CONNECTIONS ?? 10), durationMs: 10_000, rounds: 3 });
+  console.log(`4. ${describeGeneratorComparison(comparison)}`);
+}
+
+const sections = ['overhead', 'concurrent', 'apply', 'load'] as const;
+type Section = (typeof sections)[number];
+
+/** The sections `--only a,b` names, or all of them. */
+function chosenSections(argv: string[]): Set<Section> {
+  const at = argv.indexOf('--only');
+  if (at < 0) return new Set(sections);
+  const names = (argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((n) => !(sections as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`--only takes sections separated by commas, from ${sections.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+  }
+  return new Set(names as Section[]);
+}
+
 async function main(): Promise<void> {
-  const config = loadRigConfig(defaultRigConfigFile());
-  const address = `127.0.0.1:${config.temporal.port}`;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  const native = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection: native, namespace: config.temporal.namespace, taskQueue, workflowsPath: require.resolve('../workflows'), activities: noop });
-  const releases = Number(process.env.BENCH_RELEASES ?? 200);
-  await worker.runUntil(async () => {
-    await benchOverhead(client);
-    if (releases > 0) await benchConcurrent(client, releases);
-  });
-  await benchApply();
-  await native.close();
-  await connection.close();
+  const only = chosenSections(process.argv.slice(2));
+  if (only.has('overhead') || only.has('concurrent')) {
+    const config = loadRigConfig(defaultRigConfigFile());
+    const address = `127.0.0.1:${config.temporal.port}`;
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    const connection = await Connection.connect({ address });
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const native = await NativeConnection.connect({ address });
+    const worker = await Worker.create({ connection: native, namespace: config.temporal.namespace, taskQueue, workflowsPath: require.resolve('../workflows'), activities: noop });
+    const releases = Number(process.env.BENCH_RELEASES ?? 200);
+    await worker.runUntil(async () => {
+      if (only.has('overhead')) await benchOverhead(client);
+      if (only.has('concurrent') && releases > 0) await benchConcurrent(client, releases);
+    });
+    await native.close();
+    await connection.close();
+  }
+  if (only.has('apply')) await benchApply();
+  if (only.has('load')) await benchLoadGenerator();
 }
 
 main().catch((err) => {
