@@ -6,7 +6,17 @@ import type { CheckReport, IntegrationSuite } from '../domain/integration-checks
 import { MeridianError } from '../domain/errors';
 import { describeRef, type ObjectRef, type ReleaseRef, type TemplateBundle } from '../domain/release-input';
 import type { RegionSpec } from '../domain/release-spec';
-import { runHttpChecks } from './checks/run-http-checks';
+import type { Client } from '@temporalio/client';
+import type { AnalysisTally } from '../domain/bake-analysis';
+import type { LoadBaseline, LoadFigures, ResourceUse } from '../domain/load-report';
+import type { AnalysisSpec } from '../domain/release-spec';
+import type { LoadTestInput } from '../domain/release-input';
+import { watchBake } from './analysis/watch-bake';
+import { findLoadBaseline } from './baseline/find-load-baseline';
+import { runChecks } from './checks/run-checks';
+import { unpackTraffic } from './load/packed-traffic';
+import { resourceUse } from './load/resource-use';
+import { runLoadTest } from './load/run-load-test';
 import { kubeConfigForContext } from './kubernetes/kube-config';
 import { captureRevision, readRevision, revisionSecretName, restoreRevision } from './kubernetes/region-revision';
 import { serverSideApply } from './kubernetes/server-side-apply';
@@ -22,6 +32,8 @@ export interface ActivityDeps {
   logger: Logger;
   /** How often rollouts are polled. */
   pollIntervalMs?: number;
+  /** A Temporal client, to find earlier releases (load-test baselines) through visibility. */
+  temporalClient?: () => Promise<Client>;
 }
 
 /** A region step's input: which release, which region, and what to render. */
@@ -86,6 +98,14 @@ export function createActivities(deps: ActivityDeps) {
   const kube = (region: RegionSpec) => kubeConfigForContext(region.cluster.context, deps.kubeconfigFile);
   const log = (input: { release: ReleaseRef; region: RegionSpec }) =>
     deps.logger.child({ release: input.release.releaseId, region: input.region.name });
+
+  /** What `{{...}}` in a region's PromQL stands for. */
+  const placeholdersOf = (input: { release: ReleaseRef; region: RegionSpec }) => ({
+    region: input.region.name,
+    namespace: input.region.cluster.namespace,
+    app: input.release.app,
+    version: input.release.version,
+  });
 
   async function render(input: RegionStepInput) {
     return renderManifests(deps.helmPath, input);
@@ -159,11 +179,109 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Runs the integration suite against the region's endpoint; a failing check is a result, not an error. */
-    async runIntegrationChecks(input: { release: ReleaseRef; region: RegionSpec; checks: IntegrationSuite }): Promise<CheckReport> {
-      const report = await runHttpChecks(input.region.endpoint, input.checks.checks);
-      log(input).info({ passed: report.passed, failed: report.results.filter((r) => !r.passed).map((r) => r.name) }, 'ran integration checks');
-      return report;
+    /**
+     * Runs the integration suite (http, job and command checks) against the region; a failing check is
+     * a result, not an error. Heartbeats while long checks run, so a lost worker is noticed.
+     */
+    async runIntegrationChecks(input: { release: ReleaseRef; region: RegionSpec; checks: IntegrationSuite; attempt?: number }): Promise<CheckReport> {
+      return classified(async () => {
+        const ctx = Context.current();
+        const beat = setInterval(() => ctx.heartbeat(), 5_000);
+        try {
+          const report = await runChecks(input.checks.checks, {
+            release: input.release,
+            region: input.region,
+            runKey: `${input.release.releaseId}/${input.region.name}/${input.attempt ?? 1}`,
+            kube: () => kube(input.region),
+            pollMs,
+            onProgress: (state) => ctx.heartbeat({ state }),
+            signal: ctx.cancellationSignal,
+          });
+          log(input).info({ passed: report.passed, failed: report.results.filter((r) => !r.passed).map((r) => r.name) }, 'ran integration checks');
+          return report;
+        } finally {
+          clearInterval(beat);
+        }
+      });
+    },
+
+    /** The load-test figures of the app's last successful release in this environment, if there is one. */
+    async findLoadBaseline(input: { app: string; environment: string; excludeReleaseId: string }): Promise<LoadBaseline | undefined> {
+      if (!deps.temporalClient) return undefined;
+      return findLoadBaseline(await deps.temporalClient(), input);
+    },
+
+    /**
+     * Replays the recorded traffic against the region's endpoint at the asked rate, then reads the
+     * service's CPU and memory over the test from Prometheus. Judging the figures is the workflow's.
+     */
+    async runLoadTest(input: { release: ReleaseRef; region: RegionSpec; load: LoadTestInput; prometheusUrl?: string }): Promise<{ figures: LoadFigures; resources?: ResourceUse }> {
+      return classified(async () => {
+        const ctx = Context.current();
+        const { spec } = input.load;
+        const from = new Date();
+        const figures = await runLoadTest({
+          endpoint: input.region.endpoint,
+          requests: unpackTraffic(input.load.traffic),
+          rate: spec.rate,
+          durationMs: input.load.durationMs,
+          connections: spec.connections,
+          onProgress: (sent) => ctx.heartbeat({ sent }),
+          signal: ctx.cancellationSignal,
+        });
+        const resources =
+          spec.resources && input.prometheusUrl
+            ? await resourceUse(input.prometheusUrl, spec.resources, placeholdersOf(input), from, new Date())
+            : undefined;
+        log(input).info({ requests: figures.requests, errorRate: figures.errorRate, p99: figures.latencyMs.p99 }, 'ran load test');
+        return { figures, resources };
+      });
+    },
+
+    /**
+     * Watches a stretch of a region's bake: a measurement every interval (HTTP probes, Prometheus
+     * queries), tallied. Heartbeats carry the tally, so a retry on another worker resumes the watch.
+     */
+    async watchBake(input: {
+      release: ReleaseRef;
+      region: RegionSpec;
+      analysis: AnalysisSpec;
+      prometheusUrl?: string;
+      startedAt: number;
+      until: number;
+      final: boolean;
+      tally: AnalysisTally;
+    }): Promise<{ tally: AnalysisTally; requests?: number }> {
+      const ctx = Context.current();
+      const resumed = ctx.info.heartbeatDetails as AnalysisTally | undefined;
+      let latest = resumed && resumed.measurements >= input.tally.measurements ? resumed : input.tally;
+      const out = await watchBake(
+        {
+          analysis: input.analysis,
+          target: { endpoint: input.region.endpoint, prometheusUrl: input.prometheusUrl, placeholders: placeholdersOf(input) },
+          startedAt: input.startedAt,
+          until: input.until,
+          final: input.final,
+          tally: latest,
+        },
+        {
+          wait: async (ms) => {
+            const end = Date.now() + ms;
+            while (Date.now() < end) {
+              if (ctx.cancellationSignal.aborted) return false;
+              ctx.heartbeat(latest);
+              await new Promise((r) => setTimeout(r, Math.min(5_000, end - Date.now())));
+            }
+            return !ctx.cancellationSignal.aborted;
+          },
+          checkpoint: (tally) => {
+            latest = tally;
+            ctx.heartbeat(tally);
+          },
+        },
+      );
+      if (out.tally.verdict !== 'running') log(input).warn({ verdict: out.tally.verdict, reason: out.tally.reason }, 'bake analysis decided');
+      return out;
     },
 
     /** Puts the region back to what it ran before the release, from the revision deployRegion recorded. */

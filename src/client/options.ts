@@ -25,8 +25,16 @@ export function durationOption(name: string, value: string | undefined): number 
 export const overrideOptions = {
   bake: { type: 'string' },
   'canary-soak': { type: 'string' },
+  'load-duration': { type: 'string' },
+  'analysis-interval': { type: 'string' },
 } as const;
 
-export function overridesFrom(values: { bake?: string; 'canary-soak'?: string }): ReleaseOverrides {
-  return { bakeMs: durationOption('bake', values.bake), canarySoakMs: durationOption('canary-soak', values['canary-soak']) };
+export function overridesFrom(values: { bake?: string; 'canary-soak'?: string; 'load-duration'?: string; 'analysis-interval'?: string }): ReleaseOverrides {
+  const overrides: ReleaseOverrides = { bakeMs: durationOption('bake', values.bake), canarySoakMs: durationOption('canary-soak', values['canary-soak']) };
+  const loadDurationMs = durationOption('load-duration', values['load-duration']);
+  // Only when given: the input of releases started before this option existed stays as it was.
+  if (loadDurationMs !== undefined) overrides.loadDurationMs = loadDurationMs;
+  const analysisIntervalMs = durationOption('analysis-interval', values['analysis-interval']);
+  if (analysisIntervalMs !== undefined) overrides.analysisIntervalMs = analysisIntervalMs;
+  return overrides;
 }

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { packTemplate } from '../activities/render/template-bundle';
 import { InvalidInputError } from '../domain/errors';
 import { type IntegrationSuite, integrationSuiteSchema } from '../domain/integration-checks';
+import { parseRecordedTraffic, type RecordedRequest } from '../domain/recorded-traffic';
 import type { TemplateBundle } from '../domain/release-input';
 import { type ReleaseSpec, releaseSpecSchema } from '../domain/release-spec';
 import { computeTimeToSmoke, parseIncidentsCsv, type TimeToSmoke } from '../domain/time-to-smoke';
@@ -18,6 +19,8 @@ export interface LoadedRelease {
   /** The template folder, resolved against the spec file. */
   templateDir: string;
   checks?: IntegrationSuite;
+  /** The recorded traffic spec.validation.load replays. */
+  traffic?: RecordedRequest[];
   /** Problems that do not stop validation but will stop a start (e.g. a template not there yet). */
   warnings: string[];
 }
@@ -68,14 +71,27 @@ export function loadRelease(file: string): LoadedRelease {
       else problems.push(...formatZodIssues(result.error, '', integrationSuiteSchema).map((p) => `${suite}: ${p}`));
     }
   }
-  for (const [field, value] of [
-    ['spec.validation.load.replay', spec.spec.validation.load?.replay],
-    ['spec.rollout.timeToSmoke.incidents', spec.spec.rollout.timeToSmoke.incidents],
-  ] as const) {
-    if (value && !existsSync(resolve(dir, value))) problems.push(`${field}: ${resolve(dir, value)} does not exist`);
+
+  let traffic: RecordedRequest[] | undefined;
+  const load = spec.spec.validation.load;
+  if (load) {
+    const replayPath = resolve(dir, load.replay);
+    if (!existsSync(replayPath)) problems.push(`spec.validation.load.replay: ${replayPath} does not exist`);
+    else {
+      try {
+        traffic = parseRecordedTraffic(readText(replayPath, 'spec.validation.load.replay'), load.replay);
+      } catch (err) {
+        problems.push(`spec.validation.load.replay: ${(err as Error).message}`);
+      }
+    }
+    if (!spec.spec.regions.some((r) => r.role === 'staging')) {
+      warnings.push('spec.validation.load: no region has role: staging, so no load test runs; add a staging region to prove the release under load first');
+    }
   }
+  const incidents = spec.spec.rollout.timeToSmoke.incidents;
+  if (incidents && !existsSync(resolve(dir, incidents))) problems.push(`spec.rollout.timeToSmoke.incidents: ${resolve(dir, incidents)} does not exist`);
   if (problems.length > 0) throw new InvalidInputError(`${file} names files that are missing or invalid`, problems);
-  return { file: path, spec, templateDir, checks, warnings };
+  return { file: path, spec, templateDir, checks, traffic, warnings };
 }
 
 /**
@@ -112,6 +128,6 @@ export function releaseIdOf(spec: ReleaseSpec): string {
 }
 
 /** Identifies what a start asks for: the spec and every file it carries. */
-export function specHashOf(spec: ReleaseSpec, template: TemplateBundle, checks: IntegrationSuite | undefined): string {
-  return createHash('sha256').update(JSON.stringify({ spec, template: template.sha256, checks })).digest('hex');
+export function specHashOf(spec: ReleaseSpec, template: TemplateBundle, checks: IntegrationSuite | undefined, traffic?: readonly RecordedRequest[]): string {
+  return createHash('sha256').update(JSON.stringify({ spec, template: template.sha256, checks, traffic })).digest('hex');
 }

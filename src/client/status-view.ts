@@ -1,6 +1,8 @@
+import type { AnalysisTally } from '../domain/bake-analysis';
+import type { LoadReport } from '../domain/load-report';
 import type { ReleaseStatus } from '../domain/release-status';
 
-/** A release's status for a terminal: the phase and wave, then one line per region. */
+/** A release's status for a terminal: the phase and wave, then one line per region, with its proofs. */
 export function formatStatus(status: ReleaseStatus): string {
   const head = `${status.releaseId}  ${status.phase}${status.paused ? ' (paused)' : ''}  wave ${status.wave}/${status.waves.length}`;
   const lines = [head];
@@ -10,6 +12,31 @@ export function formatStatus(status: ReleaseStatus): string {
   for (const r of status.regions) {
     const detail = [r.waitingFor && `waiting for ${r.waitingFor}`, r.until && `until ${r.until}`, r.error && `error: ${r.error}`].filter(Boolean).join(', ');
     lines.push(`  ${String(r.wave).padStart(2)}  ${r.name.padEnd(width)}  ${r.phase.padEnd(11)}${detail ? `  ${detail}` : ''}`);
+    const indent = ' '.repeat(8 + width);
+    if (r.load) lines.push(...formatLoad(r.load).map((l) => `${indent}${l}`));
+    if (r.analysis) lines.push(`${indent}${formatAnalysis(r.analysis)}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A load report in a few lines: the figures, then each gate, then the notes. */
+export function formatLoad(load: LoadReport): string[] {
+  const f = load.figures;
+  const resources = [
+    load.resources?.cpuCores && `cpu ${load.resources.cpuCores.mean.toFixed(2)} cores (peak ${load.resources.cpuCores.max.toFixed(2)})`,
+    load.resources?.memoryBytes && `memory peak ${Math.round(load.resources.memoryBytes.max / 2 ** 20)} MiB`,
+  ].filter(Boolean);
+  return [
+    `load test ${load.passed ? 'passed' : 'FAILED'}: ${f.requests} requests, ${f.throughputRps.toFixed(0)}/s of ${f.targetRps}/s, errors ${(f.errorRate * 100).toFixed(2)}%, ` +
+      `p50 ${f.latencyMs.p50}ms p90 ${f.latencyMs.p90}ms p99 ${f.latencyMs.p99}ms max ${f.latencyMs.max}ms${resources.length ? `, ${resources.join(', ')}` : ''}`,
+    ...load.gates.map((g) => `  ${g.passed ? 'ok  ' : 'FAIL'} ${g.gate}: ${g.detail}`),
+    ...load.notes.map((n) => `  note: ${n}`),
+  ];
+}
+
+/** A bake's analysis in one line: counts, and the verdict with its reason once decided. */
+export function formatAnalysis(a: AnalysisTally): string {
+  const counts = `${a.measurements} measurements: ${a.passed} passed, ${a.failed} failed, ${a.inconclusive} inconclusive`;
+  const requests = a.requests !== undefined ? `, ${Math.round(a.requests)} requests` : '';
+  return `health analysis ${a.verdict}: ${counts}${requests}${a.reason && a.verdict !== 'running' ? ` (${a.reason})` : ''}`;
 }

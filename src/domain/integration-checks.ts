@@ -27,10 +27,60 @@ export const httpCheckSchema = z.strictObject({
 });
 export type HttpCheck = z.infer<typeof httpCheckSchema>;
 
+const envVars = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as API_TOKEN_FILE'), z.string())
+  .default({});
+
+export const jobCheckSchema = z.strictObject({
+  name: z.string().min(1).describe('Shown in reports'),
+  kind: z.literal('job').describe("A Kubernetes Job run in the region's cluster; passes when the Job succeeds"),
+  job: z.strictObject({
+    image: z.string().min(1).describe('Image of the Job\'s container, e.g. postman/newman:6'),
+    command: z.array(z.string()).optional().describe('Entrypoint, replacing the image\'s'),
+    args: z.array(z.string()).default([]),
+    env: envVars.describe('Environment; MERIDIAN_ENDPOINT, MERIDIAN_REGION, MERIDIAN_APP and MERIDIAN_VERSION are set too'),
+    labels: z.record(z.string(), z.string()).default({}).describe("Labels of the Job's pod"),
+    backoffLimit: z.number().int().min(0).max(10).default(0).describe('Retries of a failed pod before the Job fails'),
+  }),
+  timeout: durationField().default(5 * 60_000).describe('Longest the Job may take'),
+});
+export type JobCheck = z.infer<typeof jobCheckSchema>;
+
+export const commandCheckSchema = z.strictObject({
+  name: z.string().min(1).describe('Shown in reports'),
+  kind: z.literal('command').describe("A process run by the worker with the region's endpoint in its environment; passes on exit code 0"),
+  command: z.array(z.string().min(1)).min(1, 'give the program and its arguments, such as [newman, run, suite.json]').describe('Program and arguments (no shell; use [sh, -c, "..."] for one)'),
+  env: envVars.describe('Environment; MERIDIAN_ENDPOINT, MERIDIAN_REGION, MERIDIAN_APP and MERIDIAN_VERSION are set too'),
+  timeout: durationField().default(5 * 60_000).describe('Longest the command may run'),
+});
+export type CommandCheck = z.infer<typeof commandCheckSchema>;
+
+/** A check of any kind. A check without `kind` is an HTTP check, as in the built-in suite format. */
+export const integrationCheckSchema = z.preprocess(
+  (value) => (value !== null && typeof value === 'object' && !Array.isArray(value) && !('kind' in value) ? { ...value, kind: 'http' } : value),
+  z.discriminatedUnion('kind', [httpCheckSchema.extend({ kind: z.literal('http') }), jobCheckSchema, commandCheckSchema], {
+    error: (iss) =>
+      iss.code === 'invalid_union' ? `unknown check kind ${JSON.stringify((iss.input as { kind?: unknown })?.kind)}: use http, job or command` : undefined,
+  }),
+);
+export type IntegrationCheck = z.infer<typeof integrationCheckSchema>;
+
 export const integrationSuiteSchema = z.strictObject({
-  checks: z.array(httpCheckSchema).min(1, 'list at least one check'),
+  checks: z.array(integrationCheckSchema).min(1, 'list at least one check'),
 });
 export type IntegrationSuite = z.infer<typeof integrationSuiteSchema>;
+
+/** What a check of any kind checks, in words. */
+export function describeCheck(check: IntegrationCheck): string {
+  switch (check.kind) {
+    case 'http':
+      return `${check.request.method} ${check.request.path}`;
+    case 'job':
+      return `Job ${check.job.image}${check.job.command || check.job.args.length ? ` ${[...(check.job.command ?? []), ...check.job.args].join(' ')}` : ''}`;
+    case 'command':
+      return `command ${check.command.join(' ')}`;
+  }
+}
 
 /** The result of one check against one endpoint. */
 export interface CheckResult {

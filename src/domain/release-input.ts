@@ -1,5 +1,5 @@
 import type { IntegrationSuite } from './integration-checks';
-import type { RegionSpec, ReleaseSpec } from './release-spec';
+import type { AnalysisSpec, RegionSpec, ReleaseSpec } from './release-spec';
 import type { TimeToSmoke } from './time-to-smoke';
 
 /**
@@ -25,6 +25,27 @@ export interface ReleaseOverrides {
   bakeMs?: number;
   /** Canary soak, instead of spec.rollout.canarySoak. */
   canarySoakMs?: number;
+  /** Load test duration, instead of spec.validation.load.duration. */
+  loadDurationMs?: number;
+  /** Time between bake measurements, instead of spec.validation.analysis.interval. */
+  analysisIntervalMs?: number;
+}
+
+/** Recorded traffic, packed so that it travels in the workflow input of staging regions only. */
+export interface PackedTraffic {
+  /** The file it was read from, as the spec names it. */
+  source: string;
+  /** How many requests it holds. */
+  requests: number;
+  /** The requests, as base64 of gzipped JSON. */
+  packed: string;
+}
+
+/** The load test a staging region runs. */
+export interface LoadTestInput {
+  spec: NonNullable<ReleaseSpec['spec']['validation']['load']>;
+  traffic: PackedTraffic;
+  durationMs: number;
 }
 
 export interface ReleaseInput {
@@ -35,6 +56,8 @@ export interface ReleaseInput {
   specHash: string;
   template: TemplateBundle;
   checks?: IntegrationSuite;
+  /** The recorded traffic of spec.validation.load, when the spec asks for a load test. */
+  traffic?: PackedTraffic;
   overrides: ReleaseOverrides;
   /** The bake between waves computed from incident history at start, and how (absent: the floor). */
   timeToSmoke?: TimeToSmoke;
@@ -63,6 +86,12 @@ export interface RegionInput {
   onFailure: ReleaseSpec['spec']['rollout']['onFailure'];
   /** 1 for the first try; a retry after a halt adds one. */
   attempt: number;
+  /** The load test, for staging regions of a spec that asks for one. */
+  load?: LoadTestInput;
+  /** Health analysis while the region bakes. */
+  analysis?: AnalysisSpec;
+  /** Prometheus that load tests and analysis query. */
+  prometheusUrl?: string;
 }
 
 /** A Kubernetes object by identity. */

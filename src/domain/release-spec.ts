@@ -46,8 +46,14 @@ export const regionTraitsSchema = z
   .describe('What the region exercises; the planner orders regions by these');
 export type RegionTraits = z.infer<typeof regionTraitsSchema>;
 
+export const regionRoles = ['production', 'staging'] as const;
+
 export const regionSchema = z.strictObject({
   name: dnsLabel.describe('Region name, unique in the release'),
+  role: z
+    .enum(regionRoles)
+    .default('production')
+    .describe('production serves users; staging is a synthetic environment, deployed and proven (checks, load test) before any production region'),
   canary: z.boolean().default(false).describe('The canary goes first and soaks for rollout.canarySoak'),
   cluster: z
     .strictObject({
@@ -99,19 +105,99 @@ const thresholdsSchema = z.strictObject({
     .describe('Largest acceptable worsening against the last successful release, e.g. { p99: 20% }'),
 });
 
+/** A comparison such as `< 0.01` or `>= 100`, the condition a measured value must meet. */
+export const comparisonOperators = ['<', '<=', '>', '>=', '==', '!='] as const;
+const comparisonField = () =>
+  z
+    .string()
+    .regex(/^\s*(<=|>=|==|!=|<|>)\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/, "expected a comparison such as '< 0.01' or '>= 100'")
+    .transform((text) => {
+      const [, op, value] = /^\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$/.exec(text)!;
+      return { op: op as (typeof comparisonOperators)[number], value: Number(value) };
+    });
+
+const promqlField = () =>
+  z
+    .string()
+    .min(1)
+    .describe('PromQL; {{region}}, {{namespace}}, {{app}}, {{version}} and {{window}} (the bake so far, e.g. 300s) are filled in');
+
+export const analysisSchema = z
+  .strictObject({
+    interval: durationField().default(30_000).describe('Time between two measurements'),
+    failureLimit: z.number().int().min(0).default(0).describe('Failed measurements tolerated; one more fails the bake at once'),
+    inconclusiveLimit: z
+      .number()
+      .int()
+      .min(0)
+      .default(2)
+      .describe('Inconclusive measurements (no data) tolerated; one more pauses the release for an operator'),
+    minSamples: z.number().int().min(1).default(3).describe('Conclusive measurements a bake needs before it may pass'),
+    minRequests: z
+      .strictObject({
+        query: promqlField().describe('Requests the region served during the bake, e.g. sum(increase(http_requests_total{region="{{region}}"}[{{window}}]))'),
+        min: z.number().min(0).describe('Fewest requests for a conclusive bake'),
+      })
+      .optional()
+      .describe('Traffic a bake needs before it may pass; with less, it is inconclusive'),
+    probes: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          path: z.string().startsWith('/', 'expected a path starting with /, such as /healthz'),
+          status: z.number().int().min(100).max(599).default(200),
+          maxLatency: durationField().optional().describe('Slowest acceptable answer'),
+        }),
+      )
+      .default([])
+      .describe("HTTP probes of the region's endpoint"),
+    metrics: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          query: promqlField(),
+          pass: comparisonField().describe("Condition of a good value, e.g. '< 0.01'"),
+          fail: comparisonField()
+            .optional()
+            .describe('Condition of a bad value; values meeting neither are inconclusive (default: every value that does not pass fails)'),
+        }),
+      )
+      .default([])
+      .describe('Prometheus queries with success and failure conditions'),
+  })
+  .refine((a) => a.probes.length + a.metrics.length > 0, { error: 'give at least one probe or metric to measure' })
+  .describe('Health measured on an interval while a region bakes and while the canary soaks');
+export type AnalysisSpec = z.infer<typeof analysisSchema>;
+
 export const validationSchema = z
   .strictObject({
     integration: z
-      .strictObject({ suite: z.string().min(1).describe('HTTP check suite, relative to the spec file') })
+      .strictObject({
+        suite: z.string().min(1).describe('Check suite file (http, job and command checks), relative to the spec file'),
+      })
       .optional(),
+    prometheus: z
+      .strictObject({ url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as http://prometheus:9090' }) })
+      .optional()
+      .describe('Prometheus that load tests and bake analysis query'),
     load: z
       .strictObject({
         replay: z.string().min(1).describe('Recorded traffic to replay (JSON Lines or combined access log)'),
-        rate: z.number().positive().describe('Requests per second'),
+        rate: z.number().int('expected a whole number of requests per second, such as 200').min(1).describe('Requests per second'),
         duration: durationField().describe('How long to replay'),
+        connections: z.number().int().min(1).max(1000).default(10).describe('Connections kept open to the endpoint'),
         thresholds: thresholdsSchema.default({}),
+        resources: z
+          .strictObject({
+            cpu: promqlField().optional().describe('CPU cores the service uses, e.g. sum(rate(process_cpu_seconds_total{namespace="{{namespace}}"}[30s]))'),
+            memory: promqlField().optional().describe('Memory bytes the service uses'),
+          })
+          .optional()
+          .describe('Resource use of the service under load, from Prometheus'),
       })
-      .optional(),
+      .optional()
+      .describe('Load test run in staging regions before any production region'),
+    analysis: analysisSchema.optional(),
   })
   .default({});
 
@@ -182,6 +268,22 @@ export const releaseSpecSchema = z
       if (other) ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'cluster'], message: `${target} is already the target of region ${other}: two regions cannot share a namespace` });
       targets.set(target, r.name);
     });
+    regions.forEach((r, i) => {
+      if (r.role === 'staging' && r.canary) {
+        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'canary'], message: 'a staging region cannot be the canary: the canary serves users; remove canary or the staging role' });
+      }
+    });
+    const { validation } = release.spec;
+    const needsPrometheus = [
+      validation.load?.resources ? ['spec', 'validation', 'load', 'resources'] : undefined,
+      validation.analysis?.minRequests ? ['spec', 'validation', 'analysis', 'minRequests'] : undefined,
+      validation.analysis?.metrics.length ? ['spec', 'validation', 'analysis', 'metrics'] : undefined,
+    ].filter((p) => p !== undefined);
+    if (!validation.prometheus) {
+      for (const path of needsPrometheus) {
+        ctx.addIssue({ code: 'custom', path, message: 'this queries Prometheus: add spec.validation.prometheus.url' });
+      }
+    }
     if (!regions.some((r) => r.canary)) {
       ctx.addIssue({ code: 'custom', path: ['spec', 'regions'], message: 'no canary region: mark the region that goes first with `canary: true`' });
     }
@@ -195,13 +297,21 @@ export const releaseSpecSchema = z
         const list = Array.isArray(wave) ? wave : wave.regions;
         list.forEach((name, j) => {
           const path = ['spec', 'rollout', 'waves', w, ...(Array.isArray(wave) ? [] : ['regions']), j];
-          if (!names.has(name)) ctx.addIssue({ code: 'custom', path, message: `unknown region "${name}": use one of ${[...names.keys()].join(', ')}` });
+          if (!names.has(name)) ctx.addIssue({ code: 'custom', path, message: `unknown region "${name}": use one of ${regions.filter((r) => r.role !== 'staging').map((r) => r.name).join(', ')}` });
           else if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `region "${name}" is already in wave ${seen.get(name)! + 1}: list each region once` });
           // A region belongs to the first wave that lists it; a repeat is reported above, not moved.
           if (!seen.has(name)) seen.set(name, w);
         });
       });
-      const missing = [...names.keys()].filter((n) => !seen.has(n));
+      const staging = new Set(regions.filter((r) => r.role === 'staging').map((r) => r.name));
+      rollout.waves.forEach((wave, w) => {
+        (Array.isArray(wave) ? wave : wave.regions).forEach((name, j) => {
+          if (staging.has(name)) {
+            ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves', w, ...(Array.isArray(wave) ? [] : ['regions']), j], message: `"${name}" is a staging region: staging regions always go first, before the waves; remove it here` });
+          }
+        });
+      });
+      const missing = [...names.keys()].filter((n) => !seen.has(n) && !staging.has(n));
       if (missing.length) ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves'], message: `regions in no wave: ${missing.join(', ')}; add them to a wave` });
       regions.filter((r) => r.canary && seen.has(r.name) && seen.get(r.name) !== 0).forEach((r) => {
         ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves'], message: `canary region "${r.name}" must be in the first wave` });

@@ -1,3 +1,6 @@
+import type { AnalysisTally } from './bake-analysis';
+import type { LoadReport } from './load-report';
+
 /**
  * What a release and each of its regions are doing: closed sets of phases, kept apart from the spec
  * (what was asked). Phase names are wire values: they appear in queries, search attributes and results.
@@ -42,6 +45,8 @@ export const regionPhases = [
   'RollingOut',
   /** Running the integration checks against the region's endpoint. */
   'Checking',
+  /** Replaying recorded traffic against a staging region's endpoint. */
+  'LoadTesting',
   /** Waiting (and watching) before the next wave. */
   'Baking',
   /** Deployed, checked and baked. */
@@ -52,6 +57,8 @@ export const regionPhases = [
   'RolledBack',
   /** Failed; left as it is (onFailure: halt). */
   'Failed',
+  /** Its bake analysis had too little to go on: an operator accepts it (approve) or re-bakes it (resume). */
+  'Inconclusive',
   /** An operator stopped it. */
   'Aborted',
   /** Skipped by an operator. */
@@ -60,7 +67,7 @@ export const regionPhases = [
 export type RegionPhase = (typeof regionPhases)[number];
 
 export function isTerminalRegionPhase(phase: RegionPhase): boolean {
-  return ['Succeeded', 'RolledBack', 'Failed', 'Aborted', 'Skipped'].includes(phase);
+  return ['Succeeded', 'RolledBack', 'Failed', 'Aborted', 'Skipped', 'Inconclusive'].includes(phase);
 }
 
 /** One region as the release status shows it. */
@@ -80,6 +87,10 @@ export interface RegionStatus {
   attempts: number;
   /** Workflow id of the region's current attempt, once started. */
   workflowId?: string;
+  /** Staging regions: the load test's figures and gates. */
+  load?: LoadReport;
+  /** The bake's health analysis so far: counts and the last (or deciding) measurement. */
+  analysis?: AnalysisTally;
 }
 
 /** One operator action, as recorded in the status. */

@@ -8,6 +8,8 @@ export interface PlannedWave {
   bakeMs: number;
   /** Why these regions go here, in words. */
   reason: string;
+  /** A staging wave: synthetic regions proven before any production region. */
+  staging?: boolean;
 }
 
 export interface RolloutPlan {
@@ -24,12 +26,32 @@ export interface PlanOptions {
 }
 
 /**
- * The order in which regions are released. Explicit waves from the spec are kept as written; `auto`
- * puts the canary regions first, then the other regions in spec order, in waves of maxParallel.
+ * The order in which regions are released. Staging regions always go first, in a wave of their own.
+ * Explicit waves from the spec are kept as written; `auto` puts the canary regions first, then the
+ * other regions in spec order, in waves of maxParallel.
  * Pure: the workflow calls it, so the same spec always gives the same plan.
  */
 export function buildRolloutPlan(spec: ReleaseSpec, options: PlanOptions): RolloutPlan {
-  const { regions, rollout } = spec.spec;
+  const production = buildProductionPlan(spec, options);
+  const staging = spec.spec.regions.filter((r) => r.role === 'staging').map((r) => r.name);
+  if (staging.length === 0) return production;
+  const wave: PlannedWave = {
+    regions: staging,
+    bakeMs: 0,
+    reason: 'staging first: integration checks and the load test must pass before any production region',
+    staging: true,
+  };
+  return { ...production, waves: [wave, ...production.waves] };
+}
+
+/** How many staging waves open a plan (0 or 1): gates such as after-wave-N count the waves after them. */
+export function stagingWavesOf(plan: RolloutPlan): number {
+  return plan.waves[0]?.staging ? 1 : 0;
+}
+
+function buildProductionPlan(spec: ReleaseSpec, options: PlanOptions): RolloutPlan {
+  const { rollout } = spec.spec;
+  const regions = spec.spec.regions.filter((r) => r.role !== 'staging');
   const canarySoakMs = options.canarySoakMs ?? rollout.canarySoak;
   const canaries = new Set(regions.filter((r) => r.canary).map((r) => r.name));
   const bakeFor = (names: string[]) => (names.every((n) => canaries.has(n)) ? canarySoakMs : options.bakeMs);

@@ -39,6 +39,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return `${own ?? `expected ${article(issue.expected)}`}, got ${show(input)}`;
     }
     case 'invalid_union': {
+      // A discriminated union whose discriminator matches no option has no branches: its own message says it.
+      if (issue.errors.length === 0) return issue.message;
       const branches = issue.errors.map((branch) => branch.find((i) => i.path.length === 0));
       if (branches.every((b) => b && (b.code === 'invalid_value' || b.code === 'invalid_type'))) {
         const expected = branches.map((b) =>

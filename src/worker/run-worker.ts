@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/region-activities';
@@ -34,6 +35,10 @@ function installRuntime(logger: Logger): void {
 export async function createMeridianWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime(options.logger);
   const connection = await NativeConnection.connect({ address: options.address });
+  // Activities that look up earlier releases (load-test baselines) share one client, connected on first use.
+  let client: Promise<Client> | undefined;
+  const temporalClient = () =>
+    (client ??= Connection.connect({ address: options.address }).then((c) => new Client({ connection: c, namespace: options.namespace })));
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,
@@ -44,6 +49,7 @@ export async function createMeridianWorker(options: WorkerOptions): Promise<{ wo
       kubeconfigFile: options.kubeconfigFile,
       logger: options.logger,
       pollIntervalMs: options.pollIntervalMs,
+      temporalClient,
     }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
   });

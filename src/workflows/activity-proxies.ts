@@ -1,5 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { MeridianActivities } from '../activities/region-activities';
+import type { IntegrationSuite } from '../domain/integration-checks';
 
 /** Short steps: rendering, checks. Transient failures are retried a few times. */
 export const quick = proxyActivities<MeridianActivities>({
@@ -26,3 +27,32 @@ export const restoring = proxyActivities<MeridianActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 30 },
 });
+
+/** Integration checks: HTTP checks are quick; job and command checks may each take up to their timeout. */
+export function checking(suite: IntegrationSuite) {
+  const slowMs = suite.checks.reduce((sum, c) => sum + (c.kind === 'http' ? 15_000 : c.timeout + 30_000), 0);
+  if (suite.checks.every((c) => c.kind === 'http')) return quick;
+  return proxyActivities<MeridianActivities>({
+    startToCloseTimeout: slowMs + 60_000,
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 3 },
+  });
+}
+
+/** A load test: as long as the test, plus time to read Prometheus; heartbeating as requests go out. */
+export function loadTesting(durationMs: number) {
+  return proxyActivities<MeridianActivities>({
+    startToCloseTimeout: durationMs + 2 * 60_000,
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '5s', maximumInterval: '30s', maximumAttempts: 3 },
+  });
+}
+
+/** Watching a stretch of a bake: heartbeating between measurements, so a lost worker's watch resumes elsewhere. */
+export function watching(windowMs: number) {
+  return proxyActivities<MeridianActivities>({
+    startToCloseTimeout: Math.max(0, windowMs) + 2 * 60_000,
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 20 },
+  });
+}

@@ -10,7 +10,9 @@
  *   temporal workflow query  --workflow-id ID --type status
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AnalysisTally } from '../domain/bake-analysis';
 import type { CheckReport } from '../domain/integration-checks';
+import type { LoadReport } from '../domain/load-report';
 import type { RegionPhase, RegionStatus, ReleaseStatus } from '../domain/release-status';
 
 /** Who asks for an operator action, and why. Both optional: the CLI fills in user@host. */
@@ -52,10 +54,14 @@ export const regionStatusQuery = defineQuery<RegionStatus>('region-status');
 /** What a region workflow ends with. */
 export interface RegionResult {
   name: string;
-  phase: Extract<RegionPhase, 'Succeeded' | 'RolledBack' | 'Failed' | 'Aborted'>;
+  phase: Extract<RegionPhase, 'Succeeded' | 'RolledBack' | 'Failed' | 'Aborted' | 'Inconclusive'>;
   attempt: number;
   error?: string;
   checks?: CheckReport;
+  /** Staging regions: the load test report. */
+  load?: LoadReport;
+  /** The bake's health analysis. */
+  analysis?: AnalysisTally;
   /** Digest of the manifests deployed. */
   digest?: string;
   image?: string;

@@ -7,7 +7,11 @@ import {
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { deploying, quick, restoring, rollingOut } from './activity-proxies';
+import { checking, deploying, loadTesting, quick, restoring, rollingOut, watching } from './activity-proxies';
+import { type AnalysisTally, concludeBake, emptyTally } from '../domain/bake-analysis';
+import { formatDuration } from '../domain/duration';
+import { judgeLoad } from '../domain/load-gates';
+import type { LoadReport } from '../domain/load-report';
 import { describeRef, type ObjectRef, type RegionInput } from '../domain/release-input';
 import type { RegionPhase, RegionStatus } from '../domain/release-status';
 import { abortSignal, type OperatorRequest, pauseSignal, type RegionResult, regionStatusQuery, resumeSignal } from './definitions';
@@ -16,6 +20,9 @@ import { describeAbort, describeFailure } from './failures';
 
 /** Rollouts longer than this fail the region (the Deployment's own progress deadline usually fires first). */
 const rolloutTimeoutMs = 15 * 60_000;
+
+/** Longest stretch of a bake one analysis activity watches: the status is at most this stale. */
+const analysisWindowMs = 5 * 60_000;
 
 /**
  * One region of a release: render, deploy, wait for the rollout, check, bake. A failure rolls the
@@ -58,6 +65,43 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
   };
 
   let result: Omit<RegionResult, 'phase' | 'name' | 'attempt'> = {};
+  let inconclusive: string | undefined;
+
+  /** Replays the recorded traffic against the staging endpoint and judges it against thresholds and the last good release. */
+  async function loadTest(load: NonNullable<RegionInput['load']>): Promise<LoadReport> {
+    report('LoadTesting', { waitingFor: `a load test: ${load.spec.rate} requests/s for ${formatDuration(load.durationMs)} against ${region.endpoint}` });
+    const baseline = await quick.findLoadBaseline({ app: release.app, environment: region.name, excludeReleaseId: release.releaseId });
+    const measured = await loadTesting(load.durationMs).runLoadTest({ ...step, load, prometheusUrl: input.prometheusUrl });
+    const verdict = judgeLoad(measured.figures, load.spec.thresholds, baseline);
+    return { environment: region.name, endpoint: region.endpoint, figures: measured.figures, resources: measured.resources, baseline, ...verdict };
+  }
+
+  /** Measures health on an interval until the bake ends or the analysis decides; the tally is all that is kept. */
+  async function watchBake(deadline: number): Promise<AnalysisTally> {
+    const analysis = input.analysis!;
+    const startedAt = Date.now();
+    let tally = emptyTally;
+    while (tally.verdict === 'running') {
+      await whenRunning();
+      const windowEnd = Math.min(deadline, Date.now() + analysisWindowMs);
+      const final = windowEnd >= deadline;
+      const watched = await watching(windowEnd - Date.now()).watchBake({
+        ...step,
+        analysis,
+        prometheusUrl: input.prometheusUrl,
+        startedAt,
+        until: windowEnd,
+        final,
+        tally,
+      });
+      tally = watched.tally;
+      // The activity watches until the window ends; should it return early, the rest is waited here.
+      if (tally.verdict === 'running' && Date.now() < windowEnd) await sleep(windowEnd - Date.now());
+      if (final && tally.verdict === 'running') tally = concludeBake(tally, analysis, watched.requests);
+      status.analysis = tally;
+    }
+    return tally;
+  }
   try {
     await steps.run(async () => {
       await whenRunning();
@@ -77,7 +121,7 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
       if (input.checks) {
         await whenRunning();
         report('Checking', { waitingFor: `${input.checks.checks.length} integration checks against ${region.endpoint}` });
-        const checks = await quick.runIntegrationChecks({ ...step, checks: input.checks });
+        const checks = await checking(input.checks).runIntegrationChecks({ ...step, checks: input.checks, attempt: input.attempt });
         result = { ...result, checks };
         if (!checks.passed) {
           const failed = checks.results.filter((r) => !r.passed).map((r) => `${r.name}: ${r.failure}`);
@@ -85,12 +129,40 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
         }
       }
 
+      if (input.load) {
+        await whenRunning();
+        const load = await loadTest(input.load);
+        result = { ...result, load };
+        status.load = load;
+        if (!load.passed) {
+          const failed = load.gates.filter((g) => !g.passed).map((g) => g.detail);
+          throw ApplicationFailure.nonRetryable(`load test failed: ${failed.join('; ')}`, 'LoadTestFailed');
+        }
+      }
+
       if (input.bakeMs > 0) {
-        report('Baking', { waitingFor: 'the bake before the next wave', until: new Date(Date.now() + input.bakeMs).toISOString() });
-        await sleep(input.bakeMs);
+        const until = Date.now() + input.bakeMs;
+        const measuring = input.analysis ? `, measuring health every ${formatDuration(input.analysis.interval)}` : '';
+        report('Baking', { waitingFor: `the bake before the next wave${measuring}`, until: new Date(until).toISOString() });
+        if (input.analysis) {
+          const analysis = await watchBake(until);
+          result = { ...result, analysis };
+          if (analysis.verdict === 'failed') throw ApplicationFailure.nonRetryable(`bake analysis failed: ${analysis.reason}`, 'AnalysisFailed');
+          if (analysis.verdict === 'inconclusive') {
+            inconclusive = analysis.reason;
+            return;
+          }
+        } else {
+          await sleep(input.bakeMs);
+        }
       }
       await whenRunning();
     });
+    if (inconclusive !== undefined) {
+      // Nothing is proven bad: the region stays as deployed, and an operator decides.
+      report('Inconclusive', { error: `bake analysis inconclusive: ${inconclusive}` });
+      return { ...result, name: region.name, phase: 'Inconclusive', attempt: input.attempt, error: status.error };
+    }
     report('Succeeded');
     return { ...result, name: region.name, phase: 'Succeeded', attempt: input.attempt };
   } catch (err) {

@@ -10,7 +10,7 @@ import {
 import { restoring } from './activity-proxies';
 import type { RegionInput, ReleaseInput } from '../domain/release-input';
 import { type ReleasePhase, type ReleaseStatus } from '../domain/release-status';
-import { planRelease } from '../domain/rollout-plan';
+import { planRelease, stagingWavesOf } from '../domain/rollout-plan';
 import {
   abortSignal,
   abortUpdate,
@@ -47,7 +47,9 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const releaseRef = { releaseId: input.releaseId, app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image };
   const regionsByName = new Map(spec.spec.regions.map((r) => [r.name, r]));
   const waveOf = new Map(plan.waves.flatMap((w, i) => w.regions.map((name) => [name, i + 1] as const)));
-  const firstWaveIsCanary = plan.waves[0].regions.every((name) => regionsByName.get(name)?.canary);
+  // Gates count production waves: a staging wave in front does not shift after-canary or after-wave-N.
+  const stagingWaves = stagingWavesOf(plan);
+  const firstWaveIsCanary = plan.waves[stagingWaves].regions.every((name) => regionsByName.get(name)?.canary);
 
   const status: ReleaseStatus = {
     releaseId: input.releaseId,
@@ -162,6 +164,9 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       bakeMs: plan.waves[waveOf.get(name)! - 1].bakeMs,
       onFailure: rollout.onFailure,
       attempt,
+      load: loadFor(name),
+      analysis: analysisSpec(),
+      prometheusUrl: spec.spec.validation.prometheus?.url,
     };
     let result: RegionResult;
     try {
@@ -185,7 +190,15 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     }
     results.set(name, result);
     const i = status.regions.findIndex((r) => r.name === name);
-    status.regions[i] = { ...status.regions[i], phase: result.phase, error: result.error, waitingFor: undefined, until: undefined };
+    status.regions[i] = {
+      ...status.regions[i],
+      phase: result.phase,
+      error: result.error,
+      waitingFor: undefined,
+      until: undefined,
+      ...(result.load ? { load: result.load } : {}),
+      ...(result.analysis ? { analysis: result.analysis } : {}),
+    };
     return result;
   };
 
@@ -209,7 +222,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   let failed: string | undefined;
   for (let index = 0; index < plan.waves.length && !abort && !failed; index++) {
     status.wave = index + 1;
-    for (const gate of gatesBefore(index, rollout.approvals, firstWaveIsCanary)) {
+    for (const gate of gatesBefore(index - stagingWaves, rollout.approvals, firstWaveIsCanary)) {
       status.gate = gate;
       setPhase('WaitingForApproval', `approval of gate ${gate} (meridian approve ${input.releaseId})`);
       await condition(() => approved.has(gate) || abort !== undefined);
@@ -224,6 +237,31 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       pending = plan.waves[index].regions.filter((name) => results.get(name)?.phase !== 'Succeeded');
       const failures = pending.filter((name) => results.has(name));
       if (failures.length === 0 || abort) break;
+
+      // Inconclusive bakes proved nothing either way: an operator accepts them, re-bakes them, or aborts.
+      const inconclusive = failures.filter((name) => results.get(name)?.phase === 'Inconclusive');
+      if (inconclusive.length === failures.length) {
+        const gate = `accept-wave-${index + 1}`;
+        status.gate = gate;
+        status.reason = failures.map((name) => `${name}: ${results.get(name)?.error ?? 'inconclusive'}`).join('; ');
+        setPhase('Halted', `an operator: approve accepts ${inconclusive.join(', ')} as they are; resume bakes them again; abort ends the release and rolls them back`);
+        await condition(() => approved.has(gate) || resumeAfterHalt || abort !== undefined);
+        status.gate = undefined;
+        status.reason = undefined;
+        if (abort) {
+          await rollBack(inconclusive, 'rolled back: its bake was inconclusive and the release was aborted');
+          break;
+        }
+        if (approved.has(gate)) {
+          for (const name of inconclusive) accept(name);
+          pending = [];
+        } else {
+          resumeAfterHalt = false;
+        }
+        setPhase('Running');
+        if (pending.length === 0) break;
+        continue;
+      }
 
       const summary = failures.map((name) => `${name}: ${results.get(name)?.error ?? 'failed'}`).join('; ');
       if (rollout.onFailure === 'rollback-all') {
@@ -261,15 +299,40 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   setPhase('Succeeded');
   return { ...status, results: ordered };
 
-  async function rollBackSucceeded(): Promise<void> {
-    const reached = [...status.regions].reverse().filter((r) => results.get(r.name)?.phase === 'Succeeded');
-    for (const r of reached) {
-      const region = regionsByName.get(r.name)!;
-      const i = status.regions.findIndex((s) => s.name === r.name);
+  /** The load test a region runs: staging regions, when the spec asks for one. */
+  function loadFor(name: string): RegionInput['load'] {
+    const load = spec.spec.validation.load;
+    if (!load || !input.traffic || regionsByName.get(name)?.role !== 'staging') return undefined;
+    return { spec: load, traffic: input.traffic, durationMs: input.overrides.loadDurationMs ?? load.duration };
+  }
+
+  function analysisSpec(): RegionInput['analysis'] {
+    const analysis = spec.spec.validation.analysis;
+    const interval = input.overrides.analysisIntervalMs;
+    return analysis && interval !== undefined ? { ...analysis, interval } : analysis;
+  }
+
+  /** An operator accepted an inconclusive region: it counts as succeeded, and the status says who said so. */
+  function accept(name: string): void {
+    const who = status.actions.filter((a) => a.action.startsWith('approve')).at(-1)?.by ?? 'an operator';
+    results.set(name, { ...results.get(name)!, phase: 'Succeeded' });
+    const i = status.regions.findIndex((r) => r.name === name);
+    status.regions[i] = { ...status.regions[i], phase: 'Succeeded', error: `inconclusive bake accepted by ${who}` };
+  }
+
+  /** Rolls regions back (newest first) and marks them so. */
+  async function rollBack(names: string[], why: string): Promise<void> {
+    for (const name of [...names].reverse()) {
+      const i = status.regions.findIndex((s) => s.name === name);
       status.regions[i] = { ...status.regions[i], phase: 'RollingBack' };
-      await restoring.rollbackRegion({ release: releaseRef, region });
-      status.regions[i] = { ...status.regions[i], phase: 'RolledBack', error: 'rolled back with the release (onFailure: rollback-all)' };
-      results.set(r.name, { ...results.get(r.name)!, phase: 'RolledBack' });
+      await restoring.rollbackRegion({ release: releaseRef, region: regionsByName.get(name)! });
+      status.regions[i] = { ...status.regions[i], phase: 'RolledBack', error: why };
+      results.set(name, { ...results.get(name)!, phase: 'RolledBack', error: why });
     }
+  }
+
+  async function rollBackSucceeded(): Promise<void> {
+    const reached = status.regions.filter((r) => results.get(r.name)?.phase === 'Succeeded').map((r) => r.name);
+    await rollBack(reached, 'rolled back with the release (onFailure: rollback-all)');
   }
 }

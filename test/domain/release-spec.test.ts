@@ -65,6 +65,7 @@ describe('the example release specs', () => {
     expect(release.templateDir).toBe('/work/shared/examples/chart');
     expect(release.warnings).toEqual([
       'spec.template.helm.chart: /work/shared/examples/chart is not a folder yet; render and start need it',
+      'spec.validation.load: no region has role: staging, so no load test runs; add a staging region to prove the release under load first',
     ]);
   });
 
@@ -127,7 +128,7 @@ describe('rejected release specs', () => {
 
   it('lists the fields allowed where an unknown field has no close match', () => {
     expect(problemsOf((doc) => doc.setIn(['spec', 'regions', 0, 'colour'], 'blue'))).toEqual([
-      'spec.regions[0].colour: unknown field: remove it (fields here: name, canary, cluster, registry, endpoint, traits, values)',
+      'spec.regions[0].colour: unknown field: remove it (fields here: name, role, canary, cluster, registry, endpoint, traits, values)',
     ]);
   });
 

@@ -8,9 +8,13 @@ const exampleText = readFileSync(join(__dirname, '../../examples/release.yaml'),
 const hour = 3_600_000;
 const production = ['us-west', 'us-east', 'eu-west', 'ap-northeast-2', 'me-central', 'sa-east', 'ap-south'];
 
-/** The example spec (canary us-east-canary, seven production regions, canarySoak 72h, floor 30m), changed by `change`. */
-function specWith(change: (raw: ReleaseSpecInput) => void = () => {}): ReleaseSpec {
+/**
+ * The example spec's production regions (canary us-east-canary, seven production regions, canarySoak
+ * 72h, floor 30m), changed by `change`; `withStaging` keeps its staging region.
+ */
+function specWith(change: (raw: ReleaseSpecInput) => void = () => {}, withStaging = false): ReleaseSpec {
   const raw = parse(exampleText) as ReleaseSpecInput;
+  if (!withStaging) raw.spec.regions = raw.spec.regions.filter((r) => r.role !== 'staging');
   change(raw);
   return releaseSpecSchema.parse(raw);
 }
@@ -170,5 +174,29 @@ describe('planRelease', () => {
     expect(plan.waves[0].regions).toEqual(['us-east-canary']);
     for (const wave of plan.waves.slice(1)) expect(wave.regions.length).toBeLessThanOrEqual(maxParallel);
     expect(plan.waves.at(-1)!.bakeMs).toBe(0);
+  });
+});
+
+describe('buildRolloutPlan with a staging region', () => {
+  it('puts staging regions first, in a wave of their own with no bake, before the canary', () => {
+    const plan = buildRolloutPlan(specWith(undefined, true), { bakeMs: 2 * hour });
+    expect(plan.waves[0]).toEqual({
+      regions: ['staging'],
+      bakeMs: 0,
+      staging: true,
+      reason: 'staging first: integration checks and the load test must pass before any production region',
+    });
+    expect(plan.waves[1]).toMatchObject({ regions: ['us-east-canary'], bakeMs: 72 * hour });
+    expect(plan.waves.slice(1).flatMap((w) => w.regions)).not.toContain('staging');
+  });
+
+  it('puts them first with explicit waves too, which must not list them', () => {
+    const spec = specWith((raw) => {
+      raw.spec.rollout!.waves = [['us-east-canary'], production];
+    }, true);
+    expect(regionsOf(buildRolloutPlan(spec, { bakeMs: hour }))).toEqual([['staging'], ['us-east-canary'], production]);
+    const listed = releaseSpecSchema.safeParse({ ...parse(exampleText), spec: { ...parse(exampleText).spec, rollout: { waves: [['us-east-canary', 'staging'], production] } } });
+    expect(listed.success).toBe(false);
+    expect(listed.error?.issues.map((i) => i.message)).toContain('"staging" is a staging region: staging regions always go first, before the waves; remove it here');
   });
 });

@@ -60,7 +60,7 @@ describe('a release on the local rig', () => {
 
     const images = await deployedImages();
     const registries = new Map(loadRelease(file).spec.spec.regions.map((r) => [r.name, r.registry]));
-    for (const region of rig.regions) {
+    for (const region of rig.regions.filter((r) => registries.has(r.name))) {
       const registry = registries.get(region.name);
       expect(images[region.name]).toMatchObject({ image: `${registry}/shop/api:2.4.0`, version: good });
       await eventually(async () => ((await servedVersion(region.port)) === good ? true : undefined), `${region.name} to serve ${good}`, 20_000);
@@ -137,7 +137,8 @@ describe('a release on the local rig', () => {
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 300_000 })).code).toBe(0);
     const after = await deployedImages();
     const { results } = (await client.workflow.getHandle(idOf(version)).result()) as { results: { name: string; attempt: number }[] };
-    for (const region of rig.regions) {
+    const production = rig.regions.filter((r) => r.name !== 'staging');
+    for (const region of production) {
       expect(after[region.name].version).toBe(version);
       // One new generation per region: the new spec was applied, and a retried apply changed nothing.
       expect(after[region.name].generation).toBe((before[region.name].generation ?? 0) + 1);
@@ -146,7 +147,7 @@ describe('a release on the local rig', () => {
       const previous = revision?.find((e) => e.ref.kind === 'Deployment')?.previous as { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } } | null;
       expect(previous?.spec?.template?.metadata?.labels?.['app.kubernetes.io/version']).toBe(before[region.name].version);
     }
-    expect(results.map((r) => r.attempt)).toEqual(rig.regions.map(() => 1));
+    expect(results.map((r) => r.attempt)).toEqual(production.map(() => 1));
   });
 
   it('keeps a bake deadline when the Temporal dev server restarts during the bake', async () => {

@@ -15,13 +15,27 @@ export const rig = theRig();
 const exampleSpec = resolve(__dirname, '..', '..', 'examples', 'release.yaml');
 const workDir = mkdtempSync(join(tmpdir(), 'meridian-e2e-'));
 
+export interface SpecShape {
+  /** Keep the example's staging region (and so its load test). */
+  staging?: boolean;
+  /** Keep the example's bake analysis. */
+  analysis?: boolean;
+}
+
 /**
  * A copy of the example release under `version`, with `edit` applied to its YAML (e.g. no approval
- * gate). Relative paths still point at the example's chart and checks.
+ * gate). Relative paths still point at the example's chart and checks. Unless asked, the copy has
+ * no staging region and no bake analysis: tests about other things stay quick and to the point.
  */
-export function specFor(version: string, edit: (doc: ReturnType<typeof parseDocument>) => void = () => undefined): string {
+export function specFor(version: string, edit: (doc: ReturnType<typeof parseDocument>) => void = () => undefined, shape: SpecShape = {}): string {
   const file = writeDemoSpec(exampleSpec, version, workDir);
   const doc = parseDocument(readFileSync(file, 'utf8'));
+  if (!shape.staging) {
+    const regions = doc.getIn(['spec', 'regions']) as { items: { get: (key: string) => unknown }[] };
+    const index = regions.items.findIndex((r) => r.get('role') === 'staging');
+    if (index >= 0) doc.deleteIn(['spec', 'regions', index]);
+  }
+  if (!shape.analysis) doc.deleteIn(['spec', 'validation', 'analysis']);
   edit(doc);
   writeFileSync(file, doc.toString());
   return file;

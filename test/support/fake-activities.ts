@@ -1,9 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { MeridianActivities } from '../../src/activities/region-activities';
+import { packTraffic } from '../../src/activities/load/packed-traffic';
 import { loadRelease } from '../../src/client/release-file';
 import type { ReleaseInput } from '../../src/domain/release-input';
 import type { ReleaseSpec } from '../../src/domain/release-spec';
 import { resolve } from 'node:path';
+import { addMeasurement } from '../../src/domain/bake-analysis';
+import type { LoadBaseline, LoadFigures } from '../../src/domain/load-report';
 
 /** How the fake world behaves for one release. */
 export interface FakeBehaviour {
@@ -13,7 +16,27 @@ export interface FakeBehaviour {
   failRollout?: string[];
   /** Real time each deploy takes, to observe parallelism. */
   deployMs?: number;
+  /** What the load test measures, per region (default: good figures). */
+  load?: Record<string, Partial<LoadFigures>>;
+  /** The baseline findLoadBaseline finds (default: none). */
+  baseline?: LoadBaseline;
+  /** Regions whose bake analysis fails (a failing measurement) or runs out of data (inconclusive). */
+  bake?: Record<string, 'failed' | 'inconclusive'>;
+  /** Requests a region serves during its bake (default 1000). */
+  bakeRequests?: Record<string, number>;
 }
+
+/** Load-test figures of a healthy service. */
+export const goodLoad: LoadFigures = {
+  requests: 6000,
+  throughputRps: 200,
+  targetRps: 200,
+  errorRate: 0,
+  latencyMs: { p50: 4, p90: 8, p99: 20, max: 40 },
+  statuses: { '2xx': 6000 },
+  transportErrors: 0,
+  durationMs: 30_000,
+};
 
 export interface FakeCall {
   releaseId: string;
@@ -70,6 +93,26 @@ export function fakeActivities() {
         results: [{ name: 'search in Korean', passed: !fail, checked: 'GET /search?q=결제 -> 200', failure: fail ? '$.query is "??", expected "결제"' : undefined, latencyMs: 3 }],
       };
     },
+    async findLoadBaseline({ excludeReleaseId }) {
+      note(excludeReleaseId, 'findLoadBaseline', '');
+      return behaviours.get(excludeReleaseId)?.baseline;
+    },
+    async runLoadTest({ release, region }) {
+      note(release.releaseId, 'runLoadTest', region.name);
+      return { figures: { ...goodLoad, ...behaviours.get(release.releaseId)?.load?.[region.name] } };
+    },
+    async watchBake({ release, region, analysis, startedAt, until, final, tally }) {
+      note(release.releaseId, 'watchBake', region.name);
+      const behaviour = behaviours.get(release.releaseId);
+      const outcome = behaviour?.bake?.[region.name] === 'failed' ? 'failed' : behaviour?.bake?.[region.name] === 'inconclusive' ? 'inconclusive' : 'passed';
+      const from = tally.last ? Date.parse(tally.last.at) + analysis.interval : startedAt;
+      let next = tally;
+      for (let at = from; at < until && next.verdict === 'running'; at += analysis.interval) {
+        const reading = { name: 'health', outcome, detail: outcome === 'failed' ? 'GET /healthz answered 500, expected 200' : outcome === 'inconclusive' ? 'no data' : 'GET /healthz answered 200 in 3ms' } as const;
+        next = addMeasurement(next, { at: new Date(at).toISOString(), outcome, readings: [reading] }, analysis);
+      }
+      return { tally: next, requests: final ? (behaviour?.bakeRequests?.[region.name] ?? 1000) : undefined };
+    },
     async rollbackRegion({ release, region }) {
       note(release.releaseId, 'rollbackRegion', region.name);
       return { restored: [`Deployment/${region.cluster.namespace}/${release.app}`], deleted: [], recorded: true };
@@ -85,20 +128,39 @@ export function fakeActivities() {
   };
 }
 
-/** A release input built from the example spec, with changes applied to the parsed spec. */
+const example = () => loadRelease(resolve(__dirname, '..', '..', 'examples', 'release.yaml'));
+
+/**
+ * A release input built from the example spec's production regions, without bake analysis, with
+ * changes applied to the parsed spec. Tests about staging and analysis add them back (withStaging, withAnalysis).
+ */
 export function exampleInput(releaseId: string, change: (spec: ReleaseSpec) => void = () => undefined, overrides: ReleaseInput['overrides'] = {}): ReleaseInput {
-  const release = loadRelease(resolve(__dirname, '..', '..', 'examples', 'release.yaml'));
+  const release = example();
   const spec = structuredClone(release.spec);
+  spec.spec.regions = spec.spec.regions.filter((r) => r.role !== 'staging');
+  delete spec.spec.validation.analysis;
   change(spec);
+  const staged = spec.spec.regions.some((r) => r.role === 'staging') && spec.spec.validation.load;
   return {
     releaseId,
     spec,
     specHash: 'test',
     template: { kind: 'helm', releaseName: spec.metadata.app, files: '', sha256: 'test' },
     checks: release.checks,
+    ...(staged ? { traffic: packTraffic(release.traffic!, spec.spec.validation.load!.replay, 'replay') } : {}),
     overrides,
     requestedBy: 'jest',
   };
+}
+
+/** A spec change: the example's staging region (with the load test) back in. */
+export function withStaging(spec: ReleaseSpec): void {
+  spec.spec.regions.unshift(...example().spec.spec.regions.filter((r) => r.role === 'staging'));
+}
+
+/** A spec change: the example's bake analysis back in. */
+export function withAnalysis(spec: ReleaseSpec): void {
+  spec.spec.validation.analysis = example().spec.spec.validation.analysis;
 }
 
 /** A spec change: no approval gates, for tests about something else. */

@@ -13,7 +13,7 @@ import { temporal } from '@temporalio/proto';
 import { abortSignal, approveSignal, pauseSignal, resumeSignal, taskQueue } from '../../src/workflows/definitions';
 import { queryStatus } from '../../src/client/release-handle';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
-import { exampleInput, fakeActivities, withoutGates } from '../support/fake-activities';
+import { exampleInput, fakeActivities, goodLoad, withAnalysis, withStaging, withoutGates } from '../support/fake-activities';
 
 const hour = 3_600_000;
 const fake = fakeActivities();
@@ -233,5 +233,98 @@ describe('releaseWorkflow', () => {
     expect(failure.type).toBe('ReleaseFailed');
     expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east', 'us-west', 'us-east-canary']);
     expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary', 'us-west', 'us-east']);
+  });
+});
+
+describe('releaseWorkflow: proving a release before and during rollout', () => {
+  it('takes the staging region first and load-tests it there only; with no baseline the report says so', async () => {
+    const input = exampleInput('wf-staging', (s) => (withoutGates(s), withStaging(s)), { bakeMs: 0, canarySoakMs: 0 });
+    const result = await env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] });
+
+    expect(result.phase).toBe('Succeeded');
+    expect(result.waves[0]).toEqual({ regions: ['staging'], bakeMs: 0 });
+    expect(fake.calls(input.releaseId, 'deployRegion')[0]).toBe('staging');
+    expect(fake.calls(input.releaseId, 'runLoadTest')).toEqual(['staging']);
+    const load = result.results.find((r) => r.name === 'staging')?.load;
+    expect(load).toMatchObject({ environment: 'staging', passed: true });
+    expect(load?.baseline).toBeUndefined();
+    expect(load?.notes.join(' ')).toMatch(/no baseline/i);
+    expect(load?.gates.map((g) => g.gate)).toEqual(expect.arrayContaining(['errorRate', 'p99']));
+  });
+
+  it('never reaches production when the staging load test regresses p99 beyond the threshold', async () => {
+    const input = exampleInput('wf-regress', (s) => (withoutGates(s), withStaging(s)), { bakeMs: 0, canarySoakMs: 0 });
+    fake.behave(input.releaseId, {
+      baseline: { releaseId: 'release-shop-api-2.3.9', version: '2.3.9', figures: goodLoad },
+      load: { staging: { latencyMs: { ...goodLoad.latencyMs, p90: 9, p99: 30 } } },
+    });
+    const handle = await start(input);
+    const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
+    expect(halted.regions.find((r) => r.name === 'staging')).toMatchObject({ phase: 'RolledBack' });
+    expect(halted.reason).toMatch(/load test failed: .*p99 30ms vs 20ms in 2\.3\.9 \(\+50%\)/);
+    const staging = halted.regions.find((r) => r.name === 'staging')!;
+    expect(staging.load?.gates.find((g) => g.gate === 'regression p99')).toMatchObject({ passed: false });
+    expect(staging.load?.gates.find((g) => g.gate === 'regression p90')).toMatchObject({ passed: true });
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['staging']);
+
+    await handle.signal(abortSignal, { by: 'bob', reason: 'p99 regression' });
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('ReleaseFailed');
+  });
+
+  it('fails a bake at the first failing measurement and rolls the region back; the status shows the measurement', async () => {
+    const input = exampleInput('wf-bake-fail', (s) => (withoutGates(s), withAnalysis(s)), { bakeMs: hour, canarySoakMs: hour });
+    fake.behave(input.releaseId, { bake: { 'us-west': 'failed' } });
+    const handle = await start(input);
+    await env.sleep(hour + 60_000); // the canary soak
+    // The failing region is rolled back at once; the release halts once its wave's other regions end their bakes.
+    const rolledBack = await statusWhen(input.releaseId, (s) => s.regions.find((r) => r.name === 'us-west')?.phase === 'RolledBack', 'us-west to roll back');
+    expect(rolledBack.regions.find((r) => r.name === 'us-east')?.phase).toBe('Baking');
+    await env.sleep(hour + 60_000);
+    const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
+    const usWest = halted.regions.find((r) => r.name === 'us-west')!;
+    expect(usWest.phase).toBe('RolledBack');
+    expect(usWest.error).toMatch(/bake analysis failed: 1 failed measurement \(limit 0\): health: GET \/healthz answered 500/);
+    expect(usWest.analysis).toMatchObject({ verdict: 'failed', failed: 1, deciding: { outcome: 'failed' } });
+    expect(fake.calls(input.releaseId, 'rollbackRegion')).toContain('us-west');
+    // The canary's soak was watched too, and passed with every measurement counted, not listed.
+    const canary = halted.regions.find((r) => r.name === 'us-east-canary')!;
+    expect(canary.analysis).toMatchObject({ verdict: 'passed', failed: 0, passed: 120, requests: 1000 });
+    await handle.signal(abortSignal, { by: 'bob' });
+    await failureOf(handle.result());
+  });
+
+  it('pauses as inconclusive when a bake sees too little traffic; approve accepts the region and the release goes on', async () => {
+    const input = exampleInput('wf-inconclusive', (s) => (withoutGates(s), withAnalysis(s)), { bakeMs: hour, canarySoakMs: hour });
+    fake.behave(input.releaseId, { bakeRequests: { 'us-east-canary': 3 } });
+    const handle = await start(input);
+    await env.sleep(hour + 60_000);
+    const waiting = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the inconclusive halt');
+    expect(waiting.gate).toBe('accept-wave-1');
+    expect(waiting.waitingFor).toMatch(/approve accepts us-east-canary/);
+    expect(waiting.regions[0]).toMatchObject({ name: 'us-east-canary', phase: 'Inconclusive' });
+    expect(waiting.regions[0].error).toMatch(/too little traffic: 3 requests during the bake, 20 needed/);
+    expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual([]);
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary']);
+
+    await handle.signal(approveSignal, { by: 'carol', reason: 'quiet night, checked dashboards' });
+    const result = await handle.result();
+    expect(result.phase).toBe('Succeeded');
+    expect(result.regions[0]).toMatchObject({ phase: 'Succeeded', error: 'inconclusive bake accepted by carol' });
+  });
+
+  it('bakes an inconclusive region again when an operator resumes', async () => {
+    const input = exampleInput('wf-rebake', (s) => (withoutGates(s), withAnalysis(s)), { bakeMs: 0, canarySoakMs: hour });
+    fake.behave(input.releaseId, { bake: { 'us-east-canary': 'inconclusive' } });
+    const handle = await start(input);
+    await env.sleep(10 * 60_000);
+    const waiting = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the inconclusive halt');
+    expect(waiting.regions[0].analysis).toMatchObject({ verdict: 'inconclusive', inconclusive: 3 });
+    fake.behave(input.releaseId, {});
+    await handle.signal(resumeSignal, { by: 'dave' });
+    await env.sleep(hour + 60_000);
+    const result = await handle.result();
+    expect(result.phase).toBe('Succeeded');
+    expect(result.regions[0]).toMatchObject({ phase: 'Succeeded', attempts: 2 });
   });
 });

@@ -1,4 +1,4 @@
-import type { CheckReport, CheckResult, HttpCheck } from '../../domain/integration-checks';
+import type { CheckResult, HttpCheck } from '../../domain/integration-checks';
 import { readJsonPath } from '../../domain/integration-checks';
 import { formatDuration } from '../../domain/duration';
 
@@ -53,11 +53,4 @@ export async function runHttpCheck(endpoint: string, check: HttpCheck, timeoutMs
     failures.push(`answered in ${latencyMs}ms, limit ${formatDuration(expect.maxLatency)}`);
   }
   return { name: check.name, passed: failures.length === 0, checked, failure: failures.join('; ') || undefined, status: res.status, latencyMs };
-}
-
-/** Runs every check of a suite, one after another, and reports them all. */
-export async function runHttpChecks(endpoint: string, checks: readonly HttpCheck[]): Promise<CheckReport> {
-  const results: CheckResult[] = [];
-  for (const check of checks) results.push(await runHttpCheck(endpoint, check));
-  return { endpoint, passed: results.every((r) => r.passed), results };
 }

@@ -24,7 +24,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     bake: { type: 'string' },
     'canary-soak': { type: 'string' },
     rig: { type: 'string' },
-  }, '[-f release.yaml] [--version V] [--bake 5s] [--canary-soak 10s]');
+  }, '[-f release.yaml] [--version V] [--bake 10s] [--canary-soak 15s]');
   const say = (line: string) => ctx.out(`== ${line}\n`);
   const config = loadRigConfig(values.rig ?? defaultRigConfigFile());
   const layout = rigLayout(ctx.env);
@@ -47,7 +47,10 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
   const running = worker.run();
   try {
     say(`starting release ${releaseId}`);
-    const startCode = await startCommand(['-f', specFile, '--bake', values.bake ?? '5s', '--canary-soak', values['canary-soak'] ?? '10s'], { ...ctx, env });
+    const startCode = await startCommand(
+      ['-f', specFile, '--bake', values.bake ?? '10s', '--canary-soak', values['canary-soak'] ?? '15s', '--load-duration', '5s', '--analysis-interval', '2s'],
+      { ...ctx, env },
+    );
     if (startCode !== 0) return startCode;
     const { client, close, target } = await connectClient(env);
     try {

@@ -1,4 +1,5 @@
 import { formatDuration } from '../../domain/duration';
+import type { ReleaseSpec } from '../../domain/release-spec';
 import { planRelease } from '../../domain/rollout-plan';
 import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
@@ -7,10 +8,10 @@ import { loadRelease, releaseTimeToSmoke } from '../release-file';
 
 /** `meridian plan -f release.yaml`: the waves, why each region is where it is, and the bakes. */
 export async function planCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('plan', argv, { file: { type: 'string', short: 'f' }, json: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--json] [--bake D] [--canary-soak D]');
+  const { values } = parseCommandArgs('plan', argv, { file: { type: 'string', short: 'f' }, json: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--json] [--bake D] [--canary-soak D] [--load-duration D] [--analysis-interval D]');
   const release = loadRelease(requireFile('plan', values.file));
   const { timeToSmoke, warnings } = releaseTimeToSmoke(release, Date.now());
-  for (const warning of warnings) ctx.err(`warning: ${warning}\n`);
+  for (const warning of [...release.warnings, ...warnings]) ctx.err(`warning: ${warning}\n`);
   const plan = planRelease(release.spec, overridesFrom(values), timeToSmoke?.ms);
   if (values.json) {
     ctx.out(`${JSON.stringify({ ...plan, timeToSmoke }, null, 2)}\n`);
@@ -18,10 +19,24 @@ export async function planCommand(argv: string[], ctx: CommandContext): Promise<
   }
   const lines = [`${release.spec.metadata.app} ${release.spec.metadata.version}: ${plan.waves.length} waves, up to ${plan.maxParallel} regions at once`];
   if (timeToSmoke) lines.push(`time-to-smoke ${formatDuration(timeToSmoke.ms)}: ${timeToSmoke.derivation}`);
+  const { load, analysis } = release.spec.spec.validation;
   plan.waves.forEach((wave, i) => {
     lines.push(`wave ${i + 1}: ${wave.regions.join(', ')}  (${wave.reason})`);
-    lines.push(`  then bake ${wave.bakeMs > 0 ? formatDuration(wave.bakeMs) : 'none'}`);
+    if (wave.staging && load) {
+      lines.push(`  load test: ${load.rate} requests/s for ${formatDuration(load.duration)} replaying ${load.replay}, gated by ${describeThresholds(load.thresholds)}`);
+    }
+    const watch = analysis && wave.bakeMs > 0 ? `, measuring health every ${formatDuration(analysis.interval)}` : '';
+    lines.push(`  then bake ${wave.bakeMs > 0 ? formatDuration(wave.bakeMs) : 'none'}${watch}`);
   });
   ctx.out(`${lines.join('\n')}\n`);
   return 0;
+}
+
+function describeThresholds(t: NonNullable<ReleaseSpec['spec']['validation']['load']>['thresholds']): string {
+  const parts = [
+    t.errorRate !== undefined ? `error rate <= ${(t.errorRate * 100).toFixed(2).replace(/\.?0+$/, '')}%` : undefined,
+    t.p99 !== undefined ? `p99 <= ${formatDuration(t.p99)}` : undefined,
+    ...Object.entries(t.regression ?? {}).map(([k, v]) => `${k} at most ${Math.round(v! * 100)}% worse than the last good release`),
+  ].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'no thresholds';
 }

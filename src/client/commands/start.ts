@@ -8,6 +8,7 @@ import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 import { overrideOptions, overridesFrom, requireFile } from '../options';
 import { loadRelease, packReleaseTemplate, releaseIdOf, releaseTimeToSmoke, specHashOf } from '../release-file';
+import { packTraffic } from '../../activities/load/packed-traffic';
 import { connectClient, operatorName, workflowUrl } from '../temporal';
 import { watchRelease } from './watch';
 
@@ -16,12 +17,12 @@ import { watchRelease } from './watch';
  * same spec (a repeated start from CI is harmless). The same id with a different spec is refused.
  */
 export async function startCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('start', argv, { file: { type: 'string', short: 'f' }, wait: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--wait] [--bake D] [--canary-soak D]');
+  const { values } = parseCommandArgs('start', argv, { file: { type: 'string', short: 'f' }, wait: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--wait] [--bake D] [--canary-soak D] [--load-duration D]');
   const release = loadRelease(requireFile('start', values.file));
   const template = packReleaseTemplate(release);
   const spec = release.spec;
   const releaseId = releaseIdOf(spec);
-  const specHash = specHashOf(spec, template, release.checks);
+  const specHash = specHashOf(spec, template, release.checks, release.traffic);
   const { timeToSmoke, warnings } = releaseTimeToSmoke(release, Date.now());
   for (const warning of warnings) ctx.err(`warning: ${warning}\n`);
   const input: ReleaseInput = {
@@ -30,6 +31,9 @@ export async function startCommand(argv: string[], ctx: CommandContext): Promise
     specHash,
     template,
     checks: release.checks,
+    ...(release.traffic && spec.spec.regions.some((r) => r.role === 'staging')
+      ? { traffic: packTraffic(release.traffic, spec.spec.validation.load!.replay, 'spec.validation.load.replay') }
+      : {}),
     overrides: overridesFrom(values),
     timeToSmoke,
     requestedBy: operatorName(ctx.env),

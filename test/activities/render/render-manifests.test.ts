@@ -108,6 +108,7 @@ describe('renderManifests with the example chart', () => {
       'us-east-canary': 2,
       'us-west': 3,
       'us-east': 12,
+      staging: 3,
       'eu-west': 3,
       'ap-northeast-2': 3,
       'me-central': 3,

@@ -1,0 +1,36 @@
+import type { Client } from '@temporalio/client';
+import type { LoadBaseline } from '../../domain/load-report';
+import { releaseWorkflowType } from '../../workflows/definitions';
+import type { ReleaseResult } from '../../workflows/definitions';
+import { appKey } from '../../workflows/search-attributes';
+
+/** How many recent successful releases are looked through for one that load-tested the environment. */
+const lookBack = 20;
+
+/**
+ * The figures of the last successful release of an app that ran a load test in an environment, found
+ * through Temporal's visibility store and the releases' own results: no database of Meridian's own.
+ */
+export async function findLoadBaseline(
+  client: Client,
+  query: { app: string; environment: string; excludeReleaseId: string },
+): Promise<LoadBaseline | undefined> {
+  const visibility = [
+    `WorkflowType = '${releaseWorkflowType}'`,
+    `${appKey.name} = '${query.app.replace(/'/g, "\\'")}'`,
+    `ExecutionStatus = 'Completed'`,
+  ].join(' AND ');
+  const candidates: { workflowId: string; runId: string; closeTime: number }[] = [];
+  for await (const execution of client.workflow.list({ query: visibility })) {
+    if (execution.workflowId === query.excludeReleaseId) continue;
+    candidates.push({ workflowId: execution.workflowId, runId: execution.runId, closeTime: execution.closeTime?.getTime() ?? 0 });
+    if (candidates.length >= lookBack * 5) break;
+  }
+  candidates.sort((a, b) => b.closeTime - a.closeTime);
+  for (const candidate of candidates.slice(0, lookBack)) {
+    const result = (await client.workflow.getHandle(candidate.workflowId, candidate.runId).result()) as ReleaseResult;
+    const report = result.results?.find((r) => r.load?.environment === query.environment && r.phase === 'Succeeded')?.load;
+    if (report) return { releaseId: candidate.workflowId, version: result.version, figures: report.figures };
+  }
+  return undefined;
+}

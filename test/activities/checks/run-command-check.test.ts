@@ -1,0 +1,39 @@
+import { runCommandCheck } from '../../../src/activities/checks/run-command-check';
+import { integrationCheckSchema, type CommandCheck } from '../../../src/domain/integration-checks';
+
+const check = (command: string[], extra: Record<string, unknown> = {}) => integrationCheckSchema.parse({ name: 'suite', kind: 'command', command, ...extra }) as CommandCheck;
+const env = { MERIDIAN_ENDPOINT: 'http://127.0.0.1:18101', MERIDIAN_REGION: 'ap-northeast-2' };
+const node = process.execPath;
+
+describe('runCommandCheck', () => {
+  it('passes on exit code 0, with the region in the environment and the check env beside it', async () => {
+    const script = "process.exit(process.env.MERIDIAN_REGION === 'ap-northeast-2' && process.env.GREETING === '안녕' ? 0 : 1)";
+    const result = await runCommandCheck(check([node, '-e', script], { env: { GREETING: '안녕' } }), env);
+    expect(result).toMatchObject({ name: 'suite', passed: true, checked: `${node} -e ${script} -> exit code 0 within 5m` });
+  });
+
+  it('fails with the exit code and the end of the output', async () => {
+    const result = await runCommandCheck(check([node, '-e', "console.log('ran 12 requests'); console.error('결제 search: expected 결제, got ??'); process.exit(3)"]), env);
+    expect(result.passed).toBe(false);
+    expect(result.failure).toMatch(/^exit code 3: ran 12 requests\n결제 search: expected 결제, got \?\?$/);
+  });
+
+  it('stops a command that outlives its timeout', async () => {
+    const result = await runCommandCheck(check([node, '-e', 'setTimeout(() => {}, 60000)'], { timeout: '300ms' }), env);
+    expect(result.passed).toBe(false);
+    expect(result.failure).toMatch(/^still running after 300ms; stopped it/);
+    expect(result.latencyMs).toBeLessThan(5_000);
+  });
+
+  it('says so when the program is not installed on the worker', async () => {
+    const result = await runCommandCheck(check(['newman-not-here', 'run']), env);
+    expect(result).toMatchObject({ passed: false, failure: 'newman-not-here is not installed on the worker (not found in PATH)' });
+  });
+
+  it('stops when the activity is cancelled', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const result = await runCommandCheck(check([node, '-e', 'setTimeout(() => {}, 60000)']), env, controller.signal);
+    expect(result).toMatchObject({ passed: false, failure: 'stopped: the check was cancelled' });
+  });
+});
