@@ -206,7 +206,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** The load-test figures of the app's last successful release in this environment, if there is one. */
-    async findLoadBaseline(input: { app: string; environment: string; excludeReleaseId: string }): Promise<LoadBaseline | undefined> {
+    async findLoadBaseline(input: { app: string; environment: string; rate?: number; excludeReleaseId: string }): Promise<LoadBaseline | undefined> {
       if (!deps.temporalClient) return undefined;
       return findLoadBaseline(await deps.temporalClient(), input);
     },
@@ -280,6 +280,8 @@ export function createActivities(deps: ActivityDeps) {
           },
         },
       );
+      // Cut short, the watch has not seen its window: fail as cancelled so that it is retried or abandoned.
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('bake watch cancelled');
       if (out.tally.verdict !== 'running') log(input).warn({ verdict: out.tally.verdict, reason: out.tally.reason }, 'bake analysis decided');
       return out;
     },

@@ -35,6 +35,8 @@ export function overridesFrom(values: { bake?: string; 'canary-soak'?: string; '
   // Only when given: the input of releases started before this option existed stays as it was.
   if (loadDurationMs !== undefined) overrides.loadDurationMs = loadDurationMs;
   const analysisIntervalMs = durationOption('analysis-interval', values['analysis-interval']);
+  if (analysisIntervalMs !== undefined && analysisIntervalMs < 1000) throw new UsageError('--analysis-interval: measure at most once a second: give 1s or more');
+  if (loadDurationMs !== undefined && loadDurationMs < 1000) throw new UsageError('--load-duration: give 1s or more');
   if (analysisIntervalMs !== undefined) overrides.analysisIntervalMs = analysisIntervalMs;
   return overrides;
 }

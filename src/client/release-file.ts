@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { packTemplate } from '../activities/render/template-bundle';
 import { InvalidInputError } from '../domain/errors';
 import { type IntegrationSuite, integrationSuiteSchema } from '../domain/integration-checks';
-import { parseRecordedTraffic, type RecordedRequest } from '../domain/recorded-traffic';
+import { parseRecordedTraffic, type RecordedRequest, withoutCredentials } from '../domain/recorded-traffic';
 import type { TemplateBundle } from '../domain/release-input';
 import { type ReleaseSpec, releaseSpecSchema } from '../domain/release-spec';
 import { computeTimeToSmoke, parseIncidentsCsv, type TimeToSmoke } from '../domain/time-to-smoke';
@@ -79,7 +79,12 @@ export function loadRelease(file: string): LoadedRelease {
     if (!existsSync(replayPath)) problems.push(`spec.validation.load.replay: ${replayPath} does not exist`);
     else {
       try {
-        traffic = parseRecordedTraffic(readText(replayPath, 'spec.validation.load.replay'), load.replay);
+        const cleaned = withoutCredentials(parseRecordedTraffic(readText(replayPath, 'spec.validation.load.replay'), load.replay));
+        traffic = cleaned.requests;
+        if (cleaned.dropped.size > 0) {
+          const which = [...cleaned.dropped].map(([name, n]) => `${name} (${n} requests)`).join(', ');
+          warnings.push(`spec.validation.load.replay: dropped recorded credentials ${which}: they would travel in workflow history; the staging endpoint must accept the replay without them`);
+        }
       } catch (err) {
         problems.push(`spec.validation.load.replay: ${(err as Error).message}`);
       }

@@ -52,7 +52,7 @@ export function judgeLoad(figures: LoadFigures, thresholds: LoadThresholds, base
   const regression = latencyKeys.filter((key) => thresholds.regression?.[key] !== undefined);
   if (regression.length > 0 && !baseline) {
     notes.push(
-      `no baseline: no earlier successful release of this app ran a load test in this environment, so the regression limits (${regression.map((k) => `${k} +${formatPercent(thresholds.regression![k]!)}`).join(', ')}) were not applied; only the absolute thresholds were`,
+      `no baseline: no earlier successful release of this app ran a load test in this environment at this rate, so the regression limits (${regression.map((k) => `${k} +${formatPercent(thresholds.regression![k]!)}`).join(', ')}) were not applied; only the absolute thresholds were`,
     );
   }
   if (regression.length > 0 && baseline) {

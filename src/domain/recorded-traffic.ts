@@ -197,3 +197,18 @@ function requestTarget(bytes: Uint8Array | number[]): string | { problem: string
   if (!target.startsWith('/')) return { problem: `the path ${JSON.stringify(target)} does not start with /: give a path such as /search?q=1 (or a full http(s) URL)` };
   return target;
 }
+
+/** Headers that carry credentials: recorded ones never enter workflow history. */
+const credentialHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'x-auth-token', 'x-csrf-token']);
+
+/** The recording without credential headers, and which headers were dropped from how many requests. */
+export function withoutCredentials(requests: readonly RecordedRequest[]): { requests: RecordedRequest[]; dropped: Map<string, number> } {
+  const dropped = new Map<string, number>();
+  const cleaned = requests.map((request) => {
+    const names = Object.keys(request.headers).filter((name) => credentialHeaders.has(name.toLowerCase()));
+    if (names.length === 0) return request;
+    for (const name of names) dropped.set(name.toLowerCase(), (dropped.get(name.toLowerCase()) ?? 0) + 1);
+    return { ...request, headers: Object.fromEntries(Object.entries(request.headers).filter(([name]) => !credentialHeaders.has(name.toLowerCase()))) };
+  });
+  return { requests: cleaned, dropped };
+}

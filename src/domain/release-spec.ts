@@ -124,7 +124,10 @@ const promqlField = () =>
 
 export const analysisSchema = z
   .strictObject({
-    interval: durationField().default(30_000).describe('Time between two measurements'),
+    interval: durationField()
+      .refine((ms) => ms >= 1000, 'measure at most once a second: give 1s or more, such as 30s')
+      .default(30_000)
+      .describe('Time between two measurements'),
     failureLimit: z.number().int().min(0).default(0).describe('Failed measurements tolerated; one more fails the bake at once'),
     inconclusiveLimit: z
       .number()
@@ -184,7 +187,9 @@ export const validationSchema = z
       .strictObject({
         replay: z.string().min(1).describe('Recorded traffic to replay (JSON Lines or combined access log)'),
         rate: z.number().int('expected a whole number of requests per second, such as 200').min(1).describe('Requests per second'),
-        duration: durationField().describe('How long to replay'),
+        duration: durationField()
+          .refine((ms) => ms >= 1000, 'give a load test of 1s or more, such as 30s')
+          .describe('How long to replay'),
         connections: z.number().int().min(1).max(1000).default(10).describe('Connections kept open to the endpoint'),
         thresholds: thresholdsSchema.default({}),
         resources: z

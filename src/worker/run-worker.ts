@@ -37,8 +37,16 @@ export async function createMeridianWorker(options: WorkerOptions): Promise<{ wo
   const connection = await NativeConnection.connect({ address: options.address });
   // Activities that look up earlier releases (load-test baselines) share one client, connected on first use.
   let client: Promise<Client> | undefined;
-  const temporalClient = () =>
-    (client ??= Connection.connect({ address: options.address }).then((c) => new Client({ connection: c, namespace: options.namespace })));
+  const temporalClient = () => {
+    client ??= Connection.connect({ address: options.address }).then(
+      (c) => new Client({ connection: c, namespace: options.namespace }),
+      (err: unknown) => {
+        client = undefined; // the next lookup tries again
+        throw err;
+      },
+    );
+    return client;
+  };
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,

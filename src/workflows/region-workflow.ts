@@ -70,7 +70,7 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
   /** Replays the recorded traffic against the staging endpoint and judges it against thresholds and the last good release. */
   async function loadTest(load: NonNullable<RegionInput['load']>): Promise<LoadReport> {
     report('LoadTesting', { waitingFor: `a load test: ${load.spec.rate} requests/s for ${formatDuration(load.durationMs)} against ${region.endpoint}` });
-    const baseline = await quick.findLoadBaseline({ app: release.app, environment: region.name, excludeReleaseId: release.releaseId });
+    const baseline = await quick.findLoadBaseline({ app: release.app, environment: region.name, rate: load.spec.rate, excludeReleaseId: release.releaseId });
     const measured = await loadTesting(load.durationMs).runLoadTest({ ...step, load, prometheusUrl: input.prometheusUrl });
     const verdict = judgeLoad(measured.figures, load.spec.thresholds, baseline);
     return { environment: region.name, endpoint: region.endpoint, figures: measured.figures, resources: measured.resources, baseline, ...verdict };

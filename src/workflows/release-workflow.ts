@@ -246,17 +246,18 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         status.reason = failures.map((name) => `${name}: ${results.get(name)?.error ?? 'inconclusive'}`).join('; ');
         setPhase('Halted', `an operator: approve accepts ${inconclusive.join(', ')} as they are; resume bakes them again; abort ends the release and rolls them back`);
         await condition(() => approved.has(gate) || resumeAfterHalt || abort !== undefined);
+        const accepted = approved.has(gate);
+        // Each halt asks anew: a later inconclusive bake in this wave needs its own approval, and a
+        // resume that came with the approval does not carry over to the next halt.
+        approved.delete(gate);
+        resumeAfterHalt = false;
         status.gate = undefined;
         status.reason = undefined;
-        if (abort) {
-          await rollBack(inconclusive, 'rolled back: its bake was inconclusive and the release was aborted');
-          break;
-        }
-        if (approved.has(gate)) {
+        if (abort) break; // inconclusive regions are rolled back below, with the release
+        if (accepted) {
           for (const name of inconclusive) accept(name);
-          pending = [];
-        } else {
-          resumeAfterHalt = false;
+          // Regions of the wave that never started still go.
+          pending = pending.filter((name) => !inconclusive.includes(name));
         }
         setPhase('Running');
         if (pending.length === 0) break;
@@ -285,6 +286,11 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
 
   // Wait for regions still running (an abort rolls them back) before ending.
   await condition(() => running.size === 0);
+  // A release that does not succeed leaves no region on a version whose bake proved nothing.
+  const unproven = status.regions.filter((r) => results.get(r.name)?.phase === 'Inconclusive').map((r) => r.name);
+  if ((failed || abort) && unproven.length > 0) {
+    await rollBack(unproven, `rolled back: its bake was inconclusive and the release ${abort ? 'was aborted' : 'failed'}`);
+  }
   const ordered = status.regions.map((r) => results.get(r.name)).filter((r): r is RegionResult => r !== undefined);
   if (failed) {
     status.reason = failed;

@@ -60,7 +60,7 @@ describe('judgeLoad', () => {
     expect(verdict.gates).toEqual([{ gate: 'p99', passed: true, detail: 'p99 412ms, limit 500ms' }]);
     expect(verdict.passed).toBe(true);
     expect(verdict.notes).toEqual([
-      'no baseline: no earlier successful release of this app ran a load test in this environment, so the regression limits (p99 +20%) were not applied; only the absolute thresholds were',
+      'no baseline: no earlier successful release of this app ran a load test in this environment at this rate, so the regression limits (p99 +20%) were not applied; only the absolute thresholds were',
     ]);
   });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidInputError } from '../../src/domain/errors';
-import { parseRecordedTraffic } from '../../src/domain/recorded-traffic';
+import { parseRecordedTraffic, withoutCredentials } from '../../src/domain/recorded-traffic';
 
 const examples = resolve(__dirname, '..', '..', 'examples', 'traffic');
 const read = (name: string) => readFileSync(resolve(examples, name), 'utf8');
@@ -149,5 +149,17 @@ describe('parseRecordedTraffic: access logs', () => {
   it('takes the format asked for over the first line', () => {
     expect(failure('{"method":"GET","path":"/"}', 'combined').problems[0]).toMatch(/^traffic\.txt:1: not an access log line/);
     expect(failure('10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] "GET / HTTP/1.1" 200 10', 'jsonl').problems[0]).toMatch(/^traffic\.txt:1: not valid JSON/);
+  });
+});
+
+describe('withoutCredentials', () => {
+  it('drops credential headers, whatever their case, and counts them', () => {
+    const { requests, dropped } = withoutCredentials([
+      { method: 'GET', path: '/a', headers: { Authorization: 'Bearer x', 'user-agent': 'ua' } },
+      { method: 'GET', path: '/b', headers: { cookie: 's=1', authorization: 'Basic y' } },
+      { method: 'GET', path: '/c', headers: {} },
+    ]);
+    expect(requests.map((r) => r.headers)).toEqual([{ 'user-agent': 'ua' }, {}, {}]);
+    expect([...dropped]).toEqual([['authorization', 2], ['cookie', 1]]);
   });
 });

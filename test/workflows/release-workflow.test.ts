@@ -3,9 +3,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReleaseInput } from '../../src/domain/release-input';
+import type { ReleaseSpec } from '../../src/domain/release-spec';
 import type { ReleaseStatus } from '../../src/domain/release-status';
 import { requireTool } from '../../src/rig/toolchain';
 import { loadDevServerConfig } from '../../src/rig/temporal-dev-server';
@@ -85,6 +86,8 @@ async function keepHistory(releaseId: string, name: string): Promise<void> {
   const history = await env.client.workflow.getHandle(releaseId).fetchHistory();
   const dir = join(__dirname, 'histories');
   mkdirSync(dir, { recursive: true });
+  // A fixture records the version that shipped it: never overwrite one with a later version's history.
+  if (existsSync(join(dir, `${name}.json`))) return;
   writeFileSync(join(dir, `${name}.json`), `${historyToJSON(history)}\n`);
 }
 
@@ -250,6 +253,8 @@ describe('releaseWorkflow: proving a release before and during rollout', () => {
     expect(load?.baseline).toBeUndefined();
     expect(load?.notes.join(' ')).toMatch(/no baseline/i);
     expect(load?.gates.map((g) => g.gate)).toEqual(expect.arrayContaining(['errorRate', 'p99']));
+    await keepHistory(input.releaseId, 'v2-staging-first');
+    await keepHistory(`${input.releaseId}.staging.1`, 'v2-region-staging-load-test');
   });
 
   it('never reaches production when the staging load test regresses p99 beyond the threshold', async () => {
@@ -292,6 +297,8 @@ describe('releaseWorkflow: proving a release before and during rollout', () => {
     expect(canary.analysis).toMatchObject({ verdict: 'passed', failed: 0, passed: 120, requests: 1000 });
     await handle.signal(abortSignal, { by: 'bob' });
     await failureOf(handle.result());
+    await keepHistory(`${input.releaseId}.us-west.1`, 'v2-region-bake-analysis-failed');
+    await keepHistory(`${input.releaseId}.us-east-canary.1`, 'v2-region-bake-analysis-passed');
   });
 
   it('pauses as inconclusive when a bake sees too little traffic; approve accepts the region and the release goes on', async () => {
@@ -311,6 +318,41 @@ describe('releaseWorkflow: proving a release before and during rollout', () => {
     const result = await handle.result();
     expect(result.phase).toBe('Succeeded');
     expect(result.regions[0]).toMatchObject({ phase: 'Succeeded', error: 'inconclusive bake accepted by carol' });
+    await keepHistory(input.releaseId, 'v2-inconclusive-accepted');
+  });
+
+  it('after an accepted inconclusive bake still deploys the regions of the wave that had not started', async () => {
+    const waves = (spec: ReleaseSpec) => {
+      withoutGates(spec);
+      withAnalysis(spec);
+      spec.spec.rollout.maxParallel = 1;
+      spec.spec.rollout.waves = [['us-east-canary'], ['us-west', 'us-east'], ['eu-west', 'ap-northeast-2', 'me-central', 'sa-east', 'ap-south']];
+    };
+    const input = exampleInput('wf-accept-rest', waves, { bakeMs: hour, canarySoakMs: hour });
+    fake.behave(input.releaseId, { bake: { 'us-west': 'inconclusive' } });
+    const handle = await start(input);
+    await env.sleep(2 * hour);
+    await statusWhen(input.releaseId, (s) => s.gate === 'accept-wave-2', 'the inconclusive halt');
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary', 'us-west']);
+    await handle.signal(approveSignal, { by: 'erin' });
+    const result = await handle.result();
+    expect(result.phase).toBe('Succeeded');
+    expect(fake.calls(input.releaseId, 'deployRegion')).toContain('us-east');
+    expect(result.regions.every((r) => r.phase === 'Succeeded')).toBe(true);
+  });
+
+  it('rolls an inconclusive region back when the release is aborted', async () => {
+    const input = exampleInput('wf-abort-inconclusive', (s) => (withoutGates(s), withAnalysis(s)), { bakeMs: hour, canarySoakMs: hour });
+    fake.behave(input.releaseId, { bakeRequests: { 'us-east-canary': 0 } });
+    const handle = await start(input);
+    await env.sleep(hour + 60_000);
+    await statusWhen(input.releaseId, (s) => s.gate === 'accept-wave-1', 'the inconclusive halt');
+    await handle.signal(abortSignal, { by: 'frank', reason: 'no traffic tonight' });
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('ReleaseAborted');
+    expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east-canary']);
+    const details = failure.details?.[0] as ReleaseStatus;
+    expect(details.regions[0]).toMatchObject({ phase: 'RolledBack', error: 'rolled back: its bake was inconclusive and the release was aborted' });
   });
 
   it('bakes an inconclusive region again when an operator resumes', async () => {

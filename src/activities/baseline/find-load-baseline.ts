@@ -8,12 +8,13 @@ import { appKey } from '../../workflows/search-attributes';
 const lookBack = 20;
 
 /**
- * The figures of the last successful release of an app that ran a load test in an environment, found
- * through Temporal's visibility store and the releases' own results: no database of Meridian's own.
+ * The figures of the last successful release of an app that ran a load test in an environment at the
+ * same rate, found through Temporal's visibility store and the releases' own results: no database of
+ * Meridian's own. Latencies at another rate are not comparable, so such a release is no baseline.
  */
 export async function findLoadBaseline(
   client: Client,
-  query: { app: string; environment: string; excludeReleaseId: string },
+  query: { app: string; environment: string; rate?: number; excludeReleaseId: string },
 ): Promise<LoadBaseline | undefined> {
   const visibility = [
     `WorkflowType = '${releaseWorkflowType}'`,
@@ -29,7 +30,9 @@ export async function findLoadBaseline(
   candidates.sort((a, b) => b.closeTime - a.closeTime);
   for (const candidate of candidates.slice(0, lookBack)) {
     const result = (await client.workflow.getHandle(candidate.workflowId, candidate.runId).result()) as ReleaseResult;
-    const report = result.results?.find((r) => r.load?.environment === query.environment && r.phase === 'Succeeded')?.load;
+    const report = result.results?.find(
+      (r) => r.load?.environment === query.environment && r.phase === 'Succeeded' && (query.rate === undefined || r.load.figures.targetRps === query.rate),
+    )?.load;
     if (report) return { releaseId: candidate.workflowId, version: result.version, figures: report.figures };
   }
   return undefined;

@@ -17,3 +17,18 @@ export function tailOf(text: string, max = 600): string {
   const trimmed = text.trim();
   return trimmed.length <= max ? trimmed : `…${trimmed.slice(-max)}`;
 }
+
+/** Names of environment variables that hold credentials, by the usual conventions. */
+const secretName = /(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|AUTH)/i;
+
+/**
+ * Masks the values of credential-looking variables of `env` in text bound for workflow history (a
+ * failing check's output): a suite that prints its environment must not leak the worker's secrets.
+ */
+export function redactSecrets(text: string, env: Record<string, string | undefined>): string {
+  let out = text;
+  for (const [name, value] of Object.entries(env)) {
+    if (value && value.length >= 4 && secretName.test(name)) out = out.split(value).join(`***${name}***`);
+  }
+  return out;
+}

@@ -47,6 +47,9 @@ export async function runChecks(checks: readonly IntegrationCheck[], context: Ch
         );
         break;
     }
+    // A cancelled check proves nothing about the region: the activity fails as cancelled and is
+    // retried (worker shutdown) or abandoned (abort), never reported as a failing check.
+    if (context.signal?.aborted) throw context.signal.reason ?? new Error('integration checks cancelled');
   }
   return { endpoint: region.endpoint, passed: results.every((r) => r.passed), results };
 }

@@ -77,10 +77,25 @@ export async function runJobCheck(check: JobCheck, target: JobCheckTarget): Prom
       const why = `${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''}`;
       return result(`the Job failed (${why})${await podOutcome(target, name)}`);
     }
-    if (Date.now() > giveUpAt) return result(`the Job did not finish within ${formatDuration(check.timeout)}`);
+    if (Date.now() > giveUpAt) {
+      await deleteJob(batch, name, target.namespace);
+      return result(`the Job did not finish within ${formatDuration(check.timeout)}; deleted it`);
+    }
     target.onPoll?.(`Job ${name}: ${job.status?.active ?? 0} active, ${job.status?.failed ?? 0} failed`);
-    if (target.signal?.aborted) return result('stopped: the check was cancelled');
+    if (target.signal?.aborted) {
+      await deleteJob(batch, name, target.namespace);
+      return result('stopped: the check was cancelled');
+    }
     await new Promise((r) => setTimeout(r, target.pollMs));
+  }
+}
+
+/** Deletes a Job and its pods; a Job already gone is fine. */
+async function deleteJob(batch: BatchV1Api, name: string, namespace: string): Promise<void> {
+  try {
+    await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' });
+  } catch {
+    // Gone already, or the cluster is unreachable: its TTL removes it later.
   }
 }
 

@@ -1,4 +1,6 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseDocument } from 'yaml';
 import { approveUpdate } from '../../workflows/definitions';
 import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../../rig/rig-config';
 import { rigUp } from '../../rig/rig';
@@ -24,7 +26,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     bake: { type: 'string' },
     'canary-soak': { type: 'string' },
     rig: { type: 'string' },
-  }, '[-f release.yaml] [--version V] [--bake 10s] [--canary-soak 15s]');
+  }, '[-f release.yaml] [--version V] [--bake 20s] [--canary-soak 20s]');
   const say = (line: string) => ctx.out(`== ${line}\n`);
   const config = loadRigConfig(values.rig ?? defaultRigConfigFile());
   const layout = rigLayout(ctx.env);
@@ -34,6 +36,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
 
   const version = values.version ?? `2.4.0-demo.${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
   const specFile = writeDemoSpec(resolve(values.file ?? resolve(defaultRigConfigFile(), '..', 'release.yaml')), version, layout.dir);
+  allowNoisyLatency(specFile);
   const releaseId = releaseIdOf(loadRelease(specFile).spec);
 
   say('starting a Meridian worker');
@@ -48,7 +51,7 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
   try {
     say(`starting release ${releaseId}`);
     const startCode = await startCommand(
-      ['-f', specFile, '--bake', values.bake ?? '10s', '--canary-soak', values['canary-soak'] ?? '15s', '--load-duration', '5s', '--analysis-interval', '2s'],
+      ['-f', specFile, '--bake', values.bake ?? '20s', '--canary-soak', values['canary-soak'] ?? '20s', '--load-duration', '5s', '--analysis-interval', '2s'],
       { ...ctx, env },
     );
     if (startCode !== 0) return startCode;
@@ -76,4 +79,16 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
     await running;
     await connection.close();
   }
+}
+
+/**
+ * A demo runs on one busy machine, where a five-second load test's p99 swings by tens of percent from
+ * run to run: the demo's copy of the spec lets latency double against the last demo before it fails.
+ */
+function allowNoisyLatency(specFile: string): void {
+  const doc = parseDocument(readFileSync(specFile, 'utf8'));
+  const path = ['spec', 'validation', 'load', 'thresholds', 'regression'];
+  if (!doc.hasIn(path)) return;
+  for (const key of ['p50', 'p90', 'p99', 'max']) if (doc.hasIn([...path, key])) doc.setIn([...path, key], '100%');
+  writeFileSync(specFile, doc.toString());
 }

@@ -1,5 +1,6 @@
 import { formatDuration } from '../../domain/duration';
 import type { ReleaseSpec } from '../../domain/release-spec';
+import { planWarnings } from '../../domain/plan-warnings';
 import { planRelease } from '../../domain/rollout-plan';
 import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
@@ -11,8 +12,9 @@ export async function planCommand(argv: string[], ctx: CommandContext): Promise<
   const { values } = parseCommandArgs('plan', argv, { file: { type: 'string', short: 'f' }, json: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--json] [--bake D] [--canary-soak D] [--load-duration D] [--analysis-interval D]');
   const release = loadRelease(requireFile('plan', values.file));
   const { timeToSmoke, warnings } = releaseTimeToSmoke(release, Date.now());
-  for (const warning of [...release.warnings, ...warnings]) ctx.err(`warning: ${warning}\n`);
-  const plan = planRelease(release.spec, overridesFrom(values), timeToSmoke?.ms);
+  const overrides = overridesFrom(values);
+  const plan = planRelease(release.spec, overrides, timeToSmoke?.ms);
+  for (const warning of [...release.warnings, ...warnings, ...planWarnings(release.spec, plan, overrides)]) ctx.err(`warning: ${warning}\n`);
   if (values.json) {
     ctx.out(`${JSON.stringify({ ...plan, timeToSmoke }, null, 2)}\n`);
     return 0;
@@ -23,9 +25,9 @@ export async function planCommand(argv: string[], ctx: CommandContext): Promise<
   plan.waves.forEach((wave, i) => {
     lines.push(`wave ${i + 1}: ${wave.regions.join(', ')}  (${wave.reason})`);
     if (wave.staging && load) {
-      lines.push(`  load test: ${load.rate} requests/s for ${formatDuration(load.duration)} replaying ${load.replay}, gated by ${describeThresholds(load.thresholds)}`);
+      lines.push(`  load test: ${load.rate} requests/s for ${formatDuration(overrides.loadDurationMs ?? load.duration)} replaying ${load.replay}, gated by ${describeThresholds(load.thresholds)}`);
     }
-    const watch = analysis && wave.bakeMs > 0 ? `, measuring health every ${formatDuration(analysis.interval)}` : '';
+    const watch = analysis && wave.bakeMs > 0 ? `, measuring health every ${formatDuration(overrides.analysisIntervalMs ?? analysis.interval)}` : '';
     lines.push(`  then bake ${wave.bakeMs > 0 ? formatDuration(wave.bakeMs) : 'none'}${watch}`);
   });
   ctx.out(`${lines.join('\n')}\n`);

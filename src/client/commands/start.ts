@@ -9,6 +9,8 @@ import type { CommandContext } from '../command';
 import { overrideOptions, overridesFrom, requireFile } from '../options';
 import { loadRelease, packReleaseTemplate, releaseIdOf, releaseTimeToSmoke, specHashOf } from '../release-file';
 import { packTraffic } from '../../activities/load/packed-traffic';
+import { planWarnings } from '../../domain/plan-warnings';
+import { planRelease } from '../../domain/rollout-plan';
 import { connectClient, operatorName, workflowUrl } from '../temporal';
 import { watchRelease } from './watch';
 
@@ -17,14 +19,16 @@ import { watchRelease } from './watch';
  * same spec (a repeated start from CI is harmless). The same id with a different spec is refused.
  */
 export async function startCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('start', argv, { file: { type: 'string', short: 'f' }, wait: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--wait] [--bake D] [--canary-soak D] [--load-duration D]');
+  const { values } = parseCommandArgs('start', argv, { file: { type: 'string', short: 'f' }, wait: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--wait] [--bake D] [--canary-soak D] [--load-duration D] [--analysis-interval D]');
   const release = loadRelease(requireFile('start', values.file));
   const template = packReleaseTemplate(release);
   const spec = release.spec;
   const releaseId = releaseIdOf(spec);
   const specHash = specHashOf(spec, template, release.checks, release.traffic);
   const { timeToSmoke, warnings } = releaseTimeToSmoke(release, Date.now());
-  for (const warning of warnings) ctx.err(`warning: ${warning}\n`);
+  const overrides = overridesFrom(values);
+  const plan = planRelease(spec, overrides, timeToSmoke?.ms);
+  for (const warning of [...release.warnings, ...warnings, ...planWarnings(spec, plan, overrides)]) ctx.err(`warning: ${warning}\n`);
   const input: ReleaseInput = {
     releaseId,
     spec,
@@ -34,7 +38,7 @@ export async function startCommand(argv: string[], ctx: CommandContext): Promise
     ...(release.traffic && spec.spec.regions.some((r) => r.role === 'staging')
       ? { traffic: packTraffic(release.traffic, spec.spec.validation.load!.replay, 'spec.validation.load.replay') }
       : {}),
-    overrides: overridesFrom(values),
+    overrides,
     timeToSmoke,
     requestedBy: operatorName(ctx.env),
   };

@@ -27,7 +27,9 @@ beforeAll(async () => {
 
 afterAll(() => new Promise((r) => server.close(r)));
 
-const spec = analysisSchema.parse({ interval: '50ms', failureLimit: 0, minSamples: 1, probes: [{ name: 'health', path: '/healthz' }] });
+// The schema asks for 1 s or more; the watch itself takes any interval, and 50 ms keeps these tests quick.
+const quick = <T extends { interval: number }>(spec: T): T => ({ ...spec, interval: 50 });
+const spec = quick(analysisSchema.parse({ interval: '1s', failureLimit: 0, minSamples: 1, probes: [{ name: 'health', path: '/healthz' }] }));
 const hooks = (checkpoints: number[] = []) => ({
   wait: async (ms: number) => (await new Promise((r) => setTimeout(r, ms)), true),
   checkpoint: (t: { measurements: number }) => void checkpoints.push(t.measurements),
@@ -69,7 +71,7 @@ describe('watchBake', () => {
 
   it('counts the requests of the bake on its last stretch, with the bake so far as the window', async () => {
     healthy = true;
-    const withTraffic = analysisSchema.parse({ ...{ interval: '50ms', minSamples: 1 }, minRequests: { query: 'sum(increase(r{region="{{region}}"}[{{window}}]))', min: 10 }, probes: [{ name: 'health', path: '/healthz' }] });
+    const withTraffic = quick(analysisSchema.parse({ minSamples: 1, minRequests: { query: 'sum(increase(r{region="{{region}}"}[{{window}}]))', min: 10 }, probes: [{ name: 'health', path: '/healthz' }] }));
     const startedAt = Date.now() - 300_000;
     const { requests } = await watchBake(
       { analysis: withTraffic, target: { endpoint, prometheusUrl: endpoint, placeholders: { region: 'eu-west' } }, startedAt, until: Date.now() + 60, final: true, tally: emptyTally },

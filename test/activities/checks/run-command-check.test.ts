@@ -25,6 +25,23 @@ describe('runCommandCheck', () => {
     expect(result.latencyMs).toBeLessThan(5_000);
   });
 
+  it('stops what the command started too when it times out', async () => {
+    const started = Date.now();
+    const result = await runCommandCheck(check(['sh', '-c', 'sleep 30 & sleep 30'], { timeout: '300ms' }), env);
+    expect(result.failure).toMatch(/^still running after 300ms/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('masks credentials of the worker environment in the output it reports', async () => {
+    process.env.SHOP_API_TOKEN = 'tok-5f3a9c';
+    try {
+      const result = await runCommandCheck(check([node, '-e', 'console.log("token is " + process.env.SHOP_API_TOKEN); process.exit(1)']), env);
+      expect(result.failure).toBe('exit code 1: token is ***SHOP_API_TOKEN***');
+    } finally {
+      delete process.env.SHOP_API_TOKEN;
+    }
+  });
+
   it('says so when the program is not installed on the worker', async () => {
     const result = await runCommandCheck(check(['newman-not-here', 'run']), env);
     expect(result).toMatchObject({ passed: false, failure: 'newman-not-here is not installed on the worker (not found in PATH)' });
