@@ -72,7 +72,7 @@ describe('a release on the local rig', () => {
 
     const listed = await meridian(['list', '--app', 'shop-api', '--json'], { env });
     expect(JSON.parse(listed.stdout).map((r: { releaseId: string }) => r.releaseId)).toContain(idOf(good));
-  });
+  }, 360_000);
 
   it('treats a repeated start as harmless, and refuses a different spec under the same id', async () => {
     const again = await meridian(['start', '-f', specFor(good)], { env });
@@ -148,7 +148,7 @@ describe('a release on the local rig', () => {
       expect(previous?.spec?.template?.metadata?.labels?.['app.kubernetes.io/version']).toBe(before[region.name].version);
     }
     expect(results.map((r) => r.attempt)).toEqual(production.map(() => 1));
-  });
+  }, 360_000);
 
   it('keeps a bake deadline when the Temporal dev server restarts during the bake', async () => {
     const version = `2.5.3-e2e.${stamp}`;
@@ -168,5 +168,5 @@ describe('a release on the local rig', () => {
     const canaryRun = await client.workflow.getHandle(resumed.regions[0].workflowId ?? `${idOf(version)}.us-east-canary.1`).describe();
     // The bake ended no earlier than its deadline: the timer survived the restart unchanged.
     expect(canaryRun.closeTime!.getTime()).toBeGreaterThanOrEqual(new Date(until).getTime());
-  });
+  }, 360_000);
 });
