@@ -21,8 +21,14 @@ import { describeAbort, describeFailure } from './failures';
 /** Rollouts longer than this fail the region (the Deployment's own progress deadline usually fires first). */
 const rolloutTimeoutMs = 15 * 60_000;
 
-/** Longest stretch of a bake one analysis activity watches: the status is at most this stale. */
-const analysisWindowMs = 5 * 60_000;
+/**
+ * The stretch of a bake one analysis activity watches: 5 minutes, longer for long bakes so that a
+ * 72-hour soak takes 144 activities, not 864. A failure still ends the stretch at
+ * once; only the passing counts in the status are up to a stretch old.
+ */
+export function analysisWindowMs(bakeMs: number): number {
+  return Math.min(30 * 60_000, Math.max(5 * 60_000, Math.round(bakeMs / 100)));
+}
 
 /**
  * One region of a release: render, deploy, wait for the rollout, check, bake. A failure rolls the
@@ -83,7 +89,7 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     let tally = emptyTally;
     while (tally.verdict === 'running') {
       await whenRunning();
-      const windowEnd = Math.min(deadline, Date.now() + analysisWindowMs);
+      const windowEnd = Math.min(deadline, Date.now() + analysisWindowMs(input.bakeMs));
       const final = windowEnd >= deadline;
       const watched = await watching(windowEnd - Date.now()).watchBake({
         ...step,
