@@ -1,5 +1,6 @@
 import type { IntegrationSuite } from './integration-checks';
 import type { AnalysisSpec, RegionSpec, ReleaseSpec } from './release-spec';
+import type { RolloutPlan } from './rollout-plan';
 import type { TimeToSmoke } from './time-to-smoke';
 
 /**
@@ -59,6 +60,11 @@ export interface ReleaseInput {
   /** The recorded traffic of spec.validation.load, when the spec asks for a load test. */
   traffic?: PackedTraffic;
   overrides: ReleaseOverrides;
+  /**
+   * The plan `meridian plan` showed, computed at start (waves: auto orders regions by their traits).
+   * Absent for releases started before it travelled here: they follow the spec-order plan they began with.
+   */
+  plan?: RolloutPlan;
   /** The bake between waves computed from incident history at start, and how (absent: the floor). */
   timeToSmoke?: TimeToSmoke;
   /** Who started it (user@host by default). */

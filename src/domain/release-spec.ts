@@ -68,6 +68,13 @@ export const regionSchema = z.strictObject({
   endpoint: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as https://eu.shop.example.com' }).describe('Base URL the checks call'),
   traits: regionTraitsSchema,
   values: z.record(z.string(), z.unknown()).default({}).describe("Template values for this region, merged over spec.template.values"),
+  rollout: z
+    .strictObject({
+      pin: z.enum(['first', 'last']).optional().describe('first: the first production region; last: in the last wave'),
+      after: dnsLabel.optional().describe('Not before this region has gone'),
+    })
+    .optional()
+    .describe('Adjusts where waves: auto puts the region'),
 });
 export type RegionSpec = z.infer<typeof regionSchema>;
 
@@ -272,6 +279,27 @@ export const releaseSpecSchema = z
       const other = targets.get(target);
       if (other) ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'cluster'], message: `${target} is already the target of region ${other}: two regions cannot share a namespace` });
       targets.set(target, r.name);
+    });
+    const production = new Set(regions.filter((r) => r.role !== 'staging').map((r) => r.name));
+    regions.forEach((r, i) => {
+      const after = r.rollout?.after;
+      if (after !== undefined && (!production.has(after) || after === r.name)) {
+        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'rollout', 'after'], message: `"${after}" is not another production region: name one of ${[...production].filter((n) => n !== r.name).join(', ')}` });
+      }
+      if ((r.canary || r.role === 'staging') && r.rollout) {
+        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'rollout'], message: `${r.canary ? 'the canary always goes first' : 'staging regions always go first'}: remove rollout here` });
+      }
+    });
+    const afterOf = new Map(regions.map((r) => [r.name, r.rollout?.after]));
+    regions.forEach((r, i) => {
+      const seen = new Set([r.name]);
+      for (let next = afterOf.get(r.name); next; next = afterOf.get(next)) {
+        if (seen.has(next)) {
+          ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'rollout', 'after'], message: `rollout.after goes round in a circle (${[...seen, next].join(' -> ')}): break it` });
+          break;
+        }
+        seen.add(next);
+      }
     });
     regions.forEach((r, i) => {
       if (r.role === 'staging' && r.canary) {

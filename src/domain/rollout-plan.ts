@@ -1,4 +1,5 @@
 import type { ReleaseSpec } from './release-spec';
+import { planByTraits, traitsOf } from './trait-plan';
 
 /** One wave of the plan: regions deployed together, then a bake before the next wave. */
 export interface PlannedWave {
@@ -10,6 +11,10 @@ export interface PlannedWave {
   reason: string;
   /** A staging wave: synthetic regions proven before any production region. */
   staging?: boolean;
+  /** Traits (waves: auto by traits) this wave exercises first. */
+  newTraits?: string[];
+  /** Traits exercised once this wave is done, counting every wave before it. */
+  coverage?: string[];
 }
 
 export interface RolloutPlan {
@@ -19,6 +24,8 @@ export interface RolloutPlan {
 }
 
 export interface PlanOptions {
+  /** How `waves: auto` orders production regions: by their traits, or in spec order (releases started before the trait planner). */
+  planner?: 'traits' | 'spec-order';
   /** Bake after each production wave (from time-to-smoke). */
   bakeMs: number;
   /** Replaces the canary soak, e.g. for a demo with short bakes. */
@@ -67,6 +74,21 @@ function buildProductionPlan(spec: ReleaseSpec, options: PlanOptions): RolloutPl
   }
 
   const waves: PlannedWave[] = [{ regions: [...canaries], bakeMs: canarySoakMs, reason: 'canary first' }];
+  if (options.planner === 'traits') {
+    const byTraits = planByTraits({
+      canaries: regions.filter((r) => canaries.has(r.name)),
+      regions: regions.filter((r) => !canaries.has(r.name)),
+      maxParallel: rollout.maxParallel,
+    });
+    const covered = new Set(regions.filter((r) => canaries.has(r.name)).flatMap(traitsOf));
+    waves[0] = { ...waves[0], newTraits: [...covered].sort(), coverage: [...covered].sort() };
+    for (const w of byTraits) {
+      w.newTraits.forEach((t) => covered.add(t));
+      waves.push({ regions: w.regions, bakeMs: options.bakeMs, reason: w.reason, newTraits: w.newTraits, coverage: [...covered].sort() });
+    }
+    waves[waves.length - 1] = { ...waves[waves.length - 1], bakeMs: 0 };
+    return { waves, maxParallel: rollout.maxParallel };
+  }
   const rest = regions.filter((r) => !canaries.has(r.name)).map((r) => r.name);
   for (let i = 0; i < rest.length; i += rollout.maxParallel) {
     waves.push({ regions: rest.slice(i, i + rollout.maxParallel), bakeMs: options.bakeMs, reason: 'in spec order, up to maxParallel at once' });
@@ -80,9 +102,15 @@ function buildProductionPlan(spec: ReleaseSpec, options: PlanOptions): RolloutPl
  * The plan a release runs: the one the workflow follows and `meridian plan` shows. The bake is, in
  * order: an override, the time-to-smoke computed from incident history, the time-to-smoke floor.
  */
-export function planRelease(spec: ReleaseSpec, overrides: { bakeMs?: number; canarySoakMs?: number }, timeToSmokeMs?: number): RolloutPlan {
+export function planRelease(
+  spec: ReleaseSpec,
+  overrides: { bakeMs?: number; canarySoakMs?: number },
+  timeToSmokeMs?: number,
+  planner: PlanOptions['planner'] = 'traits',
+): RolloutPlan {
   return buildRolloutPlan(spec, {
     bakeMs: overrides.bakeMs ?? timeToSmokeMs ?? spec.spec.rollout.timeToSmoke.floor,
     canarySoakMs: overrides.canarySoakMs,
+    planner,
   });
 }

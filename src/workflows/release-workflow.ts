@@ -43,7 +43,7 @@ export function gatesBefore(index: number, approvals: readonly string[], firstWa
 export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResult> {
   const { spec } = input;
   const rollout = spec.spec.rollout;
-  const plan = planRelease(spec, input.overrides, input.timeToSmoke?.ms);
+  const plan = input.plan ?? planRelease(spec, input.overrides, input.timeToSmoke?.ms, 'spec-order');
   const releaseRef = { releaseId: input.releaseId, app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image };
   const regionsByName = new Map(spec.spec.regions.map((r) => [r.name, r]));
   const waveOf = new Map(plan.waves.flatMap((w, i) => w.regions.map((name) => [name, i + 1] as const)));

@@ -138,31 +138,40 @@ describe('buildRolloutPlan with explicit waves', () => {
   });
 });
 
+/** The bakes a plan of `waves` waves has: the canary soak, the bake after each middle wave, none after the last. */
+const bakes = (waves: number, canarySoak: number, bake: number) => [canarySoak, ...Array<number>(waves - 2).fill(bake), 0];
+
 describe('planRelease', () => {
   it('bakes each production wave for the time-to-smoke floor and soaks the canary for canarySoak by default', () => {
     const plan = planRelease(specWith(), {});
-    expect(plan.waves.map((w) => w.bakeMs)).toEqual([72 * hour, 30 * 60_000, 30 * 60_000, 0]);
+    expect(plan.waves.map((w) => w.bakeMs)).toEqual(bakes(plan.waves.length, 72 * hour, 30 * 60_000));
   });
 
   it('applies the bakeMs and canarySoakMs overrides', () => {
     const plan = planRelease(specWith(), { bakeMs: 2_000, canarySoakMs: 500 });
-    expect(plan.waves.map((w) => w.bakeMs)).toEqual([500, 2_000, 2_000, 0]);
+    expect(plan.waves.map((w) => w.bakeMs)).toEqual(bakes(plan.waves.length, 500, 2_000));
   });
 
   it('applies one override without the other', () => {
-    expect(planRelease(specWith(), { bakeMs: 2_000 }).waves.map((w) => w.bakeMs)).toEqual([72 * hour, 2_000, 2_000, 0]);
-    expect(planRelease(specWith(), { canarySoakMs: 0 }).waves.map((w) => w.bakeMs)).toEqual([0, 30 * 60_000, 30 * 60_000, 0]);
+    const n = planRelease(specWith(), {}).waves.length;
+    expect(planRelease(specWith(), { bakeMs: 2_000 }).waves.map((w) => w.bakeMs)).toEqual(bakes(n, 72 * hour, 2_000));
+    expect(planRelease(specWith(), { canarySoakMs: 0 }).waves.map((w) => w.bakeMs)).toEqual(bakes(n, 0, 30 * 60_000));
   });
 
   it('follows a different floor written in the spec', () => {
     const spec = specWith((raw) => {
       raw.spec.rollout!.timeToSmoke!.floor = '2h';
     });
-    expect(planRelease(spec, {}).waves.map((w) => w.bakeMs)).toEqual([72 * hour, 2 * hour, 2 * hour, 0]);
+    const plan = planRelease(spec, {});
+    expect(plan.waves.map((w) => w.bakeMs)).toEqual(bakes(plan.waves.length, 72 * hour, 2 * hour));
   });
 
   it('gives the same plan for the same spec', () => {
     expect(planRelease(specWith(), {})).toEqual(planRelease(specWith(), {}));
+  });
+
+  it('orders regions in spec order for releases started before the trait planner', () => {
+    expect(regionsOf(planRelease(specWith(), {}, undefined, 'spec-order'))).toEqual([['us-east-canary'], production.slice(0, 3), production.slice(3, 6), production.slice(6)]);
   });
 
   it.each([1, 2, 3, 4, 7, 8])('puts every region in exactly one wave with maxParallel %d', (maxParallel) => {

@@ -2,6 +2,7 @@ import { formatDuration } from '../../domain/duration';
 import type { ReleaseSpec } from '../../domain/release-spec';
 import { planWarnings } from '../../domain/plan-warnings';
 import { planRelease } from '../../domain/rollout-plan';
+import { traitsOf } from '../../domain/trait-plan';
 import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 import { overrideOptions, overridesFrom, requireFile } from '../options';
@@ -22,8 +23,10 @@ export async function planCommand(argv: string[], ctx: CommandContext): Promise<
   const lines = [`${release.spec.metadata.app} ${release.spec.metadata.version}: ${plan.waves.length} waves, up to ${plan.maxParallel} regions at once`];
   if (timeToSmoke) lines.push(`time-to-smoke ${formatDuration(timeToSmoke.ms)}: ${timeToSmoke.derivation}`);
   const { load, analysis } = release.spec.spec.validation;
+  const allTraits = new Set(release.spec.spec.regions.filter((r) => r.role !== 'staging').flatMap(traitsOf)).size;
   plan.waves.forEach((wave, i) => {
     lines.push(`wave ${i + 1}: ${wave.regions.join(', ')}  (${wave.reason})`);
+    if (wave.coverage) lines.push(`  traits exercised: ${wave.coverage.length}/${allTraits} (new: ${wave.newTraits?.length ? wave.newTraits.join(', ') : 'none'})`);
     if (wave.staging && load) {
       lines.push(`  load test: ${load.rate} requests/s for ${formatDuration(overrides.loadDurationMs ?? load.duration)} replaying ${load.replay}, gated by ${describeThresholds(load.thresholds)}`);
     }

@@ -39,6 +39,7 @@ export async function startCommand(argv: string[], ctx: CommandContext): Promise
       ? { traffic: packTraffic(release.traffic, spec.spec.validation.load!.replay, 'spec.validation.load.replay') }
       : {}),
     overrides,
+    plan,
     timeToSmoke,
     requestedBy: operatorName(ctx.env),
   };
