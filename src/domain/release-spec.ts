@@ -230,6 +230,9 @@ export const rolloutSchema = z.strictObject({
       window: durationField().default(180 * 86_400_000),
       floor: durationField().default(30 * 60_000),
       ceiling: durationField().default(12 * 3_600_000),
+      growth: percentField()
+        .optional()
+        .describe('Each production wave bakes this much longer than the one before (e.g. 25%), up to the ceiling: later waves reach more users'),
     })
     .default({ method: 'twice-mean', percentile: 95, window: 180 * 86_400_000, floor: 30 * 60_000, ceiling: 12 * 3_600_000 })
     .describe('Bake time between waves, from incident history'),

@@ -108,9 +108,30 @@ export function planRelease(
   timeToSmokeMs?: number,
   planner: PlanOptions['planner'] = 'traits',
 ): RolloutPlan {
-  return buildRolloutPlan(spec, {
+  const plan = buildRolloutPlan(spec, {
     bakeMs: overrides.bakeMs ?? timeToSmokeMs ?? spec.spec.rollout.timeToSmoke.floor,
     canarySoakMs: overrides.canarySoakMs,
     planner,
   });
+  const { growth, ceiling } = spec.spec.rollout.timeToSmoke;
+  // Growth applies to bakes from time-to-smoke; a --bake override is taken as given.
+  return growth && overrides.bakeMs === undefined ? growBakes(plan, spec, growth, ceiling) : plan;
+}
+
+/** Each production wave's bake `growth` longer than the one before, capped at `ceiling`; explicit bakes, the canary soak and the last wave stay. */
+function growBakes(plan: RolloutPlan, spec: ReleaseSpec, growth: number, ceiling: number): RolloutPlan {
+  const canaries = new Set(spec.spec.regions.filter((r) => r.canary).map((r) => r.name));
+  const explicit = spec.spec.rollout.waves === 'auto' ? [] : spec.spec.rollout.waves;
+  let k = 0;
+  const waves = plan.waves.map((wave, i) => {
+    const canaryOnly = wave.regions.every((n) => canaries.has(n));
+    if (wave.staging || canaryOnly || wave.bakeMs === 0) return wave;
+    const written = explicit.find((w) => !Array.isArray(w) && w.regions[0] === wave.regions[0]);
+    if (written && !Array.isArray(written) && written.bake !== undefined) return wave;
+    // Whole minutes (whole seconds for bakes under a minute): a plan people read.
+    const unit = wave.bakeMs >= 60_000 ? 60_000 : 1_000;
+    const bakeMs = Math.min(ceiling, Math.round((wave.bakeMs * (1 + growth) ** k++) / unit) * unit);
+    return i === plan.waves.length - 1 ? wave : { ...wave, bakeMs };
+  });
+  return { ...plan, waves };
 }

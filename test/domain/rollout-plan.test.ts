@@ -209,3 +209,21 @@ describe('buildRolloutPlan with a staging region', () => {
     expect(listed.error?.issues.map((i) => i.message)).toContain('"staging" is a staging region: staging regions always go first, before the waves; remove it here');
   });
 });
+
+describe('time-to-smoke growth per wave', () => {
+  it('bakes each production wave longer than the one before, up to the ceiling, leaving the canary soak and explicit bakes', () => {
+    const spec = specWith((raw) => {
+      raw.spec.rollout!.timeToSmoke = { ...raw.spec.rollout!.timeToSmoke, growth: '50%', ceiling: '2h' };
+    });
+    const bakes = planRelease(spec, {}, hour).waves.map((w) => w.bakeMs);
+    expect(bakes.slice(0, 5)).toEqual([72 * hour, hour, 1.5 * hour, 2 * hour, 2 * hour]);
+    expect(bakes.at(-1)).toBe(0);
+    // A --bake override is taken as given.
+    expect(new Set(planRelease(spec, { bakeMs: 1_000 }, hour).waves.slice(1, -1).map((w) => w.bakeMs))).toEqual(new Set([1_000]));
+    const written = specWith((raw) => {
+      raw.spec.rollout!.timeToSmoke = { ...raw.spec.rollout!.timeToSmoke, growth: '50%' };
+      raw.spec.rollout!.waves = [['us-east-canary'], { regions: ['us-west'], bake: '10m' }, production.slice(1, 4), production.slice(4)];
+    });
+    expect(planRelease(written, {}, hour).waves.map((w) => w.bakeMs)).toEqual([72 * hour, 10 * 60_000, hour, 0]);
+  });
+});

@@ -30,7 +30,7 @@ describe('knownKeysAt', () => {
     [['spec', 'regions', 0, 'cluster'], ['context', 'namespace']],
     // Through a default and a refine:
     [['spec', 'rollout'], ['canarySoak', 'timeToSmoke', 'waves', 'maxParallel', 'approvals', 'onFailure']],
-    [['spec', 'rollout', 'timeToSmoke'], ['incidents', 'method', 'percentile', 'window', 'floor', 'ceiling']],
+    [['spec', 'rollout', 'timeToSmoke'], ['incidents', 'method', 'percentile', 'window', 'floor', 'ceiling', 'growth']],
     [['spec', 'template'], ['helm', 'manifests', 'values']],
     [['spec', 'template', 'helm'], ['chart', 'releaseName']],
     // Through a union of a list and an object: only the object has fields.

@@ -22,6 +22,8 @@ export async function planCommand(argv: string[], ctx: CommandContext): Promise<
   }
   const lines = [`${release.spec.metadata.app} ${release.spec.metadata.version}: ${plan.waves.length} waves, up to ${plan.maxParallel} regions at once`];
   if (timeToSmoke) lines.push(`time-to-smoke ${formatDuration(timeToSmoke.ms)}: ${timeToSmoke.derivation}`);
+  const { growth, ceiling } = release.spec.spec.rollout.timeToSmoke;
+  if (growth && overrides.bakeMs === undefined) lines.push(`  each production wave bakes ${Math.round(growth * 100)}% longer than the one before, up to ${formatDuration(ceiling)}`);
   const { load, analysis } = release.spec.spec.validation;
   const allTraits = new Set(release.spec.spec.regions.filter((r) => r.role !== 'staging').flatMap(traitsOf)).size;
   plan.waves.forEach((wave, i) => {
