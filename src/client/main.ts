@@ -2,6 +2,7 @@ import { reportError, UsageError } from './cli-errors';
 import type { Command, CommandContext } from './command';
 import { demoCommand } from './commands/demo';
 import { devCommand } from './commands/dev';
+import { freezeCommand, unfreezeCommand } from './commands/freeze';
 import { listCommand } from './commands/list';
 import { operatorCommand } from './commands/operate';
 import { planCommand } from './commands/plan';
@@ -21,6 +22,8 @@ const commands: Record<string, { run: Command; summary: string }> = {
   status: { run: statusCommand, summary: "a release's wave and regions (--json)" },
   watch: { run: watchCommand, summary: 'live progress of a release until it ends' },
   pause: { run: operatorCommand('pause'), summary: 'pause a release before its next step' },
+  freeze: { run: freezeCommand, summary: 'stop the line: pause every running release of an app and refuse new ones' },
+  unfreeze: { run: unfreezeCommand, summary: 'lift a freeze and resume the releases it paused' },
   resume: { run: operatorCommand('resume'), summary: 'resume a paused release, or retry a halted one' },
   approve: { run: operatorCommand('approve'), summary: 'approve the gate a release waits at (--gate NAME)' },
   abort: { run: operatorCommand('abort'), summary: 'abort a release (--reason TEXT); regions in flight roll back' },

@@ -126,6 +126,29 @@ describe('a release on the local rig', () => {
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 240_000 })).code).toBe(0);
   });
 
+  it('stops the line: a freeze pauses every running release of the app and refuses new ones until lifted', async () => {
+    const version = `2.5.4-e2e.${stamp}`;
+    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '4s'], { env })).code).toBe(0);
+    await statusWhen(client, idOf(version), (s) => s.regions[0].phase === 'Baking', 'the canary to bake');
+    const oncall = { ...env, MERIDIAN_OPERATOR: 'oncall@e2e' };
+    const frozen = await meridian(['freeze', '--app', 'shop-api', '--reason', 'incident INC-42'], { env: oncall });
+    expect(frozen.code).toBe(0);
+    expect(frozen.stdout).toContain(`paused ${idOf(version)}`);
+    const paused = await statusWhen(client, idOf(version), (s) => s.paused, 'the freeze to pause the release');
+    expect(paused.actions).toContainEqual(expect.objectContaining({ action: 'pause', by: 'oncall@e2e', reason: 'freeze of shop-api: incident INC-42' }));
+
+    const refused = await meridian(['start', '-f', specFor(`2.5.5-e2e.${stamp}`, noGate)], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/shop-api is frozen by oncall@e2e since .*: incident INC-42; nothing started/);
+    expect((await meridian(['freeze', '--app', 'shop-api'], { env })).stdout).toContain('shop-api is already frozen by oncall@e2e');
+
+    const lifted = await meridian(['unfreeze', '--app', 'shop-api', '--reason', 'INC-42 resolved'], { env: oncall });
+    expect(lifted.code).toBe(0);
+    expect(lifted.stdout).toContain(`resumed ${idOf(version)}`);
+    expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 240_000 })).code).toBe(0);
+    expect((await meridian(['unfreeze', '--app', 'shop-api'], { env })).stdout).toContain('shop-api is not frozen');
+  }, 360_000);
+
   it('finishes with each region deployed once when its worker is killed during a deploy and another takes over', async () => {
     const version = `2.5.2-e2e.${stamp}`;
     const before = await deployedImages();

@@ -12,6 +12,7 @@ import { packTraffic } from '../../activities/load/packed-traffic';
 import { planWarnings } from '../../domain/plan-warnings';
 import { planRelease } from '../../domain/rollout-plan';
 import { connectClient, operatorName, workflowUrl } from '../temporal';
+import { activeFreeze } from './freeze';
 import { watchRelease } from './watch';
 
 /**
@@ -45,6 +46,14 @@ export async function startCommand(argv: string[], ctx: CommandContext): Promise
   };
   const { client, close, target } = await connectClient(ctx.env);
   try {
+    // A freeze refuses new releases; a repeated start of one already running still finds it below.
+    const frozen = await activeFreeze(client, spec.metadata.app);
+    const exists = frozen ? await client.workflow.getHandle(releaseId).describe().then(() => true, () => false) : false;
+    if (frozen && !exists) {
+      throw new InvalidInputError(
+        `${spec.metadata.app} is frozen${frozen.by ? ` by ${frozen.by}` : ''}${frozen.at ? ` since ${frozen.at}` : ''}${frozen.reason ? `: ${frozen.reason}` : ''}; nothing started (meridian unfreeze --app ${spec.metadata.app} lifts it)`,
+      );
+    }
     try {
       await client.workflow.start<typeof releaseWorkflow>(releaseWorkflowType, {
         workflowId: releaseId,

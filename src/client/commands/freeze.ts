@@ -1,0 +1,100 @@
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { InvalidInputError } from '../../domain/errors';
+import { pauseSignal, releaseWorkflowType, resumeSignal, taskQueue } from '../../workflows/definitions';
+import { type FreezeState, freezeIdOf, type freezeWorkflow } from '../../workflows/freeze-workflow';
+import { appKey } from '../../workflows/search-attributes';
+import { parseCommandArgs } from '../args';
+import type { CommandContext } from '../command';
+import { connectClient, operatorName } from '../temporal';
+
+/** Ids of the app's releases that run now. */
+async function runningReleases(client: Client, app: string): Promise<string[]> {
+  const query = `WorkflowType = '${releaseWorkflowType}' AND ${appKey.name} = '${app.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Running'`;
+  const ids: string[] = [];
+  for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+  return ids;
+}
+
+function appOption(command: string, app: string | undefined): string {
+  if (!app) throw new InvalidInputError(`missing --app NAME: the app to ${command}\n  usage: meridian ${command} --app shop-api [--reason TEXT]`);
+  return app;
+}
+
+/** The freeze an app is under, if any. */
+export async function activeFreeze(client: Client, app: string): Promise<{ by?: string; reason?: string; at?: string } | undefined> {
+  try {
+    const held = await client.workflow.getHandle(freezeIdOf(app)).describe();
+    if (held.status.name !== 'RUNNING') return undefined;
+    return held.memo as { by?: string; reason?: string; at?: string };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * `meridian freeze --app A [--reason R]`: stops the line. Every running release of the app pauses
+ * before its next step, and `meridian start` refuses new ones until `meridian unfreeze`. Signals, so a
+ * freeze holds even while no worker runs. Freezing a frozen app pauses what started since, nothing else.
+ */
+export async function freezeCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parseCommandArgs('freeze', argv, { app: { type: 'string' }, reason: { type: 'string' } }, '--app NAME [--reason TEXT]');
+  const app = appOption('freeze', values.app);
+  const by = operatorName(ctx.env);
+  const { client, close } = await connectClient(ctx.env);
+  try {
+    const releases = await runningReleases(client, app);
+    const at = new Date().toISOString();
+    const state: FreezeState = { app, by, reason: values.reason, at, paused: releases };
+    try {
+      await client.workflow.start<typeof freezeWorkflow>('freezeWorkflow', {
+        workflowId: freezeIdOf(app),
+        taskQueue,
+        args: [state],
+        memo: { by, reason: values.reason ?? '', at, paused: releases },
+        typedSearchAttributes: [{ key: appKey, value: app }],
+      });
+      ctx.out(`froze ${app}${values.reason ? `: ${values.reason}` : ''}\n`);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const held = await activeFreeze(client, app);
+      ctx.out(`${app} is already frozen${held?.by ? ` by ${held.by}` : ''}${held?.at ? ` since ${held.at}` : ''}${held?.reason ? `: ${held.reason}` : ''}\n`);
+    }
+    const request = { by, reason: `freeze of ${app}${values.reason ? `: ${values.reason}` : ''}` };
+    for (const id of releases) {
+      await client.workflow.getHandle(id).signal(pauseSignal, request);
+      ctx.out(`paused ${id}\n`);
+    }
+    return 0;
+  } finally {
+    await close();
+  }
+}
+
+/** `meridian unfreeze --app A [--reason R]`: lifts the freeze and resumes the releases it paused. */
+export async function unfreezeCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parseCommandArgs('unfreeze', argv, { app: { type: 'string' }, reason: { type: 'string' } }, '--app NAME [--reason TEXT]');
+  const app = appOption('unfreeze', values.app);
+  const by = operatorName(ctx.env);
+  const { client, close } = await connectClient(ctx.env);
+  try {
+    const handle = client.workflow.getHandle(freezeIdOf(app));
+    const held = await activeFreeze(client, app);
+    if (!held) {
+      ctx.out(`${app} is not frozen\n`);
+      return 0;
+    }
+    const paused = ((await handle.describe()).memo?.paused as string[] | undefined) ?? [];
+    // Ended here rather than by signal, so that lifting needs no worker; the reason is in its history.
+    await handle.terminate(`lifted by ${by}${values.reason ? `: ${values.reason}` : ''}`);
+    ctx.out(`lifted the freeze of ${app}\n`);
+    const running = new Set(await runningReleases(client, app));
+    for (const id of paused.filter((p) => running.has(p))) {
+      await client.workflow.getHandle(id).signal(resumeSignal, { by, reason: `freeze of ${app} lifted${values.reason ? `: ${values.reason}` : ''}` });
+      ctx.out(`resumed ${id}\n`);
+    }
+    return 0;
+  } finally {
+    await close();
+  }
+}
