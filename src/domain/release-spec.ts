@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { weekdays } from './deploy-window';
 import { durationField } from './schema-helpers';
 
 /**
@@ -48,6 +49,33 @@ export type RegionTraits = z.infer<typeof regionTraitsSchema>;
 
 export const regionRoles = ['production', 'staging'] as const;
 
+const hhmm = (text: string) => Number(text.slice(0, 2)) * 60 + Number(text.slice(3, 5));
+export const deployWindowSchema = z
+  .strictObject({
+    timezone: z
+      .string()
+      .refine(
+        (tz) => {
+          try {
+            new Intl.DateTimeFormat('en-US', { timeZone: tz });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { error: (iss) => `unknown time zone ${JSON.stringify(iss.input)}: use an IANA name such as Asia/Seoul or Europe/Berlin` },
+      )
+      .describe("The region's time zone (IANA), e.g. Asia/Seoul"),
+    hours: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'expected local hours such as 09:00-17:00 (22:00-06:00 spans midnight)')
+      .describe('Local hours deploys may start in'),
+    days: z.array(z.enum(weekdays)).min(1).default([...weekdays]).describe('Days of the week, e.g. [mon, tue, wed, thu, fri]'),
+    blocked: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a local date such as 2026-12-25')).default([]).describe('Local dates with no deploys'),
+  })
+  .transform(({ hours, ...w }) => ({ ...w, from: hhmm(hours.slice(0, 5)), to: hhmm(hours.slice(6)) }))
+  .describe('When the region may be deployed; outside it, the release waits for the next opening');
+
 export const regionSchema = z.strictObject({
   name: dnsLabel.describe('Region name, unique in the release'),
   role: z
@@ -68,6 +96,7 @@ export const regionSchema = z.strictObject({
   endpoint: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as https://eu.shop.example.com' }).describe('Base URL the checks call'),
   traits: regionTraitsSchema,
   values: z.record(z.string(), z.unknown()).default({}).describe("Template values for this region, merged over spec.template.values"),
+  deployWindow: deployWindowSchema.optional(),
   rollout: z
     .strictObject({
       pin: z.enum(['first', 'last']).optional().describe('first: the first production region; last: in the last wave'),

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import { checking, deploying, loadTesting, quick, restoring, rollingOut, watching } from './activity-proxies';
 import { type AnalysisTally, concludeBake, emptyTally } from '../domain/bake-analysis';
+import { type DeployWindow, describeWindow, nextOpening } from '../domain/deploy-window';
 import { formatDuration } from '../domain/duration';
 import { judgeLoad } from '../domain/load-gates';
 import type { LoadReport } from '../domain/load-report';
@@ -82,6 +83,17 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     return { environment: region.name, endpoint: region.endpoint, figures: measured.figures, resources: measured.resources, baseline, ...verdict };
   }
 
+  /** Waits durably for the region's deploy window to open; none in the next two weeks fails the region. */
+  async function waitForDeployWindow(window: DeployWindow): Promise<void> {
+    const opening = nextOpening(Date.now(), window);
+    if (opening === undefined) {
+      throw ApplicationFailure.nonRetryable(`no deploy window (${describeWindow(window)}) opens in the next 14 days`, 'NoDeployWindow');
+    }
+    if (opening <= Date.now()) return;
+    report('Pending', { waitingFor: `its deploy window (${describeWindow(window)})`, until: new Date(opening).toISOString() });
+    await sleep(opening - Date.now());
+  }
+
   /** Measures health on an interval until the bake ends or the analysis decides; the tally is all that is kept. */
   async function watchBake(deadline: number): Promise<AnalysisTally> {
     const analysis = input.analysis!;
@@ -111,6 +123,7 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
   try {
     await steps.run(async () => {
       await whenRunning();
+      if (region.deployWindow) await waitForDeployWindow(region.deployWindow);
       report('Rendering');
       const rendered = await quick.renderRegion({ ...step, template: input.template, values: input.values });
       result = { digest: rendered.digest, image: rendered.image };

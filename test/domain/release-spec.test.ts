@@ -128,7 +128,7 @@ describe('rejected release specs', () => {
 
   it('lists the fields allowed where an unknown field has no close match', () => {
     expect(problemsOf((doc) => doc.setIn(['spec', 'regions', 0, 'colour'], 'blue'))).toEqual([
-      'spec.regions[0].colour: unknown field: remove it (fields here: name, role, canary, cluster, registry, endpoint, traits, values, rollout)',
+      'spec.regions[0].colour: unknown field: remove it (fields here: name, role, canary, cluster, registry, endpoint, traits, values, deployWindow, rollout)',
     ]);
   });
 

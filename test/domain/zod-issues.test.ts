@@ -26,7 +26,7 @@ describe('formatIssuePath', () => {
 describe('knownKeysAt', () => {
   it.each<[PropertyKey[], string[]]>([
     [[], ['apiVersion', 'kind', 'metadata', 'spec']],
-    [['spec', 'regions', 2], ['name', 'role', 'canary', 'cluster', 'registry', 'endpoint', 'traits', 'values', 'rollout']],
+    [['spec', 'regions', 2], ['name', 'role', 'canary', 'cluster', 'registry', 'endpoint', 'traits', 'values', 'deployWindow', 'rollout']],
     [['spec', 'regions', 0, 'cluster'], ['context', 'namespace']],
     // Through a default and a refine:
     [['spec', 'rollout'], ['canarySoak', 'timeToSmoke', 'waves', 'maxParallel', 'approvals', 'onFailure']],

@@ -6,7 +6,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReleaseInput } from '../../src/domain/release-input';
-import type { ReleaseSpec } from '../../src/domain/release-spec';
+import { deployWindowSchema, type ReleaseSpec } from '../../src/domain/release-spec';
 import type { ReleaseStatus } from '../../src/domain/release-status';
 import { requireTool } from '../../src/rig/toolchain';
 import { loadDevServerConfig } from '../../src/rig/temporal-dev-server';
@@ -236,6 +236,29 @@ describe('releaseWorkflow', () => {
     expect(failure.type).toBe('ReleaseFailed');
     expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east', 'us-west', 'us-east-canary']);
     expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary', 'us-west', 'us-east']);
+  });
+});
+
+describe('releaseWorkflow: deploy windows', () => {
+  it('waits durably for a region deploy window to open instead of deploying outside it', async () => {
+    // A window opening two hours from the server's now, in UTC, for one hour.
+    const now = new Date(await env.currentTimeMs());
+    const from = (now.getUTCHours() + 2) % 24;
+    const hours = `${String(from).padStart(2, '0')}:00-${String((from + 1) % 24).padStart(2, '0')}:00`;
+    const input = exampleInput('wf-window', (spec) => {
+      withoutGates(spec);
+      spec.spec.regions[0].deployWindow = deployWindowSchema.parse({ timezone: 'UTC', hours });
+    }, { canarySoakMs: 0, bakeMs: 0 });
+    const handle = await start(input);
+    const waiting = await statusWhen(input.releaseId, (s) => s.regions[0].waitingFor?.startsWith('its deploy window') ?? false, 'the wait for the window');
+    expect(waiting.regions[0]).toMatchObject({ phase: 'Pending', waitingFor: `its deploy window (${hours} UTC, every day)` });
+    const opening = Date.parse(waiting.regions[0].until!);
+    expect(new Date(opening).getUTCHours()).toBe(from);
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual([]);
+    await env.sleep(3 * hour);
+    const result = await handle.result();
+    expect(result.phase).toBe('Succeeded');
+    expect(fake.calls(input.releaseId, 'deployRegion')[0]).toBe('us-east-canary');
   });
 });
 
