@@ -1,5 +1,6 @@
 import { reportError, UsageError } from './cli-errors';
 import type { Command, CommandContext } from './command';
+import { amendCommand } from './commands/amend';
 import { demoCommand } from './commands/demo';
 import { devCommand } from './commands/dev';
 import { freezeCommand, unfreezeCommand } from './commands/freeze';
@@ -27,6 +28,10 @@ const commands: Record<string, { run: Command; summary: string }> = {
   resume: { run: operatorCommand('resume'), summary: 'resume a paused release, or retry a halted one' },
   approve: { run: operatorCommand('approve'), summary: 'approve the gate a release waits at (--gate NAME)' },
   abort: { run: operatorCommand('abort'), summary: 'abort a release (--reason TEXT); regions in flight roll back' },
+  skip: { run: amendCommand('skip'), summary: 'leave a region out of a running release (--reason TEXT; a failed one is rolled back)' },
+  retry: { run: amendCommand('retry'), summary: 'run a failed region again, or bring a skipped one back (--reason TEXT)' },
+  move: { run: amendCommand('move'), summary: 'move a region that has not started to a later wave (--to-wave N --reason TEXT)' },
+  'add-region': { run: amendCommand('add-region'), summary: 'add a region from the spec file to a running release (-f FILE [--wave N] --reason TEXT)' },
   list: { run: listCommand, summary: 'releases, newest first (--app, --phase, --json)' },
   worker: { run: workerCommand, summary: 'run a worker that carries releases out' },
   dev: { run: devCommand, summary: 'up | down | status of the local rig (Temporal, KWOK clusters, demo services)' },

@@ -9,12 +9,20 @@ export function formatStatus(status: ReleaseStatus): string {
   if (status.waitingFor) lines.push(`  waiting for ${status.waitingFor}${status.until ? ` until ${status.until}` : ''}`);
   if (status.reason) lines.push(`  reason: ${status.reason}`);
   const width = Math.max(...status.regions.map((r) => r.name.length));
-  for (const r of status.regions) {
-    const detail = [r.waitingFor && `waiting for ${r.waitingFor}`, r.until && `until ${r.until}`, r.error && `error: ${r.error}`].filter(Boolean).join(', ');
+  // By wave, as amendments may have moved or added regions; within a wave, in plan order.
+  const byWave = [...status.regions].sort((a, b) => a.wave - b.wave);
+  for (const r of byWave) {
+    const detail = [r.waitingFor && `waiting for ${r.waitingFor}`, r.until && `until ${r.until}`, r.error && `error: ${r.error}`, r.note]
+      .filter(Boolean)
+      .join(', ');
     lines.push(`  ${String(r.wave).padStart(2)}  ${r.name.padEnd(width)}  ${r.phase.padEnd(11)}${detail ? `  ${detail}` : ''}`);
     const indent = ' '.repeat(8 + width);
     if (r.load) lines.push(...formatLoad(r.load).map((l) => `${indent}${l}`));
     if (r.analysis) lines.push(`${indent}${formatAnalysis(r.analysis)}`);
+  }
+  if (status.actions.length > 0) {
+    lines.push('  operator actions:');
+    for (const a of status.actions) lines.push(`    ${a.at}  ${a.by}  ${a.action}${a.reason ? `: ${a.reason}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }

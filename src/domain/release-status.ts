@@ -83,6 +83,8 @@ export interface RegionStatus {
   until?: string;
   /** Why it failed, when it did. */
   error?: string;
+  /** The last amendment to the region: what, who and why (e.g. skipped by alice: ...). */
+  note?: string;
   /** How many times the region was started (retries after a halt add one). */
   attempts: number;
   /** Workflow id of the region's current attempt, once started. */

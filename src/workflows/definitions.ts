@@ -8,11 +8,14 @@
  *   temporal workflow signal --workflow-id ID --name approve --input '{"gate":"after-canary"}'
  *   temporal workflow signal --workflow-id ID --name abort   --input '{"reason":"..."}'
  *   temporal workflow query  --workflow-id ID --type status
+ *   temporal workflow update execute --workflow-id ID --name skip-region --input '{"region":"eu-west","by":"me","reason":"..."}'
+ *   temporal workflow update execute --workflow-id ID --name move-region --input '{"region":"sa-east","toWave":5,"reason":"..."}'
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AnalysisTally } from '../domain/bake-analysis';
 import type { CheckReport } from '../domain/integration-checks';
 import type { LoadReport } from '../domain/load-report';
+import type { RegionSpec } from '../domain/release-spec';
 import type { RegionPhase, RegionStatus, ReleaseStatus } from '../domain/release-status';
 
 /** Who asks for an operator action, and why. Both optional: the CLI fills in user@host. */
@@ -24,6 +27,23 @@ export interface OperatorRequest {
 export interface ApproveRequest extends OperatorRequest {
   /** The gate to approve; defaults to the one waiting. */
   gate?: string;
+}
+
+/** An amendment to one region of the plan; `reason` is required (amendments are recorded with who and why). */
+export interface AmendRequest extends OperatorRequest {
+  region: string;
+}
+
+export interface MoveRegionRequest extends AmendRequest {
+  /** The later wave (1-based) to move to; one past the last adds a wave. */
+  toWave: number;
+}
+
+export interface AddRegionRequest extends OperatorRequest {
+  /** The region as in spec.regions, validated (meridian add-region reads it from the spec file). */
+  region: RegionSpec;
+  /** Wave (1-based) to join; one past the last (the default) adds a wave. */
+  wave?: number;
 }
 
 /** Task queue the worker polls and releases run on. */
@@ -44,6 +64,12 @@ export const pauseUpdate = defineUpdate<ReleaseStatus, [OperatorRequest]>('pause
 export const resumeUpdate = defineUpdate<ReleaseStatus, [OperatorRequest]>('resume');
 export const approveUpdate = defineUpdate<ReleaseStatus, [ApproveRequest]>('approve');
 export const abortUpdate = defineUpdate<ReleaseStatus, [OperatorRequest]>('abort');
+
+// Amendments: updates only, since the caller needs to know whether the change was accepted.
+export const skipRegionUpdate = defineUpdate<ReleaseStatus, [AmendRequest]>('skip-region');
+export const retryRegionUpdate = defineUpdate<ReleaseStatus, [AmendRequest]>('retry-region');
+export const moveRegionUpdate = defineUpdate<ReleaseStatus, [MoveRegionRequest]>('move-region');
+export const addRegionUpdate = defineUpdate<ReleaseStatus, [AddRegionRequest]>('add-region');
 
 /** The release's status: wave, each region's phase, what it waits for and until when. */
 export const statusQuery = defineQuery<ReleaseStatus>('status');

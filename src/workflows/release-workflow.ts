@@ -1,4 +1,5 @@
 import {
+  allHandlersFinished,
   ApplicationFailure,
   type ChildWorkflowHandle,
   condition,
@@ -8,15 +9,20 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { restoring } from './activity-proxies';
+import { formatDuration } from '../domain/duration';
+import { type Amendment, type AmendmentEffect, describeAmendment, firstOpenWave, planAmendment } from '../domain/plan-amendments';
 import type { RegionInput, ReleaseInput } from '../domain/release-input';
-import { type ReleasePhase, type ReleaseStatus } from '../domain/release-status';
+import { type RegionStatus, type ReleasePhase, type ReleaseStatus } from '../domain/release-status';
 import { planRelease, stagingWavesOf } from '../domain/rollout-plan';
 import {
   abortSignal,
   abortUpdate,
+  addRegionUpdate,
+  type AmendRequest,
   approveSignal,
   approveUpdate,
   type ApproveRequest,
+  moveRegionUpdate,
   type OperatorRequest,
   pauseSignal,
   pauseUpdate,
@@ -24,6 +30,8 @@ import {
   type ReleaseResult,
   resumeSignal,
   resumeUpdate,
+  retryRegionUpdate,
+  skipRegionUpdate,
   statusQuery,
 } from './definitions';
 import { describeAbort, describeFailure } from './failures';
@@ -46,7 +54,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const plan = input.plan ?? planRelease(spec, input.overrides, input.timeToSmoke?.ms, 'spec-order');
   const releaseRef = { releaseId: input.releaseId, app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image };
   const regionsByName = new Map(spec.spec.regions.map((r) => [r.name, r]));
-  const waveOf = new Map(plan.waves.flatMap((w, i) => w.regions.map((name) => [name, i + 1] as const)));
+  // The plan as amended in flight (skip, retry, add, move): the status shows it as it stands.
+  const waves = plan.waves.map((w) => ({ regions: [...w.regions], bakeMs: w.bakeMs }));
   // Gates count production waves: a staging wave in front does not shift after-canary or after-wave-N.
   const stagingWaves = stagingWavesOf(plan);
   const firstWaveIsCanary = plan.waves[stagingWaves].regions.every((name) => regionsByName.get(name)?.canary);
@@ -57,7 +66,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     version: spec.metadata.version,
     phase: 'Pending',
     wave: 0,
-    waves: plan.waves.map((w) => ({ regions: w.regions, bakeMs: w.bakeMs })),
+    waves,
     regions: plan.waves.flatMap((w, i) => w.regions.map((name) => ({ name, wave: i + 1, phase: 'Pending' as const, attempts: 0 }))),
     paused: false,
     actions: [],
@@ -67,6 +76,11 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const approved = new Set<string>();
   let abort: OperatorRequest | undefined;
   let resumeAfterHalt = false;
+  /** Failed regions the release is halted on, and those an operator asked to run again now. */
+  let haltedOn: string[] = [];
+  const retryNow = new Set<string>();
+  /** Bakes owed before a wave an operator added (wave index → ms). */
+  const bakeOwed = new Map<number, number>();
 
   const setPhase = (phase: ReleasePhase, waitingFor?: string, until?: string) => {
     if (status.phase !== phase) upsertSearchAttributes([{ key: phaseKey, value: phase }]);
@@ -148,20 +162,56 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     },
   });
 
+  // Amendments: skip, retry, add or move a region. The validator refuses what would break the plan's rules.
+  const phaseOf = (name: string) => status.regions.find((r) => r.name === name)?.phase;
+  const amendable = () => ({
+    phase: status.phase,
+    wave: status.wave,
+    waves,
+    regions: status.regions,
+    specs: regionsByName,
+    haltedOn,
+    byTraits: plan.waves.some((w) => w.newTraits !== undefined),
+  });
+  const validateAmendment = (amendment: Amendment, request: OperatorRequest | undefined) => {
+    if (!request?.reason?.trim()) throw new Error('give a reason (--reason TEXT): every amendment is recorded with who asked and why');
+    planAmendment(amendable(), amendment);
+  };
+  const amend = async (amendment: Amendment, request: OperatorRequest): Promise<ReleaseStatus> => {
+    const effect = planAmendment(amendable(), amendment);
+    if (effect.kind !== 'none') {
+      record(describeAmendment(effect), request);
+      await applyAmendment(effect, `${describeAmendment(effect)} by ${request.by ?? 'unknown'}: ${request.reason}`);
+    }
+    return status;
+  };
+  setHandler(skipRegionUpdate, (request) => amend({ kind: 'skip', region: request.region }, request), {
+    validator: (request: AmendRequest) => validateAmendment({ kind: 'skip', region: request?.region }, request),
+  });
+  setHandler(retryRegionUpdate, (request) => amend({ kind: 'retry', region: request.region }, request), {
+    validator: (request: AmendRequest) => validateAmendment({ kind: 'retry', region: request?.region }, request),
+  });
+  setHandler(moveRegionUpdate, (request) => amend({ kind: 'move', region: request.region, toWave: request.toWave }, request), {
+    validator: (request) => validateAmendment({ kind: 'move', region: request?.region, toWave: request?.toWave }, request),
+  });
+  setHandler(addRegionUpdate, (request) => amend({ kind: 'add', region: request.region, toWave: request.wave }, request), {
+    validator: (request) => validateAmendment({ kind: 'add', region: request?.region, toWave: request?.wave }, request),
+  });
+
   const runRegion = async (name: string): Promise<RegionResult> => {
     const entry = status.regions.find((r) => r.name === name)!;
     const attempt = entry.attempts + 1;
     const workflowId = `${input.releaseId}.${name}.${attempt}`;
     // The region's own workflow knows its step; status readers ask it (the parent's history stays small).
-    status.regions[status.regions.indexOf(entry)] = { name, wave: entry.wave, phase: 'Running', attempts: attempt, workflowId };
+    status.regions[status.regions.indexOf(entry)] = { name, wave: entry.wave, phase: 'Running', attempts: attempt, workflowId, ...(entry.note ? { note: entry.note } : {}) };
     const regionInput: RegionInput = {
       release: releaseRef,
       region: regionsByName.get(name)!,
-      wave: waveOf.get(name)!,
+      wave: entry.wave,
       template: input.template,
       values: spec.spec.template.values,
       checks: input.checks,
-      bakeMs: plan.waves[waveOf.get(name)! - 1].bakeMs,
+      bakeMs: waves[entry.wave - 1].bakeMs,
       onFailure: rollout.onFailure,
       attempt,
       load: loadFor(name),
@@ -203,15 +253,18 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   };
 
   /** Runs regions up to maxParallel at once; stops starting new ones after a failure or an abort. */
-  const runRegions = async (names: string[]): Promise<RegionResult[]> => {
+  const runRegions = async (index: number, names: string[]): Promise<RegionResult[]> => {
     const queue = [...names];
     const done: RegionResult[] = [];
     const stop = () => abort !== undefined || done.some((r) => r.phase !== 'Succeeded');
+    // A queued region an operator skipped or moved to a later wave meanwhile is left out.
+    const stillQueued = (name: string) => status.regions.some((r) => r.name === name && r.wave === index + 1 && r.phase !== 'Skipped');
     const lane = async () => {
       while (queue.length > 0 && !stop()) {
         await condition(() => !status.paused || abort !== undefined);
         if (stop()) break;
-        done.push(await runRegion(queue.shift()!));
+        const name = queue.shift()!;
+        if (stillQueued(name)) done.push(await runRegion(name));
       }
     };
     await Promise.all(Array.from({ length: Math.min(plan.maxParallel, names.length) }, lane));
@@ -220,7 +273,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
 
   setPhase('Running');
   let failed: string | undefined;
-  for (let index = 0; index < plan.waves.length && !abort && !failed; index++) {
+  for (let index = 0; index < waves.length && !abort && !failed; index++) {
     status.wave = index + 1;
     for (const gate of gatesBefore(index - stagingWaves, rollout.approvals, firstWaveIsCanary)) {
       status.gate = gate;
@@ -230,13 +283,24 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       setPhase('Running');
     }
     if (abort) break;
+    // A wave an operator added after the one before it had started: that wave did not bake, so bake here.
+    const owed = bakeOwed.get(index);
+    if (owed) {
+      setPhase('Running', `a bake of ${formatDuration(owed)} before wave ${index + 1}, which an operator added`, new Date(Date.now() + owed).toISOString());
+      await condition(() => abort !== undefined, owed);
+      setPhase('Running');
+      if (abort) break;
+    }
 
-    let pending = plan.waves[index].regions;
+    const planned = () => waves[index].regions.filter((name) => phaseOf(name) !== 'Skipped');
+    let pending = planned();
     for (;;) {
-      await runRegions(pending);
-      pending = plan.waves[index].regions.filter((name) => results.get(name)?.phase !== 'Succeeded');
+      await runRegions(index, pending);
+      pending = planned().filter((name) => results.get(name)?.phase !== 'Succeeded');
       const failures = pending.filter((name) => results.has(name));
-      if (failures.length === 0 || abort) break;
+      if (pending.length === 0 || abort) break;
+      // Regions of the wave that never started (their failed neighbour was skipped) still go.
+      if (failures.length === 0) continue;
 
       // Inconclusive bakes proved nothing either way: an operator accepts them, re-bakes them, or aborts.
       const inconclusive = failures.filter((name) => results.get(name)?.phase === 'Inconclusive');
@@ -272,20 +336,26 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         break;
       }
       status.reason = summary;
-      setPhase('Halted', `an operator: resume retries ${failures.join(', ')}; abort ends the release`);
-      await condition(() => resumeAfterHalt || abort !== undefined);
+      haltedOn = failures;
+      setPhase('Halted', `an operator: resume retries ${failures.join(', ')}; skip-region and retry-region act on one; abort ends the release`);
+      await condition(() => resumeAfterHalt || abort !== undefined || retryNow.size > 0 || failures.every((name) => phaseOf(name) === 'Skipped'));
+      haltedOn = [];
       if (abort) {
         failed = summary;
         break;
       }
+      // Retrying some regions runs just those; the others still hold the release when they are done.
+      if (!resumeAfterHalt && retryNow.size > 0) pending = failures.filter((name) => retryNow.has(name));
+      else pending = planned().filter((name) => results.get(name)?.phase !== 'Succeeded');
+      retryNow.clear();
       resumeAfterHalt = false;
       status.reason = undefined;
       setPhase('Running');
     }
   }
 
-  // Wait for regions still running (an abort rolls them back) before ending.
-  await condition(() => running.size === 0);
+  // Wait for regions still running (an abort rolls them back) and amendments under way before ending.
+  await condition(() => running.size === 0 && allHandlersFinished());
   // A release that does not succeed leaves no region on a version whose bake proved nothing.
   const unproven = status.regions.filter((r) => results.get(r.name)?.phase === 'Inconclusive').map((r) => r.name);
   if ((failed || abort) && unproven.length > 0) {
@@ -304,6 +374,55 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   }
   setPhase('Succeeded');
   return { ...status, results: ordered };
+
+  /** Applies an accepted amendment to the plan and the status. */
+  async function applyAmendment(effect: Exclude<AmendmentEffect, { kind: 'none' }>, note: string): Promise<void> {
+    switch (effect.kind) {
+      case 'skip':
+        // A region that failed and was left as it is goes back to what it ran: skipped means not released there.
+        if (effect.rollBack) await rollBack([effect.region], 'rolled back: skipped by an operator');
+        updateRegion(effect.region, { phase: 'Skipped', note });
+        return;
+      case 'retry-now':
+        retryNow.add(effect.region);
+        updateRegion(effect.region, { note });
+        return;
+      case 'requeue':
+      case 'move':
+        placeIn(effect.region, effect.toWave);
+        updateRegion(effect.region, { phase: 'Pending', wave: effect.toWave, note });
+        return;
+      case 'add':
+        regionsByName.set(effect.region.name, effect.region);
+        status.regions.push({ name: effect.region.name, wave: effect.toWave, phase: 'Pending', attempts: 0, note });
+        placeIn(effect.region.name, effect.toWave);
+        return;
+    }
+  }
+
+  function updateRegion(name: string, change: Partial<RegionStatus>): void {
+    const i = status.regions.findIndex((r) => r.name === name);
+    status.regions[i] = { ...status.regions[i], ...change };
+  }
+
+  /** Moves a region into a wave (one past the last adds a wave, baking as production waves do). */
+  function placeIn(name: string, toWave: number): void {
+    for (const wave of waves) {
+      const i = wave.regions.indexOf(name);
+      if (i >= 0) wave.regions.splice(i, 1);
+    }
+    if (toWave > waves.length) {
+      const last = waves.length - 1;
+      const bakeMs = input.overrides.bakeMs ?? input.timeToSmoke?.ms ?? rollout.timeToSmoke.floor;
+      // The wave that was last baked for nothing: it bakes now, in its regions if they have not started, else before the new wave.
+      if (waves[last].bakeMs === 0) {
+        waves[last].bakeMs = bakeMs;
+        if (firstOpenWave(status) > last + 1) bakeOwed.set(waves.length, bakeMs);
+      }
+      waves.push({ regions: [], bakeMs: 0 });
+    }
+    waves[toWave - 1].regions.push(name);
+  }
 
   /** The load test a region runs: staging regions, when the spec asks for one. */
   function loadFor(name: string): RegionInput['load'] {

@@ -44,3 +44,24 @@ describe('formatStatus', () => {
     expect(text).toContain('health analysis failed: 4 measurements: 3 passed, 1 failed, 0 inconclusive (1 failed measurement (limit 0): health: GET /healthz answered 500)');
   });
 });
+
+describe('formatStatus: an amended release', () => {
+  it('lists regions by their wave as amended, with the amendment on the region and every operator action at the end', () => {
+    const amended: ReleaseStatus = {
+      ...status,
+      phase: 'Running',
+      wave: 2,
+      waves: [{ regions: ['canary'], bakeMs: 0 }, { regions: ['paris'], bakeMs: 0 }, { regions: ['seoul'], bakeMs: 0 }],
+      regions: [
+        { name: 'canary', wave: 1, phase: 'Succeeded', attempts: 1 },
+        { name: 'seoul', wave: 3, phase: 'Pending', attempts: 0, note: 'move seoul to wave 3 by alice: holiday' },
+        { name: 'paris', wave: 2, phase: 'Skipped', attempts: 0, note: 'skip paris by bob: strike' },
+      ],
+      actions: [{ action: 'move seoul to wave 3', by: 'alice', reason: 'holiday', at: '2026-11-26T10:00:00.000Z' }],
+    };
+    const lines = formatStatus(amended).split('\n');
+    expect(lines.slice(1, 4).map((l) => l.trim().split(/\s+/).slice(0, 3).join(' '))).toEqual(['1 canary Succeeded', '2 paris Skipped', '3 seoul Pending']);
+    expect(lines[2]).toContain('skip paris by bob: strike');
+    expect(lines).toContain('    2026-11-26T10:00:00.000Z  alice  move seoul to wave 3: holiday');
+  });
+});

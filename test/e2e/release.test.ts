@@ -1,16 +1,12 @@
-import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { readRevision, revisionSecretName } from '../../src/activities/kubernetes/region-revision';
 import { loadRelease } from '../../src/client/release-file';
 import { startTemporal, stopTemporal } from '../../src/rig/temporal-dev-server';
-import { requireTool } from '../../src/rig/toolchain';
 import { meridian } from '../support/cli';
-import { deployedImages, rig, rigEnv, servedVersion, specFor, spawnWorker, statusWhen, stopWorker, temporalClient } from '../support/e2e';
+import { deployedImages, rig, rigEnv, servedVersion, specFor, spawnWorker, statusWhen, stopWorker, temporalCli, temporalClient } from '../support/e2e';
 import { eventually } from '../support/rig';
 
-const run = promisify(execFile);
 const stamp = Date.now().toString(36);
 const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) => doc.setIn(['spec', 'rollout', 'approvals'], []);
 const idOf = (version: string) => `release-shop-api-${version}`;
@@ -30,11 +26,6 @@ afterAll(async () => {
   await stopWorker(worker);
   await closeClient();
 });
-
-async function temporalCli(...args: string[]): Promise<string> {
-  const { stdout } = await run(requireTool('temporal'), [...args, '--address', rig.temporal.address, '--namespace', rig.temporal.namespace]);
-  return stdout;
-}
 
 describe('a release on the local rig', () => {
   const good = `2.5.0-e2e.${stamp}`;

@@ -7,7 +7,7 @@ import { type parseDocument, stringify } from 'yaml';
 import type { ReleaseStatus } from '../../src/domain/release-status';
 import type { RegionResult } from '../../src/workflows/definitions';
 import { meridian } from '../support/cli';
-import { deployedImages, rig, rigEnv, specFor, spawnWorker, statusWhen, stopWorker, temporalClient } from '../support/e2e';
+import { deployedImages, rig, rigEnv, specFor, spawnWorker, statusWhen, stopWorker, temporalCli, temporalClient } from '../support/e2e';
 import { eventually } from '../support/rig';
 
 /**
@@ -136,8 +136,20 @@ describe('proving a release on the local rig', () => {
     const seoulRegion = halted.regions.find((r) => r.name === 'ap-northeast-2')!;
     expect(seoulRegion.error).toMatch(/search in Korean: .*\$\.query is "\?\?", expected "결제"/);
     expect((await deployedImages())['ap-northeast-2'].version).not.toBe(seoul);
-    expect((await meridian(['abort', idOf(seoul)], { env })).code).toBe(0);
-    await ended(idOf(seoul));
+
+    // Amended in flight: Seoul is left out until the fix, and the rest of the release goes on.
+    const noReason = await meridian(['skip', idOf(seoul), 'ap-northeast-2'], { env });
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toContain('--reason: say why');
+    const skipCanary = temporalCli('workflow', 'update', 'execute', '--workflow-id', idOf(seoul), '--name', 'skip-region', '--input', '{"region":"us-east-canary","reason":"x"}');
+    await expect(skipCanary).rejects.toThrow(/us-east-canary is the canary/);
+    const skipped = await meridian(['skip', idOf(seoul), 'ap-northeast-2', '--reason', 'Hangul fix ships in 2.4.7'], { env: { ...env, MERIDIAN_OPERATOR: 'oncall@e2e' } });
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toMatch(/ap-northeast-2 +Skipped +.*skip ap-northeast-2 by oncall@e2e: Hangul fix ships in 2\.4\.7/);
+    expect((await meridian(['watch', idOf(seoul)], { env, timeoutMs: 180_000 })).code).toBe(0);
+    const images = await deployedImages();
+    expect(images['ap-northeast-2'].version).not.toBe(seoul);
+    expect(images['me-central'].version).toBe(seoul);
   });
 
   it('catches a release that degrades minutes into its bake, rolls the region back, and reports the time it took', async () => {

@@ -1,13 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { AppsV1Api } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { parseDocument } from 'yaml';
 import { writeDemoSpec } from '../../src/client/demo-spec';
 import { queryStatus } from '../../src/client/release-handle';
 import type { ReleaseStatus } from '../../src/domain/release-status';
+import { requireTool } from '../../src/rig/toolchain';
 import { meridianBin } from './cli';
 import { eventually, theRig } from './rig';
 
@@ -95,4 +97,10 @@ export async function deployedImages(): Promise<Record<string, { image?: string;
 export async function servedVersion(port: number): Promise<string | null> {
   const body = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { version: string | null };
   return body.version;
+}
+
+/** Runs the `temporal` CLI against the rig's server: its stdout, or a rejection carrying its stderr. */
+export async function temporalCli(...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(requireTool('temporal'), [...args, '--address', rig.temporal.address, '--namespace', rig.temporal.namespace]);
+  return stdout;
 }
