@@ -287,14 +287,18 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Puts the region back to what it ran before the release, from the revision deployRegion recorded. */
-    async rollbackRegion(input: { release: ReleaseRef; region: RegionSpec }): Promise<{ restored: string[]; deleted: string[]; recorded: boolean }> {
+    async rollbackRegion(
+      input: { release: ReleaseRef; region: RegionSpec },
+    ): Promise<{ restored: string[]; deleted: string[]; recorded: boolean; deployments?: ObjectRef[] }> {
       return classified(async () => {
         const kc = kube(input.region);
         const entries = await readRevision(kc, input.region.cluster.namespace, revisionSecretName(input.release.app, input.release.releaseId));
-        if (!entries) return { restored: [], deleted: [], recorded: false };
+        if (!entries) return { restored: [], deleted: [], recorded: false, deployments: [] };
         const { restored, deleted } = await restoreRevision(kc, entries);
         log(input).warn({ restored: restored.length, deleted: deleted.length }, 'rolled region back');
-        return { restored: restored.map(describeRef), deleted: deleted.map(describeRef), recorded: true };
+        // The restored Deployments, for the caller to wait for their rollout.
+        const deployments = restored.filter((ref) => ref.kind === 'Deployment');
+        return { restored: restored.map(describeRef), deleted: deleted.map(describeRef), recorded: true, deployments };
       });
     },
   };

@@ -1,4 +1,5 @@
 import type { AnalysisTally } from '../domain/bake-analysis';
+import { formatMs } from '../domain/load-gates';
 import type { LoadReport } from '../domain/load-report';
 import type { ReleaseStatus } from '../domain/release-status';
 
@@ -36,7 +37,7 @@ export function formatLoad(load: LoadReport): string[] {
   ].filter(Boolean);
   return [
     `load test ${load.passed ? 'passed' : 'FAILED'}: ${f.requests} requests, ${f.throughputRps.toFixed(0)}/s of ${f.targetRps}/s, errors ${(f.errorRate * 100).toFixed(2)}%, ` +
-      `p50 ${f.latencyMs.p50}ms p90 ${f.latencyMs.p90}ms p99 ${f.latencyMs.p99}ms max ${f.latencyMs.max}ms${resources.length ? `, ${resources.join(', ')}` : ''}`,
+      `p50 ${formatMs(f.latencyMs.p50)} p90 ${formatMs(f.latencyMs.p90)} p99 ${formatMs(f.latencyMs.p99)} max ${formatMs(f.latencyMs.max)}${resources.length ? `, ${resources.join(', ')}` : ''}`,
     ...load.gates.map((g) => `  ${g.passed ? 'ok  ' : 'FAIL'} ${g.gate}: ${g.detail}`),
     ...load.notes.map((n) => `  note: ${n}`),
   ];

@@ -20,7 +20,7 @@ import { phaseKey } from './search-attributes';
 import { describeAbort, describeFailure } from './failures';
 
 /** Rollouts longer than this fail the region (the Deployment's own progress deadline usually fires first). */
-const rolloutTimeoutMs = 15 * 60_000;
+export const rolloutTimeoutMs = 15 * 60_000;
 
 /**
  * The stretch of a bake one analysis activity watches: 5 minutes, longer for long bakes so that a

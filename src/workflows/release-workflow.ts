@@ -4,11 +4,12 @@ import {
   type ChildWorkflowHandle,
   condition,
   log,
+  patched,
   setHandler,
   startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { restoring } from './activity-proxies';
+import { restoring, rollingOut } from './activity-proxies';
 import { formatDuration } from '../domain/duration';
 import { type Amendment, type AmendmentEffect, describeAmendment, firstOpenWave, planAmendment } from '../domain/plan-amendments';
 import type { RegionInput, ReleaseInput } from '../domain/release-input';
@@ -35,7 +36,7 @@ import {
   statusQuery,
 } from './definitions';
 import { describeAbort, describeFailure } from './failures';
-import { regionWorkflow } from './region-workflow';
+import { regionWorkflow, rolloutTimeoutMs } from './region-workflow';
 import { appKey, phaseKey, regionKey, versionKey } from './search-attributes';
 
 /** The gates an operator must approve before wave `index` (0-based) starts. */
@@ -450,7 +451,12 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     for (const name of [...names].reverse()) {
       const i = status.regions.findIndex((s) => s.name === name);
       status.regions[i] = { ...status.regions[i], phase: 'RollingBack' };
-      await restoring.rollbackRegion({ release: releaseRef, region: regionsByName.get(name)! });
+      const step = { release: releaseRef, region: regionsByName.get(name)! };
+      const undone = await restoring.rollbackRegion(step);
+      // Back means running what it ran before: wait for the restored Deployments to roll out.
+      if (patched('release-rollback-waits-for-rollout') && undone.deployments?.length) {
+        await rollingOut.waitForRollout({ ...step, deployments: undone.deployments, timeoutMs: rolloutTimeoutMs });
+      }
       status.regions[i] = { ...status.regions[i], phase: 'RolledBack', error: why };
       results.set(name, { ...results.get(name)!, phase: 'RolledBack', error: why });
     }

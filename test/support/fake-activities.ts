@@ -54,6 +54,8 @@ export function fakeActivities() {
   const inFlight = new Map<string, number>();
   const maxInFlight = new Map<string, number>();
   const checkFailuresLeft = new Map<string, number>();
+  /** Regions rolled back since their last deploy (release/region). */
+  const restored = new Set<string>();
 
   const note = (releaseId: string, activity: keyof MeridianActivities, region: string) => calls.push({ releaseId, activity, region });
 
@@ -65,6 +67,7 @@ export function fakeActivities() {
     },
     async deployRegion({ release, region, digest }) {
       note(release.releaseId, 'deployRegion', region.name);
+      restored.delete(`${release.releaseId}/${region.name}`);
       const id = release.releaseId;
       inFlight.set(id, (inFlight.get(id) ?? 0) + 1);
       maxInFlight.set(id, Math.max(maxInFlight.get(id) ?? 0, inFlight.get(id)!));
@@ -74,7 +77,8 @@ export function fakeActivities() {
     },
     async waitForRollout({ release, region }) {
       note(release.releaseId, 'waitForRollout', region.name);
-      if (behaviours.get(release.releaseId)?.failRollout?.includes(region.name)) {
+      // A failing rollout is the new version's: once rolled back, the old version rolls out fine.
+      if (behaviours.get(release.releaseId)?.failRollout?.includes(region.name) && !restored.has(`${release.releaseId}/${region.name}`)) {
         throw ApplicationFailure.nonRetryable('Deployment shop-api failed to roll out: ProgressDeadlineExceeded', 'RolloutFailed');
       }
       return { elapsedMs: 1 };
@@ -115,7 +119,9 @@ export function fakeActivities() {
     },
     async rollbackRegion({ release, region }) {
       note(release.releaseId, 'rollbackRegion', region.name);
-      return { restored: [`Deployment/${region.cluster.namespace}/${release.app}`], deleted: [], recorded: true };
+      restored.add(`${release.releaseId}/${region.name}`);
+      const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: region.cluster.namespace, name: release.app };
+      return { restored: [`Deployment/${region.cluster.namespace}/${release.app}`], deleted: [], recorded: true, deployments: [deployment] };
     },
   };
 

@@ -384,6 +384,8 @@ describe('releaseWorkflow: proving a release before and during rollout', () => {
     const failure = await failureOf(handle.result());
     expect(failure.type).toBe('ReleaseAborted');
     expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east-canary']);
+    // Rolled back means running the old version again: the release waited for that rollout too.
+    expect(fake.calls(input.releaseId, 'waitForRollout')).toEqual(['us-east-canary', 'us-east-canary']);
     const details = failure.details?.[0] as ReleaseStatus;
     expect(details.regions[0]).toMatchObject({ phase: 'RolledBack', error: 'rolled back: its bake was inconclusive and the release was aborted' });
   });

@@ -1,8 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { LoadBaseline } from '../../domain/load-report';
-import { releaseWorkflowType } from '../../workflows/definitions';
 import type { ReleaseResult } from '../../workflows/definitions';
-import { appKey } from '../../workflows/search-attributes';
+import { releasesQuery } from '../../workflows/search-attributes';
 
 /** How many recent successful releases are looked through for one that load-tested the environment. */
 const lookBack = 20;
@@ -16,11 +15,7 @@ export async function findLoadBaseline(
   client: Client,
   query: { app: string; environment: string; rate?: number; excludeReleaseId: string },
 ): Promise<LoadBaseline | undefined> {
-  const visibility = [
-    `WorkflowType = '${releaseWorkflowType}'`,
-    `${appKey.name} = '${query.app.replace(/'/g, "\\'")}'`,
-    `ExecutionStatus = 'Completed'`,
-  ].join(' AND ');
+  const visibility = releasesQuery({ app: query.app, executionStatus: 'Completed' });
   const candidates: { workflowId: string; runId: string; closeTime: number }[] = [];
   for await (const execution of client.workflow.list({ query: visibility })) {
     if (execution.workflowId === query.excludeReleaseId) continue;

@@ -1,15 +1,15 @@
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { InvalidInputError } from '../../domain/errors';
-import { pauseSignal, releaseWorkflowType, resumeSignal, taskQueue } from '../../workflows/definitions';
+import { pauseSignal, resumeSignal, taskQueue } from '../../workflows/definitions';
 import { type FreezeState, freezeIdOf, type freezeWorkflow } from '../../workflows/freeze-workflow';
-import { appKey } from '../../workflows/search-attributes';
+import { appKey, releasesQuery } from '../../workflows/search-attributes';
 import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 import { connectClient, operatorName } from '../temporal';
 
 /** Ids of the app's releases that run now. */
 async function runningReleases(client: Client, app: string): Promise<string[]> {
-  const query = `WorkflowType = '${releaseWorkflowType}' AND ${appKey.name} = '${app.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Running'`;
+  const query = releasesQuery({ app, executionStatus: 'Running' });
   const ids: string[] = [];
   for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
   return ids;

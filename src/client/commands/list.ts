@@ -1,20 +1,17 @@
 import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 import { connectClient } from '../temporal';
-import { releaseWorkflowType } from '../../workflows/definitions';
+import { releasesQuery } from '../../workflows/search-attributes';
 
 /** `meridian list [--app A] [--phase P] [--json]`: releases, newest first, found by search attributes. */
 export async function listCommand(argv: string[], ctx: CommandContext): Promise<number> {
   const { values } = parseCommandArgs('list', argv, { app: { type: 'string' }, phase: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' } }, '[--app NAME] [--phase PHASE] [--json]');
-  const clauses = [`WorkflowType = '${releaseWorkflowType}'`];
-  const quote = (v: string) => `'${v.replace(/'/g, "\\'")}'`;
-  if (values.app) clauses.push(`MeridianApp = ${quote(values.app)}`);
-  if (values.phase) clauses.push(`MeridianPhase = ${quote(values.phase)}`);
+  const query = releasesQuery({ app: values.app || undefined, phase: values.phase || undefined });
   const limit = Number(values.limit ?? 50);
   const { client, close } = await connectClient(ctx.env);
   try {
     const rows: { releaseId: string; app?: string; version?: string; phase?: string; started: string; status: string }[] = [];
-    for await (const wf of client.workflow.list({ query: clauses.join(' AND ') })) {
+    for await (const wf of client.workflow.list({ query })) {
       const attrs = wf.searchAttributes as Record<string, unknown[] | undefined>;
       rows.push({
         releaseId: wf.workflowId,
