@@ -3,6 +3,7 @@ import type { Command, CommandContext } from './command';
 import { amendCommand } from './commands/amend';
 import { demoCommand } from './commands/demo';
 import { devCommand } from './commands/dev';
+import { diffCommand } from './commands/diff';
 import { freezeCommand, unfreezeCommand } from './commands/freeze';
 import { listCommand } from './commands/list';
 import { operatorCommand } from './commands/operate';
@@ -19,6 +20,7 @@ const commands: Record<string, { run: Command; summary: string }> = {
   validate: { run: validateCommand, summary: 'check a release spec: every problem, with its path and the fix' },
   plan: { run: planCommand, summary: 'the waves and bakes a release would follow (--json)' },
   render: { run: renderCommand, summary: "one region's manifests (-f FILE --region NAME)" },
+  diff: { run: diffCommand, summary: "how two regions render (--regions A,B), or what a release changes in a region's cluster (--region NAME; dry run)" },
   start: { run: startCommand, summary: 'start a release (--wait to follow it); a repeated start is harmless' },
   status: { run: statusCommand, summary: "a release's wave and regions (--json)" },
   watch: { run: watchCommand, summary: 'live progress of a release until it ends' },

@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { kubeConfigForContext } from '../../activities/kubernetes/kube-config';
+import { InvalidInputError } from '../../domain/errors';
+import { type ChangeKind, compareObject, objectName, type ObjectChange, pairObjects } from '../../domain/object-changes';
+import { unifiedDiff } from '../../domain/text-diff';
+import { parseCommandArgs } from '../args';
+import { UsageError } from '../cli-errors';
+import { previewClusterChanges } from '../cluster-changes';
+import type { CommandContext } from '../command';
+import { requireFile } from '../options';
+import { type LoadedRelease, loadRelease } from '../release-file';
+import { manifestsYaml, regionNamed, renderRegion } from '../render-region';
+
+const usage = '-f release.yaml (--regions A,B | --region NAME) [--json]';
+
+/**
+ * `meridian diff`: how two regions' manifests differ (--regions A,B), or what releasing would change in
+ * one region's cluster (--region NAME, by server-side dry run). Informational: exit 0 whatever differs.
+ */
+export async function diffCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parseCommandArgs(
+    'diff',
+    argv,
+    { file: { type: 'string', short: 'f' }, region: { type: 'string' }, regions: { type: 'string' }, json: { type: 'boolean' } },
+    usage,
+  );
+  const file = requireFile('diff', values.file);
+  if (values.region !== undefined && values.regions !== undefined) {
+    throw new UsageError(`--region and --regions: give one: --regions A,B compares two regions' manifests, --region NAME compares a region's cluster with the release\n  usage: meridian diff ${usage}`);
+  }
+  if (values.regions !== undefined) {
+    const names = values.regions.split(',').map((n) => n.trim());
+    if (names.length !== 2 || names.some((n) => n === '')) {
+      throw new UsageError(`--regions: give two region names separated by a comma, e.g. --regions us-east-canary,us-west; got ${JSON.stringify(values.regions)}\n  usage: meridian diff ${usage}`);
+    }
+    return diffRegions(loadRelease(file), names as [string, string], values.json ?? false, ctx);
+  }
+  if (values.region !== undefined) return diffCluster(loadRelease(file), values.region, values.json ?? false, ctx);
+  throw new UsageError(`missing --regions A,B (two regions' manifests) or --region NAME (a region's cluster against the release)\n  usage: meridian diff ${usage}`);
+}
+
+/** The rendered manifests of two regions, as one unified diff of what `meridian render` prints. */
+async function diffRegions(release: LoadedRelease, [fromName, toName]: [string, string], json: boolean, ctx: CommandContext): Promise<number> {
+  const from = regionNamed(release, fromName, '--regions');
+  const to = regionNamed(release, toName, '--regions');
+  const fromObjects = await renderRegion(release, from, ctx.env);
+  const toObjects = await renderRegion(release, to, ctx.env);
+  if (json) {
+    const changes = pairObjects(fromObjects, toObjects).map(({ before, after }) => {
+      // Each region renders into its own namespace: an object is the same one by kind and name.
+      const { kind, metadata } = (before ?? after)!;
+      const object = objectName({ kind, metadata: { name: metadata?.name } });
+      return compareObject(object, before && stringify(before), after && stringify(after), { from: `${from.name} ${object}`, to: `${to.name} ${object}` });
+    });
+    ctx.out(`${JSON.stringify({ mode: 'regions', regions: [from.name, to.name], same: changes.every((c) => c.change === 'unchanged'), changes }, null, 2)}\n`);
+    return 0;
+  }
+  const diff = unifiedDiff(manifestsYaml(fromObjects), manifestsYaml(toObjects), { fromLabel: from.name, toLabel: to.name });
+  ctx.out(diff || `${from.name} and ${to.name} render the same manifests\n`);
+  return 0;
+}
+
+/** What releasing would change in one region's cluster: live objects against a server-side dry run. */
+async function diffCluster(release: LoadedRelease, regionName: string, json: boolean, ctx: CommandContext): Promise<number> {
+  const region = regionNamed(release, regionName, '--region');
+  const objects = await renderRegion(release, region, ctx.env);
+  const kubeconfig = ctx.env.KUBECONFIG;
+  if (kubeconfig && !existsSync(kubeconfig)) throw new InvalidInputError(`KUBECONFIG: ${kubeconfig} does not exist; point it at the kubeconfig that has context ${region.cluster.context}`);
+  const kc = kubeConfigForContext(region.cluster.context, kubeconfig);
+  const { namespace, context } = region.cluster;
+  const { changes, notes } = await previewClusterChanges(kc, objects, namespace, `cluster ${context} (region ${region.name})`);
+  if (json) {
+    ctx.out(`${JSON.stringify({ mode: 'cluster', region: region.name, context, namespace, changes, notes }, null, 2)}\n`);
+    return 0;
+  }
+  const out = notes.map((n) => `note: ${n}\n`);
+  out.push(...changes.filter((c) => c.change !== 'unchanged').map((c) => c.diff));
+  out.push(...changes.filter((c) => c.change === 'unchanged').map((c) => `unchanged: ${c.object}\n`));
+  out.push(`${region.name}: ${summary(changes)} (server-side dry run against context ${context}; nothing was applied)\n`);
+  ctx.out(out.join(''));
+  return 0;
+}
+
+function summary(changes: readonly ObjectChange[]): string {
+  const count = (kind: ChangeKind) => changes.filter((c) => c.change === kind).length;
+  return `${count('added')} new, ${count('changed')} changed, ${count('unchanged')} unchanged`;
+}
