@@ -11,7 +11,10 @@ import type { AnalysisTally } from '../domain/bake-analysis';
 import type { LoadBaseline, LoadFigures, ResourceUse } from '../domain/load-report';
 import type { AnalysisSpec } from '../domain/release-spec';
 import type { LoadTestInput } from '../domain/release-input';
+import type { ReplicatedImage } from '../domain/image-replication';
 import { watchBake } from './analysis/watch-bake';
+import type { CredentialLookup } from './registry/registry-auth';
+import { replicateImage } from './registry/replicate-image';
 import { findLoadBaseline } from './baseline/find-load-baseline';
 import { runChecks } from './checks/run-checks';
 import { unpackTraffic } from './load/packed-traffic';
@@ -34,6 +37,8 @@ export interface ActivityDeps {
   pollIntervalMs?: number;
   /** A Temporal client, to find earlier releases (load-test baselines) through visibility. */
   temporalClient?: () => Promise<Client>;
+  /** Registry credentials from the worker's environment (an auth file), never from the spec. */
+  registryCredentials?: CredentialLookup;
 }
 
 /** A region step's input: which release, which region, and what to render. */
@@ -112,6 +117,19 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return {
+    /** Makes sure the release's image is in a registry, by digest (copied, or waited for when geo-replicated). */
+    async replicateImage(input: { release: ReleaseRef; registry: string }): Promise<ReplicatedImage> {
+      const ctx = Context.current();
+      const logger = deps.logger.child({ release: input.release.releaseId, registry: input.registry });
+      const done = await replicateImage(input, {
+        credentials: deps.registryCredentials,
+        signal: ctx.cancellationSignal,
+        heartbeat: (progress) => ctx.heartbeat(progress),
+      });
+      logger.info({ digest: done.digest, how: done.how, blobs: done.blobs, elapsedMs: done.elapsedMs }, 'image in registry');
+      return done;
+    },
+
     /** Renders the region's manifests and summarises them; the manifests themselves stay out of history. */
     async renderRegion(input: RegionStepInput): Promise<RenderSummary> {
       return classified(async () => {

@@ -35,6 +35,10 @@ const example = loadRelease(resolve(__dirname, '..', '..', 'examples', 'release.
 
 /** Activities that do nothing, so a run measures orchestration alone. */
 const noop: MeridianActivities = {
+  async replicateImage({ registry }) {
+    const blobs = { copied: 0, skipped: 0, mounted: 0, bytesCopied: 0 };
+    return { registry, digest: `sha256:${'0'.repeat(64)}`, mediaType: '', platforms: [], how: 'copied', blobs, elapsedMs: 0 };
+  },
   async renderRegion({ region, release }) {
     const d = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: region.cluster.namespace, name: release.app };
     return { digest: 'd', objects: [d], deployments: [d], image: 'i' };

@@ -9,6 +9,9 @@ export function formatStatus(status: ReleaseStatus): string {
   const lines = [head];
   if (status.waitingFor) lines.push(`  waiting for ${status.waitingFor}${status.until ? ` until ${status.until}` : ''}`);
   if (status.reason) lines.push(`  reason: ${status.reason}`);
+  for (const r of status.registries ?? []) {
+    lines.push(`  image in ${r.registry}: ${r.phase}${r.digest ? ` ${r.digest.slice(0, 19)}` : ''}${r.detail ? ` (${r.detail})` : ''}`);
+  }
   const width = Math.max(...status.regions.map((r) => r.name.length));
   // By wave, as amendments may have moved or added regions; within a wave, in plan order.
   const byWave = [...status.regions].sort((a, b) => a.wave - b.wave);

@@ -76,7 +76,8 @@ export interface ReleaseRef {
   releaseId: string;
   app: string;
   version: string;
-  image: ReleaseSpec['spec']['image'];
+  /** The spec's image; `digest` once the region's registry holds it (regions deploy by digest). */
+  image: ReleaseSpec['spec']['image'] & { digest?: string };
 }
 
 export interface RegionInput {

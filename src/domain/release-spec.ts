@@ -49,6 +49,8 @@ export type RegionTraits = z.infer<typeof regionTraitsSchema>;
 
 export const regionRoles = ['production', 'staging'] as const;
 
+export const imageReplicationModes = ['copy', 'geo-replicated'] as const;
+
 const hhmm = (text: string) => Number(text.slice(0, 2)) * 60 + Number(text.slice(3, 5));
 export const deployWindowSchema = z
   .strictObject({
@@ -291,6 +293,19 @@ export const releaseSpecSchema = z
         name: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a repository path such as shop/api').describe('Repository path, the same in every registry'),
         tag: z.string().regex(/^[\w][\w.-]{0,127}$/, 'expected an image tag such as 2.4.0').describe('Tag CI pushed'),
         source: z.string().min(1).describe('Registry CI pushed to'),
+        replication: z
+          .strictObject({
+            mode: z
+              .enum(imageReplicationModes)
+              .default('copy')
+              .describe("copy: Meridian copies the image into each region's registry; geo-replicated: the registry replicates it, Meridian waits until it is there"),
+            timeout: durationField()
+              .refine((ms) => ms >= 1000, 'give 1s or more, such as 10m')
+              .default(10 * 60_000)
+              .describe("How long one registry's copy, or the wait for geo-replication, may take"),
+          })
+          .prefault({})
+          .describe("How the image reaches each region's registry; every region then deploys it by digest"),
       }),
       template: templateSchema,
       regions: z.array(regionSchema).min(1, 'list at least one region'),

@@ -1,4 +1,5 @@
 import type { AnalysisTally } from './bake-analysis';
+import type { RegistryStatus } from './image-replication';
 import type { LoadReport } from './load-report';
 
 /**
@@ -123,6 +124,8 @@ export interface ReleaseStatus {
   /** Gate that waits for approval. */
   gate?: string;
   paused: boolean;
+  /** The image in each region's registry (releases started before replication have none). */
+  registries?: RegistryStatus[];
   /** Why it failed or was aborted. */
   reason?: string;
   actions: OperatorAction[];

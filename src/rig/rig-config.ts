@@ -130,6 +130,8 @@ export interface RigLayout {
   prometheusConfig: string;
   /** Prometheus' TSDB folder. */
   prometheusData: string;
+  /** One folder per registry (config and storage), named by port. */
+  registries: string;
   logs: string;
 }
 
@@ -143,6 +145,7 @@ export function rigLayout(env: NodeJS.ProcessEnv = process.env): RigLayout {
     kwokStages: join(dir, 'kwok-stages.yaml'),
     prometheusConfig: join(dir, 'prometheus.yml'),
     prometheusData: join(dir, 'prometheus'),
+    registries: join(dir, 'registries'),
     logs: join(dir, 'logs'),
   };
 }

@@ -3,6 +3,7 @@ import { type ServiceHealth, serviceHealth, startDemoServices, stopDemoServices 
 import { demoRegionsFromRelease } from './demo-regions';
 import { type ClusterHealth, clusterHealth, startClusters, stopClusters } from './kwok-clusters';
 import { prometheusReady, prometheusTargets, prometheusUrl, startPrometheus, stopPrometheus } from './prometheus-server';
+import { registriesFromRelease, registryAnswers, seedSourceImage, startRegistries, stopRegistries } from './registries';
 import type { RigConfig, RigLayout } from './rig-config';
 import { type TemporalEndpoints, startTemporal, stopTemporal, temporalAnswers, temporalEndpoints, uiAnswers } from './temporal-dev-server';
 
@@ -13,6 +14,8 @@ export interface RigStatus {
   temporal: TemporalEndpoints & { up: boolean; uiUp: boolean };
   clusters: (ClusterHealth & { wantedNodes: number })[];
   services: ServiceHealth[];
+  /** The source registry and the regions' registries, and whether each answers. */
+  registries: { host: string; usedBy: string[]; up: boolean }[];
   prometheus: {
     /** Base URL of its API and UI. */
     url: string;
@@ -36,6 +39,11 @@ export async function rigUp(config: RigConfig, layout: RigLayout, report: (line:
   report('starting the Temporal dev server');
   const temporal = await startTemporal(config, layout);
   report(temporal.started ? `Temporal dev server started (pid ${temporal.pid})` : 'Temporal dev server already running');
+  const registries = await startRegistries(layout, registriesFromRelease(config.release));
+  if (registries.started.length) report(`registries started on ${registries.started.join(', ')}`);
+  if (registries.kept.length) report(`registries already running on ${registries.kept.join(', ')}`);
+  const seeded = await seedSourceImage(config.release);
+  report(`${seeded.pushed ? 'pushed' : 'source has'} ${seeded.image} (${seeded.digest.slice(0, 19)}, linux/amd64 and linux/arm64)`);
   const clusters = await startClusters(config, layout, report);
   if (clusters.kept.length) report(`clusters already running: ${clusters.kept.join(', ')}`);
   const services = await startDemoServices(config, layout);
@@ -49,6 +57,8 @@ export async function rigUp(config: RigConfig, layout: RigLayout, report: (line:
 export async function rigDown(layout: RigLayout, purge: boolean, report: (line: string) => void): Promise<void> {
   if (await stopPrometheus(layout)) report('Prometheus stopped');
   if (await stopDemoServices(layout)) report('demo services stopped');
+  const registries = await stopRegistries(layout);
+  if (registries.length) report(`registries stopped on ${registries.join(', ')}`);
   for (const name of await stopClusters(layout, purge)) report(`cluster ${name} ${purge ? 'deleted' : 'stopped'}`);
   if (await stopTemporal(layout)) report('Temporal dev server stopped');
   if (purge) {
@@ -64,10 +74,18 @@ export async function rigStatus(config: RigConfig, layout: RigLayout): Promise<R
     config.clusters.map(async (c) => ({ ...(await clusterHealth(layout.kubeconfig, c.context)), wantedNodes: c.nodes })),
   );
   const services = await Promise.all(demoRegionsFromRelease(config.release).map(serviceHealth));
+  const registries = await Promise.all(
+    registriesFromRelease(config.release).map(async (r) => ({ host: r.host, usedBy: r.usedBy, up: await registryAnswers(r.host) })),
+  );
   const url = prometheusUrl(config);
   const [promUp, targets] = await Promise.all([prometheusReady(url), prometheusTargets(url)]);
   const prometheus = { url, up: promUp, targetsUp: targets.up, targets: targets.total };
   const healthy =
-    up && uiUp && promUp && clusters.every((c) => c.reachable && c.readyNodes >= c.wantedNodes) && services.every((s) => s.up);
-  return { healthy, temporal: { ...endpoints, up, uiUp }, clusters, services, prometheus, kubeconfig: layout.kubeconfig, dir: layout.dir };
+    up &&
+    uiUp &&
+    promUp &&
+    clusters.every((c) => c.reachable && c.readyNodes >= c.wantedNodes) &&
+    services.every((s) => s.up) &&
+    registries.every((r) => r.up);
+  return { healthy, temporal: { ...endpoints, up, uiUp }, clusters, services, registries, prometheus, kubeconfig: layout.kubeconfig, dir: layout.dir };
 }

@@ -15,7 +15,9 @@ export type ToolName =
   | 'etcd'
   | 'helm'
   | 'kubectl'
-  | 'prometheus';
+  | 'prometheus'
+  | 'docker-registry'
+  | 'skopeo';
 
 /** Where setup-toolchain.sh keeps what it built: outside git, reused across checkouts. */
 export function toolchainCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/region-activities';
+import { credentialsFromEnv } from '../activities/registry/registry-auth';
 import { taskQueue as defaultTaskQueue } from '../workflows/definitions';
 
 export interface WorkerOptions {
@@ -58,6 +59,7 @@ export async function createMeridianWorker(options: WorkerOptions): Promise<{ wo
       logger: options.logger,
       pollIntervalMs: options.pollIntervalMs,
       temporalClient,
+      registryCredentials: credentialsFromEnv(process.env),
     }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
   });

@@ -56,3 +56,15 @@ export function watching(windowMs: number) {
     retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 20 },
   });
 }
+
+/**
+ * Getting the image into a registry: as long as the spec's replication timeout allows, heartbeating as
+ * blobs arrive, so a lost worker's copy resumes elsewhere (blobs already there are skipped).
+ */
+export function replicating(timeoutMs: number) {
+  return proxyActivities<MeridianActivities>({
+    startToCloseTimeout: timeoutMs + 60_000,
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },
+  });
+}

@@ -9,8 +9,9 @@ import {
   startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { restoring, rollingOut } from './activity-proxies';
+import { replicating, restoring, rollingOut } from './activity-proxies';
 import { formatDuration } from '../domain/duration';
+import { describeReplication, type ReplicatedImage } from '../domain/image-replication';
 import { type Amendment, type AmendmentEffect, describeAmendment, firstOpenWave, planAmendment } from '../domain/plan-amendments';
 import type { RegionInput, ReleaseInput } from '../domain/release-input';
 import { type RegionStatus, type ReleasePhase, type ReleaseStatus } from '../domain/release-status';
@@ -199,6 +200,44 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     validator: (request) => validateAmendment({ kind: 'add', region: request?.region, toWave: request?.wave }, request),
   });
 
+  // Images. Releases started before replication deploy by tag, as they began.
+  const replicatesImages = patched('replicate-images');
+  const replications = new Map<string, Promise<ReplicatedImage | { error: string }>>();
+  const replicate = (registry: string): Promise<ReplicatedImage | { error: string }> => {
+    const timeoutMs = spec.spec.image.replication?.timeout ?? 10 * 60_000;
+    setRegistry({ registry, phase: 'Replicating' });
+    const copy = replicating(timeoutMs)
+      .replicateImage({ release: releaseRef, registry })
+      .then(
+        (done) => {
+          setRegistry({ registry, phase: 'Ready', digest: done.digest, detail: describeReplication(done) });
+          return done;
+        },
+        (err) => {
+          const error = describeFailure(err);
+          setRegistry({ registry, phase: 'Failed', detail: error });
+          return { error };
+        },
+      );
+    replications.set(registry, copy);
+    return copy;
+  };
+  /** The digest a region deploys, once its registry has the image; a retried region copies again after a failure. */
+  const imageFor = async (name: string, attempt: number): Promise<string> => {
+    const registry = regionsByName.get(name)!.registry;
+    const earlier = replications.get(registry);
+    let replication = await (earlier ?? replicate(registry));
+    if ('error' in replication && attempt > 1 && earlier) replication = await replicate(registry);
+    if ('error' in replication) throw new Error(`the image is not in ${registry}: ${replication.error}`);
+    return replication.digest;
+  };
+  function setRegistry(entry: NonNullable<ReleaseStatus['registries']>[number]): void {
+    const registries = (status.registries ??= []);
+    const i = registries.findIndex((r) => r.registry === entry.registry);
+    if (i >= 0) registries[i] = entry;
+    else registries.push(entry);
+  }
+
   const runRegion = async (name: string): Promise<RegionResult> => {
     const entry = status.regions.find((r) => r.name === name)!;
     const attempt = entry.attempts + 1;
@@ -221,6 +260,14 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     };
     let result: RegionResult;
     try {
+      if (replicatesImages) {
+        const i = status.regions.findIndex((r) => r.name === name);
+        const registry = regionsByName.get(name)!.registry;
+        status.regions[i] = { ...status.regions[i], phase: 'Replicating', waitingFor: `the image in ${registry}` };
+        const digest = await imageFor(name, attempt);
+        status.regions[i] = { ...status.regions[i], phase: 'Running', waitingFor: undefined };
+        regionInput.release = { ...releaseRef, image: { ...releaseRef.image, digest } };
+      }
       const child = await startChild(regionWorkflow, {
         workflowId,
         args: [regionInput],
@@ -271,6 +318,12 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     await Promise.all(Array.from({ length: Math.min(plan.maxParallel, names.length) }, lane));
     return done;
   };
+
+  // Every registry gets the image from the start, in parallel, so that no wave waits for a copy.
+  if (replicatesImages) {
+    status.registries = [];
+    for (const registry of new Set(spec.spec.regions.map((r) => r.registry))) replicate(registry);
+  }
 
   setPhase('Running');
   let failed: string | undefined;

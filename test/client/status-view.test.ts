@@ -65,3 +65,17 @@ describe('formatStatus: an amended release', () => {
     expect(lines).toContain('    2026-11-26T10:00:00.000Z  alice  move seoul to wave 3: holiday');
   });
 });
+
+describe('formatStatus: images', () => {
+  it("shows each registry's replication with the digest or why it failed", () => {
+    const text = formatStatus({
+      ...status,
+      registries: [
+        { registry: '127.0.0.1:5101', phase: 'Ready', digest: `sha256:${'ab'.repeat(32)}`, detail: 'copied 3 of 5 blobs (2.0 MiB), 2 already there, 2 platforms' },
+        { registry: '127.0.0.1:5102', phase: 'Failed', detail: 'registry 127.0.0.1:5102 did not answer' },
+      ],
+    });
+    expect(text).toContain('  image in 127.0.0.1:5101: Ready sha256:abababababab (copied 3 of 5 blobs (2.0 MiB), 2 already there, 2 platforms)');
+    expect(text).toContain('  image in 127.0.0.1:5102: Failed (registry 127.0.0.1:5102 did not answer)');
+  });
+});

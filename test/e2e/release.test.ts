@@ -1,8 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { readRevision, revisionSecretName } from '../../src/activities/kubernetes/region-revision';
 import { loadRelease } from '../../src/client/release-file';
 import { startTemporal, stopTemporal } from '../../src/rig/temporal-dev-server';
+import { requireTool } from '../../src/rig/toolchain';
 import { meridian } from '../support/cli';
 import { deployedImages, rig, rigEnv, servedVersion, specFor, spawnWorker, statusWhen, stopWorker, temporalCli, temporalClient } from '../support/e2e';
 import { eventually } from '../support/rig';
@@ -21,6 +25,11 @@ beforeAll(async () => {
   worker = spawnWorker('worker-1');
   ({ client, close: closeClient } = await temporalClient());
 });
+
+/** skopeo, an OCI client independent of Meridian's, to look at what the registries hold. */
+async function skopeo(...args: string[]): Promise<string> {
+  return (await promisify(execFile)(requireTool('skopeo'), args, { maxBuffer: 16 * 2 ** 20 })).stdout;
+}
 
 afterAll(async () => {
   await stopWorker(worker);
@@ -49,16 +58,28 @@ describe('a release on the local rig', () => {
     expect(watched.stdout).toContain('Succeeded');
     expect((await meridian(['approve', idOf(good)], { env })).stderr).toMatch(/approve refused|no running release/);
 
+    // Every region runs the same bits: the source's digest, from its own registry, which skopeo (an
+    // independent client) finds there under the same digest, with every platform.
+    const sourceRaw = await skopeo('inspect', '--raw', '--tls-verify=false', 'docker://127.0.0.1:5100/shop/api:2.4.0');
+    const digest = `sha256:${createHash('sha256').update(sourceRaw).digest('hex')}`;
     const images = await deployedImages();
     const registries = new Map(loadRelease(file).spec.spec.regions.map((r) => [r.name, r.registry]));
+    for (const registry of new Set(registries.values())) {
+      expect(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${registry}/shop/api:2.4.0`)).toBe(sourceRaw);
+      const arm = JSON.parse(await skopeo('inspect', '--tls-verify=false', '--override-arch', 'arm64', `docker://${registry}/shop/api@${digest}`));
+      expect(arm.Architecture).toBe('arm64');
+    }
     for (const region of rig.regions.filter((r) => registries.has(r.name))) {
       const registry = registries.get(region.name);
-      expect(images[region.name]).toMatchObject({ image: `${registry}/shop/api:2.4.0`, version: good });
+      expect(images[region.name]).toMatchObject({ image: `${registry}/shop/api:2.4.0@${digest}`, version: good });
       await eventually(async () => ((await servedVersion(region.port)) === good ? true : undefined), `${region.name} to serve ${good}`, 20_000);
     }
     const status = await meridian(['status', idOf(good), '--json'], { env });
     const parsed = JSON.parse(status.stdout);
     expect(parsed.phase).toBe('Succeeded');
+    expect(parsed.registries.map((r: { registry: string; phase: string; digest: string }) => [r.registry, r.phase, r.digest])).toEqual(
+      [...new Set(registries.values())].map((registry) => [registry, 'Ready', digest]),
+    );
     expect(parsed.actions).toContainEqual(expect.objectContaining({ action: 'approve after-canary', by: 'e2e@ci', reason: 'canary healthy' }));
 
     const listed = await meridian(['list', '--app', 'shop-api', '--json'], { env });

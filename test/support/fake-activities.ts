@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { MeridianActivities } from '../../src/activities/region-activities';
 import { packTraffic } from '../../src/activities/load/packed-traffic';
+import { regionImage } from '../../src/activities/render/render-manifests';
 import { loadRelease } from '../../src/client/release-file';
 import type { ReleaseInput } from '../../src/domain/release-input';
 import type { ReleaseSpec } from '../../src/domain/release-spec';
@@ -22,9 +23,14 @@ export interface FakeBehaviour {
   baseline?: LoadBaseline;
   /** Regions whose bake analysis fails (a failing measurement) or runs out of data (inconclusive). */
   bake?: Record<string, 'failed' | 'inconclusive'>;
+  /** Registries the image never reaches (replication fails), and how many times (Infinity: always). */
+  failImage?: Record<string, number>;
   /** Requests a region serves during its bake (default 1000). */
   bakeRequests?: Record<string, number>;
 }
+
+/** The digest the fake registries hold for every image. */
+export const fakeDigest = `sha256:${'ab'.repeat(32)}`;
 
 /** Load-test figures of a healthy service. */
 export const goodLoad: LoadFigures = {
@@ -59,11 +65,24 @@ export function fakeActivities() {
 
   const note = (releaseId: string, activity: keyof MeridianActivities, region: string) => calls.push({ releaseId, activity, region });
 
+  const imageFailuresLeft = new Map<string, number>();
   const activities: MeridianActivities = {
+    async replicateImage({ release, registry }) {
+      note(release.releaseId, 'replicateImage', registry);
+      const key = `${release.releaseId}/${registry}`;
+      const failures = behaviours.get(release.releaseId)?.failImage?.[registry] ?? 0;
+      const left = imageFailuresLeft.get(key) ?? failures;
+      if (left > 0) {
+        imageFailuresLeft.set(key, left - 1);
+        throw ApplicationFailure.nonRetryable(`no image ${release.image.name}:${release.image.tag} in ${release.image.source}: push it there first`, 'ImageUnavailable');
+      }
+      const blobs = { copied: 3, skipped: 0, mounted: 0, bytesCopied: 3000 };
+      return { registry, digest: fakeDigest, mediaType: 'application/vnd.oci.image.index.v1+json', platforms: ['linux/amd64', 'linux/arm64'], how: 'copied', blobs, elapsedMs: 5 };
+    },
     async renderRegion({ release, region }) {
       note(release.releaseId, 'renderRegion', region.name);
       const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: region.cluster.namespace, name: release.app };
-      return { digest: `digest-${region.name}`, objects: [deployment], deployments: [deployment], image: `${region.registry}/${release.image.name}:${release.image.tag}` };
+      return { digest: `digest-${region.name}`, objects: [deployment], deployments: [deployment], image: regionImage(release, region) };
     },
     async deployRegion({ release, region, digest }) {
       note(release.releaseId, 'deployRegion', region.name);

@@ -24,7 +24,7 @@ import {
 } from '../../src/workflows/definitions';
 import { queryStatus } from '../../src/client/release-handle';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
-import { exampleInput, fakeActivities, goodLoad, withAnalysis, withStaging, withoutGates } from '../support/fake-activities';
+import { exampleInput, fakeActivities, fakeDigest, goodLoad, withAnalysis, withStaging, withoutGates } from '../support/fake-activities';
 
 const hour = 3_600_000;
 const fake = fakeActivities();
@@ -563,5 +563,40 @@ describe('releaseWorkflow: amending a release in flight', () => {
     expect(fake.calls(input.releaseId, 'deployRegion')).not.toContain('ap-south');
     expect(fake.calls(input.releaseId, 'deployRegion')).toContain('me-central');
     expect(result.regions.find((r) => r.name === 'ap-south')).toMatchObject({ phase: 'Skipped', note: 'skip ap-south by finn: datacenter move' });
+  });
+});
+
+describe('releaseWorkflow: the image in every region\'s registry', () => {
+  it('copies the image to every registry at the start, in parallel, and every region deploys it by digest', async () => {
+    const input = exampleInput('wf-images', withoutGates, { canarySoakMs: hour, bakeMs: 0 });
+    const result = await env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] });
+    expect(result.phase).toBe('Succeeded');
+    const registries = [...new Set(input.spec.spec.regions.map((r) => r.registry))];
+    expect([...fake.calls(input.releaseId, 'replicateImage')].sort()).toEqual([...registries].sort());
+    // Every copy was asked for before the first region deployed: no wave waits for its registry.
+    const calls = fake.calls(input.releaseId);
+    expect(calls.slice(0, registries.length).sort()).toEqual([...registries].sort());
+    expect(result.results.map((r) => r.image)).toEqual(input.spec.spec.regions.map((r) => `${r.registry}/shop/api:2.4.0@${fakeDigest}`));
+    expect(result.registries).toEqual(
+      registries.map((registry) => ({ registry, phase: 'Ready', digest: fakeDigest, detail: 'copied 3 of 3 blobs (2.9 KiB), 0 already there, 2 platforms' })),
+    );
+    await keepHistory(input.releaseId, 'v4-images-by-digest');
+  });
+
+  it('fails a region whose registry cannot get the image before touching its cluster; resume copies again', async () => {
+    const input = exampleInput('wf-image-missing', withoutGates, { canarySoakMs: 0, bakeMs: 0 });
+    const canaryRegistry = input.spec.spec.regions[0].registry;
+    fake.behave(input.releaseId, { failImage: { [canaryRegistry]: 1 } });
+    const handle = await start(input);
+    const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
+    expect(halted.regions[0]).toMatchObject({ phase: 'Failed', error: expect.stringContaining(`the image is not in ${canaryRegistry}: no image shop/api:2.4.0 in`) });
+    expect(halted.registries?.find((r) => r.registry === canaryRegistry)?.phase).toBe('Failed');
+    expect(fake.calls(input.releaseId, 'renderRegion')).toEqual([]);
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual([]);
+    await handle.signal(resumeSignal, { by: 'hana', reason: 'pushed the image' });
+    const result = await handle.result();
+    expect(result.phase).toBe('Succeeded');
+    expect(fake.calls(input.releaseId, 'replicateImage').filter((r) => r === canaryRegistry)).toHaveLength(2);
+    expect(result.results[0]).toMatchObject({ phase: 'Succeeded', attempt: 2 });
   });
 });

@@ -28,9 +28,13 @@ export interface RenderedManifests {
   digest: string;
 }
 
-/** The image every region runs: the region's registry, the release's repository and tag. */
+/**
+ * The image every region runs: the region's registry, the release's repository and tag, and the digest
+ * once replicated, so that every region runs the same bits whatever the tag points at later.
+ */
 export function regionImage(release: ReleaseRef, region: RegionSpec): string {
-  return `${region.registry}/${release.image.name}:${release.image.tag}`;
+  const digest = release.image.digest ? `@${release.image.digest}` : '';
+  return `${region.registry}/${release.image.name}:${release.image.tag}${digest}`;
 }
 
 /** Kinds without a namespace, which must not be given the region's namespace. */
@@ -58,7 +62,7 @@ export async function renderManifests(helmPath: string, request: RenderRequest):
     let objects: KubernetesObject[];
     if (template.kind === 'helm') {
       const withImage = deepMerge(values, {
-        image: { repository: `${region.registry}/${release.image.name}`, tag: release.image.tag, reference: image },
+        image: { repository: `${region.registry}/${release.image.name}`, tag: release.image.tag, digest: release.image.digest ?? '', reference: image },
       });
       writeFileSync(join(work, 'values.json'), JSON.stringify(withImage));
       objects = parseManifests(await helmTemplate(helmPath, template.releaseName, chart, region.cluster.namespace, join(work, 'values.json')), 'helm template');

@@ -53,6 +53,7 @@ function printStatus(status: RigStatus, ctx: CommandContext, json: boolean | und
     ...status.services.map(
       (s) => `service    ${mark(s.up)} ${s.region} http://127.0.0.1:${s.port} version ${s.version ?? '-'}`,
     ),
+    ...status.registries.map((r) => `registry   ${mark(r.up)} ${r.host} for ${r.usedBy.join(', ')}`),
     `Prometheus ${mark(status.prometheus.up)} ${status.prometheus.url} targets up ${status.prometheus.targetsUp}/${status.prometheus.targets}`,
     `kubeconfig ${status.kubeconfig}   (export KUBECONFIG=${status.kubeconfig})`,
     `state      ${status.dir}`,

@@ -12,6 +12,7 @@ import { packTraffic } from '../../activities/load/packed-traffic';
 import { planWarnings } from '../../domain/plan-warnings';
 import { planRelease } from '../../domain/rollout-plan';
 import { connectClient, operatorName, workflowUrl } from '../temporal';
+import { checkSourceImage } from '../source-image';
 import { activeFreeze } from './freeze';
 import { watchRelease } from './watch';
 
@@ -29,7 +30,10 @@ export async function startCommand(argv: string[], ctx: CommandContext): Promise
   const { timeToSmoke, warnings } = releaseTimeToSmoke(release, Date.now());
   const overrides = overridesFrom(values);
   const plan = planRelease(spec, overrides, timeToSmoke?.ms);
-  for (const warning of [...release.warnings, ...warnings, ...planWarnings(spec, plan, overrides)]) ctx.err(`warning: ${warning}\n`);
+  const imageWarning = await checkSourceImage(spec, ctx.env);
+  for (const warning of [...release.warnings, ...warnings, ...planWarnings(spec, plan, overrides), ...(imageWarning ? [imageWarning] : [])]) {
+    ctx.err(`warning: ${warning}\n`);
+  }
   const input: ReleaseInput = {
     releaseId,
     spec,

@@ -15,7 +15,9 @@ const helm = requireTool('helm');
 const example = loadRelease(join(__dirname, '../../../examples/release.yaml'));
 const { spec } = example;
 const chart = packReleaseTemplate(example);
-const release: ReleaseRef = { releaseId: releaseIdOf(spec), app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image };
+// As the workflow renders it: with the digest the region's registry holds.
+const digest = `sha256:${'5e'.repeat(32)}`;
+const release: ReleaseRef = { releaseId: releaseIdOf(spec), app: spec.metadata.app, version: spec.metadata.version, image: { ...spec.spec.image, digest } };
 const regions = spec.spec.regions;
 
 const tempDirs: string[] = [];
@@ -97,7 +99,7 @@ describe('renderManifests with the example chart', () => {
     (name, registry, namespace) => {
       const { objects } = rendered.get(name)!;
       const deployment = deploymentOf(rendered.get(name)!);
-      expect(deployment.spec.template.spec.containers.map((c) => c.image)).toEqual([`${registry}/shop/api:2.4.0`]);
+      expect(deployment.spec.template.spec.containers.map((c) => c.image)).toEqual([`${registry}/shop/api:2.4.0@${digest}`]);
       expect(objects.map((o) => o.metadata?.namespace)).toEqual(objects.map(() => namespace));
     },
   );
@@ -199,8 +201,8 @@ describe('renderManifests with plain manifests', () => {
     expect(result.objects).toHaveLength(1);
     expect(deployment.metadata?.namespace).toBe('eu-west');
     expect(deployment.spec.replicas).toBe(4);
-    expect(deployment.spec.template.spec.initContainers[0].image).toBe('127.0.0.1:5102/shop/api:2.4.0');
-    expect(deployment.spec.template.spec.containers.map((c) => c.image)).toEqual(['127.0.0.1:5102/shop/api:2.4.0', 'docker.io/envoyproxy/envoy:v1.30']);
+    expect(deployment.spec.template.spec.initContainers[0].image).toBe(`127.0.0.1:5102/shop/api:2.4.0@${digest}`);
+    expect(deployment.spec.template.spec.containers.map((c) => c.image)).toEqual([`127.0.0.1:5102/shop/api:2.4.0@${digest}`, 'docker.io/envoyproxy/envoy:v1.30']);
   });
 
   it.each([
