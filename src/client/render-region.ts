@@ -22,13 +22,14 @@ export function regionNamed(release: LoadedRelease, name: string | undefined, op
 }
 
 /**
- * One region's manifests, rendered on this machine as the worker renders them for a deploy, except
- * that the image is named by tag: its digest is only known once a release has copied the image.
+ * One region's manifests, rendered on this machine as the worker renders them for a deploy. The image
+ * is named by tag unless `digest` is given (a release deploys the source's digest, known once it runs).
  */
-export async function renderRegion(release: LoadedRelease, region: RegionSpec, env: NodeJS.ProcessEnv): Promise<KubernetesObject[]> {
+export async function renderRegion(release: LoadedRelease, region: RegionSpec, env: NodeJS.ProcessEnv, digest?: string): Promise<KubernetesObject[]> {
   const { spec } = release;
+  const image = digest ? { ...spec.spec.image, digest } : spec.spec.image;
   const { objects } = await renderManifests(helmPath(env), {
-    release: { releaseId: releaseIdOf(spec), app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image },
+    release: { releaseId: releaseIdOf(spec), app: spec.metadata.app, version: spec.metadata.version, image },
     region,
     template: packReleaseTemplate(release),
     values: spec.spec.template.values,

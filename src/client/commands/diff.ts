@@ -10,6 +10,8 @@ import { previewClusterChanges } from '../cluster-changes';
 import type { CommandContext } from '../command';
 import { requireFile } from '../options';
 import { type LoadedRelease, loadRelease } from '../release-file';
+import { verifyImage } from '../../activities/registry/copy-image';
+import { credentialsFromEnv } from '../../activities/registry/registry-auth';
 import { manifestsYaml, regionNamed, renderRegion } from '../render-region';
 
 const usage = '-f release.yaml (--regions A,B | --region NAME) [--json]';
@@ -64,12 +66,16 @@ async function diffRegions(release: LoadedRelease, [fromName, toName]: [string, 
 /** What releasing would change in one region's cluster: live objects against a server-side dry run. */
 async function diffCluster(release: LoadedRelease, regionName: string, json: boolean, ctx: CommandContext): Promise<number> {
   const region = regionNamed(release, regionName, '--region');
-  const objects = await renderRegion(release, region, ctx.env);
+  // The release would deploy the source's digest: compare with that, when the source can tell.
+  const { digest, note } = await sourceDigest(release, ctx.env);
+  const objects = await renderRegion(release, region, ctx.env, digest);
   const kubeconfig = ctx.env.KUBECONFIG;
   if (kubeconfig && !existsSync(kubeconfig)) throw new InvalidInputError(`KUBECONFIG: ${kubeconfig} does not exist; point it at the kubeconfig that has context ${region.cluster.context}`);
   const kc = kubeConfigForContext(region.cluster.context, kubeconfig);
   const { namespace, context } = region.cluster;
-  const { changes, notes } = await previewClusterChanges(kc, objects, namespace, `cluster ${context} (region ${region.name})`);
+  const preview = await previewClusterChanges(kc, objects, namespace, `cluster ${context} (region ${region.name})`);
+  const { changes } = preview;
+  const notes = note ? [note, ...preview.notes] : preview.notes;
   if (json) {
     ctx.out(`${JSON.stringify({ mode: 'cluster', region: region.name, context, namespace, changes, notes }, null, 2)}\n`);
     return 0;
@@ -85,4 +91,16 @@ async function diffCluster(release: LoadedRelease, regionName: string, json: boo
 function summary(changes: readonly ObjectChange[]): string {
   const count = (kind: ChangeKind) => changes.filter((c) => c.change === kind).length;
   return `${count('added')} new, ${count('changed')} changed, ${count('unchanged')} unchanged`;
+}
+
+/** The digest of the release's image in the source registry, or a note saying why the image is named by tag. */
+async function sourceDigest(release: LoadedRelease, env: NodeJS.ProcessEnv): Promise<{ digest?: string; note?: string }> {
+  const { name, tag, source } = release.spec.spec.image;
+  const byTag = `the image is named by tag: ${name}:${tag}`;
+  try {
+    const found = await verifyImage({ ref: { registry: source, repository: name, tag }, credentials: credentialsFromEnv(env) });
+    return found.present && found.digest ? { digest: found.digest } : { note: `${byTag} is not in ${source} yet` };
+  } catch (err) {
+    return { note: `${byTag}; ${source} could not tell its digest (${(err as Error).message})` };
+  }
 }

@@ -5,7 +5,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { parseDocument } from 'yaml';
+import { serverSideApply } from '../../../src/activities/kubernetes/server-side-apply';
+import { verifyImage } from '../../../src/activities/registry/copy-image';
 import { runCli } from '../../../src/client/main';
+import { renderRegion } from '../../../src/client/render-region';
 import { loadRelease } from '../../../src/client/release-file';
 import type { RegionSpec } from '../../../src/domain/release-spec';
 import { rig, specFor } from '../../support/e2e';
@@ -106,7 +109,6 @@ describe('meridian diff: bad input is refused with the option and the fix (exit 
 });
 
 describe('meridian diff --region NAME: what a release would change in the cluster (the rig, dry runs only)', () => {
-  const regions = loadRelease(example).spec.spec.regions.filter((r) => r.role !== 'staging');
   let region: RegionSpec;
   const deployments = (r: RegionSpec) => rig.kube(r.cluster.context).makeApiClient(AppsV1Api);
   const liveVersion = async (r: RegionSpec) => {
@@ -114,21 +116,33 @@ describe('meridian diff --region NAME: what a release would change in the cluste
     return d.spec?.template.metadata?.labels?.['app.kubernetes.io/version'];
   };
 
+  // The test's own namespace in us-west's cluster, running a release applied here for real (as a
+  // deploy would), so the suite needs nothing else to have run on the rig first.
+  const liveNamespace = uniqueName('diff-live');
+  const runningVersion = uniqueName('9.9.8-diff-live');
+  const specIn = (version: string, edit: (doc: ReturnType<typeof parseDocument>) => void = () => undefined) =>
+    specFor(version, (doc) => {
+      editRegion(doc, 'us-west', (path) => doc.setIn([...path, 'cluster', 'namespace'], liveNamespace));
+      edit(doc);
+    });
+  const core = () => rig.kube(region.cluster.context).makeApiClient(CoreV1Api);
+
   beforeAll(async () => {
-    // A region whose namespace runs the app now; other suites deploy to the rig, so look rather than assume.
-    const byPreference = [...regions].sort((a, b) => Number(b.name === 'us-west') - Number(a.name === 'us-west'));
-    for (const r of byPreference) {
-      if (await liveVersion(r).catch(() => undefined)) {
-        region = r;
-        return;
-      }
-    }
-    throw new Error('no region of the rig runs shop-api: bring the rig up with `meridian dev up`');
+    const release = loadRelease(specIn(runningVersion));
+    region = release.spec.spec.regions.find((r) => r.name === 'us-west')!;
+    const { name, tag, source } = release.spec.spec.image;
+    const { digest } = await verifyImage({ ref: { registry: source, repository: name, tag } });
+    const objects = await renderRegion(release, region, rigEnv, digest);
+    await core().createNamespace({ body: { metadata: { name: liveNamespace } } });
+    await serverSideApply(rig.kube(region.cluster.context), objects.filter((o) => o.kind !== 'Namespace'));
+  });
+  afterAll(async () => {
+    await core().deleteNamespace({ name: liveNamespace }).catch(() => undefined);
   });
 
   it('shows the version label, image and release annotation a new version changes, without server noise, and applies nothing', async () => {
     const version = uniqueName('9.9.9-diff');
-    const spec = specFor(version, (doc) => doc.setIn(['spec', 'image', 'tag'], version));
+    const spec = specIn(version, (doc) => doc.setIn(['spec', 'image', 'tag'], version));
     const { code, stdout, stderr } = await cli(['diff', '-f', spec, '--region', region.name]);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const ns = region.cluster.namespace;
@@ -146,7 +160,7 @@ describe('meridian diff --region NAME: what a release would change in the cluste
 
   it('--json: each object with its change and diff', async () => {
     const version = uniqueName('9.9.9-diff-json');
-    const { code, stdout } = await cli(['diff', '-f', specFor(version), '--region', region.name, '--json']);
+    const { code, stdout } = await cli(['diff', '-f', specIn(version), '--region', region.name, '--json']);
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
     const ns = region.cluster.namespace;
@@ -158,19 +172,16 @@ describe('meridian diff --region NAME: what a release would change in the cluste
     expect(report.changes[1].diff).toContain(`+        app.kubernetes.io/version: ${version}\n`);
   });
 
-  it('lists an object the release would leave as it is as unchanged', async () => {
-    // The Service differs between releases only by their id: a spec of the release that runs leaves it alone.
-    const service = await rig.kube(region.cluster.context).makeApiClient(CoreV1Api).readNamespacedService({ name: 'shop-api', namespace: region.cluster.namespace });
-    const running = service.metadata?.annotations?.['meridian.dev/release']?.replace(/^release-shop-api-/, '');
-    expect(running).toBeDefined();
-    const { code, stdout } = await cli(['diff', '-f', specFor(running!), '--region', region.name]);
+  it('lists what the release that runs would leave as it is as unchanged, image digest included', async () => {
+    const { code, stdout } = await cli(['diff', '-f', specIn(runningVersion), '--region', region.name]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(new RegExp(`^unchanged: Service ${escape(region.cluster.namespace)}/shop-api$`, 'm'));
-    expect(stdout).not.toContain('--- live Service');
+    expect(stdout).toMatch(new RegExp(`^unchanged: Service ${escape(liveNamespace)}/shop-api$`, 'm'));
+    expect(stdout).toMatch(new RegExp(`^unchanged: Deployment ${escape(liveNamespace)}/shop-api$`, 'm'));
+    expect(stdout).toContain(`${region.name}: 0 new, 0 changed, 2 unchanged `);
   });
 
   it('reports every object as new in a namespace where nothing runs, as the API server would create it', async () => {
-    const spec = specFor(uniqueName('9.9.9-diff-empty'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'namespace'], 'default')));
+    const spec = specIn(uniqueName('9.9.9-diff-empty'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'namespace'], 'default')));
     const { code, stdout } = await cli(['diff', '-f', spec, '--region', region.name]);
     expect(code).toBe(0);
     expect(stdout).toContain('--- live Service default/shop-api (new object)\n+++ after release Service default/shop-api\n@@ -0,0 +1,');
@@ -183,7 +194,7 @@ describe('meridian diff --region NAME: what a release would change in the cluste
 
   it('reports the namespace and its objects as new where the namespace does not exist yet, and does not create it', async () => {
     const namespace = uniqueName('diff-new');
-    const spec = specFor(uniqueName('9.9.9-diff-new'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'namespace'], namespace)));
+    const spec = specIn(uniqueName('9.9.9-diff-new'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'namespace'], namespace)));
     const { code, stdout } = await cli(['diff', '-f', spec, '--region', region.name]);
     expect(code).toBe(0);
     expect(stdout).toMatch(new RegExp(`^note: namespace ${namespace} does not exist yet: releasing creates it; `));
@@ -196,7 +207,7 @@ describe('meridian diff --region NAME: what a release would change in the cluste
   });
 
   it('fails with the object and the API server\'s message when the dry run rejects a manifest (exit 2)', async () => {
-    const spec = specFor(uniqueName('9.9.9-diff-bad'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'values'], doc.createNode({ replicas: -1 }))));
+    const spec = specIn(uniqueName('9.9.9-diff-bad'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'values'], doc.createNode({ replicas: -1 }))));
     const { code, stdout, stderr } = await cli(['diff', '-f', spec, '--region', region.name]);
     expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
     expect(stderr).toContain(`error: cluster ${region.cluster.context} (region ${region.name}) rejected Deployment ${region.cluster.namespace}/shop-api in a dry run (422): `);
@@ -225,7 +236,7 @@ describe('meridian diff --region NAME: what a release would change in the cluste
   });
 
   it('exits 2 when the kubeconfig has no context for the region', async () => {
-    const spec = specFor(uniqueName('9.9.9-diff-ctx'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'context'], 'meridian-nowhere')));
+    const spec = specIn(uniqueName('9.9.9-diff-ctx'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'context'], 'meridian-nowhere')));
     const { code, stderr } = await cli(['diff', '-f', spec, '--region', region.name]);
     expect(code).toBe(2);
     expect(stderr).toContain('kubeconfig context "meridian-nowhere" does not exist; known contexts: meridian-americas');
