@@ -238,6 +238,14 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     else registries.push(entry);
   }
 
+  /** A region that ends before its workflow started: nothing was deployed there. */
+  const abandon = (name: string, attempt: number, why: string): RegionResult => {
+    const result: RegionResult = { name, phase: 'Aborted', attempt, error: why };
+    results.set(name, result);
+    updateRegion(name, { phase: 'Aborted', error: why, waitingFor: undefined });
+    return result;
+  };
+
   const runRegion = async (name: string): Promise<RegionResult> => {
     const entry = status.regions.find((r) => r.name === name)!;
     const attempt = entry.attempts + 1;
@@ -265,6 +273,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         const registry = regionsByName.get(name)!.registry;
         status.regions[i] = { ...status.regions[i], phase: 'Replicating', waitingFor: `the image in ${registry}` };
         const digest = await imageFor(name, attempt);
+        // Aborted while the image was on its way: the region was never touched.
+        if (abort) return abandon(name, attempt, describeAbort(abort));
         status.regions[i] = { ...status.regions[i], phase: 'Running', waitingFor: undefined };
         regionInput.release = { ...releaseRef, image: { ...releaseRef.image, digest } };
       }

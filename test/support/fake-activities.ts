@@ -23,6 +23,8 @@ export interface FakeBehaviour {
   baseline?: LoadBaseline;
   /** Regions whose bake analysis fails (a failing measurement) or runs out of data (inconclusive). */
   bake?: Record<string, 'failed' | 'inconclusive'>;
+  /** Real time each image copy takes. */
+  imageMs?: number;
   /** Registries the image never reaches (replication fails), and how many times (Infinity: always). */
   failImage?: Record<string, number>;
   /** Requests a region serves during its bake (default 1000). */
@@ -69,6 +71,8 @@ export function fakeActivities() {
   const activities: MeridianActivities = {
     async replicateImage({ release, registry }) {
       note(release.releaseId, 'replicateImage', registry);
+      const ms = behaviours.get(release.releaseId)?.imageMs;
+      if (ms) await new Promise((r) => setTimeout(r, ms));
       const key = `${release.releaseId}/${registry}`;
       const failures = behaviours.get(release.releaseId)?.failImage?.[registry] ?? 0;
       const left = imageFailuresLeft.get(key) ?? failures;

@@ -599,4 +599,16 @@ describe('releaseWorkflow: the image in every region\'s registry', () => {
     expect(fake.calls(input.releaseId, 'replicateImage').filter((r) => r === canaryRegistry)).toHaveLength(2);
     expect(result.results[0]).toMatchObject({ phase: 'Succeeded', attempt: 2 });
   });
+
+  it('an abort while the image is on its way leaves every region untouched', async () => {
+    const input = exampleInput('wf-image-abort', withoutGates, { canarySoakMs: 0, bakeMs: 0 });
+    fake.behave(input.releaseId, { imageMs: 3_000 });
+    const handle = await start(input);
+    await statusWhen(input.releaseId, (s) => s.regions[0].phase === 'Replicating', 'the canary to wait for its image');
+    await handle.signal(abortSignal, { by: 'ivan', reason: 'wrong build' });
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('ReleaseAborted');
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual([]);
+    expect((failure.details?.[0] as ReleaseStatus).regions[0]).toMatchObject({ phase: 'Aborted', error: 'aborted by ivan: wrong build' });
+  });
 });
