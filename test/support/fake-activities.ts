@@ -23,6 +23,8 @@ export interface FakeBehaviour {
   baseline?: LoadBaseline;
   /** Regions whose bake analysis fails (a failing measurement) or runs out of data (inconclusive). */
   bake?: Record<string, 'failed' | 'inconclusive'>;
+  /** Registries that do not answer: every copy attempt fails as a connection refused would (retryable). */
+  downRegistries?: string[];
   /** Real time each image copy takes. */
   imageMs?: number;
   /** Registries the image never reaches (replication fails), and how many times (Infinity: always). */
@@ -71,6 +73,9 @@ export function fakeActivities() {
   const activities: MeridianActivities = {
     async replicateImage({ release, registry }) {
       note(release.releaseId, 'replicateImage', registry);
+      if (behaviours.get(release.releaseId)?.downRegistries?.includes(registry)) {
+        throw new Error(`registry ${registry} did not answer (connect ECONNREFUSED ${registry}): is it running and reachable from the worker?`);
+      }
       const ms = behaviours.get(release.releaseId)?.imageMs;
       if (ms) await new Promise((r) => setTimeout(r, ms));
       const key = `${release.releaseId}/${registry}`;

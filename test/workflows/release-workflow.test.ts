@@ -611,4 +611,21 @@ describe('releaseWorkflow: the image in every region\'s registry', () => {
     expect(fake.calls(input.releaseId, 'deployRegion')).toEqual([]);
     expect((failure.details?.[0] as ReleaseStatus).regions[0]).toMatchObject({ phase: 'Aborted', error: 'aborted by ivan: wrong build' });
   });
+
+  it('retries a registry that does not answer, then fails its regions with the reason and halts', async () => {
+    const input = exampleInput('wf-image-down', withoutGates, { canarySoakMs: 0, bakeMs: 0 });
+    const europe = input.spec.spec.regions.find((r) => r.name === 'eu-west')!.registry;
+    fake.behave(input.releaseId, { downRegistries: [europe] });
+    const handle = await start(input);
+    await env.sleep(10 * 60_000); // the retries' backoff
+    const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
+    expect(fake.calls(input.releaseId, 'replicateImage').filter((r) => r === europe)).toHaveLength(5);
+    expect(halted.regions.find((r) => r.name === 'eu-west')).toMatchObject({
+      phase: 'Failed',
+      error: `the image is not in ${europe}: registry ${europe} did not answer (connect ECONNREFUSED ${europe}): is it running and reachable from the worker?`,
+    });
+    expect(fake.calls(input.releaseId, 'deployRegion')).not.toContain('eu-west');
+    await handle.signal(abortSignal, { by: 'jo' });
+    expect((await failureOf(handle.result())).type).toBe('ReleaseFailed');
+  });
 });
