@@ -13,7 +13,8 @@ import type { AnalysisSpec } from '../domain/release-spec';
 import type { LoadTestInput } from '../domain/release-input';
 import type { ReplicatedImage } from '../domain/image-replication';
 import { watchBake } from './analysis/watch-bake';
-import type { CredentialLookup } from './registry/registry-auth';
+import { type CredentialLookup, firstCredentials } from './registry/registry-auth';
+import { credentialsFromSecret, type SecretRef } from './registry/secret-credentials';
 import { replicateImage } from './registry/replicate-image';
 import { findLoadBaseline } from './baseline/find-load-baseline';
 import { runChecks } from './checks/run-checks';
@@ -39,6 +40,8 @@ export interface ActivityDeps {
   temporalClient?: () => Promise<Client>;
   /** Registry credentials from the worker's environment (an auth file), never from the spec. */
   registryCredentials?: CredentialLookup;
+  /** A dockerconfigjson Secret with registry credentials, read at each copy (MERIDIAN_REGISTRY_SECRET); it wins over the auth file. */
+  registrySecret?: SecretRef;
 }
 
 /** A region step's input: which release, which region, and what to render. */
@@ -121,8 +124,10 @@ export function createActivities(deps: ActivityDeps) {
     async replicateImage(input: { release: ReleaseRef; registry: string }): Promise<ReplicatedImage> {
       const ctx = Context.current();
       const logger = deps.logger.child({ release: input.release.releaseId, registry: input.registry });
+      const secret = deps.registrySecret;
+      const fromSecret = secret ? await classified(() => credentialsFromSecret(kubeConfigForContext(secret.context, deps.kubeconfigFile), secret)) : undefined;
       const done = await replicateImage(input, {
-        credentials: deps.registryCredentials,
+        credentials: firstCredentials(fromSecret, deps.registryCredentials),
         signal: ctx.cancellationSignal,
         heartbeat: (progress) => ctx.heartbeat(progress),
       });

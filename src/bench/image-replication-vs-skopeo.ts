@@ -33,28 +33,35 @@ export interface CopyRun {
    * sum of its processes' peaks, an upper bound on what they held at once.
    */
   peakRssBytes: number;
-  /** Meridian: the process's resident memory when the copy started. skopeo: its largest process's peak. */
-  otherRssBytes: number;
+  /** Meridian: the process's resident memory when the copy started. */
+  rssBeforeBytes?: number;
+  /** skopeo: the largest of its processes' peaks. */
+  largestProcessRssBytes?: number;
   /** User and system CPU time of the copier; undefined when it could not be measured. */
   cpuMs?: number;
   /** The manifest digest every target holds afterwards, checked to be the source's. */
   digest: string;
 }
 
-/** One turn of both copiers: the full image into empty targets, then the update into targets holding it. */
+/** One copier's turn: the full image into empty targets, then the update into the same targets. */
 export interface CopierTurn {
+  /** Version A into empty registries. */
   full: CopyRun;
+  /** Version B into registries that hold A. */
   shared: CopyRun;
 }
 
+/** Both copiers' turns in one round. */
 export interface ReplicationRound {
   /** Which copier took its turn first. */
   first: Copier;
+  /** Meridian's turn. */
   meridian: CopierTurn;
+  /** skopeo's turn. */
   skopeo: CopierTurn;
 }
 
-/** One scenario's medians, side by side. */
+/** One scenario's figures over the rounds, side by side. */
 export interface ScenarioFigures {
   /** Bytes of blobs each target had to receive. */
   bytesPerTarget: number;
@@ -62,31 +69,62 @@ export interface ScenarioFigures {
   meridianMs: number;
   /** Median wall time of skopeo's copies. */
   skopeoMs: number;
-  /** meridianMs / skopeoMs: 1 or less is the target, below 1 when layers are shared. */
+  /** meridianMs / skopeoMs: the target is 1 or less, and below 1 when layers are shared. */
   ratio: number;
-  /** Bytes received by all targets over the median wall time, in MB (10^6 bytes) per second. */
+  /** Bytes received by all targets over Meridian's median wall time, in MB (10^6 bytes) per second. */
   meridianMBps: number;
+  /** The same over skopeo's median wall time. */
   skopeoMBps: number;
-  /** Highest peakRssBytes over the rounds. */
+  /** Meridian's highest peakRssBytes over the rounds. */
   meridianPeakRssBytes: number;
+  /** skopeo's highest peakRssBytes over the rounds (its processes' peaks summed). */
   skopeoPeakRssBytes: number;
-  /** Meridian: highest RSS at a copy's start; skopeo: largest single process. */
-  meridianBaseRssBytes: number;
+  /** Highest RSS of Meridian's process when one of its copies started. */
+  meridianRssBeforeBytes: number;
+  /** Highest peak of a single skopeo process. */
   skopeoLargestProcessRssBytes: number;
-  /** Median CPU time, when known. */
+  /** Median CPU time of Meridian's process during its copies. */
   meridianCpuMs?: number;
+  /** Median CPU time of skopeo's processes, summed per copy; undefined without GNU time. */
   skopeoCpuMs?: number;
 }
 
+/** The image copied. */
+export interface BenchImage {
+  /** Platforms as os/arch[/variant]. */
+  platforms: string[];
+  /** Layers per platform. */
+  layers: number;
+  /** How many of the first layers every platform shares. */
+  sharedLayers: number;
+  /** Distinct blobs: configs and layers. */
+  blobs: number;
+  /** Their total size in bytes. */
+  bytes: number;
+  /** Digest of the index. */
+  digest: string;
+}
+
+/** What the whole comparison found. */
 export interface ReplicationComparison {
-  /** The image, version A. */
-  image: { platforms: string[]; layers: number; sharedLayers: number; blobs: number; bytes: number; digest: string };
-  /** Version B: what it has that A has not. */
-  update: { newBlobs: number; newBytes: number; digest: string };
+  /** Version A, the full image. */
+  image: BenchImage;
+  /** Version B against A. */
+  update: {
+    /** Blobs B has that A has not: each platform's last layer and config. */
+    newBlobs: number;
+    /** Their total size in bytes. */
+    newBytes: number;
+    /** Digest of B's index. */
+    digest: string;
+  };
   /** Target registries each copy goes to. */
   registries: number;
+  /** Every round, in order. */
   rounds: ReplicationRound[];
+  /** The full image into empty registries. */
   full: ScenarioFigures;
+  /** The update into registries holding the previous version. */
   shared: ScenarioFigures;
 }
 
@@ -97,7 +135,7 @@ export interface ReplicationComparisonOptions {
   layers?: number;
   /** How many of the first layers every platform shares. Default 2; fewer than `layers`. */
   sharedLayers?: number;
-  /** Default linux/amd64 and linux/arm64. */
+  /** Platforms as os/arch[/variant]. Default linux/amd64 and linux/arm64. */
   platforms?: string[];
   /** Target registries. Default 3, as the example release has. */
   registries?: number;
@@ -163,14 +201,13 @@ export function describeReplicationComparison(c: ReplicationComparison): string 
   const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
   const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-  const cpu = (ms: number | undefined) => (ms === undefined ? 'unknown' : s(ms));
   const { image } = c;
   const scenario = (name: string, f: ScenarioFigures, target: string) =>
     `   ${name}: Meridian median ${s(f.meridianMs)} (${f.meridianMBps.toFixed(0)} MB/s), skopeo median ${s(f.skopeoMs)} (${f.skopeoMBps.toFixed(0)} MB/s); ` +
     `ratio ${f.ratio.toFixed(2)}x skopeo (target: ${target}); ` +
-    `peak RSS Meridian ${mib(f.meridianPeakRssBytes)} (whole process, ${mib(f.meridianBaseRssBytes)} of it before the copy), ` +
+    `peak RSS Meridian ${mib(f.meridianPeakRssBytes)} (the whole bench process, which held up to ${mib(f.meridianRssBeforeBytes)} before a copy), ` +
     `skopeo ${c.registries} processes ${mib(f.skopeoPeakRssBytes)} summed (largest ${mib(f.skopeoLargestProcessRssBytes)}); ` +
-    `CPU median Meridian ${cpu(f.meridianCpuMs)}, skopeo ${cpu(f.skopeoCpuMs)}`;
+    `CPU (user and system) median Meridian ${f.meridianCpuMs === undefined ? 'unknown' : s(f.meridianCpuMs)}, skopeo ${f.skopeoCpuMs === undefined ? 'unknown (no GNU time)' : `${s(f.skopeoCpuMs)} summed`}`;
   const each = c.rounds
     .map((r) => `${r.first} first: ${s(r.meridian.full.wallMs)} vs ${s(r.skopeo.full.wallMs)} / ${s(r.meridian.shared.wallMs)} vs ${s(r.skopeo.shared.wallMs)}`)
     .join('; ');
@@ -179,13 +216,13 @@ export function describeReplicationComparison(c: ReplicationComparison): string 
       `${image.blobs} blobs, ${mb(image.bytes)}, from one docker-registry to ${c.registries} at once on loopback (Meridian: ${c.registries} copyImage calls in its process; ` +
       `skopeo: ${c.registries} processes, their start included), fresh targets per turn, ${c.rounds.length} rounds alternating who goes first; every target's digest checked against the source's:`,
     scenario(`full image into empty registries (${mb(c.full.bytesPerTarget)} per target)`, c.full, '1.0x or less'),
-    scenario(`update sharing all but ${c.update.newBlobs - image.platforms.length} layers... `.length ? `update into registries holding the previous version (${c.update.newBlobs} new blobs, ${mb(c.shared.bytesPerTarget)} per target)` : '', c.shared, 'below 1.0x'),
+    scenario(`update into registries holding the previous version (${c.update.newBlobs} new blobs, ${mb(c.shared.bytesPerTarget)} per target)`, c.shared, 'below 1.0x'),
     `   rounds, Meridian vs skopeo, full / update: ${each}`,
   ].join('\n');
 }
 
 /**
- * Contents sizes of one platform's layers, base first, largest first (as real images are): layer i
+ * Content sizes of one platform's layers, base first, largest first (as real images are): layer i
  * weighs `layers - i`, and the weights of the distinct layers (shared ones once, the others once per
  * platform) add up to `totalBytes`.
  */
@@ -227,7 +264,8 @@ async function checkTargets(copier: Copier, targets: ScratchRegistry[], tag: str
   for (const target of targets) {
     const found = await verifyImage({ ref: { registry: target.host, repository: REPOSITORY, tag }, expectedDigest: expected });
     if (!found.present) {
-      throw new Error(`after ${copier}'s copy, ${target.host}/${REPOSITORY}:${tag} holds ${found.digest ?? 'nothing'} ${found.digest === expected ? 'with blobs missing' : ''}, not the source's ${expected}`);
+      const held = found.digest === undefined ? 'nothing' : found.digest === expected ? `${expected} with blobs missing` : found.digest;
+      throw new Error(`after ${copier}'s copy, ${target.host}/${REPOSITORY}:${tag} holds ${held}, not the source's ${expected} in full`);
     }
   }
 }
@@ -253,7 +291,7 @@ async function copyWithMeridian(source: string, targets: string[], tag: string):
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  return { wallMs, peakRssBytes: peakRss, otherRssBytes: baseRss, cpuMs: (used.user + used.system) / 1000 };
+  return { wallMs, peakRssBytes: peakRss, rssBeforeBytes: baseRss, cpuMs: (used.user + used.system) / 1000 };
 }
 
 /** skopeo's copies: one process per target, all at once. */
@@ -265,7 +303,7 @@ async function copyWithSkopeo(skopeo: string, source: string, targets: string[],
   return {
     wallMs,
     peakRssBytes: runs.reduce((sum, r) => sum + r.peakRssBytes, 0),
-    otherRssBytes: Math.max(...runs.map((r) => r.peakRssBytes)),
+    largestProcessRssBytes: Math.max(...runs.map((r) => r.peakRssBytes)),
     ...(cpuMs !== undefined && { cpuMs }),
   };
 }
@@ -328,8 +366,8 @@ function figures(rounds: ReplicationRound[], pick: (turn: CopierTurn) => CopyRun
     skopeoMBps: rate(skopeoMs),
     meridianPeakRssBytes: Math.max(...meridian.map((r) => r.peakRssBytes)),
     skopeoPeakRssBytes: Math.max(...skopeo.map((r) => r.peakRssBytes)),
-    meridianBaseRssBytes: Math.max(...meridian.map((r) => r.otherRssBytes)),
-    skopeoLargestProcessRssBytes: Math.max(...skopeo.map((r) => r.otherRssBytes)),
+    meridianRssBeforeBytes: Math.max(...meridian.map((r) => r.rssBeforeBytes ?? 0)),
+    skopeoLargestProcessRssBytes: Math.max(...skopeo.map((r) => r.largestProcessRssBytes ?? 0)),
     ...(meridianCpuMs !== undefined && { meridianCpuMs }),
     ...(skopeoCpuMs !== undefined && { skopeoCpuMs }),
   };

@@ -8,8 +8,11 @@
  *   3. server-side apply of one region's manifests: Meridian's apply against `kubectl apply
  *      --server-side` of the same manifests, side by side.
  *   4. the load generator's request rate against wrk's on a loopback target (no rig needed).
+ *   5. replication of a 200 MB multi-platform image from one registry to three at once, against `skopeo
+ *      copy --all` run the same way: into empty registries, and an update sharing all but one layer per
+ *      platform into registries holding the previous version (registries of its own, no rig needed).
  *
- * `--only overhead,concurrent,apply,load` runs the sections named, e.g. `node dist/bench/main.js --only load`.
+ * `--only overhead,concurrent,apply,load,images` runs the sections named, e.g. `node dist/bench/main.js --only load`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -27,6 +30,7 @@ import type { ReleaseInput } from '../domain/release-input';
 import { releaseSpecSchema, type ReleaseSpec } from '../domain/release-spec';
 import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../rig/rig-config';
 import { findTool } from '../rig/toolchain';
+import { compareWithSkopeo, describeReplicationComparison } from './image-replication-vs-skopeo';
 import { compareWithWrk, describeGeneratorComparison } from './load-generator-vs-wrk';
 import type { releaseWorkflow } from '../workflows/release-workflow';
 
@@ -183,7 +187,19 @@ async function benchLoadGenerator(): Promise<void> {
   console.log(`4. ${describeGeneratorComparison(comparison)}`);
 }
 
-const sections = ['overhead', 'concurrent', 'apply', 'load'] as const;
+async function benchImages(): Promise<void> {
+  const comparison = await compareWithSkopeo({
+    totalBytes: 200e6,
+    layers: 6,
+    sharedLayers: 2,
+    platforms: ['linux/amd64', 'linux/arm64'],
+    registries: 3,
+    rounds: Number(process.env.BENCH_IMAGE_ROUNDS ?? 8),
+  });
+  console.log(`5. ${describeReplicationComparison(comparison)}`);
+}
+
+const sections = ['overhead', 'concurrent', 'apply', 'load', 'images'] as const;
 type Section = (typeof sections)[number];
 
 /** The sections `--only a,b` names, or all of them. */
@@ -218,6 +234,7 @@ async function main(): Promise<void> {
   }
   if (only.has('apply')) await benchApply();
   if (only.has('load')) await benchLoadGenerator();
+  if (only.has('images')) await benchImages();
 }
 
 main().catch((err) => {

@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/region-activities';
 import { credentialsFromEnv } from '../activities/registry/registry-auth';
+import { registrySecretFromEnv } from '../activities/registry/secret-credentials';
 import { taskQueue as defaultTaskQueue } from '../workflows/definitions';
 
 export interface WorkerOptions {
@@ -60,6 +61,7 @@ export async function createMeridianWorker(options: WorkerOptions): Promise<{ wo
       pollIntervalMs: options.pollIntervalMs,
       temporalClient,
       registryCredentials: credentialsFromEnv(process.env),
+      registrySecret: registrySecretFromEnv(process.env),
     }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
   });

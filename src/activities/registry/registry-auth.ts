@@ -61,6 +61,26 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv): CredentialLookup {
   return (registryHost) => byHost.get(normalizeHost(registryHost));
 }
 
+/**
+ * The credentials in an auth document read from somewhere else than a file, such as a Kubernetes
+ * Secret's `.dockerconfigjson`; `source` names it in errors.
+ */
+export function credentialsFromAuthJson(source: string, text: string): CredentialLookup {
+  const byHost = readAuthFile(source, text);
+  return (registryHost) => byHost.get(normalizeHost(registryHost));
+}
+
+/** The first lookup that knows a registry: e.g. a Kubernetes Secret's, then the auth file's. */
+export function firstCredentials(...lookups: (CredentialLookup | undefined)[]): CredentialLookup {
+  return (registryHost) => {
+    for (const lookup of lookups) {
+      const found = lookup?.(registryHost);
+      if (found) return found;
+    }
+    return undefined;
+  };
+}
+
 /** Which auth file the environment points at. */
 export function authFilePath(env: NodeJS.ProcessEnv): string {
   if (env.REGISTRY_AUTH_FILE) return env.REGISTRY_AUTH_FILE;
@@ -70,7 +90,7 @@ export function authFilePath(env: NodeJS.ProcessEnv): string {
 
 function readAuthFile(file: string, text: string): Map<string, RegistryCredential> {
   const malformed = (problem: string) =>
-    new InvalidInputError(`the registry auth file ${file} is malformed: ${problem}: fix it, log in again (docker login), or point REGISTRY_AUTH_FILE at another file`);
+    new InvalidInputError(`the registry auth ${file.startsWith('Secret ') ? '' : 'file '}${file} is malformed: ${problem}: fix it, log in again (docker login), or point REGISTRY_AUTH_FILE at another file`);
   let json: unknown;
   try {
     json = JSON.parse(text);
