@@ -16,7 +16,10 @@ export async function queryStatus(client: Client, releaseId: string): Promise<Re
     if (err instanceof WorkflowNotFoundError || /not found/i.test((err as Error).message)) {
       throw new InvalidInputError(`no release with id ${releaseId}: see \`meridian list\``);
     }
-    throw err;
+    // A query needs a worker; a release that has ended carries its final status without one.
+    const ended = await endedStatus(client, releaseId);
+    if (!ended) throw err;
+    return ended;
   }
   const regions = await Promise.all(
     status.regions.map(async (region) => {
@@ -42,5 +45,18 @@ export async function awaitRelease(client: Client, releaseId: string): Promise<{
       if (details) return { status: details, succeeded: false };
     }
     return { status: await queryStatus(client, releaseId), succeeded: false };
+  }
+}
+
+/** The final status of a release that has ended (its result, or its failure's details); undefined while it runs. */
+async function endedStatus(client: Client, releaseId: string): Promise<ReleaseStatus | undefined> {
+  const handle = client.workflow.getHandle(releaseId);
+  const { status } = await handle.describe();
+  if (status.name === 'RUNNING') return undefined;
+  try {
+    return (await handle.result()) as ReleaseStatus;
+  } catch (err) {
+    if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) return err.cause.details?.[0] as ReleaseStatus | undefined;
+    return undefined;
   }
 }

@@ -1,10 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { readRevision, revisionSecretName } from '../../src/activities/kubernetes/region-revision';
 import { loadRelease } from '../../src/client/release-file';
+import { pushDemoImage } from '../../src/rig/demo-image';
 import { startTemporal, stopTemporal } from '../../src/rig/temporal-dev-server';
 import { requireTool } from '../../src/rig/toolchain';
 import { meridian } from '../support/cli';
@@ -25,6 +28,14 @@ beforeAll(async () => {
   worker = spawnWorker('worker-1');
   ({ client, close: closeClient } = await temporalClient());
 });
+
+/** Blob files in a registry's storage: each blob is a `data` file under blobs/. */
+function countBlobs(dir: string): number {
+  const walk = (d: string): number =>
+    readdirSync(d, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? walk(join(d, e.name)) : e.name === 'data' ? 1 : 0), 0);
+  const blobs = join(dir, 'docker', 'registry', 'v2', 'blobs');
+  return existsSync(blobs) ? walk(blobs) : 0;
+}
 
 /** skopeo, an OCI client independent of Meridian's, to look at what the registries hold. */
 async function skopeo(...args: string[]): Promise<string> {
@@ -160,6 +171,39 @@ describe('a release on the local rig', () => {
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 240_000 })).code).toBe(0);
     expect((await meridian(['unfreeze', '--app', 'shop-api'], { env })).stdout).toContain('shop-api is not frozen');
   }, 360_000);
+
+  it('resumes an image copy cut short by a killed worker on another worker, without copying again what had arrived', async () => {
+    const version = `2.5.6-e2e.${stamp}`;
+    const tag = `big-${stamp}`;
+    // An image big enough that copying it takes seconds: 2 platforms, 40 + 40 + 20 MB layers, the first shared.
+    await pushDemoImage({ registry: '127.0.0.1:5100', repository: 'shop/api', tag, layerBytes: [40e6, 40e6, 20e6], sharedLayers: 1, seed: `big ${stamp}` });
+    const europe = '127.0.0.1:5102';
+    const blobFiles = () => countBlobs(join(rig.layout.dir, 'registries', '5102', 'data'));
+    const before = blobFiles();
+    const file = specFor(version, (doc) => (noGate(doc), doc.setIn(['spec', 'image', 'tag'], tag)));
+    expect((await meridian(['start', '-f', file, '--bake', '1s', '--canary-soak', '1s'], { env })).code).toBe(0);
+    // The first new blob has landed in Europe's registry: kill the worker in the middle of the copy.
+    await eventually(async () => (blobFiles() > before ? true : undefined), 'a first blob in the Europe registry', 60_000, 20);
+    await stopWorker(worker, 'SIGKILL');
+    worker = spawnWorker('worker-3');
+
+    // The copy's heartbeat times out, another worker copies again and skips what had arrived.
+    expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 300_000 })).code).toBe(0);
+    const status = await statusWhen(client, idOf(version), (s) => s.phase === 'Succeeded', 'the release');
+    const eu = status.registries?.find((r) => r.registry === europe);
+    expect(eu?.phase).toBe('Ready');
+    expect(Number(/(\d+) already there/.exec(eu?.detail ?? '')?.[1])).toBeGreaterThan(0);
+    const raw = await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${europe}/shop/api:${tag}`);
+    expect(`sha256:${createHash('sha256').update(raw).digest('hex')}`).toBe(eu?.digest);
+    expect((await deployedImages())['eu-west'].image).toBe(`${europe}/shop/api:${tag}@${eu?.digest}`);
+
+    // An ended release shows its status with no worker running: a query needs one, its result does not.
+    await stopWorker(worker);
+    const ended = await meridian(['status', idOf(version)], { env });
+    worker = spawnWorker('worker-4');
+    expect(ended.code).toBe(0);
+    expect(ended.stdout).toContain(`${idOf(version)}  Succeeded`);
+  }, 420_000);
 
   it('finishes with each region deployed once when its worker is killed during a deploy and another takes over', async () => {
     const version = `2.5.2-e2e.${stamp}`;
