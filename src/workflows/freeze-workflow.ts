@@ -15,6 +15,8 @@ export interface FreezeState {
 
 export const freezeStatusQuery = defineQuery<FreezeState>('freeze-status');
 export const liftSignal = defineSignal<[OperatorRequest?]>('lift');
+/** A release of the frozen app started anyway (e.g. with the temporal CLI): it paused itself, and unfreeze resumes it. */
+export const releaseStartedSignal = defineSignal<[{ releaseId: string }]>('release-started');
 
 /** Workflow id of an app's freeze: one at a time per app. */
 export function freezeIdOf(app: string): string {
@@ -28,6 +30,9 @@ export function freezeIdOf(app: string): string {
 export async function freezeWorkflow(input: FreezeState): Promise<FreezeState> {
   const state: FreezeState = { ...input };
   setHandler(freezeStatusQuery, () => state);
+  setHandler(releaseStartedSignal, ({ releaseId }) => {
+    if (!state.paused.includes(releaseId)) state.paused.push(releaseId);
+  });
   setHandler(liftSignal, (request) => {
     state.lifted ??= { ...request, at: new Date(Date.now()).toISOString() };
   });

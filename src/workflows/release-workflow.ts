@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   type ChildWorkflowHandle,
   condition,
+  getExternalWorkflowHandle,
   log,
   patched,
   setHandler,
@@ -37,6 +38,7 @@ import {
   statusQuery,
 } from './definitions';
 import { describeAbort, describeFailure } from './failures';
+import { freezeIdOf, releaseStartedSignal } from './freeze-workflow';
 import { regionWorkflow, rolloutTimeoutMs } from './region-workflow';
 import { appKey, phaseKey, regionKey, versionKey } from './search-attributes';
 
@@ -328,6 +330,23 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     await Promise.all(Array.from({ length: Math.min(plan.maxParallel, names.length) }, lane));
     return done;
   };
+
+  // A release started while its app is frozen (the CLI refuses, the temporal CLI does not) tells the
+  // freeze and pauses itself before touching anything; unfreeze resumes it with the others.
+  if (patched('frozen-app-pauses-new-release')) {
+    // Started around the CLI, a release may lack the attributes that find it (list, freeze): set them.
+    upsertSearchAttributes([
+      { key: appKey, value: spec.metadata.app },
+      { key: versionKey, value: spec.metadata.version },
+    ]);
+    const frozen = await getExternalWorkflowHandle(freezeIdOf(spec.metadata.app))
+      .signal(releaseStartedSignal, { releaseId: input.releaseId })
+      .then(
+        () => true,
+        () => false, // no freeze holder runs: the app is not frozen
+      );
+    if (frozen) pause({ by: 'freeze', reason: `freeze of ${spec.metadata.app}: started while frozen; meridian unfreeze --app ${spec.metadata.app} resumes it` });
+  }
 
   // Every registry gets the image from the start, in parallel, so that no wave waits for a copy.
   if (replicatesImages) {

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { readRevision, revisionSecretName } from '../../src/activities/kubernetes/region-revision';
+import { releaseInputOf } from '../../src/client/commands/start';
 import { loadRelease } from '../../src/client/release-file';
+import { releaseWorkflowType, taskQueue } from '../../src/workflows/definitions';
 import { pushDemoImage } from '../../src/rig/demo-image';
 import { startTemporal, stopTemporal } from '../../src/rig/temporal-dev-server';
 import { requireTool } from '../../src/rig/toolchain';
@@ -165,10 +167,20 @@ describe('a release on the local rig', () => {
     expect(refused.stderr).toMatch(/shop-api is frozen by oncall@e2e since .*: incident INC-42; nothing started/);
     expect((await meridian(['freeze', '--app', 'shop-api'], { env })).stdout).toContain('shop-api is already frozen by oncall@e2e');
 
+    // Started around the CLI (as with the temporal CLI or an SDK): the release finds the freeze and pauses itself.
+    const sneaked = `2.5.7-e2e.${stamp}`;
+    const { input } = releaseInputOf(loadRelease(specFor(sneaked, noGate)), { bakeMs: 1000, canarySoakMs: 1000 }, 'sdk@e2e', Date.now());
+    await client.workflow.start(releaseWorkflowType, { workflowId: input.releaseId, taskQueue, args: [input] });
+    const selfPaused = await statusWhen(client, idOf(sneaked), (s) => s.paused, 'the release started during the freeze to pause itself');
+    expect(selfPaused.actions).toContainEqual(expect.objectContaining({ action: 'pause', by: 'freeze' }));
+    expect(selfPaused.regions.every((r) => r.phase === 'Pending')).toBe(true);
+
     const lifted = await meridian(['unfreeze', '--app', 'shop-api', '--reason', 'INC-42 resolved'], { env: oncall });
     expect(lifted.code).toBe(0);
     expect(lifted.stdout).toContain(`resumed ${idOf(version)}`);
+    expect(lifted.stdout).toContain(`resumed ${idOf(sneaked)}`);
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 240_000 })).code).toBe(0);
+    expect((await meridian(['watch', idOf(sneaked)], { env, timeoutMs: 240_000 })).code).toBe(0);
     expect((await meridian(['unfreeze', '--app', 'shop-api'], { env })).stdout).toContain('shop-api is not frozen');
   }, 360_000);
 

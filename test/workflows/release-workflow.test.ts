@@ -23,6 +23,7 @@ import {
   taskQueue,
 } from '../../src/workflows/definitions';
 import { queryStatus } from '../../src/client/release-handle';
+import { freezeIdOf, freezeStatusQuery, freezeWorkflow, liftSignal } from '../../src/workflows/freeze-workflow';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
 import { exampleInput, fakeActivities, fakeDigest, goodLoad, withAnalysis, withStaging, withoutGates } from '../support/fake-activities';
 
@@ -627,5 +628,29 @@ describe('releaseWorkflow: the image in every region\'s registry', () => {
     expect(fake.calls(input.releaseId, 'deployRegion')).not.toContain('eu-west');
     await handle.signal(abortSignal, { by: 'jo' });
     expect((await failureOf(handle.result())).type).toBe('ReleaseFailed');
+  });
+});
+
+describe('releaseWorkflow: a freeze held while a release starts', () => {
+  it('pauses a release started while its app is frozen before it touches anything; the freeze records it', async () => {
+    const freeze = await env.client.workflow.start(freezeWorkflow, {
+      workflowId: freezeIdOf('shop-api'),
+      taskQueue,
+      args: [{ app: 'shop-api', by: 'kim', reason: 'incident', at: new Date().toISOString(), paused: [] }],
+    });
+    try {
+      const input = exampleInput('wf-started-frozen', withoutGates, { canarySoakMs: 0, bakeMs: 0 });
+      const handle = await start(input);
+      const paused = await statusWhen(input.releaseId, (s) => s.paused, 'the release to pause itself');
+      expect(paused.actions).toEqual([expect.objectContaining({ action: 'pause', by: 'freeze', reason: expect.stringContaining('freeze of shop-api: started while frozen') })]);
+      expect((await freeze.query(freezeStatusQuery)).paused).toEqual([input.releaseId]);
+      await env.sleep(hour);
+      expect(fake.calls(input.releaseId, 'deployRegion')).toEqual([]);
+      await handle.signal(resumeSignal, { by: 'kim', reason: 'freeze lifted' });
+      expect((await handle.result()).phase).toBe('Succeeded');
+    } finally {
+      await freeze.signal(liftSignal, { by: 'kim' });
+      await freeze.result();
+    }
   });
 });

@@ -1,7 +1,7 @@
-import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import { InvalidInputError } from '../../domain/errors';
-import { pauseSignal, resumeSignal, taskQueue } from '../../workflows/definitions';
-import { type FreezeState, freezeIdOf, type freezeWorkflow } from '../../workflows/freeze-workflow';
+import { pauseSignal, resumeSignal, statusQuery, taskQueue } from '../../workflows/definitions';
+import { type FreezeState, freezeIdOf, type freezeWorkflow, releaseStartedSignal } from '../../workflows/freeze-workflow';
 import { appKey, releasesQuery } from '../../workflows/search-attributes';
 import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
@@ -13,6 +13,31 @@ async function runningReleases(client: Client, app: string): Promise<string[]> {
   const ids: string[] = [];
   for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
   return ids;
+}
+
+/** The releases among `ids` that are not paused now; one whose status cannot be read (no worker) counts as not paused. */
+async function notPaused(client: Client, ids: string[]): Promise<string[]> {
+  // A query needs a worker: with none, give up after a few seconds rather than hold the line open.
+  const pausedNow = (id: string) => client.withDeadline(Date.now() + 3_000, () => client.workflow.getHandle(id).query(statusQuery));
+  const paused = await Promise.all(ids.map((id) => pausedNow(id).then((s) => s.paused, () => false)));
+  return ids.filter((_, i) => !paused[i]);
+}
+
+/**
+ * The releases a freeze paused: those running when it began (its memo) and those started while it held,
+ * which told it by signal (its history). Read without a worker, like everything about freezes.
+ */
+async function pausedByFreeze(handle: WorkflowHandle): Promise<string[]> {
+  const ids = new Set(((await handle.describe()).memo?.paused as string[] | undefined) ?? []);
+  const history = await handle.fetchHistory();
+  for (const event of history.events ?? []) {
+    const signaled = event.workflowExecutionSignaledEventAttributes;
+    if (signaled?.signalName !== releaseStartedSignal.name) continue;
+    const data = signaled.input?.payloads?.[0]?.data;
+    const releaseId = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { releaseId?: string }).releaseId : undefined;
+    if (releaseId) ids.add(releaseId);
+  }
+  return [...ids];
 }
 
 function appOption(command: string, app: string | undefined): string {
@@ -43,7 +68,8 @@ export async function freezeCommand(argv: string[], ctx: CommandContext): Promis
   const by = operatorName(ctx.env);
   const { client, close } = await connectClient(ctx.env);
   try {
-    const releases = await runningReleases(client, app);
+    // A release an operator had paused already stays paused when the freeze lifts: the freeze leaves it out.
+    const releases = await notPaused(client, await runningReleases(client, app));
     const at = new Date().toISOString();
     const state: FreezeState = { app, by, reason: values.reason, at, paused: releases };
     try {
@@ -84,7 +110,7 @@ export async function unfreezeCommand(argv: string[], ctx: CommandContext): Prom
       ctx.out(`${app} is not frozen\n`);
       return 0;
     }
-    const paused = ((await handle.describe()).memo?.paused as string[] | undefined) ?? [];
+    const paused = await pausedByFreeze(handle);
     // Ended here rather than by signal, so that lifting needs no worker; the reason is in its history.
     await handle.terminate(`lifted by ${by}${values.reason ? `: ${values.reason}` : ''}`);
     ctx.out(`lifted the freeze of ${app}\n`);

@@ -1,13 +1,13 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { InvalidInputError } from '../../domain/errors';
-import type { ReleaseInput } from '../../domain/release-input';
+import type { ReleaseInput, ReleaseOverrides } from '../../domain/release-input';
 import type { releaseWorkflow } from '../../workflows/release-workflow';
 import { releaseWorkflowType, taskQueue } from '../../workflows/definitions';
 import { appKey, phaseKey, versionKey } from '../../workflows/search-attributes';
 import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 import { overrideOptions, overridesFrom, requireFile } from '../options';
-import { loadRelease, packReleaseTemplate, releaseIdOf, releaseTimeToSmoke, specHashOf } from '../release-file';
+import { type LoadedRelease, loadRelease, packReleaseTemplate, releaseIdOf, releaseTimeToSmoke, specHashOf } from '../release-file';
 import { packTraffic } from '../../activities/load/packed-traffic';
 import { planWarnings } from '../../domain/plan-warnings';
 import { planRelease } from '../../domain/rollout-plan';
@@ -23,31 +23,10 @@ import { watchRelease } from './watch';
 export async function startCommand(argv: string[], ctx: CommandContext): Promise<number> {
   const { values } = parseCommandArgs('start', argv, { file: { type: 'string', short: 'f' }, wait: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--wait] [--bake D] [--canary-soak D] [--load-duration D] [--analysis-interval D]');
   const release = loadRelease(requireFile('start', values.file));
-  const template = packReleaseTemplate(release);
-  const spec = release.spec;
-  const releaseId = releaseIdOf(spec);
-  const specHash = specHashOf(spec, template, release.checks, release.traffic);
-  const { timeToSmoke, warnings } = releaseTimeToSmoke(release, Date.now());
-  const overrides = overridesFrom(values);
-  const plan = planRelease(spec, overrides, timeToSmoke?.ms);
-  const imageWarning = await checkSourceImage(spec, ctx.env);
-  for (const warning of [...release.warnings, ...warnings, ...planWarnings(spec, plan, overrides), ...(imageWarning ? [imageWarning] : [])]) {
-    ctx.err(`warning: ${warning}\n`);
-  }
-  const input: ReleaseInput = {
-    releaseId,
-    spec,
-    specHash,
-    template,
-    checks: release.checks,
-    ...(release.traffic && spec.spec.regions.some((r) => r.role === 'staging')
-      ? { traffic: packTraffic(release.traffic, spec.spec.validation.load!.replay, 'spec.validation.load.replay') }
-      : {}),
-    overrides,
-    plan,
-    timeToSmoke,
-    requestedBy: operatorName(ctx.env),
-  };
+  const { input, warnings } = releaseInputOf(release, overridesFrom(values), operatorName(ctx.env), Date.now());
+  const imageWarning = await checkSourceImage(release.spec, ctx.env);
+  for (const warning of [...warnings, ...(imageWarning ? [imageWarning] : [])]) ctx.err(`warning: ${warning}\n`);
+  const { spec, releaseId, specHash } = input;
   const { client, close, target } = await connectClient(ctx.env);
   try {
     // A freeze refuses new releases; a repeated start of one already running still finds it below.
@@ -89,4 +68,27 @@ export async function startCommand(argv: string[], ctx: CommandContext): Promise
   } finally {
     await close();
   }
+}
+
+/** The workflow input of a release as `start` sends it (the plan and time-to-smoke computed now), and the warnings to show. */
+export function releaseInputOf(release: LoadedRelease, overrides: ReleaseOverrides, requestedBy: string, now: number): { input: ReleaseInput; warnings: string[] } {
+  const template = packReleaseTemplate(release);
+  const spec = release.spec;
+  const { timeToSmoke, warnings } = releaseTimeToSmoke(release, now);
+  const plan = planRelease(spec, overrides, timeToSmoke?.ms);
+  const input: ReleaseInput = {
+    releaseId: releaseIdOf(spec),
+    spec,
+    specHash: specHashOf(spec, template, release.checks, release.traffic),
+    template,
+    checks: release.checks,
+    ...(release.traffic && spec.spec.regions.some((r) => r.role === 'staging')
+      ? { traffic: packTraffic(release.traffic, spec.spec.validation.load!.replay, 'spec.validation.load.replay') }
+      : {}),
+    overrides,
+    plan,
+    timeToSmoke,
+    requestedBy,
+  };
+  return { input, warnings: [...release.warnings, ...warnings, ...planWarnings(spec, plan, overrides)] };
 }
