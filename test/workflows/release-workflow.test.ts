@@ -648,6 +648,7 @@ describe('releaseWorkflow: a freeze held while a release starts', () => {
       expect(fake.calls(input.releaseId, 'deployRegion')).toEqual([]);
       await handle.signal(resumeSignal, { by: 'kim', reason: 'freeze lifted' });
       expect((await handle.result()).phase).toBe('Succeeded');
+      await keepHistory(input.releaseId, 'v5-started-while-frozen');
     } finally {
       await freeze.signal(liftSignal, { by: 'kim' });
       await freeze.result();
