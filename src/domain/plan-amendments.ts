@@ -41,6 +41,8 @@ export interface AmendableRelease {
   haltedOn: readonly string[];
   /** The plan was ordered by traits: parallel waves must not bring traits no earlier wave exercised. */
   byTraits: boolean;
+  /** The release is ending (aborted, or failed and rolling back): its plan no longer changes. */
+  ending?: 'aborted' | 'failed';
 }
 
 export class AmendmentRefused extends Error {
@@ -60,6 +62,7 @@ export function firstOpenWave(release: Pick<AmendableRelease, 'phase' | 'wave'>)
 /** The effect of an amendment on the release as it is, or AmendmentRefused saying why not and what to do instead. */
 export function planAmendment(release: AmendableRelease, amendment: Amendment): AmendmentEffect {
   if (['Succeeded', 'Failed', 'Aborted'].includes(release.phase)) refuse(`the release already ended ${release.phase}`);
+  if (release.ending) refuse(`the release is ending (${release.ending}): its plan no longer changes`);
   const effect = amendment.kind === 'add' ? planAdd(release, amendment.region, amendment.toWave) : planChange(release, amendment);
   if (effect.kind !== 'none' && effect.kind !== 'retry-now') {
     const broken = newViolations(release, effect);
@@ -87,7 +90,8 @@ function planChange(release: AmendableRelease, amendment: Exclude<Amendment, { k
       return { kind: 'skip', region: name, rollBack: region.phase === 'Failed' };
     }
     case 'retry': {
-      if (release.haltedOn.includes(name)) return { kind: 'retry-now', region: name };
+      // A region skipped during the halt it held comes back into the plan; it is not retried in place.
+      if (release.haltedOn.includes(name) && region.phase !== 'Skipped') return { kind: 'retry-now', region: name };
       if (region.phase === 'Pending') {
         refuse(`${name} has not run yet (wave ${region.wave}): there is nothing to retry`);
       }
@@ -163,10 +167,11 @@ function assignment(release: AmendableRelease, effect?: AmendmentEffect): Map<st
 /** Rules the plan keeps, as sentences for what breaks them; only regions that have not started count. */
 function violations(release: AmendableRelease, waves: Map<string, number>, specs: ReadonlyMap<string, RegionSpec>): string[] {
   const open = firstOpenWave(release);
-  const pending = [...waves].filter(([, wave]) => wave >= open);
   const found: string[] = [];
   const lastWave = Math.max(0, ...waves.values());
-  for (const [name, wave] of pending) {
+  // Pins bind every region that will still go, started or not; the comparison with the rules before
+  // the change leaves out what already held (or already broke) them.
+  for (const [name, wave] of waves) {
     const pin = specs.get(name)?.rollout;
     if (pin?.after) {
       const before = waves.get(pin.after);

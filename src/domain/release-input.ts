@@ -67,6 +67,8 @@ export interface ReleaseInput {
   plan?: RolloutPlan;
   /** The bake between waves computed from incident history at start, and how (absent: the floor). */
   timeToSmoke?: TimeToSmoke;
+  /** Digest of the image in the source registry when the release started, as `start` found it. */
+  imageDigest?: string;
   /** Who started it (user@host by default). */
   requestedBy: string;
 }

@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { MeridianActivities } from '../activities/region-activities';
 import type { IntegrationSuite } from '../domain/integration-checks';
 
@@ -66,5 +66,7 @@ export function replicating(timeoutMs: number) {
     startToCloseTimeout: timeoutMs + 60_000,
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },
+    // A cancelled copy is waited for, so that nothing of the release runs once it has ended.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
 }

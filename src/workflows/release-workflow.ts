@@ -1,6 +1,7 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   type ChildWorkflowHandle,
   condition,
   getExternalWorkflowHandle,
@@ -13,8 +14,8 @@ import {
 import { replicating, restoring, rollingOut } from './activity-proxies';
 import { formatDuration } from '../domain/duration';
 import { describeReplication, type ReplicatedImage } from '../domain/image-replication';
-import { type Amendment, type AmendmentEffect, describeAmendment, firstOpenWave, planAmendment } from '../domain/plan-amendments';
-import type { RegionInput, ReleaseInput } from '../domain/release-input';
+import { type AmendableRelease, type Amendment, type AmendmentEffect, describeAmendment, firstOpenWave, planAmendment } from '../domain/plan-amendments';
+import type { RegionInput, ReleaseInput, ReleaseRef } from '../domain/release-input';
 import { type RegionStatus, type ReleasePhase, type ReleaseStatus } from '../domain/release-status';
 import { planRelease, stagingWavesOf } from '../domain/rollout-plan';
 import {
@@ -56,7 +57,9 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const { spec } = input;
   const rollout = spec.spec.rollout;
   const plan = input.plan ?? planRelease(spec, input.overrides, input.timeToSmoke?.ms, 'spec-order');
-  const releaseRef = { releaseId: input.releaseId, app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image };
+  // The digest `start` resolved in the source, when it could: every copy is of exactly that image.
+  const image: ReleaseRef['image'] = input.imageDigest ? { ...spec.spec.image, digest: input.imageDigest } : spec.spec.image;
+  const releaseRef = { releaseId: input.releaseId, app: spec.metadata.app, version: spec.metadata.version, image };
   const regionsByName = new Map(spec.spec.regions.map((r) => [r.name, r]));
   // The plan as amended in flight (skip, retry, add, move): the status shows it as it stands.
   const waves = plan.waves.map((w) => ({ regions: [...w.regions], bakeMs: w.bakeMs }));
@@ -79,10 +82,14 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const running = new Map<string, ChildWorkflowHandle<typeof regionWorkflow>>();
   const approved = new Set<string>();
   let abort: OperatorRequest | undefined;
+  /** Why the release failed, once it has. */
+  let failed: string | undefined;
   let resumeAfterHalt = false;
   /** Failed regions the release is halted on, and those an operator asked to run again now. */
   let haltedOn: string[] = [];
   const retryNow = new Set<string>();
+  /** Regions an operator skipped that are being rolled back: nothing starts them meanwhile. */
+  const leaving = new Set<string>();
   /** Bakes owed before a wave an operator added (wave index → ms). */
   const bakeOwed = new Map<number, number>();
 
@@ -136,6 +143,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     if (abort || isFinished()) return status;
     abort = request ?? {};
     record('abort', request);
+    copies.cancel();
     forward(abortSignal, request);
     return status;
   };
@@ -168,7 +176,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
 
   // Amendments: skip, retry, add or move a region. The validator refuses what would break the plan's rules.
   const phaseOf = (name: string) => status.regions.find((r) => r.name === name)?.phase;
-  const amendable = () => ({
+  const amendable = (): AmendableRelease => ({
     phase: status.phase,
     wave: status.wave,
     waves,
@@ -176,6 +184,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     specs: regionsByName,
     haltedOn,
     byTraits: plan.waves.some((w) => w.newTraits !== undefined),
+    ending: abort !== undefined ? 'aborted' : failed !== undefined ? 'failed' : undefined,
   });
   const validateAmendment = (amendment: Amendment, request: OperatorRequest | undefined) => {
     if (!request?.reason?.trim()) throw new Error('give a reason (--reason TEXT): every amendment is recorded with who asked and why');
@@ -184,8 +193,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const amend = async (amendment: Amendment, request: OperatorRequest): Promise<ReleaseStatus> => {
     const effect = planAmendment(amendable(), amendment);
     if (effect.kind !== 'none') {
-      record(describeAmendment(effect), request);
       await applyAmendment(effect, `${describeAmendment(effect)} by ${request.by ?? 'unknown'}: ${request.reason}`);
+      record(describeAmendment(effect), request);
     }
     return status;
   };
@@ -205,11 +214,13 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   // Images. Releases started before replication deploy by tag, as they began.
   const replicatesImages = patched('replicate-images');
   const replications = new Map<string, Promise<ReplicatedImage | { error: string }>>();
+  /** The copies under way: cancelled when the release is aborted or ends, so none outlives it. */
+  const copies = new CancellationScope();
   const replicate = (registry: string): Promise<ReplicatedImage | { error: string }> => {
     const timeoutMs = spec.spec.image.replication?.timeout ?? 10 * 60_000;
     setRegistry({ registry, phase: 'Replicating' });
-    const copy = replicating(timeoutMs)
-      .replicateImage({ release: releaseRef, registry })
+    const copy = copies
+      .run(() => replicating(timeoutMs).replicateImage({ release: releaseRef, registry }))
       .then(
         (done) => {
           setRegistry({ registry, phase: 'Ready', digest: done.digest, detail: describeReplication(done) });
@@ -225,12 +236,21 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     return copy;
   };
   /** The digest a region deploys, once its registry has the image; a retried region copies again after a failure. */
-  const imageFor = async (name: string, attempt: number): Promise<string> => {
+  const imageFor = async (name: string): Promise<string> => {
     const registry = regionsByName.get(name)!.registry;
-    const earlier = replications.get(registry);
-    let replication = await (earlier ?? replicate(registry));
-    if ('error' in replication && attempt > 1 && earlier) replication = await replicate(registry);
+    const first = replications.get(registry) ?? replicate(registry);
+    let replication = await first;
+    if ('error' in replication) {
+      // A copy that failed earlier (at the start, or for a region before) is tried again, once per failure.
+      const newer = replications.get(registry);
+      replication = await (newer !== first ? newer! : replicate(registry));
+    }
     if ('error' in replication) throw new Error(`the image is not in ${registry}: ${replication.error}`);
+    // Every region runs the same bits: a registry holding another digest means the tag moved mid-release.
+    const expected = releaseRef.image.digest ?? [...(status.registries ?? [])].find((r) => r.phase === 'Ready' && r.digest)?.digest;
+    if (expected && replication.digest !== expected) {
+      throw new Error(`${registry} holds ${replication.digest} for ${spec.spec.image.name}:${spec.spec.image.tag}, not ${expected}: the tag moved during the release; release the new image as a new release`);
+    }
     return replication.digest;
   };
   function setRegistry(entry: NonNullable<ReleaseStatus['registries']>[number]): void {
@@ -274,9 +294,12 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         const i = status.regions.findIndex((r) => r.name === name);
         const registry = regionsByName.get(name)!.registry;
         status.regions[i] = { ...status.regions[i], phase: 'Replicating', waitingFor: `the image in ${registry}` };
-        const digest = await imageFor(name, attempt);
+        const abortedMeanwhile = condition(() => abort !== undefined).then(() => undefined);
+        const copying = imageFor(name);
+        copying.catch(() => undefined); // an abort may win the race: its failure is then nobody's
+        const digest = await Promise.race([copying, abortedMeanwhile]);
         // Aborted while the image was on its way: the region was never touched.
-        if (abort) return abandon(name, attempt, describeAbort(abort));
+        if (abort || digest === undefined) return abandon(name, attempt, describeAbort(abort ?? {}));
         status.regions[i] = { ...status.regions[i], phase: 'Running', waitingFor: undefined };
         regionInput.release = { ...releaseRef, image: { ...releaseRef.image, digest } };
       }
@@ -318,7 +341,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     const done: RegionResult[] = [];
     const stop = () => abort !== undefined || done.some((r) => r.phase !== 'Succeeded');
     // A queued region an operator skipped or moved to a later wave meanwhile is left out.
-    const stillQueued = (name: string) => status.regions.some((r) => r.name === name && r.wave === index + 1 && r.phase !== 'Skipped');
+    const stillQueued = (name: string) => !leaving.has(name) && status.regions.some((r) => r.name === name && r.wave === index + 1 && r.phase !== 'Skipped');
     const lane = async () => {
       while (queue.length > 0 && !stop()) {
         await condition(() => !status.paused || abort !== undefined);
@@ -355,7 +378,6 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   }
 
   setPhase('Running');
-  let failed: string | undefined;
   for (let index = 0; index < waves.length && !abort && !failed; index++) {
     status.wave = index + 1;
     for (const gate of gatesBefore(index - stagingWaves, rollout.approvals, firstWaveIsCanary)) {
@@ -375,7 +397,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       if (abort) break;
     }
 
-    const planned = () => waves[index].regions.filter((name) => phaseOf(name) !== 'Skipped');
+    const planned = () => waves[index].regions.filter((name) => phaseOf(name) !== 'Skipped' && !leaving.has(name));
     let pending = planned();
     for (;;) {
       await runRegions(index, pending);
@@ -439,6 +461,11 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
 
   // Wait for regions still running (an abort rolls them back) and amendments under way before ending.
   await condition(() => running.size === 0 && allHandlersFinished());
+  // Copies still under way (an abort, a failure) are cancelled, and the release ends once they stopped.
+  if (replications.size > 0) {
+    copies.cancel();
+    await Promise.all(replications.values());
+  }
   // A release that does not succeed leaves no region on a version whose bake proved nothing.
   const unproven = status.regions.filter((r) => results.get(r.name)?.phase === 'Inconclusive').map((r) => r.name);
   if ((failed || abort) && unproven.length > 0) {
@@ -461,11 +488,21 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   /** Applies an accepted amendment to the plan and the status. */
   async function applyAmendment(effect: Exclude<AmendmentEffect, { kind: 'none' }>, note: string): Promise<void> {
     switch (effect.kind) {
-      case 'skip':
-        // A region that failed and was left as it is goes back to what it ran: skipped means not released there.
-        if (effect.rollBack) await rollBack([effect.region], 'rolled back: skipped by an operator');
+      case 'skip': {
+        // A region that failed and was left as it is goes back to what it ran: skipped means not released
+        // there. Meanwhile it is leaving: a resume or retry does not start it again.
+        leaving.add(effect.region);
+        try {
+          const notBack = effect.rollBack ? await rollBack([effect.region], 'skipped by an operator') : [];
+          if (notBack.length > 0) {
+            throw ApplicationFailure.nonRetryable(`${effect.region} was not skipped: ${status.regions.find((r) => r.name === effect.region)?.error}`, 'SkipFailed');
+          }
+        } finally {
+          leaving.delete(effect.region);
+        }
         updateRegion(effect.region, { phase: 'Skipped', note });
         return;
+      }
       case 'retry-now':
         retryNow.add(effect.region);
         updateRegion(effect.region, { note });
@@ -529,19 +566,30 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   }
 
   /** Rolls regions back (newest first) and marks them so. */
-  async function rollBack(names: string[], why: string): Promise<void> {
+  /** Rolls regions back, newest first; one that cannot be rolled back is marked Failed and the others still go. Returns those. */
+  async function rollBack(names: string[], why: string): Promise<string[]> {
+    const notBack: string[] = [];
     for (const name of [...names].reverse()) {
       const i = status.regions.findIndex((s) => s.name === name);
       status.regions[i] = { ...status.regions[i], phase: 'RollingBack' };
       const step = { release: releaseRef, region: regionsByName.get(name)! };
-      const undone = await restoring.rollbackRegion(step);
-      // Back means running what it ran before: wait for the restored Deployments to roll out.
-      if (patched('release-rollback-waits-for-rollout') && undone.deployments?.length) {
-        await rollingOut.waitForRollout({ ...step, deployments: undone.deployments, timeoutMs: rolloutTimeoutMs });
+      try {
+        const undone = await restoring.rollbackRegion(step);
+        // Back means running what it ran before: wait for the restored Deployments to roll out.
+        if (patched('release-rollback-waits-for-rollout') && undone.deployments?.length) {
+          await rollingOut.waitForRollout({ ...step, deployments: undone.deployments, timeoutMs: rolloutTimeoutMs });
+        }
+      } catch (err) {
+        const error = `could not roll back (${why}): ${describeFailure(err)}`;
+        status.regions[i] = { ...status.regions[i], phase: 'Failed', error };
+        results.set(name, { ...(results.get(name) ?? { name, attempt: status.regions[i].attempts }), phase: 'Failed', error });
+        notBack.push(name);
+        continue;
       }
       status.regions[i] = { ...status.regions[i], phase: 'RolledBack', error: why };
       results.set(name, { ...results.get(name)!, phase: 'RolledBack', error: why });
     }
+    return notBack;
   }
 
   async function rollBackSucceeded(): Promise<void> {

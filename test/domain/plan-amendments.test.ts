@@ -106,6 +106,24 @@ describe('planAmendment', () => {
     });
   });
 
+  it('refuses every change while the release is ending', () => {
+    expect(refused(() => planAmendment({ ...release(), ending: 'aborted' }, { kind: 'add', region: region('oslo') }))).toBe(
+      'the release is ending (aborted): its plan no longer changes',
+    );
+  });
+
+  it('brings back a region skipped during the halt it held, instead of retrying it in place', () => {
+    const halted = release({ phase: 'Halted', haltedOn: ['low', 'seoul'], phases: { low: 'Skipped', seoul: 'RolledBack' }, wave: 2 });
+    expect(planAmendment(halted, { kind: 'retry', region: 'low' })).toEqual({ kind: 'requeue', region: 'low', toWave: 3 });
+  });
+
+  it('keeps a region pinned last last even when it is in the wave that runs now', () => {
+    const specs = [region('canary', {}, { canary: true }), region('low', {}, { rollout: { pin: 'last' } }), region('seoul'), region('paris'), region('lima')];
+    const lastRunning = release({ specs, wave: 4, phase: 'Halted', haltedOn: ['paris'], phases: { paris: 'Failed', lima: 'Succeeded', low: 'Succeeded', seoul: 'Succeeded' } });
+    lastRunning.regions = lastRunning.regions.map((r) => (r.name === 'low' ? { ...r, wave: 4, phase: 'Pending' } : r));
+    expect(refused(() => planAmendment(lastRunning, { kind: 'add', region: region('oslo') }))).toContain('low is pinned last');
+  });
+
   it('keeps pins: after, first and last', () => {
     const specs = [
       region('canary', {}, { canary: true }),

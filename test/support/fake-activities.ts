@@ -25,6 +25,8 @@ export interface FakeBehaviour {
   bake?: Record<string, 'failed' | 'inconclusive'>;
   /** Registries that do not answer: every copy attempt fails as a connection refused would (retryable). */
   downRegistries?: string[];
+  /** Regions whose previous version does not roll out again after a rollback. */
+  failRestore?: string[];
   /** Real time each image copy takes. */
   imageMs?: number;
   /** Registries the image never reaches (replication fails), and how many times (Infinity: always). */
@@ -105,6 +107,9 @@ export function fakeActivities() {
     },
     async waitForRollout({ release, region }) {
       note(release.releaseId, 'waitForRollout', region.name);
+      if (restored.has(`${release.releaseId}/${region.name}`) && behaviours.get(release.releaseId)?.failRestore?.includes(region.name)) {
+        throw ApplicationFailure.nonRetryable('Deployment shop-api failed to roll out: ProgressDeadlineExceeded', 'RolloutFailed');
+      }
       // A failing rollout is the new version's: once rolled back, the old version rolls out fine.
       if (behaviours.get(release.releaseId)?.failRollout?.includes(region.name) && !restored.has(`${release.releaseId}/${region.name}`)) {
         throw ApplicationFailure.nonRetryable('Deployment shop-api failed to roll out: ProgressDeadlineExceeded', 'RolloutFailed');

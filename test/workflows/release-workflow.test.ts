@@ -250,6 +250,23 @@ describe('releaseWorkflow', () => {
   });
 });
 
+describe('releaseWorkflow: a rollback that does not finish', () => {
+  it('rolls back every other region when one cannot be rolled back, and fails with the full status', async () => {
+    const input = exampleInput('wf-rollback-stuck', (spec) => {
+      withoutGates(spec);
+      spec.spec.rollout.onFailure = 'rollback-all';
+      spec.spec.rollout.maxParallel = 1;
+    }, { canarySoakMs: 0, bakeMs: 0 });
+    fake.behave(input.releaseId, { failRollout: ['us-east'], failRestore: ['us-west'] });
+    const failure = await failureOf(env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] }));
+    expect(failure.type).toBe('ReleaseFailed');
+    expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east', 'us-west', 'us-east-canary']);
+    const final = failure.details?.[0] as ReleaseStatus;
+    expect(final.regions.find((r) => r.name === 'us-west')).toMatchObject({ phase: 'Failed', error: expect.stringContaining('could not roll back (rolled back with the release') });
+    expect(final.regions.find((r) => r.name === 'us-east-canary')?.phase).toBe('RolledBack');
+  });
+});
+
 describe('releaseWorkflow: deploy windows', () => {
   it('waits durably for a region deploy window to open instead of deploying outside it', async () => {
     // A window opening two hours from the server's now, in UTC, for one hour.
@@ -587,7 +604,8 @@ describe('releaseWorkflow: the image in every region\'s registry', () => {
   it('fails a region whose registry cannot get the image before touching its cluster; resume copies again', async () => {
     const input = exampleInput('wf-image-missing', withoutGates, { canarySoakMs: 0, bakeMs: 0 });
     const canaryRegistry = input.spec.spec.regions[0].registry;
-    fake.behave(input.releaseId, { failImage: { [canaryRegistry]: 1 } });
+    // The copy at the start fails, and so does the one the canary tries again: the canary fails.
+    fake.behave(input.releaseId, { failImage: { [canaryRegistry]: 2 } });
     const handle = await start(input);
     const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
     expect(halted.regions[0]).toMatchObject({ phase: 'Failed', error: expect.stringContaining(`the image is not in ${canaryRegistry}: no image shop/api:2.4.0 in`) });
@@ -597,7 +615,7 @@ describe('releaseWorkflow: the image in every region\'s registry', () => {
     await handle.signal(resumeSignal, { by: 'hana', reason: 'pushed the image' });
     const result = await handle.result();
     expect(result.phase).toBe('Succeeded');
-    expect(fake.calls(input.releaseId, 'replicateImage').filter((r) => r === canaryRegistry)).toHaveLength(2);
+    expect(fake.calls(input.releaseId, 'replicateImage').filter((r) => r === canaryRegistry)).toHaveLength(3);
     expect(result.results[0]).toMatchObject({ phase: 'Succeeded', attempt: 2 });
   });
 
@@ -613,14 +631,19 @@ describe('releaseWorkflow: the image in every region\'s registry', () => {
     expect((failure.details?.[0] as ReleaseStatus).regions[0]).toMatchObject({ phase: 'Aborted', error: 'aborted by ivan: wrong build' });
   });
 
-  it('retries a registry that does not answer, then fails its regions with the reason and halts', async () => {
+  it('retries a registry that does not answer, once more at its regions\' turn, then fails them with the reason and halts', async () => {
     const input = exampleInput('wf-image-down', withoutGates, { canarySoakMs: 0, bakeMs: 0 });
     const europe = input.spec.spec.regions.find((r) => r.name === 'eu-west')!.registry;
     fake.behave(input.releaseId, { downRegistries: [europe] });
     const handle = await start(input);
-    await env.sleep(10 * 60_000); // the retries' backoff
-    const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
-    expect(fake.calls(input.releaseId, 'replicateImage').filter((r) => r === europe)).toHaveLength(5);
+    // The retries back off on the server's clock, which only moves when told to: move it until the halt.
+    let halted = await queryStatus(env.client, input.releaseId);
+    for (let minutes = 0; halted.phase !== 'Halted' && minutes < 60; minutes++) {
+      await env.sleep(60_000);
+      halted = await queryStatus(env.client, input.releaseId);
+    }
+    // Five attempts at the start, five more when eu-west's turn came.
+    expect(fake.calls(input.releaseId, 'replicateImage').filter((r) => r === europe)).toHaveLength(10);
     expect(halted.regions.find((r) => r.name === 'eu-west')).toMatchObject({
       phase: 'Failed',
       error: `the image is not in ${europe}: registry ${europe} did not answer (connect ECONNREFUSED ${europe}): is it running and reachable from the worker?`,

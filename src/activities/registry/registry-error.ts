@@ -47,6 +47,10 @@ export function errorFromResponse(status: number, body: string, context: Request
   const said = registrySays(body);
   const detail = said ? `: ${said}` : '';
   const error = (message: string, retryable: boolean) => new RegistryError(message, { registry, status, retryable });
+  // An upload session the registry lost (restarted, or another replica answered) or a request it timed out: start again.
+  if (status === 408 || /BLOB_UPLOAD_(UNKNOWN|INVALID)/.test(body)) {
+    return error(`registry ${registry} lost the upload to ${what} (HTTP ${status}${detail}): a retry starts it again`, true);
+  }
   if (status === 404 && context.notFound) return error(context.notFound, false);
   if (status === 401) {
     return context.hadCredential

@@ -52,6 +52,9 @@ export async function fetchStreaming(url: string, init: RegistryRequest, options
   return withDeadline(url, options, (signal) => fetch(url, { ...init, signal }));
 }
 
+/** How long an upload may go without sending or receiving a byte. */
+const uploadIdleMs = 60_000;
+
 /**
  * Sends a streamed body (a blob upload) with node:http(s) rather than fetch: undici's fetch keeps every
  * byte of a streamed request body in memory until the request ends (nodejs/undici#4058), which for a
@@ -77,6 +80,8 @@ export async function sendStreamedBody(
         });
       });
       req.on('error', reject);
+      // No deadline, but no stall either: a minute without a byte either way ends it (retryable).
+      req.setTimeout(uploadIdleMs, () => req.destroy(Object.assign(new Error(`no progress for ${uploadIdleMs / 1000}s`), { code: 'ETIMEDOUT' })));
       pipeline(Readable.from(init.body, { objectMode: false }), req).catch(reject);
     });
   });

@@ -25,7 +25,8 @@ export interface ReplicateDeps {
 export async function replicateImage(input: { release: ReleaseRef; registry: string }, deps: ReplicateDeps): Promise<ReplicatedImage> {
   const started = Date.now();
   const { image } = input.release;
-  const source: ImageRef = { registry: image.source, repository: image.name, tag: image.tag };
+  // By digest when the release knows it: a tag pushed again mid-release does not change what is copied.
+  const source: ImageRef = { registry: image.source, repository: image.name, tag: image.tag, ...(image.digest ? { digest: image.digest } : {}) };
   const target: ImageRef = { registry: input.registry, repository: image.name, tag: image.tag };
   const mode = image.replication?.mode ?? 'copy';
   try {

@@ -110,9 +110,10 @@ export async function unfreezeCommand(argv: string[], ctx: CommandContext): Prom
       ctx.out(`${app} is not frozen\n`);
       return 0;
     }
-    const paused = await pausedByFreeze(handle);
     // Ended here rather than by signal, so that lifting needs no worker; the reason is in its history.
+    // Ended first, then read: a release that tells the freeze after this finds none and does not pause.
     await handle.terminate(`lifted by ${by}${values.reason ? `: ${values.reason}` : ''}`);
+    const paused = await pausedByFreeze(handle);
     ctx.out(`lifted the freeze of ${app}\n`);
     const running = new Set(await runningReleases(client, app));
     for (const id of paused.filter((p) => running.has(p))) {

@@ -24,8 +24,9 @@ export async function startCommand(argv: string[], ctx: CommandContext): Promise
   const { values } = parseCommandArgs('start', argv, { file: { type: 'string', short: 'f' }, wait: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--wait] [--bake D] [--canary-soak D] [--load-duration D] [--analysis-interval D]');
   const release = loadRelease(requireFile('start', values.file));
   const { input, warnings } = releaseInputOf(release, overridesFrom(values), operatorName(ctx.env), Date.now());
-  const imageWarning = await checkSourceImage(release.spec, ctx.env);
-  for (const warning of [...warnings, ...(imageWarning ? [imageWarning] : [])]) ctx.err(`warning: ${warning}\n`);
+  const sourceImage = await checkSourceImage(release.spec, ctx.env);
+  if (sourceImage.digest) input.imageDigest = sourceImage.digest;
+  for (const warning of [...warnings, ...(sourceImage.warning ? [sourceImage.warning] : [])]) ctx.err(`warning: ${warning}\n`);
   const { spec, releaseId, specHash } = input;
   const { client, close, target } = await connectClient(ctx.env);
   try {
