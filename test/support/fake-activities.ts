@@ -25,6 +25,10 @@ export interface FakeBehaviour {
   bake?: Record<string, 'failed' | 'inconclusive'>;
   /** Registries that do not answer: every copy attempt fails as a connection refused would (retryable). */
   downRegistries?: string[];
+  /** Real time each rollback takes. */
+  rollbackMs?: number;
+  /** Registries that hold another digest than the others (as if the tag moved mid-release). */
+  movedTag?: string[];
   /** Regions whose previous version does not roll out again after a rollback. */
   failRestore?: string[];
   /** Real time each image copy takes. */
@@ -88,7 +92,8 @@ export function fakeActivities() {
         throw ApplicationFailure.nonRetryable(`no image ${release.image.name}:${release.image.tag} in ${release.image.source}: push it there first`, 'ImageUnavailable');
       }
       const blobs = { copied: 3, skipped: 0, mounted: 0, bytesCopied: 3000 };
-      return { registry, digest: fakeDigest, mediaType: 'application/vnd.oci.image.index.v1+json', platforms: ['linux/amd64', 'linux/arm64'], how: 'copied', blobs, elapsedMs: 5 };
+      const digest = behaviours.get(release.releaseId)?.movedTag?.includes(registry) ? `sha256:${'cd'.repeat(32)}` : fakeDigest;
+      return { registry, digest, mediaType: 'application/vnd.oci.image.index.v1+json', platforms: ['linux/amd64', 'linux/arm64'], how: 'copied', blobs, elapsedMs: 5 };
     },
     async renderRegion({ release, region }) {
       note(release.releaseId, 'renderRegion', region.name);
@@ -152,6 +157,8 @@ export function fakeActivities() {
     },
     async rollbackRegion({ release, region }) {
       note(release.releaseId, 'rollbackRegion', region.name);
+      const rollbackMs = behaviours.get(release.releaseId)?.rollbackMs;
+      if (rollbackMs) await new Promise((r) => setTimeout(r, rollbackMs));
       restored.add(`${release.releaseId}/${region.name}`);
       const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: region.cluster.namespace, name: release.app };
       return { restored: [`Deployment/${region.cluster.namespace}/${release.app}`], deleted: [], recorded: true, deployments: [deployment] };

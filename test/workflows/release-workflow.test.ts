@@ -18,6 +18,7 @@ import {
   moveRegionUpdate,
   pauseSignal,
   resumeSignal,
+  resumeUpdate,
   retryRegionUpdate,
   skipRegionUpdate,
   taskQueue,
@@ -566,6 +567,24 @@ describe('releaseWorkflow: amending a release in flight', () => {
     await keepHistory(input.releaseId, 'v3-amended-skip-and-add');
   });
 
+  it('does not start a region again while its skip rolls it back, even when an operator resumes meanwhile', async () => {
+    const input = exampleInput('wf-amend-skip-race', (spec) => {
+      withoutGates(spec);
+      spec.spec.rollout.onFailure = 'halt';
+    }, { canarySoakMs: 0, bakeMs: 0 });
+    fake.behave(input.releaseId, { failRollout: ['us-west'], rollbackMs: 2_000 });
+    const handle = await start(input);
+    await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
+    const skipping = handle.executeUpdate(skipRegionUpdate, { args: [{ region: 'us-west', by: 'lee', reason: 'region decommissioned' }] });
+    await statusWhen(input.releaseId, (s) => s.regions.find((r) => r.name === 'us-west')?.phase === 'RollingBack', 'the skip to roll us-west back');
+    await handle.executeUpdate(resumeUpdate, { args: [{ by: 'max', reason: 'retry the rest' }] });
+    await skipping;
+    const result = await handle.result();
+    expect(result.phase).toBe('Succeeded');
+    expect(fake.calls(input.releaseId, 'deployRegion').filter((r) => r === 'us-west')).toHaveLength(1);
+    expect(result.regions.find((r) => r.name === 'us-west')?.phase).toBe('Skipped');
+  });
+
   it('skips a region that has not started, and brings it back with retry', async () => {
     const input = exampleInput('wf-amend-skip-pending', undefined, { canarySoakMs: hour, bakeMs: 0 });
     const handle = await start(input);
@@ -617,6 +636,20 @@ describe('releaseWorkflow: the image in every region\'s registry', () => {
     expect(result.phase).toBe('Succeeded');
     expect(fake.calls(input.releaseId, 'replicateImage').filter((r) => r === canaryRegistry)).toHaveLength(3);
     expect(result.results[0]).toMatchObject({ phase: 'Succeeded', attempt: 2 });
+  });
+
+  it('fails the regions of a registry that holds another digest: the tag moved during the release', async () => {
+    const input = exampleInput('wf-image-moved', withoutGates, { canarySoakMs: 0, bakeMs: 0 });
+    const asia = input.spec.spec.regions.find((r) => r.name === 'ap-south')!.registry;
+    fake.behave(input.releaseId, { movedTag: [asia] });
+    const handle = await start(input);
+    const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
+    const failed = halted.regions.filter((r) => r.phase === 'Failed');
+    expect(failed.map((r) => r.error)).toEqual([expect.stringContaining(`${asia} holds sha256:cdcd`)]);
+    expect(failed[0].error).toContain('the tag moved during the release');
+    expect(fake.calls(input.releaseId, 'deployRegion')).not.toContain(failed[0].name);
+    await handle.signal(abortSignal, { by: 'lee' });
+    await failureOf(handle.result());
   });
 
   it('an abort while the image is on its way leaves every region untouched', async () => {
