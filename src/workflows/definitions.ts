@@ -91,6 +91,8 @@ export interface RegionResult {
   /** Digest of the manifests deployed. */
   digest?: string;
   image?: string;
+  /** Workflow time (epoch ms) the region's failure was detected, for the time-to-halt metric (absent on success and abort). */
+  failedAt?: number;
 }
 
 /** What a release workflow ends with when it succeeds (a failed or aborted release fails the workflow). */

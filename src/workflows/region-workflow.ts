@@ -3,6 +3,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -18,6 +19,8 @@ import type { RegionPhase, RegionStatus } from '../domain/release-status';
 import { abortSignal, type OperatorRequest, pauseSignal, type RegionResult, regionStatusQuery, resumeSignal } from './definitions';
 import { phaseKey } from './search-attributes';
 import { describeAbort, describeFailure } from './failures';
+import { type BakeOutcome, releaseMetrics } from './release-metrics';
+import { regionDetails, regionStep } from './timeline';
 
 /** Rollouts longer than this fail the region (the Deployment's own progress deadline usually fires first). */
 export const rolloutTimeoutMs = 15 * 60_000;
@@ -43,10 +46,16 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
   let deployed = false;
   let deployments: ObjectRef[] = [];
   const status: RegionStatus = { name: region.name, wave: input.wave, phase: 'Pending', attempts: input.attempt };
+  const metrics = releaseMetrics();
+  /** Options of a step this region starts: its line in the Web UI timeline, e.g. `eu-west: wait for rollout`. */
+  const named = (step: string) => ({ summary: regionStep(region.name, step) });
+  /** The region's current details in the Web UI follow its status. */
+  const showDetails = () => setCurrentDetails(regionDetails(status, release));
 
   const report = (phase: RegionPhase, extra: Partial<Pick<RegionStatus, 'waitingFor' | 'until' | 'error'>> = {}) => {
     Object.assign(status, { phase, waitingFor: undefined, until: undefined }, extra);
     upsertSearchAttributes([{ key: phaseKey, value: phase }]);
+    showDetails();
   };
 
   const steps = new CancellationScope();
@@ -77,8 +86,12 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
   /** Replays the recorded traffic against the staging endpoint and judges it against thresholds and the last good release. */
   async function loadTest(load: NonNullable<RegionInput['load']>): Promise<LoadReport> {
     report('LoadTesting', { waitingFor: `a load test: ${load.spec.rate} requests/s for ${formatDuration(load.durationMs)} against ${region.endpoint}` });
-    const baseline = await quick.findLoadBaseline({ app: release.app, environment: region.name, rate: load.spec.rate, excludeReleaseId: release.releaseId });
-    const measured = await loadTesting(load.durationMs).runLoadTest({ ...step, load, prometheusUrl: input.prometheusUrl });
+    const baseline = await quick.findLoadBaseline.executeWithOptions(named('find the last good load test'), [
+      { app: release.app, environment: region.name, rate: load.spec.rate, excludeReleaseId: release.releaseId },
+    ]);
+    const measured = await loadTesting(load.durationMs).runLoadTest.executeWithOptions(named(`load test ${load.spec.rate}/s for ${formatDuration(load.durationMs)}`), [
+      { ...step, load, prometheusUrl: input.prometheusUrl },
+    ]);
     const verdict = judgeLoad(measured.figures, load.spec.thresholds, baseline);
     return { environment: region.name, endpoint: region.endpoint, figures: measured.figures, resources: measured.resources, baseline, ...verdict };
   }
@@ -91,7 +104,7 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     }
     if (opening <= Date.now()) return;
     report('Pending', { waitingFor: `its deploy window (${describeWindow(window)})`, until: new Date(opening).toISOString() });
-    await sleep(opening - Date.now());
+    await sleep(opening - Date.now(), named(`wait for deploy window (${describeWindow(window)})`));
   }
 
   /** Measures health on an interval until the bake ends or the analysis decides; the tally is all that is kept. */
@@ -103,44 +116,51 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
       await whenRunning();
       const windowEnd = Math.min(deadline, Date.now() + analysisWindowMs(input.bakeMs));
       const final = windowEnd >= deadline;
-      const watched = await watching(windowEnd - Date.now()).watchBake({
-        ...step,
-        analysis,
-        prometheusUrl: input.prometheusUrl,
-        startedAt,
-        until: windowEnd,
-        final,
-        tally,
-      });
+      const windowMs = windowEnd - Date.now();
+      const watched = await watching(windowMs).watchBake.executeWithOptions(named(`watch bake health for ${formatDuration(windowMs)}`), [
+        { ...step, analysis, prometheusUrl: input.prometheusUrl, startedAt, until: windowEnd, final, tally },
+      ]);
       tally = watched.tally;
       // The activity watches until the window ends; should it return early, the rest is waited here.
-      if (tally.verdict === 'running' && Date.now() < windowEnd) await sleep(windowEnd - Date.now());
+      if (tally.verdict === 'running' && Date.now() < windowEnd) await sleep(windowEnd - Date.now(), named('bake, rest of the stretch'));
       if (final && tally.verdict === 'running') tally = concludeBake(tally, analysis, watched.requests);
       status.analysis = tally;
+      showDetails();
     }
     return tally;
   }
+
+  /** When the bake began, until its duration is recorded (once, however it ends). */
+  let bakeStartedAt: number | undefined;
+  const bakeEnded = (outcome: BakeOutcome) => {
+    if (bakeStartedAt === undefined) return;
+    metrics.bakeEnded(Date.now() - bakeStartedAt, region.name, outcome);
+    bakeStartedAt = undefined;
+  };
+
   try {
     await steps.run(async () => {
       await whenRunning();
       if (region.deployWindow) await waitForDeployWindow(region.deployWindow);
       report('Rendering');
-      const rendered = await quick.renderRegion({ ...step, template: input.template, values: input.values });
+      const rendered = await quick.renderRegion.executeWithOptions(named(`render ${release.version}`), [{ ...step, template: input.template, values: input.values }]);
       result = { digest: rendered.digest, image: rendered.image };
       deployments = rendered.deployments;
 
       await whenRunning();
       report('Deploying');
       deployed = true;
-      await deploying.deployRegion({ ...step, template: input.template, values: input.values, digest: rendered.digest });
+      await deploying.deployRegion.executeWithOptions(named(`apply ${release.version}`), [{ ...step, template: input.template, values: input.values, digest: rendered.digest }]);
 
       report('RollingOut', { waitingFor: `${rendered.deployments.map((d) => d.name).join(', ')} to roll out` });
-      await rollingOut.waitForRollout({ ...step, deployments: rendered.deployments, timeoutMs: rolloutTimeoutMs });
+      await rollingOut.waitForRollout.executeWithOptions(named('wait for rollout'), [{ ...step, deployments: rendered.deployments, timeoutMs: rolloutTimeoutMs }]);
 
       if (input.checks) {
         await whenRunning();
         report('Checking', { waitingFor: `${input.checks.checks.length} integration checks against ${region.endpoint}` });
-        const checks = await checking(input.checks).runIntegrationChecks({ ...step, checks: input.checks, attempt: input.attempt });
+        const checks = await checking(input.checks).runIntegrationChecks.executeWithOptions(named(`${input.checks.checks.length} integration checks`), [
+          { ...step, checks: input.checks, attempt: input.attempt },
+        ]);
         result = { ...result, checks };
         if (!checks.passed) {
           const failed = checks.results.filter((r) => !r.passed).map((r) => `${r.name}: ${r.failure}`);
@@ -153,6 +173,7 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
         const load = await loadTest(input.load);
         result = { ...result, load };
         status.load = load;
+        showDetails();
         if (!load.passed) {
           const failed = load.gates.filter((g) => !g.passed).map((g) => g.detail);
           throw ApplicationFailure.nonRetryable(`load test failed: ${failed.join('; ')}`, 'LoadTestFailed');
@@ -163,17 +184,20 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
         const until = Date.now() + input.bakeMs;
         const measuring = input.analysis ? `, measuring health every ${formatDuration(input.analysis.interval)}` : '';
         report('Baking', { waitingFor: `the bake before the next wave${measuring}`, until: new Date(until).toISOString() });
+        bakeStartedAt = Date.now();
         if (input.analysis) {
           const analysis = await watchBake(until);
           result = { ...result, analysis };
           if (analysis.verdict === 'failed') throw ApplicationFailure.nonRetryable(`bake analysis failed: ${analysis.reason}`, 'AnalysisFailed');
           if (analysis.verdict === 'inconclusive') {
+            bakeEnded('inconclusive');
             inconclusive = analysis.reason;
             return;
           }
         } else {
-          await sleep(input.bakeMs);
+          await sleep(input.bakeMs, named(`bake ${formatDuration(input.bakeMs)}`));
         }
+        bakeEnded('passed');
       }
       await whenRunning();
     });
@@ -185,20 +209,25 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     report('Succeeded');
     return { ...result, name: region.name, phase: 'Succeeded', attempt: input.attempt };
   } catch (err) {
+    // For the time-to-halt metric, which the release records once it has halted or rolled back.
+    const failedAt = Date.now();
     const aborted = abort !== undefined && isCancellation(err);
+    bakeEnded(aborted ? 'aborted' : 'failed');
     const error = aborted ? describeAbort(abort!) : describeFailure(err);
     const rollBack = deployed && (aborted || input.onFailure !== 'halt');
     if (rollBack) {
       report('RollingBack', { error, waitingFor: 'the region to run what it ran before' });
       // Finish the rollback even if the release is aborted meanwhile.
       await CancellationScope.nonCancellable(async () => {
-        const undone = await restoring.rollbackRegion(step);
+        const undone = await restoring.rollbackRegion.executeWithOptions(named('roll back to what it ran before'), [step]);
         const restored = deployments.filter((d) => undone.restored.includes(describeRef(d)));
-        if (restored.length > 0) await rollingOut.waitForRollout({ ...step, deployments: restored, timeoutMs: rolloutTimeoutMs });
+        if (restored.length > 0) {
+          await rollingOut.waitForRollout.executeWithOptions(named('wait for the rollback to roll out'), [{ ...step, deployments: restored, timeoutMs: rolloutTimeoutMs }]);
+        }
       });
     }
     const phase: RegionResult['phase'] = aborted ? 'Aborted' : rollBack ? 'RolledBack' : 'Failed';
     report(phase, { error });
-    return { ...result, name: region.name, phase, attempt: input.attempt, error };
+    return { ...result, name: region.name, phase, attempt: input.attempt, error, ...(aborted ? {} : { failedAt }) };
   }
 }
