@@ -7,6 +7,7 @@ import {
   getExternalWorkflowHandle,
   log,
   patched,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -41,7 +42,9 @@ import {
 import { describeAbort, describeFailure } from './failures';
 import { freezeIdOf, releaseStartedSignal } from './freeze-workflow';
 import { regionWorkflow, rolloutTimeoutMs } from './region-workflow';
+import { releaseMetrics } from './release-metrics';
 import { appKey, phaseKey, regionKey, versionKey } from './search-attributes';
+import { imageStep, regionChildDetails, regionChildSummary, regionStep, releaseDetails } from './timeline';
 
 /** The gates an operator must approve before wave `index` (0-based) starts. */
 export function gatesBefore(index: number, approvals: readonly string[], firstWaveIsCanary: boolean): string[] {
@@ -93,12 +96,19 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   /** Bakes owed before a wave an operator added (wave index → ms). */
   const bakeOwed = new Map<number, number>();
 
+  const metrics = releaseMetrics();
+  metrics.releaseStarted(spec.metadata.app);
+  /** The release's current details in the Web UI: called wherever the status changes. */
+  const showDetails = () => setCurrentDetails(releaseDetails(status));
+
   const setPhase = (phase: ReleasePhase, waitingFor?: string, until?: string) => {
     if (status.phase !== phase) upsertSearchAttributes([{ key: phaseKey, value: phase }]);
     Object.assign(status, { phase, waitingFor, until });
+    showDetails();
   };
   const record = (action: string, request: OperatorRequest | undefined) => {
     status.actions.push({ action, by: request?.by ?? 'unknown', reason: request?.reason, at: new Date(Date.now()).toISOString() });
+    showDetails();
   };
   const forward = (signal: typeof pauseSignal | typeof resumeSignal | typeof abortSignal, request?: OperatorRequest) => {
     for (const [name, child] of running) {
@@ -220,7 +230,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     const timeoutMs = spec.spec.image.replication?.timeout ?? 10 * 60_000;
     setRegistry({ registry, phase: 'Replicating' });
     const copy = copies
-      .run(() => replicating(timeoutMs).replicateImage({ release: releaseRef, registry }))
+      .run(() => replicating(timeoutMs).replicateImage.executeWithOptions({ summary: imageStep(releaseRef.image, registry) }, [{ release: releaseRef, registry }]))
       .then(
         (done) => {
           setRegistry({ registry, phase: 'Ready', digest: done.digest, detail: describeReplication(done) });
@@ -258,6 +268,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     const i = registries.findIndex((r) => r.registry === entry.registry);
     if (i >= 0) registries[i] = entry;
     else registries.push(entry);
+    showDetails();
   }
 
   /** A region that ends before its workflow started: nothing was deployed there. */
@@ -274,6 +285,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     const workflowId = `${input.releaseId}.${name}.${attempt}`;
     // The region's own workflow knows its step; status readers ask it (the parent's history stays small).
     status.regions[status.regions.indexOf(entry)] = { name, wave: entry.wave, phase: 'Running', attempts: attempt, workflowId, ...(entry.note ? { note: entry.note } : {}) };
+    showDetails();
     const regionInput: RegionInput = {
       release: releaseRef,
       region: regionsByName.get(name)!,
@@ -294,6 +306,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         const i = status.regions.findIndex((r) => r.name === name);
         const registry = regionsByName.get(name)!.registry;
         status.regions[i] = { ...status.regions[i], phase: 'Replicating', waitingFor: `the image in ${registry}` };
+        showDetails();
         const abortedMeanwhile = condition(() => abort !== undefined).then(() => undefined);
         const copying = imageFor(name);
         copying.catch(() => undefined); // an abort may win the race: its failure is then nobody's
@@ -301,11 +314,14 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
         // Aborted while the image was on its way: the region was never touched.
         if (abort || digest === undefined) return abandon(name, attempt, describeAbort(abort ?? {}));
         status.regions[i] = { ...status.regions[i], phase: 'Running', waitingFor: undefined };
+        showDetails();
         regionInput.release = { ...releaseRef, image: { ...releaseRef.image, digest } };
       }
       const child = await startChild(regionWorkflow, {
         workflowId,
         args: [regionInput],
+        staticSummary: regionChildSummary(regionInput),
+        staticDetails: regionChildDetails(regionInput),
         typedSearchAttributes: [
           { key: appKey, value: spec.metadata.app },
           { key: versionKey, value: spec.metadata.version },
@@ -317,11 +333,12 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       if (status.paused) child.signal(pauseSignal).catch(() => undefined);
       result = await child.result();
     } catch (err) {
-      result = { name, phase: 'Failed', attempt, error: describeFailure(err) };
+      result = { name, phase: 'Failed', attempt, error: describeFailure(err), failedAt: Date.now() };
     } finally {
       running.delete(name);
     }
     results.set(name, result);
+    metrics.regionEnded(result);
     const i = status.regions.findIndex((r) => r.name === name);
     status.regions[i] = {
       ...status.regions[i],
@@ -332,6 +349,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       ...(result.load ? { load: result.load } : {}),
       ...(result.analysis ? { analysis: result.analysis } : {}),
     };
+    showDetails();
     return result;
   };
 
@@ -380,6 +398,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   setPhase('Running');
   for (let index = 0; index < waves.length && !abort && !failed; index++) {
     status.wave = index + 1;
+    showDetails();
     for (const gate of gatesBefore(index - stagingWaves, rollout.approvals, firstWaveIsCanary)) {
       status.gate = gate;
       setPhase('WaitingForApproval', `approval of gate ${gate} (meridian approve ${input.releaseId})`);
@@ -392,7 +411,7 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     const owed = bakeOwed.get(index);
     if (owed) {
       setPhase('Running', `a bake of ${formatDuration(owed)} before wave ${index + 1}, which an operator added`, new Date(Date.now() + owed).toISOString());
-      await condition(() => abort !== undefined, owed);
+      await condition(() => abort !== undefined, owed, { summary: `wave ${index + 1}: bake ${formatDuration(owed)}, owed before a wave an operator added` });
       setPhase('Running');
       if (abort) break;
     }
@@ -437,12 +456,14 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       if (rollout.onFailure === 'rollback-all') {
         setPhase('Running', 'rolling back every region the release reached');
         await rollBackSucceeded();
+        recordTimeToHalt(failures);
         failed = summary;
         break;
       }
       status.reason = summary;
       haltedOn = failures;
       setPhase('Halted', `an operator: resume retries ${failures.join(', ')}; skip-region and retry-region act on one; abort ends the release`);
+      recordTimeToHalt(failures);
       await condition(() => resumeAfterHalt || abort !== undefined || retryNow.size > 0 || failures.every((name) => phaseOf(name) === 'Skipped'));
       haltedOn = [];
       if (abort) {
@@ -475,14 +496,17 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   if (failed) {
     status.reason = failed;
     setPhase('Failed');
+    metrics.releaseEnded(spec.metadata.app, 'Failed');
     throw ApplicationFailure.nonRetryable(`release ${input.releaseId} failed: ${failed}`, 'ReleaseFailed', { ...status, results: ordered });
   }
   if (abort) {
     status.reason = describeAbort(abort);
     setPhase('Aborted');
+    metrics.releaseEnded(spec.metadata.app, 'Aborted');
     throw ApplicationFailure.nonRetryable(`release ${input.releaseId} ${status.reason}`, 'ReleaseAborted', { ...status, results: ordered });
   }
   setPhase('Succeeded');
+  metrics.releaseEnded(spec.metadata.app, 'Succeeded');
   return { ...status, results: ordered };
 
   /** Applies an accepted amendment to the plan and the status. */
@@ -523,6 +547,15 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   function updateRegion(name: string, change: Partial<RegionStatus>): void {
     const i = status.regions.findIndex((r) => r.name === name);
     status.regions[i] = { ...status.regions[i], ...change };
+    showDetails();
+  }
+
+  /** From the earliest of these failures to now (the release halted or rolled back), for the time-to-halt metric. */
+  function recordTimeToHalt(failures: string[]): void {
+    const first = failures
+      .map((name) => ({ name, at: results.get(name)?.failedAt ?? Date.now() }))
+      .reduce((a, b) => (b.at < a.at ? b : a));
+    metrics.timeToHalt(Date.now() - first.at, first.name, rollout.onFailure);
   }
 
   /** Moves a region into a wave (one past the last adds a wave, baking as production waves do). */
@@ -561,8 +594,8 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   function accept(name: string): void {
     const who = status.actions.filter((a) => a.action.startsWith('approve')).at(-1)?.by ?? 'an operator';
     results.set(name, { ...results.get(name)!, phase: 'Succeeded' });
-    const i = status.regions.findIndex((r) => r.name === name);
-    status.regions[i] = { ...status.regions[i], phase: 'Succeeded', error: `inconclusive bake accepted by ${who}` };
+    metrics.regionDeployed(name);
+    updateRegion(name, { phase: 'Succeeded', error: `inconclusive bake accepted by ${who}` });
   }
 
   /** Rolls regions back (newest first) and marks them so. */
@@ -571,22 +604,25 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     const notBack: string[] = [];
     for (const name of [...names].reverse()) {
       const i = status.regions.findIndex((s) => s.name === name);
-      status.regions[i] = { ...status.regions[i], phase: 'RollingBack' };
+      updateRegion(name, { phase: 'RollingBack' });
       const step = { release: releaseRef, region: regionsByName.get(name)! };
       try {
-        const undone = await restoring.rollbackRegion(step);
+        const undone = await restoring.rollbackRegion.executeWithOptions({ summary: regionStep(name, `roll back (${why})`) }, [step]);
         // Back means running what it ran before: wait for the restored Deployments to roll out.
         if (patched('release-rollback-waits-for-rollout') && undone.deployments?.length) {
-          await rollingOut.waitForRollout({ ...step, deployments: undone.deployments, timeoutMs: rolloutTimeoutMs });
+          await rollingOut.waitForRollout.executeWithOptions({ summary: regionStep(name, 'wait for the rollback to roll out') }, [
+            { ...step, deployments: undone.deployments, timeoutMs: rolloutTimeoutMs },
+          ]);
         }
       } catch (err) {
         const error = `could not roll back (${why}): ${describeFailure(err)}`;
-        status.regions[i] = { ...status.regions[i], phase: 'Failed', error };
+        updateRegion(name, { phase: 'Failed', error });
         results.set(name, { ...(results.get(name) ?? { name, attempt: status.regions[i].attempts }), phase: 'Failed', error });
         notBack.push(name);
         continue;
       }
-      status.regions[i] = { ...status.regions[i], phase: 'RolledBack', error: why };
+      updateRegion(name, { phase: 'RolledBack', error: why });
+      metrics.regionRolledBack(name, 'release');
       results.set(name, { ...results.get(name)!, phase: 'RolledBack', error: why });
     }
     return notBack;
