@@ -6,6 +6,7 @@ import type { Descriptor } from './manifest-documents';
 import { readImageTree } from './read-image-tree';
 import type { CredentialLookup } from './registry-auth';
 import { RegistryClient, RegistryError } from './registry-client';
+import { countImageCopyBytes } from '../activity-metrics';
 
 /**
  * Copying an image from one registry to another over the distribution API, the way `skopeo copy
@@ -116,6 +117,7 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
       streaming -= sent;
     }
     counts.bytesCopied += blob.size;
+    countImageCopyBytes(blob.size, target.registry); // as each blob lands: a copy cut short still counts what arrived
     return 'copied';
   };
 
