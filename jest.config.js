@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The production tier needs the rig's production profile: scripts/test.sh runs it after switching.
+  testPathIgnorePatterns: ['/node_modules/', '/test/production/'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   // @kubernetes/client-node and a few of its dependencies ship ES modules only: compile them for jest.
   transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],

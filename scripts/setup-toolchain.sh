@@ -4,7 +4,8 @@
 # are reused, so a warm run takes seconds. Prints the directory holding the binaries on its last line.
 #
 #   MERIDIAN_CACHE   cache root (default: $XDG_CACHE_HOME/meridian or ~/.cache/meridian)
-#   MERIDIAN_ONLY    space-separated subset to build (temporal test-server kube etcd kwok helm debs)
+#   MERIDIAN_ONLY    space-separated subset to build
+#                    (temporal temporal-server test-server kube etcd kwok helm debs)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,6 +53,35 @@ if wanted temporal; then
     say "building the Temporal CLI $TEMPORAL_CLI_VERSION from the Go module proxy (about 3-6 minutes cold)"
     logged temporal go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
     stamp temporal "$TEMPORAL_CLI_VERSION"
+  fi
+fi
+
+# The Temporal server as production runs it (the version the Temporal CLI pins), its SQL schema tool and
+# the standalone Web UI server, for the rig's production profile. `go install` names the server and the
+# UI server both `server`, so each is renamed as soon as it is built. The server's schema and config
+# folders are copied out of the Go module cache, which may be cleaned later.
+if wanted temporal-server; then
+  server_dir="$cache/temporal-server-$TEMPORAL_SERVER_VERSION"
+  if ! have temporal-server "$TEMPORAL_SERVER_VERSION" || ! have temporal-sql-tool "$TEMPORAL_SERVER_VERSION" || [ ! -d "$server_dir/schema" ]; then
+    need_go
+    say "building the Temporal server $TEMPORAL_SERVER_VERSION and temporal-sql-tool (about 5-8 minutes cold)"
+    logged temporal-server go install "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION"
+    mv -f "$bin/server" "$bin/temporal-server"
+    logged temporal-sql-tool go install "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
+    mv -f "$bin/sql" "$bin/temporal-sql-tool"
+    module=$(go env GOMODCACHE)/go.temporal.io/server@$TEMPORAL_SERVER_VERSION
+    rm -rf "$server_dir"; mkdir -p "$server_dir/schema"
+    cp -r "$module/schema/postgresql" "$server_dir/schema/"
+    cp -r "$module/config" "$server_dir/config"
+    chmod -R u+w "$server_dir"
+    stamp temporal-server "$TEMPORAL_SERVER_VERSION"; stamp temporal-sql-tool "$TEMPORAL_SERVER_VERSION"
+  fi
+  if ! have temporal-ui-server "$TEMPORAL_UI_SERVER_VERSION"; then
+    need_go
+    say "building the Temporal Web UI server $TEMPORAL_UI_SERVER_VERSION (about 2-4 minutes cold)"
+    logged temporal-ui-server go install "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_SERVER_VERSION"
+    mv -f "$bin/server" "$bin/temporal-ui-server"
+    stamp temporal-ui-server "$TEMPORAL_UI_SERVER_VERSION"
   fi
 fi
 
@@ -145,7 +175,8 @@ SH
   fi
 fi
 
-# Debian packages: registries, an independent OCI client, Prometheus, wrk, and compose for linting.
+# Debian packages: registries, an independent OCI client, Prometheus, wrk, compose for linting,
+# PostgreSQL, Chromium and openssl.
 if wanted debs; then
   debs=()
   command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] || debs+=(docker-registry)
@@ -153,6 +184,10 @@ if wanted debs; then
   command -v prometheus >/dev/null || debs+=(prometheus)
   command -v wrk >/dev/null || debs+=(wrk)
   command -v docker-compose >/dev/null || debs+=(docker-compose)
+  # The production profile's database, and a browser for the Web UI test.
+  [ -x "/usr/lib/postgresql/$POSTGRESQL_MAJOR/bin/postgres" ] || debs+=("postgresql-$POSTGRESQL_MAJOR")
+  command -v chromium >/dev/null || debs+=(chromium)
+  command -v openssl >/dev/null || debs+=(openssl)
   if [ ${#debs[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
       say "installing Debian packages: ${debs[*]} (about 1-2 minutes)"

@@ -51,18 +51,44 @@ finish() {
   exit "$code"
 }
 trap finish EXIT
-./bin/meridian dev up
+./bin/meridian dev up --profile dev
 
-step "jest"
+# Two tiers on one rig: every suite against the dev server, then the production tier (test/production)
+# against the production profile (Temporal on PostgreSQL with mTLS, API keys and encrypted payloads).
+# The clusters, registries, services and Prometheus stay up across the switch.
 mkdir -p .meridian
+rm -f .meridian/jest-*.json
+# Arguments choose: test/production... runs only the production tier, anything else only the dev tier.
+run_dev=1 run_production=1
+if [ $# -gt 0 ]; then
+  if [[ " $* " == *" test/production"* ]]; then run_dev=0; else run_production=0; fi
+fi
 set +e
-npx jest --runInBand --json --outputFile=.meridian/jest-results.json "$@"
-jest_code=$?
+jest_code=0
+if [ "$run_dev" = 1 ]; then
+  step "jest: every suite on the dev server"
+  npx jest --runInBand --json --outputFile=.meridian/jest-dev.json "$@"
+  jest_code=$?
+fi
+if [ "$run_production" = 1 ]; then
+  step "local rig: switching to the production profile"
+  if ./bin/meridian dev up --profile production; then
+    step "jest: the production tier"
+    if [ $# -gt 0 ]; then set -- "$@"; else set -- test/production; fi
+    npx jest --runInBand --json --outputFile=.meridian/jest-production.json --testPathIgnorePatterns '/node_modules/' -- "$@"
+    [ $? -eq 0 ] || jest_code=1
+  else
+    jest_code=1
+  fi
+  if [ "$owns_rig" = 0 ]; then ./bin/meridian dev up --profile dev >/dev/null || jest_code=1; fi
+fi
 set -e
 node -e '
-  const r = require("./.meridian/jest-results.json");
-  const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
-  if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
+  const fs = require("fs");
+  const runs = fs.readdirSync(".meridian").filter((f) => /^jest-.*\.json$/.test(f)).map((f) => require("./.meridian/" + f));
+  const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
+  const skipped = sum("numPendingTests") + sum("numTodoTests");
+  console.log(`tests: ${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  if (sum("numTotalTests") === 0) { console.error("no test ran"); process.exit(1); }
 ' || jest_code=1
 exit "$jest_code"

@@ -69,6 +69,20 @@ export const rigConfigSchema = z
       })
       .strict()
       .default({ port: 7233, uiPort: 8233, namespace: 'default' }),
+    /** Ports of the production profile's own parts (`meridian dev up --profile production`), on 127.0.0.1. */
+    production: z
+      .object({
+        /** PostgreSQL, the Temporal server's database. */
+        postgresPort: z.number().int().positive().max(65535).default(5433),
+        /** The standalone Web UI server, behind the identity gateway on temporal.uiPort. */
+        uiServerPort: z.number().int().positive().max(65535).default(8234),
+        /** The key set that the Temporal server checks API keys against. */
+        jwksPort: z.number().int().positive().max(65535).default(8239),
+        /** Meridian's codec server (`meridian codec-server`), which the Web UI and the temporal CLI decode with. */
+        codecServerPort: z.number().int().positive().max(65535).default(8888),
+      })
+      .strict()
+      .default({ postgresPort: 5433, uiServerPort: 8234, jwksPort: 8239, codecServerPort: 8888 }),
     /** KWOK clusters standing in for continents; each is reached through its kubeconfig context. */
     clusters: z
       .array(

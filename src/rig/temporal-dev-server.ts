@@ -132,19 +132,24 @@ const indexedValueType: Record<DevServerConfig['searchAttributes'][string], temp
 export async function ensureSearchAttributes(endpoints: TemporalEndpoints, server: DevServerConfig): Promise<string[]> {
   const connection = await Connection.connect({ address: endpoints.address });
   try {
-    const existing = await connection.operatorService.listSearchAttributes({ namespace: endpoints.namespace });
-    const known = new Set(Object.keys(existing.customAttributes ?? {}));
-    const missing = Object.entries(server.searchAttributes).filter(([name]) => !known.has(name));
-    if (missing.length > 0) {
-      await connection.operatorService.addSearchAttributes({
-        namespace: endpoints.namespace,
-        searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, indexedValueType[type]])),
-      });
-    }
-    return missing.map(([name]) => name);
+    return await registerSearchAttributes(connection, endpoints.namespace, server);
   } finally {
     await connection.close();
   }
+}
+
+/** Registers, through the operator API, the search attributes that the namespace lacks; returns their names. */
+export async function registerSearchAttributes(connection: Connection, namespace: string, server: DevServerConfig): Promise<string[]> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const known = new Set(Object.keys(existing.customAttributes ?? {}));
+  const missing = Object.entries(server.searchAttributes).filter(([name]) => !known.has(name));
+  if (missing.length > 0) {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, indexedValueType[type]])),
+    });
+  }
+  return missing.map(([name]) => name);
 }
 
 export async function stopTemporal(layout: RigLayout): Promise<boolean> {

@@ -7,6 +7,9 @@ import { MissingPrerequisiteError } from '../domain/errors';
 export type ToolName =
   | 'temporal'
   | 'temporal-test-server'
+  | 'temporal-server'
+  | 'temporal-sql-tool'
+  | 'temporal-ui-server'
   | 'kwokctl'
   | 'kwok'
   | 'kube-apiserver'

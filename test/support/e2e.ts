@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AppsV1Api } from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../../src/client/temporal';
 import { parseDocument } from 'yaml';
 import { writeDemoSpec } from '../../src/client/demo-spec';
 import { queryStatus } from '../../src/client/release-handle';
@@ -45,7 +46,7 @@ export function specFor(version: string, edit: (doc: ReturnType<typeof parseDocu
 
 /** The environment of a CLI or worker on the rig. */
 export function rigEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, KUBECONFIG: rig.layout.kubeconfig, TEMPORAL_ADDRESS: rig.temporal.address, MERIDIAN_LOG_LEVEL: 'warn' };
+  return { ...process.env, KUBECONFIG: rig.layout.kubeconfig, TEMPORAL_ADDRESS: rig.temporal.address, MERIDIAN_LOG_LEVEL: 'warn', ...rig.clientEnv };
 }
 
 /** A `meridian worker` process, as an operator runs it. */
@@ -62,9 +63,10 @@ export async function stopWorker(worker: ChildProcess, signal: NodeJS.Signals = 
   await exited;
 }
 
+/** A client of the rig's Temporal, connected as the CLI connects (mTLS, API key and codec in the production profile). */
 export async function temporalClient(): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await Connection.connect({ address: rig.temporal.address });
-  return { client: new Client({ connection, namespace: rig.temporal.namespace }), close: () => connection.close() };
+  const { client, close } = await connectClient(rigEnv());
+  return { client, close };
 }
 
 /** Polls the merged release status until `ready` holds. */
@@ -101,6 +103,6 @@ export async function servedVersion(port: number): Promise<string | null> {
 
 /** Runs the `temporal` CLI against the rig's server: its stdout, or a rejection carrying its stderr. */
 export async function temporalCli(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(requireTool('temporal'), [...args, '--address', rig.temporal.address, '--namespace', rig.temporal.namespace]);
+  const { stdout } = await promisify(execFile)(requireTool('temporal'), [...args, '--address', rig.temporal.address, '--namespace', rig.temporal.namespace], { env: rigEnv() });
   return stdout;
 }

@@ -2,6 +2,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { kubeConfigForContext } from '../../src/activities/kubernetes/kube-config';
 import { demoRegionsFromRelease } from '../../src/rig/demo-regions';
 import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../../src/rig/rig-config';
+import { currentProfile, productionClientEnv } from '../../src/rig/production-profile';
+import { rigCredentialsDir } from '../../src/rig/rig-credentials';
 import { temporalEndpoints } from '../../src/rig/temporal-dev-server';
 
 /**
@@ -11,9 +13,14 @@ import { temporalEndpoints } from '../../src/rig/temporal-dev-server';
 export function theRig() {
   const config = loadRigConfig(defaultRigConfigFile());
   const layout = rigLayout();
+  const profile = currentProfile(layout);
   return {
     config,
     layout,
+    /** Which Temporal the rig runs: the dev server, or the production profile's cluster (mTLS, API keys, encrypted payloads). */
+    profile,
+    /** What a client exports to reach the rig's Temporal (the rig's temporal.toml profile and codec key in production). */
+    clientEnv: profile === 'production' ? productionClientEnv(layout, { dir: rigCredentialsDir(layout.dir) }) : {},
     temporal: temporalEndpoints(config),
     regions: demoRegionsFromRelease(config.release),
     kube: (context: string): KubeConfig => kubeConfigForContext(context, layout.kubeconfig),

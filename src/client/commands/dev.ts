@@ -1,10 +1,11 @@
 import { loadRigConfig, defaultRigConfigFile, rigLayout } from '../../rig/rig-config';
+import { type RigProfile, profileNames } from '../../rig/production-profile';
 import { type RigStatus, rigDown, rigStatus, rigUp } from '../../rig/rig';
 import { parseCommandArgs } from '../args';
 import { UsageError } from '../cli-errors';
 import type { CommandContext } from '../command';
 
-const usage = 'up | down [--purge] | status [--json]  [--rig FILE]';
+const usage = 'up [--profile dev|production] | down [--purge] | status [--json]  [--rig FILE]';
 
 /** `meridian dev up | down | status`: the local rig of real servers. */
 export async function devCommand(argv: string[], ctx: CommandContext): Promise<number> {
@@ -12,18 +13,24 @@ export async function devCommand(argv: string[], ctx: CommandContext): Promise<n
     rig: { type: 'string' },
     json: { type: 'boolean' },
     purge: { type: 'boolean' },
+    profile: { type: 'string' },
   }, usage);
   const [action, ...extra] = positionals;
   if (!action || extra.length > 0 || !['up', 'down', 'status'].includes(action)) {
     throw new UsageError(`expected one of up, down, status${action ? `, got "${positionals.join(' ')}"` : ''}\n  usage: meridian dev ${usage}`);
   }
+  const profile = values.profile;
+  if (profile !== undefined && !(profileNames as readonly string[]).includes(profile)) {
+    throw new UsageError(`--profile: expected one of ${profileNames.join(', ')}, got ${JSON.stringify(profile.slice(0, 40))}\n  usage: meridian dev ${usage}`);
+  }
+  if (profile !== undefined && action !== 'up') throw new UsageError(`--profile applies to \`dev up\` only\n  usage: meridian dev ${usage}`);
   const config = loadRigConfig(values.rig ?? defaultRigConfigFile());
   const layout = rigLayout(ctx.env);
   const report = (line: string) => ctx.err(`${line}\n`);
 
   if (action === 'up') {
     const started = Date.now();
-    const status = await rigUp(config, layout, report);
+    const status = await rigUp(config, layout, report, profile as RigProfile | undefined);
     printStatus(status, ctx, values.json);
     report(`rig ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     return status.healthy ? 0 : 3;
@@ -45,7 +52,9 @@ function printStatus(status: RigStatus, ctx: CommandContext, json: boolean | und
   }
   const mark = (ok: boolean) => (ok ? 'up  ' : 'DOWN');
   const lines = [
-    `Temporal   ${mark(status.temporal.up)} ${status.temporal.address} namespace ${status.temporal.namespace}`,
+    `Temporal   ${mark(status.temporal.up)} ${status.temporal.address} namespace ${status.temporal.namespace} (${status.temporal.profile === 'production' ? 'production profile: PostgreSQL, mTLS, API keys' : 'dev server'})`,
+    ...(status.temporal.postgresUp === undefined ? [] : [`PostgreSQL ${mark(status.temporal.postgresUp)}`]),
+    ...(status.temporal.codecServerUp === undefined ? [] : [`codec      ${mark(status.temporal.codecServerUp)} codec server (payloads are encrypted)`]),
     `Web UI     ${mark(status.temporal.uiUp)} ${status.temporal.uiUrl}`,
     ...status.clusters.map(
       (c) => `cluster    ${mark(c.reachable && c.readyNodes >= c.wantedNodes)} ${c.context} ${c.server ?? ''} nodes ${c.readyNodes}/${c.wantedNodes}${c.error ? ` (${c.error})` : ''}`,
@@ -56,6 +65,7 @@ function printStatus(status: RigStatus, ctx: CommandContext, json: boolean | und
     ...status.registries.map((r) => `registry   ${mark(r.up)} ${r.host} for ${r.usedBy.join(', ')}`),
     `Prometheus ${mark(status.prometheus.up)} ${status.prometheus.url} targets up ${status.prometheus.targetsUp}/${status.prometheus.targets}`,
     `kubeconfig ${status.kubeconfig}   (export KUBECONFIG=${status.kubeconfig})`,
+    ...Object.entries(status.temporal.clientEnv).map(([k, v]) => `client     export ${k}=${v}`),
     `state      ${status.dir}`,
     status.healthy ? 'rig healthy' : 'rig NOT healthy',
   ];

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { defaultRigConfigFile, loadRigConfig } from '../../src/rig/rig-config';
+import { temporalServerVersion } from '../../src/rig/temporal-cluster';
+
+const root = resolve(__dirname, '..', '..');
+const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, { image?: string; build?: unknown; ports?: string[]; environment?: Record<string, string>; command?: string[] }>;
+};
+const versions = Object.fromEntries(
+  readFileSync(resolve(root, 'toolchain', 'versions.env'), 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z_]+=/.test(l))
+    .map((l) => l.split('=') as [string, string]),
+);
+const rig = loadRigConfig(defaultRigConfigFile());
+const tag = (service: string) => compose.services[service]?.image?.split(':')[1];
+
+describe('docker-compose.yml and the production profile describe the same stack', () => {
+  it('runs the versions the toolchain pins', () => {
+    expect(versions.TEMPORAL_SERVER_VERSION).toBe(temporalServerVersion);
+    expect(tag('temporal')).toBe(versions.TEMPORAL_SERVER_VERSION.replace(/^v/, ''));
+    expect(tag('temporal-schema')).toBe(versions.TEMPORAL_SERVER_VERSION.replace(/^v/, ''));
+    expect(tag('temporal-setup')).toBe(versions.TEMPORAL_SERVER_VERSION.replace(/^v/, ''));
+    expect(tag('temporal-ui')).toBe(versions.TEMPORAL_UI_SERVER_VERSION.replace(/^v/, ''));
+    expect(tag('postgresql')).toBe(versions.POSTGRESQL_MAJOR);
+  });
+
+  it('has the same parts: database, schema tool, server, namespace setup, Web UI, codec server, workers', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(
+      ['codec-server', 'meridian-worker', 'postgresql', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui'].sort(),
+    );
+    expect(compose.services['temporal-schema'].command?.join(' ')).toMatch(/setup-schema -v 0\.0.*update-schema/s);
+    expect(compose.services['temporal-setup'].command?.join(' ')).toMatch(/namespace create --namespace default/);
+  });
+
+  it('publishes the rig ports and wires the codec into the UI and the workers', () => {
+    expect(compose.services.temporal.ports).toContain(`127.0.0.1:${rig.temporal.port}:7233`);
+    expect(compose.services['temporal-ui'].ports).toContain(`127.0.0.1:${rig.temporal.uiPort}:8233`);
+    expect(compose.services['codec-server'].ports).toContain(`127.0.0.1:${rig.production.codecServerPort}:8888`);
+    expect(compose.services['temporal-ui'].environment?.TEMPORAL_CODEC_ENDPOINT).toBe(`http://localhost:${rig.production.codecServerPort}`);
+    for (const service of ['meridian-worker', 'codec-server']) {
+      expect(compose.services[service].environment?.MERIDIAN_CODEC_KEYS_FILE).toBeDefined();
+      expect(compose.services[service].build).toBe('.');
+    }
+  });
+});
