@@ -29,6 +29,7 @@ import { loadRelease, packReleaseTemplate } from '../client/release-file';
 import type { ReleaseInput } from '../domain/release-input';
 import { releaseSpecSchema, type ReleaseSpec } from '../domain/release-spec';
 import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../rig/rig-config';
+import { connectionOptions, loadTemporalConnectionConfig } from '../temporal/connection-config';
 import { findTool } from '../rig/toolchain';
 import { compareWithSkopeo, describeReplicationComparison } from './image-replication-vs-skopeo';
 import { compareWithWrk, describeGeneratorComparison } from './load-generator-vs-wrk';
@@ -218,12 +219,13 @@ async function main(): Promise<void> {
   const only = chosenSections(process.argv.slice(2));
   if (only.has('overhead') || only.has('concurrent')) {
     const config = loadRigConfig(defaultRigConfigFile());
-    const address = `127.0.0.1:${config.temporal.port}`;
+    // The rig's server unless TEMPORAL_* or a temporal.toml profile names another.
+    const temporal = loadTemporalConnectionConfig(process.env, { address: `127.0.0.1:${config.temporal.port}`, namespace: config.temporal.namespace });
     Runtime.install({ logger: new DefaultLogger('ERROR') });
-    const connection = await Connection.connect({ address });
-    const client = new Client({ connection, namespace: config.temporal.namespace });
-    const native = await NativeConnection.connect({ address });
-    const worker = await Worker.create({ connection: native, namespace: config.temporal.namespace, taskQueue, workflowsPath: require.resolve('../workflows'), activities: noop });
+    const connection = await Connection.connect(connectionOptions(temporal));
+    const client = new Client({ connection, namespace: temporal.namespace });
+    const native = await NativeConnection.connect(connectionOptions(temporal));
+    const worker = await Worker.create({ connection: native, namespace: temporal.namespace, taskQueue, workflowsPath: require.resolve('../workflows'), activities: noop });
     const releases = Number(process.env.BENCH_RELEASES ?? 200);
     await worker.runUntil(async () => {
       if (only.has('overhead')) await benchOverhead(client);

@@ -1,6 +1,7 @@
 import { reportError, UsageError } from './cli-errors';
 import type { Command, CommandContext } from './command';
 import { amendCommand } from './commands/amend';
+import { codecServerCommand } from './commands/codec-server';
 import { demoCommand } from './commands/demo';
 import { devCommand } from './commands/dev';
 import { diffCommand } from './commands/diff';
@@ -36,6 +37,7 @@ const commands: Record<string, { run: Command; summary: string }> = {
   'add-region': { run: amendCommand('add-region'), summary: 'add a region from the spec file to a running release (-f FILE [--wave N] --reason TEXT)' },
   list: { run: listCommand, summary: 'releases, newest first (--app, --phase, --json)' },
   worker: { run: workerCommand, summary: 'run a worker that carries releases out' },
+  'codec-server': { run: codecServerCommand, summary: 'serve the payload codec to the Web UI and temporal CLI (--ui-origin URL, --port 8888)' },
   dev: { run: devCommand, summary: 'up | down | status of the local rig (Temporal, KWOK clusters, demo services)' },
   demo: { run: demoCommand, summary: 'bring the rig up and take the example release around the world' },
   schema: { run: schemaCommand, summary: "the release spec's JSON Schema, for editors" },
@@ -63,7 +65,7 @@ export async function runCli(argv: string[], ctx: CommandContext): Promise<numbe
     if (!command) throw new UsageError(`unknown command "${name}"\n${help()}`);
     return await command.run(rest, ctx);
   } catch (err) {
-    return reportError(err, ctx.err);
+    return reportError(err, ctx.err, ctx.env);
   }
 }
 

@@ -1,29 +1,32 @@
 import { hostname, userInfo } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
-import { UnreachableError } from '../domain/errors';
+import { dataConverterFromEnv } from '../codec/data-converter';
+import { connectionOptions, loadTemporalConnectionConfig, type TemporalConnectionConfig } from '../temporal/connection-config';
+import { explainTemporalFailure } from '../temporal/connection-errors';
 
-/** Where Temporal is: TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, or the local rig's defaults. */
-export function temporalTarget(env: NodeJS.ProcessEnv) {
-  return {
-    address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
-    uiUrl: env.MERIDIAN_UI_URL ?? 'http://127.0.0.1:8233',
-  };
+/** Where Temporal is (see src/temporal/connection-config.ts: TEMPORAL_* and temporal.toml), plus the Web UI's URL. */
+export function temporalTarget(env: NodeJS.ProcessEnv): TemporalConnectionConfig & { uiUrl: string } {
+  return { ...loadTemporalConnectionConfig(env), uiUrl: env.MERIDIAN_UI_URL ?? 'http://127.0.0.1:8233' };
 }
 
-/** A connected client; an unreachable server is an UnreachableError (exit code 3) that says what to do. */
+/**
+ * A connected client that encrypts payloads when MERIDIAN_CODEC_KEYS is set. An unreachable server is
+ * an UnreachableError (exit code 3), a refused credential or failed TLS handshake a
+ * TemporalCredentialError (exit code 2) naming which credential; both say what to do.
+ */
 export async function connectClient(env: NodeJS.ProcessEnv): Promise<{ client: Client; close: () => Promise<void>; target: ReturnType<typeof temporalTarget> }> {
   const target = temporalTarget(env);
-  let connection: Connection;
+  const dataConverter = dataConverterFromEnv(env);
+  let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address: target.address, connectTimeout: 5_000 });
+    connection = await Connection.connect({ ...connectionOptions(target), connectTimeout: 5_000 });
     await connection.workflowService.getSystemInfo({});
   } catch (err) {
-    throw new UnreachableError(
-      `cannot reach Temporal at ${target.address} (${(err as Error).message.split('\n')[0]}): start the local rig with \`meridian dev up\`, or set TEMPORAL_ADDRESS`,
-    );
+    await connection?.close().catch(() => undefined);
+    throw explainTemporalFailure(err, target) ?? err;
   }
-  return { client: new Client({ connection, namespace: target.namespace }), close: () => connection.close(), target };
+  const connected = connection;
+  return { client: new Client({ connection: connected, namespace: target.namespace, dataConverter }), close: () => connected.close(), target };
 }
 
 /** Who is acting, as recorded with operator actions: MERIDIAN_OPERATOR or user@host. */

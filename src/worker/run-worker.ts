@@ -1,15 +1,26 @@
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type RuntimeOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/region-activities';
 import { credentialsFromEnv } from '../activities/registry/registry-auth';
 import { registrySecretFromEnv } from '../activities/registry/secret-credentials';
+import { dataConverterFromEnv } from '../codec/data-converter';
+import { formatDuration, parseDuration } from '../domain/duration';
+import { InvalidInputError } from '../domain/errors';
+import { connectionOptions, type TemporalConnectionConfig } from '../temporal/connection-config';
+import { explainTemporalFailure } from '../temporal/connection-errors';
 import { taskQueue as defaultTaskQueue } from '../workflows/definitions';
 
 export interface WorkerOptions {
   /** host:port of the Temporal frontend. */
   address: string;
+  /** Namespace the worker polls. */
   namespace: string;
+  /** TLS, API key and gRPC headers, from loadTemporalConnectionConfig; none (plaintext) for the local rig. */
+  connection?: Omit<TemporalConnectionConfig, 'address' | 'namespace'>;
+  /** Payload codec; by default the one MERIDIAN_CODEC_KEYS configures (none when unset). */
+  dataConverter?: DataConverter;
   taskQueue?: string;
   helmPath: string;
   kubeconfigFile?: string;
@@ -17,53 +28,125 @@ export interface WorkerOptions {
   /** Most activities run at once. */
   maxConcurrentActivities?: number;
   pollIntervalMs?: number;
+  /** host:port of the SDK's Prometheus endpoint (`/metrics`); none when unset. */
+  metricsAddress?: string;
+  /** How long in-flight activity attempts may run on after shutdown begins, in ms (default 30s). */
+  shutdownGraceMs?: number;
 }
 
-let runtimeInstalled = false;
+/** Shutdown grace when MERIDIAN_SHUTDOWN_GRACE is not set. */
+export const defaultShutdownGraceMs = 30_000;
+/** Longest shutdown grace accepted. */
+export const maxShutdownGraceMs = 10 * 60_000;
 
-/** Sends the SDK's own logs through pino, at warn and above. */
-function installRuntime(logger: Logger): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({
+/** Prefix of the SDK's metrics (its default, which Temporal's dashboards expect). */
+export const metricPrefix = 'temporal_';
+
+let installedMetricsAddress: string | undefined | null = null;
+
+/**
+ * The one Runtime.install of the process: the SDK's own logs through pino at warn and above, and, with
+ * a metrics address, the Prometheus endpoint that serves both the SDK's metrics and Meridian's own
+ * (emitted through the workflow and activity `metricMeter`), each tagged `service="meridian-worker"`.
+ */
+export function runtimeOptions(logger: Logger, metricsAddress?: string): RuntimeOptions {
+  return {
     logger: new DefaultLogger('WARN', (entry) => {
       const level = entry.level === 'ERROR' ? 'error' : 'warn';
       logger[level]({ ...entry.meta }, entry.message);
     }),
-  });
+    telemetryOptions: metricsAddress
+      ? { metrics: { metricPrefix, globalTags: { service: 'meridian-worker' }, prometheus: { bindAddress: metricsAddress } } }
+      : undefined,
+  };
+}
+
+function installRuntime(logger: Logger, metricsAddress?: string): void {
+  if (installedMetricsAddress !== null) {
+    if (installedMetricsAddress !== metricsAddress) logger.warn({ metricsAddress, installed: installedMetricsAddress }, 'the SDK runtime is installed already; its metrics setting stays');
+    return;
+  }
+  installedMetricsAddress = metricsAddress;
+  try {
+    Runtime.install(runtimeOptions(logger, metricsAddress));
+  } catch (err) {
+    // Someone else installed it first (a test harness, an embedding process): theirs stays.
+    if (!/already been (instantiated|installed)/.test((err as Error).message)) throw err;
+    installedMetricsAddress = undefined;
+    if (metricsAddress) logger.warn({ metricsAddress }, 'the SDK runtime was installed elsewhere: no metrics endpoint from this worker');
+  }
+}
+
+/** MERIDIAN_SHUTDOWN_GRACE as milliseconds: a duration from 0 to 10m, 30s when unset. */
+export function shutdownGraceFromEnv(env: NodeJS.ProcessEnv): number {
+  const text = env.MERIDIAN_SHUTDOWN_GRACE?.trim();
+  if (!text) return defaultShutdownGraceMs;
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new InvalidInputError(`MERIDIAN_SHUTDOWN_GRACE is "${text}": expected a duration such as 30s, 2m or 0`);
+  if (ms > maxShutdownGraceMs) throw new InvalidInputError(`MERIDIAN_SHUTDOWN_GRACE is ${text}: at most ${formatDuration(maxShutdownGraceMs)}`);
+  return ms;
+}
+
+/** A `host:port` for the metrics endpoint, or an InvalidInputError naming `name`. */
+export function checkMetricsAddress(address: string, name: string): string {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address.trim());
+  if (!match || Number(match[2]) > 65535) throw new InvalidInputError(`${name} is "${address}": give host:port, e.g. 127.0.0.1:9464 (0.0.0.0:9464 to be scraped from elsewhere)`);
+  return address.trim();
 }
 
 /** A worker that runs Meridian's workflows and activities. */
 export async function createMeridianWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  installRuntime(options.logger);
-  const connection = await NativeConnection.connect({ address: options.address });
+  installRuntime(options.logger, options.metricsAddress);
+  const temporal: TemporalConnectionConfig = {
+    sources: { tls: 'plaintext (no TLS configured)' },
+    ...options.connection,
+    address: options.address,
+    namespace: options.namespace,
+  };
+  const dataConverter = options.dataConverter ?? dataConverterFromEnv(process.env);
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(connectionOptions(temporal));
+  } catch (err) {
+    throw explainTemporalFailure(err, temporal) ?? err;
+  }
   // Activities that look up earlier releases (load-test baselines) share one client, connected on first use.
   let client: Promise<Client> | undefined;
   const temporalClient = () => {
-    client ??= Connection.connect({ address: options.address }).then(
-      (c) => new Client({ connection: c, namespace: options.namespace }),
+    client ??= Connection.connect(connectionOptions(temporal)).then(
+      (c) => new Client({ connection: c, namespace: temporal.namespace, dataConverter }),
       (err: unknown) => {
         client = undefined; // the next lookup tries again
-        throw err;
+        throw explainTemporalFailure(err, temporal) ?? err;
       },
     );
     return client;
   };
-  const worker = await Worker.create({
-    connection,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue ?? defaultTaskQueue,
-    workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({
-      helmPath: options.helmPath,
-      kubeconfigFile: options.kubeconfigFile,
-      logger: options.logger,
-      pollIntervalMs: options.pollIntervalMs,
-      temporalClient,
-      registryCredentials: credentialsFromEnv(process.env),
-      registrySecret: registrySecretFromEnv(process.env),
-    }),
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
-  });
-  return { worker, connection };
+  const graceMs = options.shutdownGraceMs ?? defaultShutdownGraceMs;
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: temporal.namespace,
+      taskQueue: options.taskQueue ?? defaultTaskQueue,
+      workflowsPath: require.resolve('../workflows'),
+      dataConverter,
+      activities: createActivities({
+        helmPath: options.helmPath,
+        kubeconfigFile: options.kubeconfigFile,
+        logger: options.logger,
+        pollIntervalMs: options.pollIntervalMs,
+        temporalClient,
+        registryCredentials: credentialsFromEnv(process.env),
+        registrySecret: registrySecretFromEnv(process.env),
+      }),
+      maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
+      shutdownGraceTime: graceMs,
+      // Past the grace, activities are cancelled; this bounds how long they may take to notice.
+      shutdownForceTime: graceMs + 30_000,
+    });
+    return { worker, connection };
+  } catch (err) {
+    await connection.close().catch(() => undefined);
+    throw explainTemporalFailure(err, temporal) ?? err;
+  }
 }
