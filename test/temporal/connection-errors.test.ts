@@ -1,4 +1,4 @@
-import { createServer, type ServerHttp2Session } from 'node:http2';
+import { createServer, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { reportError } from '../../src/client/cli-errors';
