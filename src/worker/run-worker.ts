@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type RuntimeOptions } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/region-activities';
 import { credentialsFromEnv } from '../activities/registry/registry-auth';
@@ -11,6 +11,7 @@ import { InvalidInputError } from '../domain/errors';
 import { connectionOptions, type TemporalConnectionConfig } from '../temporal/connection-config';
 import { explainTemporalFailure } from '../temporal/connection-errors';
 import { taskQueue as defaultTaskQueue } from '../workflows/definitions';
+import { installRuntime } from './runtime';
 
 export interface WorkerOptions {
   /** host:port of the Temporal frontend. */
@@ -38,44 +39,6 @@ export interface WorkerOptions {
 export const defaultShutdownGraceMs = 30_000;
 /** Longest shutdown grace accepted. */
 export const maxShutdownGraceMs = 10 * 60_000;
-
-/** Prefix of the SDK's metrics (its default, which Temporal's dashboards expect). */
-export const metricPrefix = 'temporal_';
-
-let installedMetricsAddress: string | undefined | null = null;
-
-/**
- * The one Runtime.install of the process: the SDK's own logs through pino at warn and above, and, with
- * a metrics address, the Prometheus endpoint that serves both the SDK's metrics and Meridian's own
- * (emitted through the workflow and activity `metricMeter`), each tagged `service="meridian-worker"`.
- */
-export function runtimeOptions(logger: Logger, metricsAddress?: string): RuntimeOptions {
-  return {
-    logger: new DefaultLogger('WARN', (entry) => {
-      const level = entry.level === 'ERROR' ? 'error' : 'warn';
-      logger[level]({ ...entry.meta }, entry.message);
-    }),
-    telemetryOptions: metricsAddress
-      ? { metrics: { metricPrefix, globalTags: { service: 'meridian-worker' }, prometheus: { bindAddress: metricsAddress } } }
-      : undefined,
-  };
-}
-
-function installRuntime(logger: Logger, metricsAddress?: string): void {
-  if (installedMetricsAddress !== null) {
-    if (installedMetricsAddress !== metricsAddress) logger.warn({ metricsAddress, installed: installedMetricsAddress }, 'the SDK runtime is installed already; its metrics setting stays');
-    return;
-  }
-  installedMetricsAddress = metricsAddress;
-  try {
-    Runtime.install(runtimeOptions(logger, metricsAddress));
-  } catch (err) {
-    // Someone else installed it first (a test harness, an embedding process): theirs stays.
-    if (!/already been (instantiated|installed)/.test((err as Error).message)) throw err;
-    installedMetricsAddress = undefined;
-    if (metricsAddress) logger.warn({ metricsAddress }, 'the SDK runtime was installed elsewhere: no metrics endpoint from this worker');
-  }
-}
 
 /** MERIDIAN_SHUTDOWN_GRACE as milliseconds: a duration from 0 to 10m, 30s when unset. */
 export function shutdownGraceFromEnv(env: NodeJS.ProcessEnv): number {
