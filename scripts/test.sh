@@ -75,7 +75,7 @@ if [ "$run_production" = 1 ]; then
   if ./bin/meridian dev up --profile production; then
     step "jest: the production tier"
     if [ $# -gt 0 ]; then set -- "$@"; else set -- test/production; fi
-    npx jest --runInBand --json --outputFile=.meridian/jest-production.json --testPathIgnorePatterns '/node_modules/' -- "$@"
+    npx jest --runInBand --json --outputFile=.meridian/jest-production.json --testPathIgnorePatterns=/node_modules/ --testSequencer ./test/support/production-sequencer.js -- "$@"
     [ $? -eq 0 ] || jest_code=1
   else
     jest_code=1

@@ -36,6 +36,8 @@ export const rigPrometheusSchema = z
   .object({
     /** Port of its HTTP API and UI on 127.0.0.1. */
     port: z.number().int().positive().default(9090),
+    /** Where Meridian workers on this machine serve metrics (MERIDIAN_METRICS_ADDRESS), scraped as job `meridian-workers`. */
+    workerMetrics: z.array(z.string().regex(/^127\.0\.0\.1:\d{1,5}$/, 'expected 127.0.0.1:PORT')).max(16).default(['127.0.0.1:9464', '127.0.0.1:9465']),
   })
   .strict();
 
@@ -101,7 +103,7 @@ export const rigConfigSchema = z
     /** Versions that misbehave in the demo services, keyed by version. Others behave well. */
     versions: z.record(z.string(), versionBehaviourSchema).default({}),
     /** The Prometheus that scrapes the demo services. */
-    prometheus: rigPrometheusSchema.default({ port: 9090 }),
+    prometheus: rigPrometheusSchema.default({ port: 9090, workerMetrics: ['127.0.0.1:9464', '127.0.0.1:9465'] }),
     /** Synthetic user requests to every region's service while the rig runs. */
     userTraffic: userTrafficSchema.default({ enabled: true, scale: 1, maxRps: 50, regions: {} }),
   })

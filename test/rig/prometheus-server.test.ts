@@ -43,6 +43,13 @@ describe("Prometheus' config", () => {
     expect(job.static_configs).toEqual(rig.regions.map((r) => ({ targets: [`127.0.0.1:${r.port}`], labels: { region: r.name } })));
   });
 
+  it("scrapes the Meridian workers' metrics addresses as their own job", () => {
+    const doc = parse(prometheusConfigText(config, rig.regions)) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const workers = doc.scrape_configs.find((j) => j.job_name === 'meridian-workers');
+    expect(workers?.static_configs).toEqual([{ targets: ['127.0.0.1:9464', '127.0.0.1:9465'] }]);
+    expect(() => rigConfigSchema.parse({ clusters: [{ context: 'c' }], release: 'r.yaml', prometheus: { workerMetrics: ['10.0.0.1:9464'] } })).toThrow(/127\.0\.0\.1:PORT/);
+  });
+
   it('listens on loopback at the configured port and keeps one day of data in the rig dir', () => {
     expect(rigConfigSchema.parse({ clusters: [{ context: 'c' }], release: 'r.yaml' }).prometheus.port).toBe(9090);
     expect(prometheusArgs(config, layout)).toEqual(

@@ -49,11 +49,14 @@ export function rigEnv(): NodeJS.ProcessEnv {
   return { ...process.env, KUBECONFIG: rig.layout.kubeconfig, TEMPORAL_ADDRESS: rig.temporal.address, MERIDIAN_LOG_LEVEL: 'warn', ...rig.clientEnv };
 }
 
-/** A `meridian worker` process, as an operator runs it. */
-export function spawnWorker(name: string): ChildProcess {
-  mkdirSync(join(workDir, 'logs'), { recursive: true });
-  const log = openSync(join(workDir, 'logs', `${name}.log`), 'a');
-  return spawn(process.execPath, [meridianBin, 'worker'], { env: rigEnv(), stdio: ['ignore', log, log] });
+/** Where e2e workers write their logs: in the rig's logs folder, so a later scan finds every one. */
+export const workerLogDir = join(rig.layout.logs, 'e2e-workers');
+
+/** A `meridian worker` process, as an operator runs it; `env` adds to the rig's environment. */
+export function spawnWorker(name: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  mkdirSync(workerLogDir, { recursive: true });
+  const log = openSync(join(workerLogDir, `${name}-${Date.now().toString(36)}.log`), 'a');
+  return spawn(process.execPath, [meridianBin, 'worker'], { env: { ...rigEnv(), ...env }, stdio: ['ignore', log, log] });
 }
 
 export async function stopWorker(worker: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
