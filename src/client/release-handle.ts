@@ -1,6 +1,6 @@
 import { type Client, WorkflowNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { InvalidInputError } from '../domain/errors';
+import { InvalidInputError, UnreachableError } from '../domain/errors';
 import type { ReleaseStatus } from '../domain/release-status';
 import { regionStatusQuery, statusQuery } from '../workflows/definitions';
 
@@ -18,8 +18,13 @@ export async function queryStatus(client: Client, releaseId: string): Promise<Re
     }
     // A query needs a worker; a release that has ended carries its final status without one.
     const ended = await endedStatus(client, releaseId);
-    if (!ended) throw err;
-    return ended;
+    if (ended) return ended;
+    // Running, and its status query went unanswered: no worker polls its task queue now (or none could
+    // decode it). The release itself is safe: it waits durably for a worker.
+    const said = ((err as { cause?: { details?: string }; details?: string; message?: string }).cause?.details ?? (err as Error).message ?? String(err)).split('\n')[0].slice(0, 200);
+    throw new UnreachableError(
+      `release ${releaseId} is running but its status query went unanswered (${said}): start a worker (\`meridian worker\`) with the same Temporal settings and codec keys; the release waits for one`,
+    );
   }
   const regions = await Promise.all(
     status.regions.map(async (region) => {

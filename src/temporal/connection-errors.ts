@@ -77,19 +77,17 @@ export function explainTemporalFailure(err: unknown, config: TemporalConnectionC
   const at = `Temporal at ${config.address}`;
   if (isCredentialRefused(err)) {
     const said = serverMessage(err, config);
-    const denied = grpcCode(err) === grpcPermissionDenied || (grpcCode(err) === undefined && permissionDeniedText.test(messages(err)));
+    // Temporal's default claim mapper and authorizer answer the same PERMISSION_DENIED ("Request
+    // unauthorized.") for a key that is malformed, expired, signed by an untrusted key, or lacks the
+    // namespace: the message names the credential and lists what to check, without guessing which.
     if (config.apiKey !== undefined) {
       return new TemporalCredentialError(
-        denied
-          ? `${at} accepted the API key from ${config.sources.apiKey}${profileNote(config)} but refused it access to namespace "${config.namespace}": ${said}: give the key access to the namespace, or set TEMPORAL_NAMESPACE`
-          : `${at} refused the API key from ${config.sources.apiKey}${profileNote(config)}: ${said}: check that the key is current, or set another`,
+        `${at} refused the API key from ${config.sources.apiKey}${profileNote(config)}: ${said}: the key is invalid, expired, signed by a key the server does not trust, or has no access to namespace "${config.namespace}"; check it, or set another`,
       );
     }
     if (config.sources.clientCert) {
       return new TemporalCredentialError(
-        denied
-          ? `${at} accepted the client certificate from ${config.sources.clientCert}${profileNote(config)} but refused it access to namespace "${config.namespace}": ${said}: check the namespace's accepted CA certificates, or set TEMPORAL_NAMESPACE`
-          : `${at} refused the client certificate from ${config.sources.clientCert}${profileNote(config)}: ${said}: check the certificate and key, and that the namespace trusts its CA`,
+        `${at} refused the request made with the client certificate from ${config.sources.clientCert}${profileNote(config)} and no API key: ${said}: if the server authorizes API keys, set TEMPORAL_API_KEY (or a profile's api_key); otherwise check that namespace "${config.namespace}" accepts this certificate's CA`,
       );
     }
     return new TemporalCredentialError(
@@ -110,7 +108,9 @@ export function explainTemporalFailure(err: unknown, config: TemporalConnectionC
     const hint = local
       ? 'start the local rig with `meridian dev up`, or set TEMPORAL_ADDRESS (or a profile)'
       : config.tls
-        ? `check the address and the TLS settings (${config.sources.tls}${profileNote(config)}); a server without TLS needs TEMPORAL_TLS=false`
+        ? `check the address and the TLS settings (${config.sources.tls}${profileNote(config)}); a server without TLS needs TEMPORAL_TLS=false${
+            config.sources.clientCert ? '' : ', and one that requires mutual TLS also needs TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or a profile\'s client_cert_path and client_key_path)'
+          }`
         : 'check the address, and set TEMPORAL_TLS=true if the server expects TLS';
     return new UnreachableError(`cannot reach ${at} (${serverMessage(err, config)}): ${hint}`);
   }

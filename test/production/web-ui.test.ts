@@ -43,7 +43,7 @@ describe('the Web UI of the production profile', () => {
     page.on('response', (r) => {
       if (r.url().includes('/codec/decode')) codecCalls.push(r.status());
     });
-    await page.goto(`${rig.temporal.uiUrl}/namespaces/${rig.temporal.namespace}/workflows/${releaseId}`, { waitUntil: 'networkidle' });
+    await page.goto(`${rig.temporal.uiUrl}/namespaces/${rig.temporal.namespace}/workflows/${releaseId}`, { waitUntil: 'domcontentloaded' });
     await page.getByText(marker).first().waitFor({ timeout: 60_000 });
     expect(codecCalls.length).toBeGreaterThan(0);
     expect(codecCalls.every((s) => s === 200)).toBe(true);

@@ -3,6 +3,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import { codecFromEnv } from '../../src/codec/data-converter';
 import { parse } from 'yaml';
 import { postgresProcess } from '../../src/rig/postgres-server';
 import { runningPid } from '../../src/rig/processes';
@@ -94,17 +96,37 @@ export function leaks(text: string, source: string, secrets: readonly { name: st
 }
 
 /** A workflow's history as the `temporal` CLI shows it, payloads decoded through the rig's codec server. */
-export async function decodedHistory(workflowId: string, runId?: string): Promise<string> {
-  const args = ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json'];
-  if (runId) args.push('--run-id', runId);
-  const { stdout } = await run(requireTool('temporal'), args, { env: rigEnv(), maxBuffer: 256 * 2 ** 20 });
+export async function historyShownByTemporalCli(workflowId: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const { stdout } = await run(requireTool('temporal'), ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json'], { env: { ...rigEnv(), ...env }, maxBuffer: 256 * 2 ** 20, timeout: 60_000 });
   return stdout;
 }
 
+/**
+ * A workflow's history as text with every payload decoded by the codec (the rig's key), so that the
+ * search sees what a reader with the key would: a secret in a payload is a leak even if encrypted.
+ */
+export async function decodedHistory(client: Client, workflowId: string, runId?: string): Promise<string> {
+  const codec = codecFromEnv(rigEnv());
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const payloads: Payload[] = [];
+  const collect = (value: unknown): void => {
+    if (!value || typeof value !== 'object') return;
+    if (value instanceof Uint8Array) return;
+    const v = value as Record<string, unknown>;
+    if (v.data instanceof Uint8Array && v.metadata && typeof v.metadata === 'object') payloads.push(v as Payload);
+    for (const child of Object.values(v)) collect(child);
+  };
+  collect(history);
+  const decoded = codec ? await codec.decode(payloads) : payloads;
+  const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('utf8');
+  const events = JSON.stringify(history, (_key, value: unknown) => (value instanceof Uint8Array ? text(value) : value));
+  return `${events}\n${decoded.map((p) => `${JSON.stringify(Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, m]) => [k, text(m)])))} ${text(p.data)}`).join('\n')}`;
+}
+
 /** Ids of every workflow in the rig's namespace. */
-export async function allWorkflows(client: Client): Promise<{ workflowId: string; runId: string }[]> {
+export async function allWorkflows(client: Client, query?: string): Promise<{ workflowId: string; runId: string }[]> {
   const out: { workflowId: string; runId: string }[] = [];
-  for await (const w of client.workflow.list()) out.push({ workflowId: w.workflowId, runId: w.runId });
+  for await (const w of client.workflow.list({ query })) out.push({ workflowId: w.workflowId, runId: w.runId });
   return out;
 }
 

@@ -48,7 +48,9 @@ describe('a server that refuses the credential', () => {
     const err = await connectError({ TEMPORAL_ADDRESS: unauthenticated.address, TEMPORAL_API_KEY: apiKey, TEMPORAL_TLS: 'false' });
     expect(err).toBeInstanceOf(TemporalCredentialError);
     expect((err as TemporalCredentialError).exitCode).toBe(2);
-    expect(err!.message).toBe(`Temporal at ${unauthenticated.address} refused the API key from TEMPORAL_API_KEY: Request unauthorized.: check that the key is current, or set another`);
+    expect(err!.message).toBe(
+      `Temporal at ${unauthenticated.address} refused the API key from TEMPORAL_API_KEY: Request unauthorized.: the key is invalid, expired, signed by a key the server does not trust, or has no access to namespace "default"; check it, or set another`,
+    );
     expect(err!.message).not.toContain(apiKey);
   });
 
@@ -58,9 +60,9 @@ describe('a server that refuses the credential', () => {
     expect(err!.message).toMatch(/asks for a credential and no credential was given: .*set TEMPORAL_API_KEY, or TEMPORAL_TLS_CLIENT_CERT_PATH/);
   });
 
-  it('PERMISSION_DENIED: the key was accepted but not for the namespace', async () => {
+  it('PERMISSION_DENIED: names the key and what to check, the namespace among it', async () => {
     const err = await connectError({ TEMPORAL_ADDRESS: denied.address, TEMPORAL_API_KEY: apiKey, TEMPORAL_TLS: 'false', TEMPORAL_NAMESPACE: 'prod.a1b2c' });
-    expect(err!.message).toMatch(/accepted the API key from TEMPORAL_API_KEY but refused it access to namespace "prod.a1b2c"/);
+    expect(err!.message).toMatch(/refused the API key from TEMPORAL_API_KEY: .*: the key is invalid, expired, signed by a key the server does not trust, or has no access to namespace "prod.a1b2c"/);
   });
 
   it('the worker\'s native connection is explained the same way', async () => {
@@ -72,7 +74,9 @@ describe('a server that refuses the credential', () => {
       logger: pino({ level: 'silent' }),
     }).then(() => undefined, (e: unknown) => e as Error);
     expect(err).toBeInstanceOf(TemporalCredentialError);
-    expect(err!.message).toBe(`Temporal at ${unauthenticated.address} refused the API key from TEMPORAL_API_KEY: Request unauthorized.: check that the key is current, or set another`);
+    expect(err!.message).toBe(
+      `Temporal at ${unauthenticated.address} refused the API key from TEMPORAL_API_KEY: Request unauthorized.: the key is invalid, expired, signed by a key the server does not trust, or has no access to namespace "default"; check it, or set another`,
+    );
     expect(err!.message).not.toContain(apiKey);
   });
 
@@ -84,7 +88,7 @@ describe('a server that refuses the credential', () => {
       helmPath: 'helm',
       logger: pino({ level: 'silent' }),
     }).then(() => undefined, (e: unknown) => e as Error);
-    expect(err!.message).toMatch(/accepted the API key from TEMPORAL_API_KEY but refused it access to namespace "prod.a1b2c": Request unauthorized: namespace access denied/);
+    expect(err!.message).toMatch(/refused the API key from TEMPORAL_API_KEY: Request unauthorized: namespace access denied: .*no access to namespace "prod.a1b2c"/);
   });
 });
 
@@ -98,7 +102,7 @@ describe('TLS to a server that does not speak it', () => {
   it('the client, which sees only a timeout, names the TLS settings beside the address (exit 3)', async () => {
     const err = await connectClient({ HOME: '/nonexistent', TEMPORAL_ADDRESS: plain.address, TEMPORAL_TLS: 'true' }).then(() => undefined, (e: unknown) => e as Error);
     expect(err).toBeInstanceOf(UnreachableError);
-    expect(err!.message).toMatch(/check the address and the TLS settings \(TLS with the system's CA certificates\); a server without TLS needs TEMPORAL_TLS=false$/);
+    expect(err!.message).toMatch(/check the address and the TLS settings \(TLS with the system's CA certificates\); a server without TLS needs TEMPORAL_TLS=false, and one that requires mutual TLS also needs TEMPORAL_TLS_CLIENT_CERT_PATH/);
   });
 
   it('the worker names the TLS settings', async () => {
@@ -124,13 +128,15 @@ describe('reportError on a refusal from a later call (not the connect)', () => {
     let out = '';
     const code = reportError(serviceError(16, 'Request unauthorized.'), (t) => (out += t), { HOME: '/nonexistent', TEMPORAL_ADDRESS: 'prod.a1b2c.tmprl.cloud:7233', TEMPORAL_API_KEY: apiKey });
     expect(code).toBe(2);
-    expect(out).toBe('error: Temporal at prod.a1b2c.tmprl.cloud:7233 refused the API key from TEMPORAL_API_KEY: Request unauthorized.: check that the key is current, or set another\n');
+    expect(out).toBe(
+      'error: Temporal at prod.a1b2c.tmprl.cloud:7233 refused the API key from TEMPORAL_API_KEY: Request unauthorized.: the key is invalid, expired, signed by a key the server does not trust, or has no access to namespace "default"; check it, or set another\n',
+    );
   });
 
   it('names the client certificate when that was the credential', () => {
     const config = loadTemporalConnectionConfig({ HOME: '/nonexistent', TEMPORAL_ADDRESS: 'temporal.internal:7233' });
     const explained = explainTemporalFailure(serviceError(16, 'bad cert'), { ...config, sources: { ...config.sources, clientCert: 'TEMPORAL_TLS_CLIENT_CERT_PATH' } });
-    expect(explained?.message).toMatch(/^Temporal at temporal.internal:7233 refused the client certificate from TEMPORAL_TLS_CLIENT_CERT_PATH: bad cert/);
+    expect(explained?.message).toMatch(/^Temporal at temporal.internal:7233 refused the request made with the client certificate from TEMPORAL_TLS_CLIENT_CERT_PATH and no API key: bad cert: /);
   });
 
   it('a TLS handshake failure names the TLS settings in force', () => {
