@@ -1,8 +1,11 @@
 import type { z } from 'zod';
+import { quoteExcerpt } from './excerpt';
 
 /**
  * Turns zod's issues into lines a person can act on: the field's full path, what was expected, what was
- * found, and the fix. Parse with `{ reportInput: true }` so that the found value can be shown.
+ * found, and the fix. Parse with `{ reportInput: true }` so that the found value can be shown: only an
+ * excerpt of it, and nothing of a whole document (a file named by mistake, say /proc/self/environ, is
+ * read as one string, which must not be printed).
  */
 
 /** Formats one issue path as `spec.regions[3].traits.traffic`. */
@@ -10,8 +13,8 @@ export function formatIssuePath(root: string, path: readonly PropertyKey[]): str
   let out = root;
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
-    else if (typeof key === 'string' && /^[A-Za-z_$][\w$]*$/.test(key)) out += out ? `.${key}` : key;
-    else out += `[${JSON.stringify(String(key))}]`;
+    else if (typeof key === 'string' && key.length <= 80 && /^[A-Za-z_$][\w$]*$/.test(key)) out += out ? `.${key}` : key;
+    else out += `[${quoteExcerpt(String(key))}]`;
   }
   return out || '(document)';
 }
@@ -21,20 +24,38 @@ export function formatZodIssues(error: z.ZodError, root = '', schema?: z.ZodType
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const known = schema ? knownKeysAt(schema, issue.path) : [];
-      return issue.keys.map((key) => `${formatIssuePath(root, [...issue.path, key])}: ${unknownFieldMessage(key, known)}`);
+      return issue.keys.map((key) => `${formatIssuePath(root, [...issue.path, key])}: ${unknownFieldMessage(shortKey(key), known)}`);
     }
-    return [`${formatIssuePath(root, issue.path)}: ${describeIssue(issue)}`];
+    const [path, settled] = settle(issue.path, issue);
+    return [`${formatIssuePath(root, path)}: ${describeIssue(settled, path.length === 0)}`];
   });
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const input = (issue as { input?: unknown }).input;
+/** Whether every branch of a union failed on its type or value at the union itself: then the union says what it expects. */
+function simpleUnion(issue: z.core.$ZodIssueInvalidUnion): boolean {
+  return issue.errors.map((branch) => branch.find((i) => i.path.length === 0)).every((b) => b && (b.code === 'invalid_value' || b.code === 'invalid_type'));
+}
+
+/** A union that failed deeper in one branch is reported at that branch's deepest issue, with the full path. */
+function settle(path: readonly PropertyKey[], issue: z.core.$ZodIssue): [PropertyKey[], z.core.$ZodIssue] {
+  if (issue.code === 'invalid_union' && issue.errors.length > 0 && !simpleUnion(issue)) {
+    const deepest = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
+    if (deepest) return settle([...path, ...deepest.path], deepest);
+  }
+  return [[...path], issue];
+}
+
+function describeIssue(issue: z.core.$ZodIssue, wholeDocument = false): string {
+  // The whole document read as one value (not a mapping) is named by its type, never quoted.
+  const input = wholeDocument && typeof (issue as { input?: unknown }).input === 'string' ? undefined : (issue as { input?: unknown }).input;
+  const found = wholeDocument && input === undefined && (issue as { input?: unknown }).input !== undefined ? ', got text (the file is not a YAML mapping)' : undefined;
   switch (issue.code) {
     case 'invalid_value':
       return `expected ${issue.values.map(show).join(' | ')}, got ${show(input)}`;
     case 'invalid_type': {
       // A schema's own message (e.g. the accepted duration forms) says more than zod's default.
       const own = issue.message.startsWith('Invalid input') ? undefined : issue.message;
+      if (found) return `${own ?? `expected ${article(issue.expected)}`}${found}`;
       if (input === undefined) return `missing: add this field (${own ?? article(issue.expected)})`;
       return `${own ?? `expected ${article(issue.expected)}`}, got ${show(input)}`;
     }
@@ -42,26 +63,38 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       // A discriminated union whose discriminator matches no option has no branches: its own message says it.
       if (issue.errors.length === 0) return issue.message;
       const branches = issue.errors.map((branch) => branch.find((i) => i.path.length === 0));
-      if (branches.every((b) => b && (b.code === 'invalid_value' || b.code === 'invalid_type'))) {
+      if (simpleUnion(issue)) {
         const expected = branches.map((b) =>
           b!.code === 'invalid_value' ? b!.values.map(show).join(' | ') : article((b as { expected: string }).expected),
         );
         return input === undefined ? `missing: add this field (${expected.join(' or ')})` : `expected ${expected.join(' or ')}, got ${show(input)}`;
       }
       const deepest = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
-      return deepest ? `${formatIssuePath('', deepest.path) === '(document)' ? '' : `${formatIssuePath('', deepest.path)}: `}${describeIssue(deepest)}` : issue.message;
+      return deepest ? `${formatIssuePath('', deepest.path) === '(document)' ? '' : `${formatIssuePath('', deepest.path)}: `}${describeIssue(deepest)}` : excerptOf(issue.message);
     }
     default:
-      return issue.message;
+      return excerptOf(issue.message);
   }
 }
 
+/** Longest schema message a problem line keeps: a message may quote input. */
+const maxMessageChars = 400;
+
+function excerptOf(message: string): string {
+  return message.length > maxMessageChars ? `${message.slice(0, maxMessageChars)}…` : message;
+}
+
 function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return quoteExcerpt(value);
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
   return String(value);
+}
+
+/** An unknown key as the error names it: a key is input too, and may be a megabyte long. */
+function shortKey(key: string): string {
+  return key.length > 80 ? `${key.slice(0, 80)}…` : key;
 }
 
 function article(type: string): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import fc from 'fast-check';
 import { releaseSpecSchema } from '../../src/domain/release-spec';
 import { formatIssuePath, formatZodIssues, knownKeysAt } from '../../src/domain/zod-issues';
 
@@ -89,8 +90,39 @@ describe('formatZodIssues', () => {
     ]);
   });
 
-  it('names a whole document of the wrong type', () => {
+  it('names a whole document of the wrong type, without printing it (it may be a file named by mistake)', () => {
     const result = schema.safeParse('colour: red', { reportInput: true });
-    expect(formatZodIssues(result.error!, '', schema)).toEqual(['(document): expected an object (key: value), got "colour: red"']);
+    expect(formatZodIssues(result.error!, '', schema)).toEqual(['(document): expected an object (key: value), got text (the file is not a YAML mapping)']);
+  });
+});
+
+describe('formatZodIssues quotes only an excerpt of input', () => {
+  const megabyte = 'x'.repeat(1024 * 1024);
+  const schema = z.strictObject({ colour: z.enum(['red', 'blue']), size: z.number(), tags: z.record(z.string(), z.number()).optional() });
+
+  it.each<[string, unknown]>([
+    ['a 1 MB value of the wrong value', { colour: megabyte, size: 1 }],
+    ['a 1 MB value of the wrong type', { colour: 'red', size: megabyte }],
+    ['a 1 MB unknown key', { colour: 'red', size: 1, [megabyte]: 1 }],
+    ['a 1 MB key in the path', { colour: 'red', size: 1, tags: { [megabyte]: 'one' } }],
+  ])('keeps the line short for %s', (_name, input) => {
+    const result = schema.safeParse(input, { reportInput: true });
+    const lines = formatZodIssues(result.error!, '', schema);
+    expect(lines).toHaveLength(1);
+    expect(lines[0].length).toBeLessThan(300);
+    expect(lines[0]).toMatch(/x…/);
+  });
+
+  it('shows a short value whole, and a long one as an excerpt with its length (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (value) => {
+        const result = z.strictObject({ colour: z.enum(['red']) }).safeParse({ colour: value }, { reportInput: true });
+        const [line] = formatZodIssues(result.error!, '');
+        expect(line.length).toBeLessThan(100 + 6 * 80);
+        if (value.length <= 80) expect(line).toContain(JSON.stringify(value));
+        else expect(line).toContain(`(${value.length} characters)`);
+      }),
+      { seed: 12, numRuns: 500 },
+    );
   });
 });
