@@ -1,4 +1,4 @@
-import { parseDuration, durationHint } from '../domain/duration';
+import { checkDuration, maxDurationMs, maxTimerMs } from '../domain/duration';
 import type { ReleaseOverrides } from '../domain/release-input';
 import { UsageError } from './cli-errors';
 
@@ -14,10 +14,11 @@ export function requireReleaseId(command: string, positionals: string[]): string
   return positionals[0];
 }
 
-export function durationOption(name: string, value: string | undefined): number | undefined {
+/** A duration option in milliseconds, with the bounds of the spec field it overrides (30 days unless given). */
+export function durationOption(name: string, value: string | undefined, maxMs: number = maxDurationMs): number | undefined {
   if (value === undefined) return undefined;
-  const ms = parseDuration(value);
-  if (ms === undefined) throw new UsageError(`--${name}: ${durationHint}, got ${JSON.stringify(value)}`);
+  const ms = checkDuration(value, maxMs);
+  if (typeof ms === 'string') throw new UsageError(`--${name}: ${ms}`);
   return ms;
 }
 
@@ -31,7 +32,7 @@ export const overrideOptions = {
 
 export function overridesFrom(values: { bake?: string; 'canary-soak'?: string; 'load-duration'?: string; 'analysis-interval'?: string }): ReleaseOverrides {
   const overrides: ReleaseOverrides = { bakeMs: durationOption('bake', values.bake), canarySoakMs: durationOption('canary-soak', values['canary-soak']) };
-  const loadDurationMs = durationOption('load-duration', values['load-duration']);
+  const loadDurationMs = durationOption('load-duration', values['load-duration'], maxTimerMs);
   // Only when given: the input of releases started before this option existed stays as it was.
   if (loadDurationMs !== undefined) overrides.loadDurationMs = loadDurationMs;
   const analysisIntervalMs = durationOption('analysis-interval', values['analysis-interval']);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maxTimerMs } from './duration';
 import { durationField } from './schema-helpers';
 
 /**
@@ -22,7 +23,7 @@ export const httpCheckSchema = z.strictObject({
     status: z.number().int().min(100).max(599).optional().describe('Expected status code'),
     json: z.record(z.string().startsWith('$', 'expected a JSON path such as $.query'), z.unknown()).optional().describe('JSON path -> expected value'),
     bodyContains: z.string().optional().describe('Text the body must contain'),
-    maxLatency: durationField().optional().describe('Slowest acceptable answer'),
+    maxLatency: durationField(maxTimerMs).optional().describe('Slowest acceptable answer'),
   }),
 });
 export type HttpCheck = z.infer<typeof httpCheckSchema>;
@@ -42,7 +43,7 @@ export const jobCheckSchema = z.strictObject({
     labels: z.record(z.string(), z.string()).default({}).describe("Labels of the Job's pod"),
     backoffLimit: z.number().int().min(0).max(10).default(0).describe('Retries of a failed pod before the Job fails'),
   }),
-  timeout: durationField().default(5 * 60_000).describe('Longest the Job may take'),
+  timeout: durationField(maxTimerMs).default(5 * 60_000).describe('Longest the Job may take'),
 });
 export type JobCheck = z.infer<typeof jobCheckSchema>;
 
@@ -51,7 +52,7 @@ export const commandCheckSchema = z.strictObject({
   kind: z.literal('command').describe("A process run by the worker with the region's endpoint in its environment; passes on exit code 0"),
   command: z.array(z.string().min(1)).min(1, 'give the program and its arguments, such as [newman, run, suite.json]').describe('Program and arguments (no shell; use [sh, -c, "..."] for one)'),
   env: envVars.describe('Environment; MERIDIAN_ENDPOINT, MERIDIAN_REGION, MERIDIAN_APP and MERIDIAN_VERSION are set too'),
-  timeout: durationField().default(5 * 60_000).describe('Longest the command may run'),
+  timeout: durationField(maxTimerMs).default(5 * 60_000).describe('Longest the command may run'),
 });
 export type CommandCheck = z.infer<typeof commandCheckSchema>;
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { weekdays } from './deploy-window';
+import { maxHistoryMs, maxTimerMs } from './duration';
+import { quoteExcerpt } from './excerpt';
 import { durationField } from './schema-helpers';
 
 /**
@@ -12,11 +14,21 @@ const dnsLabel = z
   .string()
   .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected lowercase letters, digits and dashes (a DNS label), such as eu-west');
 
-/** A share written as `20%` (or a fraction such as 0.2). */
+/** Largest share a percentage field takes: 1000% (10 as a fraction). */
+export const maxShare = 10;
+
+/** A share written as `20%` (or a fraction such as 0.2), at most 1000%. */
 const percentField = () =>
-  z.union([z.number().min(0), z.string().regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 20%')]).transform((v) =>
-    typeof v === 'number' ? v : Number(v.slice(0, -1)) / 100,
-  );
+  z
+    .union([z.number().min(0), z.string().regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 20%')])
+    .transform((v) => (typeof v === 'number' ? v : Number(v.slice(0, -1)) / 100))
+    .refine((share) => share <= maxShare, { error: `at most 1000% (or 10 as a fraction): give a smaller share, such as 20%` });
+
+/** Most requests per second a region's traffic or a load test may give. */
+export const maxRequestRate = 1_000_000;
+
+/** Most measurements a count field of bake analysis may name. */
+const maxCount = 10_000;
 
 /** A Unicode script name as in `\p{Script=...}`: Latin, Hangul, Arabic, Devanagari, Han, Cyrillic, ... */
 const scriptName = z.string().refine(
@@ -37,7 +49,7 @@ export const networkQualities = ['good', 'fair', 'poor'] as const;
 export const regionTraitsSchema = z
   .strictObject({
     traffic: z
-      .union([z.enum(trafficLevels), z.number().nonnegative()])
+      .union([z.enum(trafficLevels), z.number().nonnegative().max(maxRequestRate, `at most ${maxRequestRate} requests per second`)])
       .describe('How much traffic the region serves: low | medium | high, or requests per second'),
     mobileShare: z.number().min(0).max(1).default(0).describe('Share of requests from mobile clients, 0 to 1'),
     scripts: z.array(scriptName).default(['Latin']).describe('Unicode scripts seen in user input, e.g. [Hangul, Latin]'),
@@ -131,7 +143,7 @@ export const templateSchema = z
 
 const thresholdsSchema = z.strictObject({
   errorRate: z.number().min(0).max(1).optional().describe('Highest acceptable share of failed requests'),
-  p99: durationField().optional().describe('Highest acceptable 99th percentile latency'),
+  p99: durationField(maxTimerMs).optional().describe('Highest acceptable 99th percentile latency'),
   regression: z
     .strictObject({
       p50: percentField().optional(),
@@ -149,8 +161,12 @@ const comparisonField = () =>
   z
     .string()
     .regex(/^\s*(<=|>=|==|!=|<|>)\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/, "expected a comparison such as '< 0.01' or '>= 100'")
-    .transform((text) => {
+    .transform((text, ctx) => {
       const [, op, value] = /^\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$/.exec(text)!;
+      if (!Number.isFinite(Number(value))) {
+        ctx.addIssue({ code: 'custom', message: `the value of ${quoteExcerpt(text)} is too large to be a number: give one such as '< 0.01' or '>= 100'` });
+        return z.NEVER;
+      }
       return { op: op as (typeof comparisonOperators)[number], value: Number(value) };
     });
 
@@ -166,18 +182,19 @@ export const analysisSchema = z
       .refine((ms) => ms >= 1000, 'measure at most once a second: give 1s or more, such as 30s')
       .default(30_000)
       .describe('Time between two measurements'),
-    failureLimit: z.number().int().min(0).default(0).describe('Failed measurements tolerated; one more fails the bake at once'),
+    failureLimit: z.number().int().min(0).max(maxCount).default(0).describe('Failed measurements tolerated; one more fails the bake at once'),
     inconclusiveLimit: z
       .number()
       .int()
       .min(0)
+      .max(maxCount)
       .default(2)
       .describe('Inconclusive measurements (no data) tolerated; one more pauses the release for an operator'),
-    minSamples: z.number().int().min(1).default(3).describe('Conclusive measurements a bake needs before it may pass'),
+    minSamples: z.number().int().min(1).max(maxCount).default(3).describe('Conclusive measurements a bake needs before it may pass'),
     minRequests: z
       .strictObject({
         query: promqlField().describe('Requests the region served during the bake, e.g. sum(increase(http_requests_total{region="{{region}}"}[{{window}}]))'),
-        min: z.number().min(0).describe('Fewest requests for a conclusive bake'),
+        min: z.number().min(0).max(1e12).describe('Fewest requests for a conclusive bake'),
       })
       .optional()
       .describe('Traffic a bake needs before it may pass; with less, it is inconclusive'),
@@ -187,7 +204,7 @@ export const analysisSchema = z
           name: z.string().min(1),
           path: z.string().startsWith('/', 'expected a path starting with /, such as /healthz'),
           status: z.number().int().min(100).max(599).default(200),
-          maxLatency: durationField().optional().describe('Slowest acceptable answer'),
+          maxLatency: durationField(maxTimerMs).optional().describe('Slowest acceptable answer'),
         }),
       )
       .default([])
@@ -224,8 +241,13 @@ export const validationSchema = z
     load: z
       .strictObject({
         replay: z.string().min(1).describe('Recorded traffic to replay (JSON Lines or combined access log)'),
-        rate: z.number().int('expected a whole number of requests per second, such as 200').min(1).describe('Requests per second'),
-        duration: durationField()
+        rate: z
+          .number()
+          .int('expected a whole number of requests per second, such as 200')
+          .min(1)
+          .max(maxRequestRate, `at most ${maxRequestRate} requests per second`)
+          .describe('Requests per second'),
+        duration: durationField(maxTimerMs)
           .refine((ms) => ms >= 1000, 'give a load test of 1s or more, such as 30s')
           .describe('How long to replay'),
         connections: z.number().int().min(1).max(1000).default(10).describe('Connections kept open to the endpoint'),
@@ -258,7 +280,7 @@ export const rolloutSchema = z.strictObject({
       incidents: z.string().min(1).optional().describe('Incident history CSV, relative to the spec file'),
       method: z.enum(['twice-mean', 'percentile']).default('twice-mean'),
       percentile: z.number().gt(0).max(100).default(95),
-      window: durationField().default(180 * 86_400_000),
+      window: durationField(maxHistoryMs).default(180 * 86_400_000),
       floor: durationField().default(30 * 60_000),
       ceiling: durationField().default(12 * 3_600_000),
       growth: percentField()
@@ -268,7 +290,7 @@ export const rolloutSchema = z.strictObject({
     .default({ method: 'twice-mean', percentile: 95, window: 180 * 86_400_000, floor: 30 * 60_000, ceiling: 12 * 3_600_000 })
     .describe('Bake time between waves, from incident history'),
   waves: z.union([z.literal('auto'), z.array(explicitWave).min(1)]).default('auto').describe('auto, or an explicit list of waves'),
-  maxParallel: z.number().int().min(1).default(1).describe('Most regions of a wave deployed at once'),
+  maxParallel: z.number().int().min(1).max(1000).default(1).describe('Most regions of a wave deployed at once'),
   approvals: z
     .array(z.string().regex(/^(after-canary|after-wave-[1-9]\d*)$/, 'expected after-canary or after-wave-N'))
     .default([])
@@ -299,7 +321,7 @@ export const releaseSpecSchema = z
               .enum(imageReplicationModes)
               .default('copy')
               .describe("copy: Meridian copies the image into each region's registry; geo-replicated: the registry replicates it, Meridian waits until it is there"),
-            timeout: durationField()
+            timeout: durationField(maxTimerMs)
               .refine((ms) => ms >= 1000, 'give 1s or more, such as 10m')
               .default(10 * 60_000)
               .describe("How long one registry's copy, or the wait for geo-replication, may take"),

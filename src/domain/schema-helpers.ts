@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { durationHint, parseDuration } from './duration';
+import { checkDuration, durationHint, maxDurationMs } from './duration';
 
-/** A duration field: accepts `30s`-style strings and yields milliseconds. */
-export const durationField = () =>
+/**
+ * A duration field: accepts `30s`-style strings and yields milliseconds, at most `maxMs` (30 days unless
+ * the field says otherwise), so that no duration is ever Infinity or beyond what a timer can wait.
+ */
+export const durationField = (maxMs: number = maxDurationMs) =>
   z.string({ error: durationHint }).transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `${durationHint}, got ${JSON.stringify(text)}` });
+    const ms = checkDuration(text, maxMs);
+    if (typeof ms === 'string') {
+      ctx.addIssue({ code: 'custom', message: ms });
       return z.NEVER;
     }
     return ms;
