@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { weekdays } from './deploy-window';
 import { maxHistoryMs, maxTimerMs } from './duration';
 import { quoteExcerpt } from './excerpt';
+import { buildRolloutPlan } from './rollout-plan';
 import { durationField } from './schema-helpers';
 
 /**
@@ -64,6 +65,13 @@ export const regionRoles = ['production', 'staging'] as const;
 export const imageReplicationModes = ['copy', 'geo-replicated'] as const;
 
 const hhmm = (text: string) => Number(text.slice(0, 2)) * 60 + Number(text.slice(3, 5));
+
+/** Whether `YYYY-MM-DD` is a date of the calendar (not 2026-02-30 or 2026-13-01). */
+function isCalendarDate(text: string): boolean {
+  const [year, month, day] = text.split('-').map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
 export const deployWindowSchema = z
   .strictObject({
     timezone: z
@@ -83,9 +91,20 @@ export const deployWindowSchema = z
     hours: z
       .string()
       .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'expected local hours such as 09:00-17:00 (22:00-06:00 spans midnight)')
+      .refine((hours) => hours.length !== 11 || hours.slice(0, 5) !== hours.slice(6), {
+        error: (iss) => `${String(iss.input)} opens and closes at the same minute, so the window never opens: give a closing time after the opening, such as 09:00-17:00; to deploy at any hour, remove deployWindow`,
+      })
       .describe('Local hours deploys may start in'),
     days: z.array(z.enum(weekdays)).min(1).default([...weekdays]).describe('Days of the week, e.g. [mon, tue, wed, thu, fri]'),
-    blocked: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a local date such as 2026-12-25')).default([]).describe('Local dates with no deploys'),
+    blocked: z
+      .array(
+        z
+          .string()
+          .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a local date such as 2026-12-25')
+          .refine((date) => !/^\d{4}-\d{2}-\d{2}$/.test(date) || isCalendarDate(date), { error: (iss) => `${String(iss.input)} is not a date of the calendar: give one that exists, such as 2026-12-25` }),
+      )
+      .default([])
+      .describe('Local dates with no deploys'),
   })
   .transform(({ hours, ...w }) => ({ ...w, from: hhmm(hours.slice(0, 5)), to: hhmm(hours.slice(6)) }))
   .describe('When the region may be deployed; outside it, the release waits for the next opening');
@@ -418,14 +437,43 @@ export const releaseSpecSchema = z
       regions.filter((r) => r.canary && seen.has(r.name) && seen.get(r.name) !== 0).forEach((r) => {
         ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves'], message: `canary region "${r.name}" must be in the first wave` });
       });
-      rollout.approvals.forEach((gate, i) => {
-        const n = /^after-wave-(\d+)$/.exec(gate)?.[1];
-        if (n && Number(n) > rollout.waves.length) {
-          ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'approvals', i], message: `there are only ${rollout.waves.length} waves` });
-        }
-      });
     }
-  });
+  })
+  // Only on an otherwise valid spec: the planner needs sane input (maxParallel of 1 or more, known regions).
+  .check(z.superRefine((release, ctx) => refuseUnreachableGates(release, ctx), { when: (payload) => payload.issues.length === 0 }));
+
+/**
+ * Gates that no wave reaches would be approved by no one and wait for nothing: refuse them. The waves are
+ * the plan's (auto waves as the planner makes them), counted without the staging wave, as the workflow
+ * counts them.
+ */
+function refuseUnreachableGates(release: ReleaseSpec, ctx: { addIssue: (issue: { code: 'custom'; path: (string | number)[]; message: string }) => void }): void {
+  const { regions, rollout } = release.spec;
+  if (rollout.approvals.length > 0) {
+    let waves: string[][];
+    try {
+      waves = buildRolloutPlan(release, { bakeMs: 0 }).waves.filter((w) => !w.staging).map((w) => w.regions);
+    } catch {
+      return;
+    }
+    const canaries = new Set(regions.filter((r) => r.canary).map((r) => r.name));
+    rollout.approvals.forEach((gate, i) => {
+      const path = ['spec', 'rollout', 'approvals', i];
+      const n = Number(/^after-wave-(\d+)$/.exec(gate)?.[1] ?? NaN);
+      const last = waves.length > 1 ? `after-wave-${waves.length - 1} (before the last wave)` : 'no gate: a release of one wave has none';
+      if (gate === 'after-canary' && (waves.length < 2 || !waves[0].every((name) => canaries.has(name)))) {
+        const why = waves.length < 2 ? 'no wave follows the canary' : 'the first wave holds regions that are not canaries';
+        ctx.addIssue({ code: 'custom', path, message: `after-canary is never reached: ${why}; use ${waves.length < 2 ? last : 'after-wave-1'}, or remove it` });
+      } else if (Number.isFinite(n) && n >= waves.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `${gate} is never reached: it waits before wave ${n + 1}, and there are only ${waves.length} waves; the last gate is ${last}, or remove it`,
+        });
+      }
+    });
+  }
+}
 
 /** A validated release spec, with durations in milliseconds and defaults filled in. */
 export type ReleaseSpec = z.infer<typeof releaseSpecSchema>;

@@ -258,7 +258,34 @@ describe('explicit waves', () => {
         withWaves([['us-east-canary'], productionRegions])(doc);
         doc.setIn(['spec', 'rollout', 'approvals'], doc.createNode(['after-canary', 'after-wave-3']));
       }),
-    ).toEqual(['spec.rollout.approvals[1]: there are only 2 waves']);
+    ).toEqual(['spec.rollout.approvals[1]: after-wave-3 is never reached: it waits before wave 4, and there are only 2 waves; the last gate is after-wave-1 (before the last wave), or remove it']);
+  });
+
+  it('rejects a gate after the last wave: it would wait before a wave that does not exist', () => {
+    expect(
+      problemsOf((doc) => {
+        withWaves([['us-east-canary'], productionRegions.slice(0, 3), productionRegions.slice(3)])(doc);
+        doc.setIn(['spec', 'rollout', 'approvals'], doc.createNode(['after-wave-2', 'after-wave-3']));
+      }),
+    ).toEqual(['spec.rollout.approvals[1]: after-wave-3 is never reached: it waits before wave 4, and there are only 3 waves; the last gate is after-wave-2 (before the last wave), or remove it']);
+  });
+
+  it('rejects after-canary when the first wave is not the canary alone', () => {
+    expect(
+      problemsOf((doc) => {
+        withWaves([['us-east-canary', 'us-west'], productionRegions.slice(1)])(doc);
+        doc.setIn(['spec', 'rollout', 'approvals'], doc.createNode(['after-canary']));
+      }),
+    ).toEqual(['spec.rollout.approvals[0]: after-canary is never reached: the first wave holds regions that are not canaries; use after-wave-1, or remove it']);
+  });
+
+  it('rejects a gate no auto wave reaches, counting the waves the planner makes', () => {
+    expect(
+      problemsOf((doc) => {
+        doc.setIn(['spec', 'rollout', 'maxParallel'], 10);
+        doc.setIn(['spec', 'rollout', 'approvals'], doc.createNode(['after-canary', 'after-wave-9']));
+      }),
+    ).toEqual([expect.stringMatching(/^spec\.rollout\.approvals\[1\]: after-wave-9 is never reached: it waits before wave 10, and there are only \d waves; the last gate is after-wave-\d \(before the last wave\), or remove it$/)]);
   });
 
   it('suggests the field meant by a misspelt field of a wave', () => {

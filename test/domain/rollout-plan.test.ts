@@ -74,6 +74,8 @@ describe('buildRolloutPlan with waves: auto', () => {
   it('bakes 0 after the canary when the canary is the only region', () => {
     const spec = specWith((raw) => {
       raw.spec.regions = raw.spec.regions.slice(0, 1);
+      // after-canary gates the wave after the canary, and there is none: validation refuses it.
+      raw.spec.rollout!.approvals = [];
     });
     expect(buildRolloutPlan(spec, { bakeMs: hour }).waves).toEqual([{ regions: ['us-east-canary'], bakeMs: 0, reason: 'canary first' }]);
   });
@@ -118,6 +120,8 @@ describe('buildRolloutPlan with explicit waves', () => {
 
     const mixed = specWith((raw) => {
       raw.spec.rollout!.waves = [['us-east-canary', 'us-west'], production.slice(1)];
+      // A first wave that is not the canary alone has no after-canary gate: validation refuses it.
+      raw.spec.rollout!.approvals = [];
     });
     expect(buildRolloutPlan(mixed, { bakeMs: hour }).waves.map((w) => w.bakeMs)).toEqual([hour, 0]);
   });

@@ -125,3 +125,29 @@ describe('numbers of the spec are bounded', () => {
     );
   });
 });
+
+describe('specs that validate but could never run', () => {
+  const window = (change: Record<string, unknown>) => specWith(['spec', 'regions', 1, 'deployWindow'], { timezone: 'Asia/Seoul', hours: '09:00-17:00', ...change });
+
+  it('refuses deploy hours that open and close at the same minute', () => {
+    expect(problemsOf(window({ hours: '09:00-09:00' }))).toEqual([
+      'spec.regions[1].deployWindow.hours: 09:00-09:00 opens and closes at the same minute, so the window never opens: give a closing time after the opening, such as 09:00-17:00; to deploy at any hour, remove deployWindow',
+    ]);
+    expect(problemsOf(window({ hours: '22:00-06:00' }))).toEqual([]);
+  });
+
+  it.each(['2026-02-30', '2026-13-01', '2025-02-29', '2026-04-31', '2026-00-10'])('refuses the blocked date %s, which is not in the calendar', (date) => {
+    expect(problemsOf(window({ blocked: ['2026-12-25', date] }))).toEqual([
+      `spec.regions[1].deployWindow.blocked[1]: ${date} is not a date of the calendar: give one that exists, such as 2026-12-25`,
+    ]);
+  });
+
+  it('accepts every real date, and a leap day in a leap year (property)', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true }), (d) => {
+        expect(problemsOf(window({ blocked: [d.toISOString().slice(0, 10), '2028-02-29'] }))).toEqual([]);
+      }),
+      { seed: 12, numRuns: 100 },
+    );
+  });
+});
