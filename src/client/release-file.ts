@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { packTemplate } from '../activities/render/template-bundle';
 import { InvalidInputError } from '../domain/errors';
@@ -25,11 +25,57 @@ export interface LoadedRelease {
   warnings: string[];
 }
 
-function readText(path: string, field: string): string {
+/** Largest spec, checks suite or incident history read: far above any real one, far below a runaway. */
+export const maxInputFileBytes = 4 * 1024 * 1024;
+/** Largest recorded traffic read: what can pack under the workflow input's limit, with room for compression. */
+export const maxRecordingBytes = 32 * 1024 * 1024;
+
+/** Why `path` cannot be read as an input file of at most `maxBytes`, or undefined when it can. */
+function fileProblem(path: string, maxBytes: number): string | undefined {
+  let stat;
   try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    throw new InvalidInputError(`${field}: cannot read ${path}: check the path (relative paths are relative to the spec file)`);
+    stat = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return `${path} does not exist`;
+    if (code === 'ELOOP') return `${path} is a symlink loop: point it at a file`;
+    return `cannot read ${path} (${code ?? 'error'}): check the path and its permissions`;
+  }
+  if (stat.isDirectory()) return `${path} is a folder: name a file in it`;
+  if (!stat.isFile()) return `${path} is not a regular file (a device, fifo or socket): name a file`;
+  if (stat.size > maxBytes) return `${path} is larger than ${maxBytes / 1024 / 1024} MiB: name a smaller file`;
+  return undefined;
+}
+
+/**
+ * Reads an input file the spec names, only if it is a regular file of at most `maxBytes`: never a
+ * folder, a device or a fifo (opened without blocking, and refused), never more than `maxBytes` even
+ * when the size the system reports is wrong (files under /proc report 0).
+ */
+function readText(path: string, field: string, maxBytes = maxInputFileBytes): string {
+  const problem = fileProblem(path, maxBytes);
+  if (problem) throw new InvalidInputError(`${field}: ${problem} (relative paths are relative to the spec file)`);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw new InvalidInputError(`${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and its permissions`);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new InvalidInputError(`${field}: ${path} is not a regular file (a device, fifo or socket): name a file`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(Math.min(1024 * 1024, maxBytes + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > maxBytes) throw new InvalidInputError(`${field}: ${path} is larger than ${maxBytes / 1024 / 1024} MiB: name a smaller file`);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -40,6 +86,7 @@ function readText(path: string, field: string): string {
 export function loadRelease(file: string): LoadedRelease {
   const path = resolve(file);
   if (!existsSync(path)) throw new InvalidInputError(`release spec ${file} does not exist: pass an existing file with -f`);
+  // The spec's own content is never quoted on error: it may be a file named by mistake.
   const raw = parseYaml(readText(path, '-f'), path);
   const parsed = releaseSpecSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
@@ -64,11 +111,17 @@ export function loadRelease(file: string): LoadedRelease {
   const suite = spec.spec.validation.integration?.suite;
   if (suite) {
     const suitePath = resolve(dir, suite);
-    if (!existsSync(suitePath)) problems.push(`spec.validation.integration.suite: ${suitePath} does not exist`);
+    const unreadable = fileProblem(suitePath, maxInputFileBytes);
+    if (unreadable) problems.push(`spec.validation.integration.suite: ${unreadable}`);
     else {
-      const result = integrationSuiteSchema.safeParse(parseYaml(readText(suitePath, 'spec.validation.integration.suite'), suitePath), { reportInput: true });
-      if (result.success) checks = result.data;
-      else problems.push(...formatZodIssues(result.error, '', integrationSuiteSchema).map((p) => `${suite}: ${p}`));
+      try {
+        const result = integrationSuiteSchema.safeParse(parseYaml(readText(suitePath, 'spec.validation.integration.suite'), suitePath), { reportInput: true });
+        if (result.success) checks = result.data;
+        else problems.push(...formatZodIssues(result.error, '', integrationSuiteSchema).map((p) => `${suite}: ${p}`));
+      } catch (err) {
+        if (!(err instanceof InvalidInputError)) throw err;
+        problems.push(...(err.problems.length ? err.problems : [err.message]));
+      }
     }
   }
 
@@ -76,17 +129,19 @@ export function loadRelease(file: string): LoadedRelease {
   const load = spec.spec.validation.load;
   if (load) {
     const replayPath = resolve(dir, load.replay);
-    if (!existsSync(replayPath)) problems.push(`spec.validation.load.replay: ${replayPath} does not exist`);
+    const unreadable = fileProblem(replayPath, maxRecordingBytes);
+    if (unreadable) problems.push(`spec.validation.load.replay: ${unreadable}`);
     else {
       try {
-        const cleaned = withoutCredentials(parseRecordedTraffic(readText(replayPath, 'spec.validation.load.replay'), load.replay));
+        const cleaned = withoutCredentials(parseRecordedTraffic(readText(replayPath, 'spec.validation.load.replay', maxRecordingBytes), load.replay));
         traffic = cleaned.requests;
         if (cleaned.dropped.size > 0) {
           const which = [...cleaned.dropped].map(([name, n]) => `${name} (${n} requests)`).join(', ');
           warnings.push(`spec.validation.load.replay: dropped recorded credentials ${which}: they would travel in workflow history; the staging endpoint must accept the replay without them`);
         }
       } catch (err) {
-        problems.push(`spec.validation.load.replay: ${(err as Error).message}`);
+        const message = (err as Error).message;
+        problems.push(message.startsWith('spec.validation.load.replay: ') ? message : `spec.validation.load.replay: ${message}`);
       }
     }
     if (!spec.spec.regions.some((r) => r.role === 'staging')) {
@@ -94,7 +149,8 @@ export function loadRelease(file: string): LoadedRelease {
     }
   }
   const incidents = spec.spec.rollout.timeToSmoke.incidents;
-  if (incidents && !existsSync(resolve(dir, incidents))) problems.push(`spec.rollout.timeToSmoke.incidents: ${resolve(dir, incidents)} does not exist`);
+  const incidentsProblem = incidents && fileProblem(resolve(dir, incidents), maxInputFileBytes);
+  if (incidentsProblem) problems.push(`spec.rollout.timeToSmoke.incidents: ${incidentsProblem}`);
   if (problems.length > 0) throw new InvalidInputError(`${file} names files that are missing or invalid`, problems);
   return { file: path, spec, templateDir, checks, traffic, warnings };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { InvalidInputError } from '../../domain/errors';
@@ -8,14 +8,50 @@ import type { TemplateBundle } from '../../domain/release-input';
 /** A template larger than this is refused: it would bloat every region's workflow history. */
 export const maxBundleBytes = 512 * 1024;
 
-/** Reads every file under a template folder into a bundle. */
+/** Most bytes read from a template folder before packing: far above what packs under maxBundleBytes. */
+export const maxTemplateBytes = 16 * 1024 * 1024;
+
+/**
+ * Reads every file under a template folder into a bundle. Only regular files are read: a symlink is
+ * followed only when its target is inside the folder (nothing from outside enters the bundle, which goes
+ * into workflow history); a symlink loop, a link out of the folder, a device, a fifo or a socket is
+ * refused, naming the entry and the fix.
+ */
 export function packTemplate(folder: string, kind: TemplateBundle['kind'], releaseName: string, field: string): TemplateBundle {
   const files: Record<string, string> = {};
+  const root = realpathSync(folder);
+  const inside = (real: string) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+  const refuse = (path: string, what: string) => new InvalidInputError(`${field}: ${relative(folder, path).split(sep).join('/')} in ${folder} ${what}`);
+  // Folders walked, by their real path: a link to a folder already walked (a loop through links) is not walked again.
+  const walked = new Set<string>([root]);
+  let bytes = 0;
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir).sort()) {
       const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(folder, path).split(sep).join('/')] = readFileSync(path).toString('base64');
+      let stat = lstatSync(path);
+      if (stat.isSymbolicLink()) {
+        let real: string;
+        try {
+          real = realpathSync(path);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ELOOP') throw refuse(path, 'is a symlink loop: replace it with the file it should be');
+          throw refuse(path, 'is a symlink to nothing: remove it or point it at a file in the folder');
+        }
+        if (!inside(real)) throw refuse(path, `is a symlink to ${real}, outside the folder: copy the file into the folder instead`);
+        stat = statSync(real);
+        if (stat.isDirectory()) {
+          if (walked.has(real)) throw refuse(path, 'is a symlink loop (a link to a folder it is in): remove it');
+          walked.add(real);
+        }
+      }
+      if (stat.isDirectory()) walk(path);
+      else if (!stat.isFile()) throw refuse(path, 'is not a regular file (a device, fifo or socket): remove it');
+      else {
+        bytes += stat.size;
+        if (bytes > maxTemplateBytes) throw new InvalidInputError(`${field}: ${folder} holds more than ${maxTemplateBytes / 1024 / 1024} MiB: remove large files from it`);
+        files[relative(folder, path).split(sep).join('/')] = readFileSync(path).toString('base64');
+      }
     }
   };
   walk(folder);
