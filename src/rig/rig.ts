@@ -47,7 +47,7 @@ export interface RigStatus {
  * clusters), then Prometheus (which scrapes the services). Each step keeps what already runs, so `up`
  * is idempotent.
  */
-export async function rigUp(config: RigConfig, layout: RigLayout, report: (line: string) => void, profile: RigProfile = currentProfile(layout)): Promise<RigStatus> {
+export async function rigUp(config: RigConfig, layout: RigLayout, report: (line: string) => void, profile: RigProfile = 'dev'): Promise<RigStatus> {
   mkdirSync(layout.logs, { recursive: true });
   if (profile === 'production') {
     if (await stopTemporal(layout)) report('Temporal dev server stopped (switching to the production profile)');

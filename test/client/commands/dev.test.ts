@@ -61,6 +61,15 @@ describe('meridian dev', () => {
   it('rejects an unknown action with usage and exit code 2', async () => {
     const { code, stderr } = await meridian(['dev', 'sideways']);
     expect(code).toBe(2);
-    expect(stderr).toContain('usage: meridian dev up | down');
+    expect(stderr).toContain('usage: meridian dev up [--profile dev|production] | down');
+  });
+
+  it('refuses an unknown profile, and a profile for anything but up, starting nothing', async () => {
+    const unknown = await meridian(['dev', 'up', '--profile', 'staging']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--profile: expected one of dev, production, got "staging"');
+    const down = await meridian(['dev', 'down', '--profile', 'production']);
+    expect(down.code).toBe(2);
+    expect(down.stderr).toContain('--profile applies to `dev up` only');
   });
 });
