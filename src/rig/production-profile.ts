@@ -6,7 +6,7 @@ import { jwksPath } from './identity-gateway';
 import { type PostgresTarget, postgresReady, startPostgres, stopPostgres } from './postgres-server';
 import { type ManagedProcess, readTextOr, runningPid, startDetached, stopProcess, tailOf, waitFor } from './processes';
 import type { RigConfig, RigLayout } from './rig-config';
-import { type RigCredentials, ensureRigCredentials, signToken } from './rig-credentials';
+import { type RigCredentials, ensureRigCredentials, readRigCredentials, signToken } from './rig-credentials';
 import { clusterAnswers, rigApiKey, rigConnectionOptions, startTemporalCluster, stopTemporalCluster } from './temporal-cluster';
 import { uiAnswers } from './temporal-dev-server';
 import { requireTool } from './toolchain';
@@ -199,7 +199,12 @@ export async function stopProductionTemporal(layout: RigLayout, report: (line: s
 
 /** What `dev status` shows of the production profile. */
 export async function productionHealth(config: RigConfig, layout: RigLayout): Promise<{ temporal: boolean; ui: boolean; postgres: boolean; codecServer: boolean }> {
-  const creds = await ensureRigCredentials(layout.dir);
+  let creds: RigCredentials;
+  try {
+    creds = readRigCredentials(layout.dir);
+  } catch {
+    return { temporal: false, ui: false, postgres: false, codecServer: false }; // never brought up
+  }
   const [temporal, ui, postgres, codecServer] = await Promise.all([
     clusterAnswers(rigConnectionOptions(config, creds), config.temporal.namespace),
     uiAnswers({ address: '', namespace: '', uiUrl: `http://127.0.0.1:${config.temporal.uiPort}` }),

@@ -124,13 +124,22 @@ export async function ensureRigCredentials(rigDir: string): Promise<RigCredentia
   }
   const secret = (file: string, make: () => string) => {
     if (!existsSync(file)) writeSecret(file, `${make()}\n`);
-    return readFileSync(file, 'utf8').trim();
   };
+  secret(p.postgresPasswordFile, () => randomBytes(18).toString('base64url'));
+  secret(p.codecKeysFile, () => `rig-1:${randomBytes(32).toString('base64')}`);
+  secret(p.codecTokenFile, () => randomBytes(24).toString('base64url'));
+  return readRigCredentials(rigDir);
+}
+
+/** The credentials as they are, making nothing (`dev status` reads them; only `dev up` makes them). */
+export function readRigCredentials(rigDir: string): RigCredentials {
+  const p = paths(rigCredentialsDir(rigDir));
+  const secret = (file: string) => readFileSync(file, 'utf8').trim();
   return {
     ...p,
-    postgresPassword: secret(p.postgresPasswordFile, () => randomBytes(18).toString('base64url')),
-    codecKeys: secret(p.codecKeysFile, () => `rig-1:${randomBytes(32).toString('base64')}`),
-    codecServerToken: secret(p.codecTokenFile, () => randomBytes(24).toString('base64url')),
+    postgresPassword: secret(p.postgresPasswordFile),
+    codecKeys: secret(p.codecKeysFile),
+    codecServerToken: secret(p.codecTokenFile),
   };
 }
 

@@ -10,7 +10,7 @@ import { type PostgresTarget } from './postgres-server';
 import { type ManagedProcess, readTextOr, runningPid, startDetached, stopProcess, tailOf, waitFor } from './processes';
 import type { RigConfig, RigLayout } from './rig-config';
 import { type RigCredentials, signToken } from './rig-credentials';
-import { type DevServerConfig, type TemporalEndpoints, loadDevServerConfig, registerSearchAttributes } from './temporal-dev-server';
+import { type DevServerConfig, type TemporalEndpoints, frontendAnswers, loadDevServerConfig, registerSearchAttributes } from './temporal-dev-server';
 import { requireTool, toolchainCacheDir } from './toolchain';
 
 const run = promisify(execFile);
@@ -205,18 +205,7 @@ function tokenValidFor(token: string, seconds: number): boolean {
 }
 
 /** Whether the frontend answers for the namespace, over mTLS with the admin key. */
-export async function clusterAnswers(options: ConnectionOptions, namespace: string): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect(options);
-    await connection.workflowService.describeNamespace({ namespace });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
-  }
-}
+export const clusterAnswers = (options: ConnectionOptions, namespace: string) => frontendAnswers(options, namespace);
 
 /** Registers the namespace (three days' retention) unless it exists. */
 async function ensureNamespace(options: ConnectionOptions, namespace: string): Promise<boolean> {
@@ -231,20 +220,6 @@ async function ensureNamespace(options: ConnectionOptions, namespace: string): P
     }
   } finally {
     await connection.close();
-  }
-}
-
-/** Whether the frontend's gRPC port answers at all (a TLS handshake is enough). */
-async function frontendListening(options: ConnectionOptions): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect(options);
-    await connection.workflowService.getSystemInfo({});
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
   }
 }
 
@@ -279,7 +254,7 @@ export async function startTemporalCluster(
     // `start` runs four services by default; the internal frontend must be named to run too.
     const services = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'].flatMap((s) => ['--service', s]);
     pid = startDetached(proc, requireTool('temporal-server'), ['--root', serverDir(layout), '--config', 'config', '--env', 'production', 'start', ...services]);
-    const up = await waitFor(() => frontendListening(options), 90_000, 500);
+    const up = await waitFor(() => frontendAnswers(options), 90_000, 500);
     if (!up) {
       const tail = tailOf(proc.logFile);
       await stopProcess(proc);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
 import { InvalidInputError, UnreachableError } from '../domain/errors';
@@ -69,10 +69,16 @@ export function devServerArgs(config: RigConfig, layout: RigLayout, server: DevS
 
 /** Whether the frontend answers for the namespace. */
 export async function temporalAnswers(endpoints: TemporalEndpoints, timeoutMs = 2_000): Promise<boolean> {
+  return frontendAnswers({ address: endpoints.address, connectTimeout: timeoutMs }, endpoints.namespace);
+}
+
+/** Whether a frontend answers over `options` (TLS, API key): for the namespace when one is named, else at all. */
+export async function frontendAnswers(options: ConnectionOptions, namespace?: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address: endpoints.address, connectTimeout: timeoutMs });
-    await connection.workflowService.describeNamespace({ namespace: endpoints.namespace });
+    connection = await Connection.connect(options);
+    if (namespace) await connection.workflowService.describeNamespace({ namespace });
+    else await connection.workflowService.getSystemInfo({});
     return true;
   } catch {
     return false;

@@ -6,7 +6,8 @@ import { createActivities } from '../activities/region-activities';
 import { credentialsFromEnv } from '../activities/registry/registry-auth';
 import { registrySecretFromEnv } from '../activities/registry/secret-credentials';
 import { dataConverterFromEnv } from '../codec/data-converter';
-import { formatDuration, parseDuration } from '../domain/duration';
+import { checkDuration } from '../domain/duration';
+import { quoteExcerpt } from '../domain/excerpt';
 import { InvalidInputError } from '../domain/errors';
 import { connectionOptions, type TemporalConnectionConfig } from '../temporal/connection-config';
 import { explainTemporalFailure } from '../temporal/connection-errors';
@@ -44,16 +45,15 @@ export const maxShutdownGraceMs = 10 * 60_000;
 export function shutdownGraceFromEnv(env: NodeJS.ProcessEnv): number {
   const text = env.MERIDIAN_SHUTDOWN_GRACE?.trim();
   if (!text) return defaultShutdownGraceMs;
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new InvalidInputError(`MERIDIAN_SHUTDOWN_GRACE is "${text}": expected a duration such as 30s, 2m or 0`);
-  if (ms > maxShutdownGraceMs) throw new InvalidInputError(`MERIDIAN_SHUTDOWN_GRACE is ${text}: at most ${formatDuration(maxShutdownGraceMs)}`);
-  return ms;
+  const checked = checkDuration(text, maxShutdownGraceMs);
+  if (typeof checked === 'string') throw new InvalidInputError(`MERIDIAN_SHUTDOWN_GRACE: ${checked}`);
+  return checked;
 }
 
 /** A `host:port` for the metrics endpoint, or an InvalidInputError naming `name`. */
 export function checkMetricsAddress(address: string, name: string): string {
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address.trim());
-  if (!match || Number(match[2]) > 65535) throw new InvalidInputError(`${name} is "${address}": give host:port, e.g. 127.0.0.1:9464 (0.0.0.0:9464 to be scraped from elsewhere)`);
+  if (!match || Number(match[2]) > 65535) throw new InvalidInputError(`${name} is ${quoteExcerpt(address)}: give host:port, e.g. 127.0.0.1:9464 (0.0.0.0:9464 to be scraped from elsewhere)`);
   return address.trim();
 }
 

@@ -6,7 +6,7 @@ import { temporalServerVersion } from '../../src/rig/temporal-cluster';
 
 const root = resolve(__dirname, '..', '..');
 const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8')) as {
-  services: Record<string, { image?: string; build?: unknown; ports?: string[]; environment?: Record<string, string>; command?: string[] }>;
+  services: Record<string, { image?: string; build?: unknown; ports?: string[]; environment?: Record<string, string>; command?: string[]; volumes?: string[] }>;
 };
 const versions = Object.fromEntries(
   readFileSync(resolve(root, 'toolchain', 'versions.env'), 'utf8')
@@ -41,7 +41,10 @@ describe('docker-compose.yml and the production profile describe the same stack'
     expect(compose.services['codec-server'].ports).toContain(`127.0.0.1:${rig.production.codecServerPort}:8888`);
     expect(compose.services['temporal-ui'].environment?.TEMPORAL_CODEC_ENDPOINT).toBe(`http://localhost:${rig.production.codecServerPort}`);
     for (const service of ['meridian-worker', 'codec-server']) {
-      expect(compose.services[service].environment?.MERIDIAN_CODEC_KEYS_FILE).toBeDefined();
+      // The key file the service is told to read is the one mounted into it.
+      const keys = compose.services[service].environment?.MERIDIAN_CODEC_KEYS_FILE;
+      expect(keys).toMatch(/^\/run\/secrets\//);
+      expect(compose.services[service].volumes).toContain(`./secrets/codec-keys:${keys}:ro`);
       expect(compose.services[service].build).toBe('.');
     }
   });
