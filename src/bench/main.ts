@@ -15,7 +15,7 @@
  * `--only overhead,concurrent,apply,load,images` runs the sections named, e.g. `node dist/bench/main.js --only load`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -28,6 +28,7 @@ import { renderManifests } from '../activities/render/render-manifests';
 import { loadRelease, packReleaseTemplate } from '../client/release-file';
 import type { ReleaseInput } from '../domain/release-input';
 import { releaseSpecSchema, type ReleaseSpec } from '../domain/release-spec';
+import { parseYaml } from '../domain/yaml-document';
 import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../rig/rig-config';
 import { connectionOptions, loadTemporalConnectionConfig } from '../temporal/connection-config';
 import { findTool } from '../rig/toolchain';
@@ -36,7 +37,8 @@ import { compareWithWrk, describeGeneratorComparison } from './load-generator-vs
 import type { releaseWorkflow } from '../workflows/release-workflow';
 
 const taskQueue = `meridian-bench-${Date.now().toString(36)}`;
-const example = loadRelease(resolve(__dirname, '..', '..', 'examples', 'release.yaml'));
+const exampleFile = resolve(__dirname, '..', '..', 'examples', 'release.yaml');
+const example = loadRelease(exampleFile);
 
 /** Activities that do nothing, so a run measures orchestration alone. */
 const noop: MeridianActivities = {
@@ -72,7 +74,9 @@ const noop: MeridianActivities = {
 };
 
 function syntheticSpec(regions: number): ReleaseSpec {
-  const raw = JSON.parse(JSON.stringify(example.spec)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // From the example's YAML, not its parsed spec: parsing turns durations into milliseconds, which the
+  // schema would then refuse (a parsed spec does not parse again).
+  const raw = parseYaml(readFileSync(exampleFile, 'utf8'), exampleFile) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   const template = raw.spec.regions[1];
   raw.spec.regions = Array.from({ length: regions }, (_, i) => ({
     ...template,
