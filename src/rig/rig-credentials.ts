@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -164,9 +164,4 @@ export function signToken(privateKeyPem: string, claims: TokenClaims, keyId = ri
   const payload = base64url({ sub: claims.subject, permissions: claims.permissions, iat, exp: iat + claims.ttlSeconds });
   const signature = sign('sha256', Buffer.from(`${header}.${payload}`), createPrivateKey(privateKeyPem));
   return `${header}.${payload}.${base64url(signature)}`;
-}
-
-/** The public half of a signing key as a JWK, e.g. to publish a second key set in a test. */
-export function publicJwk(privateKeyPem: string, keyId: string): Record<string, unknown> {
-  return { ...createPublicKey(createPrivateKey(privateKeyPem)).export({ format: 'jwk' }), kid: keyId, use: 'sig', alg: 'RS256' };
 }

@@ -10,7 +10,7 @@ import { type PostgresTarget } from './postgres-server';
 import { type ManagedProcess, readTextOr, runningPid, startDetached, stopProcess, tailOf, waitFor } from './processes';
 import type { RigConfig, RigLayout } from './rig-config';
 import { type RigCredentials, signToken } from './rig-credentials';
-import { type DevServerConfig, type TemporalEndpoints, frontendAnswers, loadDevServerConfig, registerSearchAttributes } from './temporal-dev-server';
+import { type DevServerConfig, frontendAnswers, loadDevServerConfig, registerSearchAttributes } from './temporal-dev-server';
 import { requireTool, toolchainCacheDir } from './toolchain';
 
 const run = promisify(execFile);
@@ -280,9 +280,4 @@ export async function startTemporalCluster(
 
 export async function stopTemporalCluster(layout: RigLayout): Promise<boolean> {
   return stopProcess(temporalServerProcess(layout), 20_000);
-}
-
-/** The endpoints users of the production profile connect to. */
-export function clusterEndpoints(config: RigConfig): TemporalEndpoints {
-  return { address: `127.0.0.1:${config.temporal.port}`, namespace: config.temporal.namespace, uiUrl: `http://127.0.0.1:${config.temporal.uiPort}` };
 }
