@@ -17,7 +17,6 @@ const env = rigEnv();
 const idOf = (version: string) => `release-shop-api-${version}`;
 const metricsAddresses = ['127.0.0.1:9464', '127.0.0.1:9465'];
 const marker = `grep-me-${stamp}`;
-const wideRegression = { p90: '500%', p99: '500%' };
 let workers: ChildProcess[] = [];
 let client: Client;
 let closeClient: () => Promise<void>;
@@ -55,11 +54,11 @@ describe('a release on the production profile', () => {
 
   it('goes around the world with two workers sharing the task queue; payloads are ciphertext in PostgreSQL', async () => {
     const before = await deployedImages();
-    // Earlier runs' releases on this database are baselines: 3-second load tests on a shared machine vary
-    // by more than 20%, and this test is not about the gates (the dev tier tests them), so the limits are wide.
+    // Earlier runs' releases on this database are baselines, and 3-second load tests on a shared machine
+    // vary several-fold: this test is not about the regression gates (the dev tier tests them), so it has none.
     const file = specFor(version, (doc) => {
       doc.setIn(['metadata', 'description'], `production tier ${marker}`);
-      doc.setIn(['spec', 'validation', 'load', 'thresholds', 'regression'], wideRegression);
+      doc.deleteIn(['spec', 'validation', 'load', 'thresholds', 'regression']);
     }, { staging: true });
     const started = await meridian(['start', '-f', file, '--bake', '2s', '--canary-soak', '2s', '--load-duration', '3s'], { env });
     expect(started.code).toBe(0);
@@ -133,7 +132,7 @@ describe('a release on the production profile', () => {
     const next = `2.6.1-prod.${stamp}`;
     const file = specFor(next, (doc) => {
       doc.setIn(['spec', 'rollout', 'approvals'], []);
-      doc.setIn(['spec', 'validation', 'load', 'thresholds', 'regression'], wideRegression);
+      doc.deleteIn(['spec', 'validation', 'load', 'thresholds', 'regression']);
     }, { staging: true });
     expect((await meridian(['start', '-f', file, '--bake', '1s', '--canary-soak', '1s', '--load-duration', '3s'], { env })).code).toBe(0);
     const status = await statusWhen(client, idOf(next), (s) => s.regions.some((r) => r.name === 'staging' && r.load !== undefined), 'the staging load test', 240_000);
