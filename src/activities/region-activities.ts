@@ -13,6 +13,7 @@ import type { AnalysisSpec } from '../domain/release-spec';
 import type { LoadTestInput } from '../domain/release-input';
 import type { ReplicatedImage } from '../domain/image-replication';
 import { watchBake } from './analysis/watch-bake';
+import { heartbeating } from './heartbeats';
 import { type CredentialLookup, firstCredentials } from './registry/registry-auth';
 import { credentialsFromSecret, type SecretRef } from './registry/secret-credentials';
 import { replicateImage } from './registry/replicate-image';
@@ -125,11 +126,13 @@ export function createActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const logger = deps.logger.child({ release: input.release.releaseId, registry: input.registry });
       const secret = deps.registrySecret;
-      const fromSecret = secret ? await classified(() => credentialsFromSecret(kubeConfigForContext(secret.context, deps.kubeconfigFile), secret)) : undefined;
-      const done = await replicateImage(input, {
-        credentials: firstCredentials(fromSecret, deps.registryCredentials),
-        signal: ctx.cancellationSignal,
-        heartbeat: (progress) => ctx.heartbeat(progress),
+      const done = await heartbeating(async (beat) => {
+        const fromSecret = secret ? await classified(() => credentialsFromSecret(kubeConfigForContext(secret.context, deps.kubeconfigFile), secret)) : undefined;
+        return replicateImage(input, {
+          credentials: firstCredentials(fromSecret, deps.registryCredentials),
+          signal: ctx.cancellationSignal,
+          heartbeat: beat,
+        });
       });
       logger.info({ digest: done.digest, how: done.how, blobs: done.blobs, elapsedMs: done.elapsedMs }, 'image in registry');
       return done;
@@ -153,7 +156,7 @@ export function createActivities(deps: ActivityDeps) {
      * again changes nothing, so a retry never deploys twice.
      */
     async deployRegion(input: RegionStepInput & { digest: string }): Promise<DeploySummary> {
-      return classified(async () => {
+      return classified(() => heartbeating(async (beat) => {
         const { objects, digest } = await render(input);
         if (digest !== input.digest) {
           throw ApplicationFailure.nonRetryable(
@@ -163,10 +166,10 @@ export function createActivities(deps: ActivityDeps) {
         }
         const kc = kube(input.region);
         const namespace = input.region.cluster.namespace;
-        const beat = (step: string) => Context.current().heartbeat({ step });
+        beat({ step: 'rendered' });
         await serverSideApply(kc, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
         await serverSideApply(kc, objects, { dryRun: true });
-        beat('validated by server-side dry run');
+        beat({ step: 'validated by server-side dry run' });
         const revision = await captureRevision(
           kc,
           namespace,
@@ -174,16 +177,16 @@ export function createActivities(deps: ActivityDeps) {
           { 'meridian.dev/app': input.release.app, 'meridian.dev/version': input.release.version.replace(/[^A-Za-z0-9._-]/g, '_') },
           objects.map(refOf),
         );
-        beat('recorded the previous revision');
+        beat({ step: 'recorded the previous revision' });
         await serverSideApply(kc, objects as KubernetesObject[]);
         log(input).info({ digest, objects: objects.length, revisionCaptured: revision.captured }, 'applied region manifests');
         return { digest, applied: objects.map(refOf), revisionCaptured: revision.captured };
-      });
+      }));
     },
 
     /** Waits until every Deployment has rolled out; fails at once on ProgressDeadlineExceeded. */
     async waitForRollout(input: { release: ReleaseRef; region: RegionSpec; deployments: ObjectRef[]; timeoutMs: number }): Promise<{ elapsedMs: number }> {
-      return classified(async () => {
+      return classified(() => heartbeating(async (beat) => {
         const ctx = Context.current();
         const kc = kube(input.region);
         const started = Date.now();
@@ -196,10 +199,10 @@ export function createActivities(deps: ActivityDeps) {
           if (Date.now() - started > input.timeoutMs) {
             throw ApplicationFailure.nonRetryable(`Deployment ${deployment} did not roll out in time: still waiting for ${assessment.waitingFor}`, 'RolloutTimedOut');
           }
-          ctx.heartbeat({ deployment, waitingFor: assessment.waitingFor });
+          beat({ deployment, waitingFor: assessment.waitingFor });
           await ctx.sleep(pollMs);
         }
-      });
+      }));
     },
 
     /**
@@ -207,25 +210,20 @@ export function createActivities(deps: ActivityDeps) {
      * a result, not an error. Heartbeats while long checks run, so a lost worker is noticed.
      */
     async runIntegrationChecks(input: { release: ReleaseRef; region: RegionSpec; checks: IntegrationSuite; attempt?: number }): Promise<CheckReport> {
-      return classified(async () => {
+      return classified(() => heartbeating(async (beat) => {
         const ctx = Context.current();
-        const beat = setInterval(() => ctx.heartbeat(), 5_000);
-        try {
-          const report = await runChecks(input.checks.checks, {
-            release: input.release,
-            region: input.region,
-            runKey: `${input.release.releaseId}/${input.region.name}/${input.attempt ?? 1}`,
-            kube: () => kube(input.region),
-            pollMs,
-            onProgress: (state) => ctx.heartbeat({ state }),
-            signal: ctx.cancellationSignal,
-          });
-          log(input).info({ passed: report.passed, failed: report.results.filter((r) => !r.passed).map((r) => r.name) }, 'ran integration checks');
-          return report;
-        } finally {
-          clearInterval(beat);
-        }
-      });
+        const report = await runChecks(input.checks.checks, {
+          release: input.release,
+          region: input.region,
+          runKey: `${input.release.releaseId}/${input.region.name}/${input.attempt ?? 1}`,
+          kube: () => kube(input.region),
+          pollMs,
+          onProgress: (state) => beat({ state }),
+          signal: ctx.cancellationSignal,
+        });
+        log(input).info({ passed: report.passed, failed: report.results.filter((r) => !r.passed).map((r) => r.name) }, 'ran integration checks');
+        return report;
+      }));
     },
 
     /** The load-test figures of the app's last successful release in this environment, if there is one. */
@@ -239,7 +237,8 @@ export function createActivities(deps: ActivityDeps) {
      * service's CPU and memory over the test from Prometheus. Judging the figures is the workflow's.
      */
     async runLoadTest(input: { release: ReleaseRef; region: RegionSpec; load: LoadTestInput; prometheusUrl?: string }): Promise<{ figures: LoadFigures; resources?: ResourceUse }> {
-      return classified(async () => {
+      // Heartbeating also while Prometheus is read after the test.
+      return classified(() => heartbeating(async (beat) => {
         const ctx = Context.current();
         const { spec } = input.load;
         const from = new Date();
@@ -249,7 +248,7 @@ export function createActivities(deps: ActivityDeps) {
           rate: spec.rate,
           durationMs: input.load.durationMs,
           connections: spec.connections,
-          onProgress: (sent) => ctx.heartbeat({ sent }),
+          onProgress: (sent) => beat({ sent }),
           signal: ctx.cancellationSignal,
         });
         const resources =
@@ -258,7 +257,7 @@ export function createActivities(deps: ActivityDeps) {
             : undefined;
         log(input).info({ requests: figures.requests, errorRate: figures.errorRate, p99: figures.latencyMs.p99 }, 'ran load test');
         return { figures, resources };
-      });
+      }));
     },
 
     /**
@@ -277,32 +276,32 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<{ tally: AnalysisTally; requests?: number }> {
       const ctx = Context.current();
       const resumed = ctx.info.heartbeatDetails as AnalysisTally | undefined;
-      let latest = resumed && resumed.measurements >= input.tally.measurements ? resumed : input.tally;
-      const out = await watchBake(
-        {
-          analysis: input.analysis,
-          target: { endpoint: input.region.endpoint, prometheusUrl: input.prometheusUrl, placeholders: placeholdersOf(input) },
-          startedAt: input.startedAt,
-          until: input.until,
-          final: input.final,
-          tally: latest,
-        },
-        {
-          wait: async (ms) => {
-            const end = Date.now() + ms;
-            while (Date.now() < end) {
-              if (ctx.cancellationSignal.aborted) return false;
-              ctx.heartbeat(latest);
-              await new Promise((r) => setTimeout(r, Math.min(5_000, end - Date.now())));
-            }
-            return !ctx.cancellationSignal.aborted;
+      const latest = resumed && resumed.measurements >= input.tally.measurements ? resumed : input.tally;
+      // Heartbeats carry the latest tally, also while a measurement's probes and queries are answered.
+      const out = await heartbeating((beat) => {
+        beat(latest);
+        return watchBake(
+          {
+            analysis: input.analysis,
+            target: { endpoint: input.region.endpoint, prometheusUrl: input.prometheusUrl, placeholders: placeholdersOf(input) },
+            startedAt: input.startedAt,
+            until: input.until,
+            final: input.final,
+            tally: latest,
           },
-          checkpoint: (tally) => {
-            latest = tally;
-            ctx.heartbeat(tally);
+          {
+            wait: async (ms) => {
+              const end = Date.now() + ms;
+              while (Date.now() < end) {
+                if (ctx.cancellationSignal.aborted) return false;
+                await new Promise((r) => setTimeout(r, Math.min(5_000, end - Date.now())));
+              }
+              return !ctx.cancellationSignal.aborted;
+            },
+            checkpoint: beat,
           },
-        },
-      );
+        );
+      });
       // Cut short, the watch has not seen its window: fail as cancelled so that it is retried or abandoned.
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('bake watch cancelled');
       if (out.tally.verdict !== 'running') log(input).warn({ verdict: out.tally.verdict, reason: out.tally.reason }, 'bake analysis decided');
@@ -313,16 +312,17 @@ export function createActivities(deps: ActivityDeps) {
     async rollbackRegion(
       input: { release: ReleaseRef; region: RegionSpec },
     ): Promise<{ restored: string[]; deleted: string[]; recorded: boolean; deployments?: ObjectRef[] }> {
-      return classified(async () => {
+      return classified(() => heartbeating(async (beat) => {
         const kc = kube(input.region);
         const entries = await readRevision(kc, input.region.cluster.namespace, revisionSecretName(input.release.app, input.release.releaseId));
         if (!entries) return { restored: [], deleted: [], recorded: false, deployments: [] };
+        beat({ step: `restoring ${entries.length} objects` });
         const { restored, deleted } = await restoreRevision(kc, entries);
         log(input).warn({ restored: restored.length, deleted: deleted.length }, 'rolled region back');
         // The restored Deployments, for the caller to wait for their rollout.
         const deployments = restored.filter((ref) => ref.kind === 'Deployment');
         return { restored: restored.map(describeRef), deleted: deleted.map(describeRef), recorded: true, deployments };
-      });
+      }));
     },
   };
 }
