@@ -163,3 +163,125 @@ describe('withoutCredentials', () => {
     expect([...dropped]).toEqual([['authorization', 2], ['cookie', 1]]);
   });
 });
+
+describe('withoutCredentials: the rule', () => {
+  const one = (request: { path?: string; headers?: Record<string, string> }) => withoutCredentials([{ method: 'GET', path: '/', headers: {}, ...request }]);
+
+  it('drops API-key, token, session and cookie headers by name, and keeps the rest', () => {
+    const headers = {
+      'x-api-key': 'k1',
+      'api-key': 'k2',
+      'x-auth-token': 't1',
+      'x-amz-security-token': 't2',
+      'x-goog-api-key': 'k3',
+      'proxy-authorization': 'Basic eA==',
+      cookie: 's=1',
+      'set-cookie': 's=2',
+      'x-session-id': 's3',
+      'x-client-secret': 's4',
+      'x-user-password': 'p',
+      'x-shop-credential': 'c',
+      'accept-language': 'ko-KR',
+      'user-agent': 'Mozilla/5.0',
+      'content-type': 'application/json',
+    };
+    const { requests, dropped } = one({ headers });
+    expect(requests[0].headers).toEqual({ 'accept-language': 'ko-KR', 'user-agent': 'Mozilla/5.0', 'content-type': 'application/json' });
+    expect([...dropped.keys()].sort()).toEqual(Object.keys(headers).slice(0, 12).sort());
+  });
+
+  it('drops a header of any name whose value is a bearer or basic credential or a JWT', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl';
+    const { requests, dropped } = one({
+      headers: { 'x-forwarded-user': 'Bearer abc.def', 'x-upstream': 'basic dXNlcjpwYXNz', 'x-context': `v=1; t=${jwt}`, 'x-trace': 'Basically fine', 'x-note': 'eyJ is not a token' },
+    });
+    expect(requests[0].headers).toEqual({ 'x-trace': 'Basically fine', 'x-note': 'eyJ is not a token' });
+    expect([...dropped.keys()]).toEqual(['x-forwarded-user', 'x-upstream', 'x-context']);
+  });
+
+  it('drops credential query parameters of the path and of a recorded referer, keeping the others in order', () => {
+    const { requests, dropped } = one({
+      path: '/search?q=%EA%B2%B0%EC%A0%9C&access_token=a1&api_key=k&page=2&token=t&sig=s&X-Amz-Signature=x&password=p&client_secret=c&apiKey=k2&keyword=shoes&author=kim',
+      headers: { referer: 'https://shop.example.com/cart?session=abc&lang=ko' },
+    });
+    expect(requests[0].path).toBe('/search?q=%EA%B2%B0%EC%A0%9C&page=2&keyword=shoes&author=kim');
+    expect(requests[0].headers).toEqual({ referer: 'https://shop.example.com/cart?lang=ko' });
+    expect([...dropped.keys()]).toEqual([
+      'query parameter session',
+      'query parameter access_token',
+      'query parameter api_key',
+      'query parameter token',
+      'query parameter sig',
+      'query parameter X-Amz-Signature',
+      'query parameter password',
+      'query parameter client_secret',
+      'query parameter apiKey',
+    ]);
+  });
+
+  it('reads query names percent-decoded, drops a parameter whose value is a JWT, and the ? when nothing is left', () => {
+    const { requests } = one({ path: '/callback?api%5Fkey=k&state=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln' });
+    expect(requests[0].path).toBe('/callback');
+    expect(one({ path: '/orders?id=7' }).requests[0].path).toBe('/orders?id=7');
+  });
+
+  it('leaves nothing of a credential in what travels, from either recording format', () => {
+    const jsonl = '{"method":"GET","path":"/a?token=SECRET1","headers":{"X-Api-Key":"SECRET2","Cookie":"SECRET3","x-foo":"Bearer SECRET4"}}';
+    const log = '10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] "GET /b?api_key=SECRET5 HTTP/1.1" 200 1 "https://shop.example.com/?access_token=SECRET6" "curl/8"';
+    const { requests } = withoutCredentials([...parseRecordedTraffic(jsonl, 'a.jsonl'), ...parseRecordedTraffic(log, 'b.log')]);
+    expect(JSON.stringify(requests)).not.toMatch(/SECRET/);
+    expect(requests[1]).toEqual({ method: 'GET', path: '/b', headers: { 'user-agent': 'curl/8', referer: 'https://shop.example.com/' } });
+  });
+});
+
+describe('parseRecordedTraffic: hostile input', () => {
+  it('takes headers named like Object.prototype members as headers, and none reaches the prototype', () => {
+    const text = '{"method":"GET","path":"/","headers":{"constructor":"a","__proto__":"b","toString":"c","hasOwnProperty":"d"}}';
+    const [request] = parseRecordedTraffic(text, 'x.jsonl');
+    expect(Object.keys(request.headers)).toEqual(['constructor', '__proto__', 'tostring', 'hasownproperty']);
+    expect(request.headers['__proto__']).toBe('b');
+    expect(({} as Record<string, unknown>).b).toBeUndefined();
+    const cleaned = withoutCredentials([request]).requests[0];
+    expect(cleaned.headers.constructor).toBe('a');
+  });
+
+  it('still refuses a header given twice, and ignores a __proto__ field of the line', () => {
+    expect(failure('{"method":"GET","path":"/","headers":{"Constructor":"a","constructor":"b"}}').problems).toEqual([
+      'traffic.txt:1: header constructor is given twice (names are case-insensitive): keep one',
+    ]);
+    expect(parseRecordedTraffic('{"__proto__":{"body":"x"},"method":"GET","path":"/"}', 'x.jsonl')).toEqual([{ method: 'GET', path: '/', headers: {} }]);
+  });
+
+  it('refuses a 2 MB access log line at once, quoting only its start', () => {
+    const start = '10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] "GET /';
+    const line = `${start}${'a'.repeat(2 * 1024 * 1024)} HTTP/1.1" 200 10 "-" "-"`;
+    const started = performance.now();
+    const err = failure(`${line}\n10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] "GET / HTTP/1.1" 200 10`);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(err.problems).toEqual([
+      `traffic.txt:1: the line "10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] \\"GET /${'a'.repeat(80 - start.length)}…" (${line.length} characters) is longer than the 65536 characters a line of access log may have: remove it or cut it short`,
+    ]);
+  });
+
+  it('reads the longest line it takes in linear time, however it is escaped or unterminated', () => {
+    const room = 64 * 1024 - 200;
+    const lines = [
+      `10.0.0.1 - - [t] "GET /${'a'.repeat(room)} HTTP/1.1" 200 10 "-" "-"`,
+      `10.0.0.1 - - [t] "GET /${'\\"'.repeat(room / 2)} HTTP/1.1" 200 10 "-" "-" x`,
+      `10.0.0.1 - - [t] "GET /${'a'.repeat(room)} HTTP/1.1" 200 10 "-`,
+      `10.0.0.1 - - [t] "${' '.repeat(room)}" 200 10`,
+      `10.0.0.1 - - [t] "GET / HTTP/1.1" 200 10 "-" "${'eyJ'.repeat(room / 3)}"`,
+    ];
+    for (const line of lines) {
+      const started = performance.now();
+      try {
+        parseRecordedTraffic(line, 'x.log');
+      } catch {
+        // Refusing is fine; taking long is not.
+      }
+      expect(performance.now() - started).toBeLessThan(500);
+    }
+    expect(parseRecordedTraffic(lines[1], 'x.log')[0].path === `/${'"'.repeat(room / 2)}`).toBe(true);
+    expect(parseRecordedTraffic(lines[2], 'x.log')[0].headers).toEqual({});
+  });
+});
