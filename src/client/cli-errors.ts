@@ -13,8 +13,11 @@ export class UsageError extends InvalidInputError {}
  */
 export function reportError(err: unknown, write: (text: string) => void = (t) => process.stderr.write(t), env: NodeJS.ProcessEnv = process.env): number {
   if (err instanceof MeridianError) {
-    write(`error: ${err.message}\n`);
-    if (err instanceof InvalidInputError) for (const p of err.problems) write(`  ${p}\n`);
+    write(`error: ${printable(err.message)}\n`);
+    if (err instanceof InvalidInputError) {
+      for (const p of err.problems.slice(0, maxProblemsPrinted)) write(`  ${printable(p)}\n`);
+      if (err.problems.length > maxProblemsPrinted) write(`  and ${err.problems.length - maxProblemsPrinted} more problems\n`);
+    }
     return err.exitCode;
   }
   if (isConnectionError(err) || isCredentialRefused(err) || (isGrpcError(err) && isTlsFailure(err))) {
@@ -32,6 +35,26 @@ export function reportError(err: unknown, write: (text: string) => void = (t) =>
   }
   write(`${(err as Error)?.stack ?? String(err)}\n`);
   return 70;
+}
+
+/** Most problems of one error printed: enough to fix a file in one pass, never a flood from a runaway input. */
+const maxProblemsPrinted = 200;
+
+/** Longest line of an error printed: messages quote input as excerpts, and this bounds any that does not. */
+const maxLineChars = 2000;
+
+/**
+ * A message or warning as printed: control characters (a terminal escape, a carriage return that rewrites the line)
+ * escaped, since a message may carry input; each line cut at maxLineChars.
+ */
+export function printable(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => {
+      const shown = line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      return shown.length > maxLineChars ? `${shown.slice(0, maxLineChars)}… (${shown.length} characters)` : shown;
+    })
+    .join('\n');
 }
 
 function firstLine(err: unknown): string {

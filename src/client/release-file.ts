@@ -3,6 +3,7 @@ import { closeSync, constants, existsSync, fstatSync, openSync, readSync, statSy
 import { dirname, resolve } from 'node:path';
 import { packTemplate } from '../activities/render/template-bundle';
 import { InvalidInputError } from '../domain/errors';
+import { quotePath } from '../domain/excerpt';
 import { type IntegrationSuite, integrationSuiteSchema } from '../domain/integration-checks';
 import { parseRecordedTraffic, type RecordedRequest, withoutCredentials } from '../domain/recorded-traffic';
 import type { TemplateBundle } from '../domain/release-input';
@@ -32,18 +33,19 @@ export const maxRecordingBytes = 32 * 1024 * 1024;
 
 /** Why `path` cannot be read as an input file of at most `maxBytes`, or undefined when it can. */
 function fileProblem(path: string, maxBytes: number): string | undefined {
+  const shown = quotePath(path);
   let stat;
   try {
     stat = statSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return `${path} does not exist`;
-    if (code === 'ELOOP') return `${path} is a symlink loop: point it at a file`;
-    return `cannot read ${path} (${code ?? 'error'}): check the path and its permissions`;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return `${shown} does not exist`;
+    if (code === 'ELOOP') return `${shown} is a symlink loop: point it at a file`;
+    return `cannot read ${shown} (${code ?? 'error'}): check the path and its permissions`;
   }
-  if (stat.isDirectory()) return `${path} is a folder: name a file in it`;
-  if (!stat.isFile()) return `${path} is not a regular file (a device, fifo or socket): name a file`;
-  if (stat.size > maxBytes) return `${path} is larger than ${maxBytes / 1024 / 1024} MiB: name a smaller file`;
+  if (stat.isDirectory()) return `${shown} is a folder: name a file in it`;
+  if (!stat.isFile()) return `${shown} is not a regular file (a device, fifo or socket): name a file`;
+  if (stat.size > maxBytes) return `${shown} is larger than ${maxBytes / 1024 / 1024} MiB: name a smaller file`;
   return undefined;
 }
 
@@ -59,10 +61,10 @@ function readText(path: string, field: string, maxBytes = maxInputFileBytes): st
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new InvalidInputError(`${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and its permissions`);
+    throw new InvalidInputError(`${field}: cannot read ${quotePath(path)} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and its permissions`);
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new InvalidInputError(`${field}: ${path} is not a regular file (a device, fifo or socket): name a file`);
+    if (!fstatSync(fd).isFile()) throw new InvalidInputError(`${field}: ${quotePath(path)} is not a regular file (a device, fifo or socket): name a file`);
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
@@ -71,7 +73,7 @@ function readText(path: string, field: string, maxBytes = maxInputFileBytes): st
       if (n === 0) break;
       chunks.push(chunk.subarray(0, n));
       total += n;
-      if (total > maxBytes) throw new InvalidInputError(`${field}: ${path} is larger than ${maxBytes / 1024 / 1024} MiB: name a smaller file`);
+      if (total > maxBytes) throw new InvalidInputError(`${field}: ${quotePath(path)} is larger than ${maxBytes / 1024 / 1024} MiB: name a smaller file`);
     }
     return Buffer.concat(chunks).toString('utf8');
   } finally {
@@ -102,9 +104,9 @@ export function loadRelease(file: string): LoadedRelease {
   const templateDir = resolve(dir, template.helm?.chart ?? template.manifests!.path);
   const templateField = template.helm ? 'spec.template.helm.chart' : 'spec.template.manifests.path';
   if (!existsSync(templateDir) || !statSync(templateDir).isDirectory()) {
-    warnings.push(`${templateField}: ${templateDir} is not a folder yet; render and start need it`);
+    warnings.push(`${templateField}: ${quotePath(templateDir)} is not a folder yet; render and start need it`);
   } else if (template.helm && !existsSync(resolve(templateDir, 'Chart.yaml'))) {
-    problems.push(`${templateField}: ${templateDir} has no Chart.yaml; point it at a Helm chart folder`);
+    problems.push(`${templateField}: ${quotePath(templateDir)} has no Chart.yaml; point it at a Helm chart folder`);
   }
 
   let checks: IntegrationSuite | undefined;
@@ -117,7 +119,7 @@ export function loadRelease(file: string): LoadedRelease {
       try {
         const result = integrationSuiteSchema.safeParse(parseYaml(readText(suitePath, 'spec.validation.integration.suite'), suitePath), { reportInput: true });
         if (result.success) checks = result.data;
-        else problems.push(...formatZodIssues(result.error, '', integrationSuiteSchema).map((p) => `${suite}: ${p}`));
+        else problems.push(...formatZodIssues(result.error, '', integrationSuiteSchema).map((p) => `${quotePath(suite)}: ${p}`));
       } catch (err) {
         if (!(err instanceof InvalidInputError)) throw err;
         problems.push(...(err.problems.length ? err.problems : [err.message]));
@@ -133,7 +135,7 @@ export function loadRelease(file: string): LoadedRelease {
     if (unreadable) problems.push(`spec.validation.load.replay: ${unreadable}`);
     else {
       try {
-        const cleaned = withoutCredentials(parseRecordedTraffic(readText(replayPath, 'spec.validation.load.replay', maxRecordingBytes), load.replay));
+        const cleaned = withoutCredentials(parseRecordedTraffic(readText(replayPath, 'spec.validation.load.replay', maxRecordingBytes), quotePath(load.replay)));
         traffic = cleaned.requests;
         if (cleaned.dropped.size > 0) {
           const which = [...cleaned.dropped].map(([name, n]) => `${name} (${n} requests)`).join(', ');
@@ -163,6 +165,7 @@ export function releaseTimeToSmoke(release: LoadedRelease, now: number): { timeT
   const tts = release.spec.spec.rollout.timeToSmoke;
   if (!tts.incidents) return { warnings: [] };
   const file = resolve(dirname(release.file), tts.incidents);
+  const shown = quotePath(tts.incidents);
   const { incidents, problems } = parseIncidentsCsv(readText(file, 'spec.rollout.timeToSmoke.incidents'));
   const timeToSmoke = computeTimeToSmoke(incidents, {
     method: tts.method,
@@ -172,14 +175,14 @@ export function releaseTimeToSmoke(release: LoadedRelease, now: number): { timeT
     ceilingMs: tts.ceiling,
     now,
   });
-  return { timeToSmoke, warnings: problems.map((p) => `${tts.incidents}: ${p} (row not used)`) };
+  return { timeToSmoke, warnings: problems.map((p) => `${shown}: ${p} (row not used)`) };
 }
 
 /** The template packed for the workflow input; fails if the folder is missing. */
 export function packReleaseTemplate(release: LoadedRelease): TemplateBundle {
   const { helm } = release.spec.spec.template;
   const field = helm ? 'spec.template.helm.chart' : 'spec.template.manifests.path';
-  if (!existsSync(release.templateDir)) throw new InvalidInputError(`${field}: ${release.templateDir} does not exist`);
+  if (!existsSync(release.templateDir)) throw new InvalidInputError(`${field}: ${quotePath(release.templateDir)} does not exist`);
   return packTemplate(release.templateDir, helm ? 'helm' : 'manifests', helm?.releaseName ?? release.spec.metadata.app, field);
 }
 

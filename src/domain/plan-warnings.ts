@@ -16,9 +16,14 @@ export function planWarnings(spec: ReleaseSpec, plan: RolloutPlan, overrides: Re
   return plan.waves.flatMap((wave, i) =>
     wave.bakeMs > 0 && wave.bakeMs <= needed
       ? [
-          `wave ${i + 1} (${wave.regions.join(', ')}): a bake of ${formatDuration(wave.bakeMs)} fits fewer than minSamples ${analysis.minSamples} measurements ` +
+          `wave ${i + 1} (${listed(wave.regions)}): a bake of ${formatDuration(wave.bakeMs)} fits fewer than minSamples ${analysis.minSamples} measurements ` +
             `${formatDuration(interval)} apart, so its analysis can only end inconclusive: bake longer or measure more often`,
         ]
       : [],
   );
+}
+
+/** Regions a warning names: the first few, then how many more (a wave may hold hundreds). */
+function listed(regions: readonly string[], most = 10): string {
+  return regions.length > most ? `${regions.slice(0, most).join(', ')} and ${regions.length - most} more` : regions.join(', ');
 }

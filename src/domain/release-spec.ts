@@ -41,7 +41,7 @@ const scriptName = z.string().refine(
       return false;
     }
   },
-  { error: (iss) => `unknown Unicode script ${JSON.stringify(iss.input)}: use a name such as Latin, Hangul, Arabic, Devanagari, Han or Cyrillic` },
+  { error: (iss) => `unknown Unicode script ${quoteExcerpt(String(iss.input))}: use a name such as Latin, Hangul, Arabic, Devanagari, Han or Cyrillic` },
 );
 
 export const trafficLevels = ['low', 'medium', 'high'] as const;
@@ -85,7 +85,7 @@ export const deployWindowSchema = z
             return false;
           }
         },
-        { error: (iss) => `unknown time zone ${JSON.stringify(iss.input)}: use an IANA name such as Asia/Seoul or Europe/Berlin` },
+        { error: (iss) => `unknown time zone ${quoteExcerpt(String(iss.input))}: use an IANA name such as Asia/Seoul or Europe/Berlin` },
       )
       .describe("The region's time zone (IANA), e.g. Asia/Seoul"),
     hours: z
@@ -360,19 +360,19 @@ export const releaseSpecSchema = z
     const targets = new Map<string, string>();
     regions.forEach((r, i) => {
       if (names.has(r.name)) {
-        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'name'], message: `duplicate region name "${r.name}" (also spec.regions[${names.get(r.name)}]): give each region its own name` });
+        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'name'], message: `duplicate region name ${quoteExcerpt(r.name)} (also spec.regions[${names.get(r.name)}]): give each region its own name` });
       }
       names.set(r.name, i);
       const target = `${r.cluster.context}/${r.cluster.namespace}`;
       const other = targets.get(target);
-      if (other) ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'cluster'], message: `${target} is already the target of region ${other}: two regions cannot share a namespace` });
+      if (other) ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'cluster'], message: `${quoteExcerpt(target)} is already the target of region ${quoteExcerpt(other)}: two regions cannot share a namespace` });
       targets.set(target, r.name);
     });
     const production = new Set(regions.filter((r) => r.role !== 'staging').map((r) => r.name));
     regions.forEach((r, i) => {
       const after = r.rollout?.after;
       if (after !== undefined && (!production.has(after) || after === r.name)) {
-        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'rollout', 'after'], message: `"${after}" is not another production region: name one of ${[...production].filter((n) => n !== r.name).join(', ')}` });
+        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'rollout', 'after'], message: `${quoteExcerpt(after)} is not another production region: name one of ${[...production].filter((n) => n !== r.name).join(', ')}` });
       }
       if ((r.canary || r.role === 'staging') && r.rollout) {
         ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'rollout'], message: `${r.canary ? 'the canary always goes first' : 'staging regions always go first'}: remove rollout here` });
@@ -418,8 +418,8 @@ export const releaseSpecSchema = z
         const list = Array.isArray(wave) ? wave : wave.regions;
         list.forEach((name, j) => {
           const path = ['spec', 'rollout', 'waves', w, ...(Array.isArray(wave) ? [] : ['regions']), j];
-          if (!names.has(name)) ctx.addIssue({ code: 'custom', path, message: `unknown region "${name}": use one of ${regions.filter((r) => r.role !== 'staging').map((r) => r.name).join(', ')}` });
-          else if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `region "${name}" is already in wave ${seen.get(name)! + 1}: list each region once` });
+          if (!names.has(name)) ctx.addIssue({ code: 'custom', path, message: `unknown region ${quoteExcerpt(name)}: use one of ${regions.filter((r) => r.role !== 'staging').map((r) => r.name).join(', ')}` });
+          else if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `region ${quoteExcerpt(name)} is already in wave ${seen.get(name)! + 1}: list each region once` });
           // A region belongs to the first wave that lists it; a repeat is reported above, not moved.
           if (!seen.has(name)) seen.set(name, w);
         });
@@ -428,14 +428,14 @@ export const releaseSpecSchema = z
       rollout.waves.forEach((wave, w) => {
         (Array.isArray(wave) ? wave : wave.regions).forEach((name, j) => {
           if (staging.has(name)) {
-            ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves', w, ...(Array.isArray(wave) ? [] : ['regions']), j], message: `"${name}" is a staging region: staging regions always go first, before the waves; remove it here` });
+            ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves', w, ...(Array.isArray(wave) ? [] : ['regions']), j], message: `${quoteExcerpt(name)} is a staging region: staging regions always go first, before the waves; remove it here` });
           }
         });
       });
       const missing = [...names.keys()].filter((n) => !seen.has(n) && !staging.has(n));
       if (missing.length) ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves'], message: `regions in no wave: ${missing.join(', ')}; add them to a wave` });
       regions.filter((r) => r.canary && seen.has(r.name) && seen.get(r.name) !== 0).forEach((r) => {
-        ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves'], message: `canary region "${r.name}" must be in the first wave` });
+        ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves'], message: `canary region ${quoteExcerpt(r.name)} must be in the first wave` });
       });
     }
   })

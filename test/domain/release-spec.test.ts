@@ -64,7 +64,7 @@ describe('the example release specs', () => {
     expect(release.spec.spec.regions.map((r) => r.name)).toEqual(['us-east-canary', ...productionRegions]);
     expect(release.templateDir).toBe('/work/shared/examples/chart');
     expect(release.warnings).toEqual([
-      'spec.template.helm.chart: /work/shared/examples/chart is not a folder yet; render and start need it',
+      'spec.template.helm.chart: "/work/shared/examples/chart" is not a folder yet; render and start need it',
       'spec.validation.load: no region has role: staging, so no load test runs; add a staging region to prove the release under load first',
     ]);
   });
@@ -162,7 +162,7 @@ describe('rejected release specs', () => {
 
   it('rejects two regions deploying to the same namespace of the same cluster', () => {
     expect(problemsOf((doc) => doc.setIn(['spec', 'regions', 1, 'cluster', 'namespace'], 'canary'))).toEqual([
-      'spec.regions[1].cluster: meridian-americas/canary is already the target of region us-east-canary: two regions cannot share a namespace',
+      'spec.regions[1].cluster: "meridian-americas/canary" is already the target of region "us-east-canary": two regions cannot share a namespace',
     ]);
   });
 
@@ -329,8 +329,8 @@ describe('files the spec names', () => {
     const error = rejectionOf(file);
     expect(error.message).toBe(`${file} names files that are missing or invalid`);
     expect(error.problems).toEqual([
-      `spec.validation.load.replay: ${join(dir, 'traffic/none.jsonl')} does not exist`,
-      `spec.rollout.timeToSmoke.incidents: ${join(dir, 'none.csv')} does not exist`,
+      `spec.validation.load.replay: ${JSON.stringify(join(dir, 'traffic/none.jsonl'))} does not exist`,
+      `spec.rollout.timeToSmoke.incidents: ${JSON.stringify(join(dir, 'none.csv'))} does not exist`,
     ]);
   });
 });

@@ -4,6 +4,7 @@ import { planWarnings } from '../../domain/plan-warnings';
 import { planRelease } from '../../domain/rollout-plan';
 import { traitsOf } from '../../domain/trait-plan';
 import { parseCommandArgs } from '../args';
+import { printable } from '../cli-errors';
 import type { CommandContext } from '../command';
 import { overrideOptions, overridesFrom, requireFile } from '../options';
 import { loadRelease, releaseTimeToSmoke } from '../release-file';
@@ -15,7 +16,7 @@ export async function planCommand(argv: string[], ctx: CommandContext): Promise<
   const { timeToSmoke, warnings } = releaseTimeToSmoke(release, Date.now());
   const overrides = overridesFrom(values);
   const plan = planRelease(release.spec, overrides, timeToSmoke?.ms);
-  for (const warning of [...release.warnings, ...warnings, ...planWarnings(release.spec, plan, overrides)]) ctx.err(`warning: ${warning}\n`);
+  for (const warning of [...release.warnings, ...warnings, ...planWarnings(release.spec, plan, overrides)]) ctx.err(`warning: ${printable(warning)}\n`);
   if (values.json) {
     ctx.out(`${JSON.stringify({ ...plan, timeToSmoke }, null, 2)}\n`);
     return 0;

@@ -1,4 +1,5 @@
 import { parseCommandArgs } from '../args';
+import { printable } from '../cli-errors';
 import type { CommandContext } from '../command';
 import { requireFile } from '../options';
 import { loadRelease } from '../release-file';
@@ -13,6 +14,6 @@ export async function validateCommand(argv: string[], ctx: CommandContext): Prom
     return 0;
   }
   ctx.out(`${values.file} is valid: ${metadata.app} ${metadata.version}, ${spec.regions.length} regions, ${release.checks?.checks.length ?? 0} integration checks\n`);
-  for (const warning of release.warnings) ctx.err(`warning: ${warning}\n`);
+  for (const warning of release.warnings) ctx.err(`warning: ${printable(warning)}\n`);
   return 0;
 }
