@@ -4,6 +4,7 @@ import { maxHistoryMs, maxTimerMs } from './duration';
 import { quoteExcerpt } from './excerpt';
 import { buildRolloutPlan } from './rollout-plan';
 import { durationField } from './schema-helpers';
+import { parseValuePath, prototypeKeyPaths } from './value-paths';
 
 /**
  * The release spec (`kind: Release`): what a platform team asks Meridian to roll out. The schema is the
@@ -403,6 +404,22 @@ export const releaseSpecSchema = z
     if (!validation.prometheus) {
       for (const path of needsPrometheus) {
         ctx.addIssue({ code: 'custom', path, message: 'this queries Prometheus: add spec.validation.prometheus.url' });
+      }
+    }
+    // Template values never reach an object's prototype (checked again when rendering).
+    const valueSets = [
+      { values: release.spec.template.values, path: ['spec', 'template', 'values'] },
+      ...regions.map((r, i) => ({ values: r.values, path: ['spec', 'regions', i, 'values'] })),
+    ];
+    for (const { values, path } of valueSets) {
+      for (const at of prototypeKeyPaths(values)) {
+        ctx.addIssue({ code: 'custom', path: [...path, ...at], message: 'a key named "__proto__" is no template value and would reach the prototype of every object: remove it' });
+      }
+      if (!release.spec.template.manifests) continue;
+      for (const key of Object.keys(values)) {
+        const parsed = parseValuePath(key);
+        // Other malformed value paths are refused when rendering, as before.
+        if ('reachesPrototype' in parsed) ctx.addIssue({ code: 'custom', path: [...path, key], message: parsed.problem });
       }
     }
     if (!regions.some((r) => r.canary)) {

@@ -1,4 +1,4 @@
-import { type Document, isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type Document, isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments, parseDocument, type YAMLError } from 'yaml';
 import { InvalidInputError } from './errors';
 import { quoteExcerpt } from './excerpt';
 
@@ -14,6 +14,11 @@ export const yamlLimits = {
   aliases: 100,
   /** Most characters of scalars (plus one per node) the document holds with every alias expanded. */
   expandedChars: 8 * 1024 * 1024,
+  /**
+   * Most characters all documents parsed together hold expanded (a multi-document stream, a folder of
+   * manifests): as much as helm may print, so that many documents each under the limit stay bounded.
+   */
+  streamExpandedChars: 32 * 1024 * 1024,
 } as const;
 
 /** Longest cause quoted from the YAML library. */
@@ -57,6 +62,67 @@ export function parseYaml(text: string, source: string): unknown {
   }
 }
 
+/** One document of a multi-document YAML stream, as plain data. */
+export interface YamlDocument {
+  /** The document's data (null for an empty document). */
+  value: unknown;
+  /** Where the document starts, as `file:line:col`. */
+  at: string;
+}
+
+/**
+ * What several YAML texts parsed one after another have expanded to so far: the expansion limit holds
+ * for all of them together, so that many small files (or documents) each just under the limit cannot
+ * add up to a runaway.
+ */
+export interface YamlBudget {
+  /** Characters (plus one per node) expanded so far. */
+  expandedChars: number;
+}
+
+/**
+ * Parses a stream of YAML documents (separated by `---`), such as a folder's manifest file or helm's
+ * output, with the same limits and errors as parseYaml: each document is held to the alias and nesting
+ * limits, the whole stream (and everything else sharing `budget`) to the expansion limit. Every problem
+ * names the file, line and column; nothing the YAML library throws escapes.
+ */
+export function parseYamlDocuments(text: string, source: string, budget: YamlBudget = { expandedChars: 0 }): YamlDocument[] {
+  const lineCounter = new LineCounter();
+  const at = (offset: number | undefined) => {
+    if (offset === undefined) return source;
+    const { line, col } = lineCounter.linePos(offset);
+    return `${source}:${line}:${col}`;
+  };
+  const refuse = (problems: string[]) => new InvalidInputError(`${source} is not valid YAML`, problems);
+  let docs: Document.Parsed[];
+  try {
+    const parsed = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
+    // A stream with no document (only comments or directives) has no documents but may hold errors.
+    if ('empty' in parsed && parsed.errors.length > 0) throw refuse(parsed.errors.map((e) => located(e, source)));
+    docs = [...parsed];
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw err;
+    throw refuse([`${source}: ${libraryCause(err)}`]);
+  }
+  const errors = docs.flatMap((doc) => doc.errors.map((e) => located(e, source)));
+  if (errors.length > 0) throw refuse(errors);
+  return docs.map((doc) => {
+    const problem = shapeProblem(doc, at, budget);
+    if (problem) throw refuse([problem]);
+    try {
+      return { value: doc.toJS({ maxAliasCount: yamlLimits.aliases }) as unknown, at: at(doc.range[0]) };
+    } catch (err) {
+      throw refuse([`${source}: ${libraryCause(err)}`]);
+    }
+  });
+}
+
+/** A YAML library error as `file:line:col: cause`. */
+function located(e: YAMLError, source: string): string {
+  const pos = e.linePos?.[0];
+  return `${pos ? `${source}:${pos.line}:${pos.col}` : source}: ${libraryCause(e)}`;
+}
+
 /** The library's message in a line a person can act on, never a long quote of the input. */
 function libraryCause(err: unknown): string {
   const message = String((err as Error)?.message ?? err).split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
@@ -79,7 +145,7 @@ interface Frame {
  * sit in, too many aliases, too deep nesting, too large an expansion. Walks without recursion, so a deep
  * document cannot exhaust the stack here.
  */
-function shapeProblem(doc: Document.Parsed, at: (offset: number | undefined) => string): string | undefined {
+function shapeProblem(doc: Document.Parsed, at: (offset: number | undefined) => string, budget: YamlBudget = { expandedChars: 0 }): string | undefined {
   const root = doc.contents;
   if (!root) return undefined;
   const anchors = new Map<string, Node>();
@@ -88,8 +154,16 @@ function shapeProblem(doc: Document.Parsed, at: (offset: number | undefined) => 
   const stack: Frame[] = [];
   let aliases = 0;
   let expanded = 0;
+  /** Counts `n` more expanded characters; true when the document or everything sharing the budget is too large. */
+  const grow = (n: number) => {
+    expanded += n;
+    budget.expandedChars += n;
+    return expanded > yamlLimits.expandedChars || budget.expandedChars > yamlLimits.streamExpandedChars;
+  };
   const tooLarge = (node: Node) =>
-    `${at(node.range?.[0])}: the document expands to more than ${yamlLimits.expandedChars / 1024 / 1024} MiB here (each *alias repeats what its anchor marks): write the values out instead of repeating them`;
+    expanded > yamlLimits.expandedChars
+      ? `${at(node.range?.[0])}: the document expands to more than ${yamlLimits.expandedChars / 1024 / 1024} MiB here (each *alias repeats what its anchor marks): write the values out instead of repeating them`
+      : `${at(node.range?.[0])}: the documents read together expand to more than ${yamlLimits.streamExpandedChars / 1024 / 1024} MiB here: make the template smaller, or write values out instead of repeating them with *aliases`;
   /** Adds a finished child (size, height) to its parent frame. */
   const addToParent = (size: number, height: number) => {
     const parent = stack[stack.length - 1];
@@ -109,8 +183,7 @@ function shapeProblem(doc: Document.Parsed, at: (offset: number | undefined) => 
       if (open.has(target)) return `${at(node.range?.[0])}: alias ${name} sits inside the node its anchor marks, which would repeat it without end: remove the alias`;
       const m = measured.get(target)!;
       if (depth - 1 + m.height > yamlLimits.depth) return `${at(node.range?.[0])}: alias ${name} nests the document deeper than ${yamlLimits.depth} levels of lists and mappings: flatten it`;
-      expanded += m.size;
-      if (expanded > yamlLimits.expandedChars) return tooLarge(node);
+      if (grow(m.size)) return tooLarge(node);
       addToParent(m.size, m.height);
       return undefined;
     }
@@ -124,13 +197,12 @@ function shapeProblem(doc: Document.Parsed, at: (offset: number | undefined) => 
         } else if (isNode(item)) children.push(item);
       }
       open.add(node);
-      expanded += 1;
+      grow(1);
       stack.push({ node, depth, children, next: 0, size: 1, height: 1 });
       return undefined;
     }
     const size = 1 + (isScalar(node) ? String(node.value ?? '').length : 0);
-    expanded += size;
-    if (expanded > yamlLimits.expandedChars) return tooLarge(node);
+    if (grow(size)) return tooLarge(node);
     measured.set(node, { size, height: 0 });
     addToParent(size, 0);
     return undefined;

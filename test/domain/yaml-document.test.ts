@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { InvalidInputError } from '../../src/domain/errors';
-import { parseYaml, yamlLimits } from '../../src/domain/yaml-document';
+import { parseYaml, parseYamlDocuments, yamlLimits } from '../../src/domain/yaml-document';
 
 /** The refusal parseYaml throws for a text; fails the test if it throws anything else or nothing. */
 function refusalOf(text: string): InvalidInputError {
@@ -82,6 +82,74 @@ describe('parseYaml', () => {
       fc.property(fc.array(pieces, { maxLength: 60 }), (parts) => {
         try {
           parseYaml(parts.join(''), 'in.yaml');
+        } catch (err) {
+          if (!(err instanceof InvalidInputError)) throw err;
+          expect(err.problems.length).toBeGreaterThan(0);
+          for (const p of err.problems) expect(p).toMatch(/^in\.yaml(:\d+:\d+)?: /);
+        }
+      }),
+      { seed: 12, numRuns: 2_000 },
+    );
+  });
+});
+
+/** The refusal parseYamlDocuments throws for a text; fails the test if it throws anything else or nothing. */
+function streamRefusalOf(text: string, budget?: { expandedChars: number }): InvalidInputError {
+  let thrown: unknown;
+  try {
+    parseYamlDocuments(text, 'in.yaml', budget);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(InvalidInputError);
+  return thrown as InvalidInputError;
+}
+
+describe('parseYamlDocuments', () => {
+  it('parses every document with where it starts; empty documents are null; an empty stream is none', () => {
+    expect(parseYamlDocuments('a: 1\n---\nb: &x [1]\nc: *x\n---\n', 'in.yaml')).toEqual([
+      { value: { a: 1 }, at: 'in.yaml:1:1' },
+      { value: { b: [1], c: [1] }, at: 'in.yaml:2:1' },
+      { value: null, at: 'in.yaml:5:1' },
+    ]);
+    expect(parseYamlDocuments('', 'in.yaml')).toEqual([]);
+    expect(parseYamlDocuments('# only a comment\n', 'in.yaml')).toEqual([]);
+  });
+
+  it.each([
+    ['a syntax error in a later document', 'a: 1\n---\nb: [1\n', /^in\.yaml:[34]:\d+: /],
+    ['an alias to an anchor of an earlier document', 'a: &x 1\n---\nb: *x\n', /^in\.yaml:3:4: alias "x" names no anchor defined before it/],
+    ['a duplicate key', 'a: 1\na: 2\n', /^in\.yaml:2:1: Map keys must be unique/],
+    ['nesting deeper than the limit', `---\n${'['.repeat(yamlLimits.depth + 1)}${']'.repeat(yamlLimits.depth + 1)}\n`, /^in\.yaml:\d+:\d+: nested too deeply: at most 64 levels/],
+  ])('refuses %s with its line and column', (_name, text, problem) => {
+    const err = streamRefusalOf(text);
+    expect(err.message).toBe('in.yaml is not valid YAML');
+    expect(err.problems[0]).toMatch(problem);
+  });
+
+  it('counts aliases per document', () => {
+    const doc = (n: number) => `a: &a 1\n${Array.from({ length: n }, (_, i) => `k${i}: *a\n`).join('')}`;
+    // 160 aliases in all, 80 a document.
+    expect(parseYamlDocuments(`${doc(80)}---\n${doc(80)}`, 'in.yaml')).toHaveLength(2);
+    expect(streamRefusalOf(`${doc(80)}---\n${doc(yamlLimits.aliases + 1)}`).problems[0]).toMatch(/^in\.yaml:184:7: more than 100 aliases/);
+  });
+
+  it('holds all documents sharing a budget to the stream limit, each to the document limit', () => {
+    const doc = `a: &a "${'x'.repeat(1_000_000)}"\nb: [*a, *a, *a, *a, *a]\n`;
+    const budget = { expandedChars: 0 };
+    // About 6 MB a document: each is under 8 MiB, the sixth passes 32 MiB.
+    expect(parseYamlDocuments(`${doc}---\n${doc}`, 'one.yaml', budget)).toHaveLength(2);
+    expect(parseYamlDocuments(`${doc}---\n${doc}---\n${doc}`, 'two.yaml', budget)).toHaveLength(3);
+    expect(streamRefusalOf(doc, budget).problems).toEqual([expect.stringMatching(/^in\.yaml:2:\d+: the documents read together expand to more than 32 MiB here/)]);
+    expect(streamRefusalOf(`${doc.replace(']', ', *a, *a, *a]')}`).problems).toEqual([expect.stringMatching(/^in\.yaml:2:\d+: the document expands to more than 8 MiB here/)]);
+  });
+
+  it('turns any text into documents or an InvalidInputError, never another error (property)', () => {
+    const pieces = fc.constantFrom('a', ':', ' ', '\n', '- ', '&x ', '*x', '[', ']', '{', '}', ',', '"', '? ', '|', '#', '---\n', '...\n', '%YAML 1.2\n', '\t', '1');
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 60 }), (parts) => {
+        try {
+          parseYamlDocuments(parts.join(''), 'in.yaml');
         } catch (err) {
           if (!(err instanceof InvalidInputError)) throw err;
           expect(err.problems.length).toBeGreaterThan(0);

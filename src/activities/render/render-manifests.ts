@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 import { InvalidInputError } from '../../domain/errors';
+import { quoteExcerpt } from '../../domain/excerpt';
 import type { ObjectRef, ReleaseRef, TemplateBundle } from '../../domain/release-input';
 import type { RegionSpec } from '../../domain/release-spec';
+import { parseValuePath, prototypeKeyPaths, prototypeKeys } from '../../domain/value-paths';
+import { parseYamlDocuments, type YamlBudget } from '../../domain/yaml-document';
 import { unpackTemplate } from './template-bundle';
 
 const run = promisify(execFile);
@@ -58,6 +60,8 @@ export async function renderManifests(helmPath: string, request: RenderRequest):
     const chart = join(work, 'template');
     unpackTemplate(template, chart);
     const image = regionImage(release, region);
+    refusePrototypeKeys(request.values, 'spec.template.values');
+    refusePrototypeKeys(region.values, `region ${region.name} values`);
     const values = deepMerge(request.values, region.values);
     let objects: KubernetesObject[];
     if (template.kind === 'helm') {
@@ -65,7 +69,7 @@ export async function renderManifests(helmPath: string, request: RenderRequest):
         image: { repository: `${region.registry}/${release.image.name}`, tag: release.image.tag, digest: release.image.digest ?? '', reference: image },
       });
       writeFileSync(join(work, 'values.json'), JSON.stringify(withImage));
-      objects = parseManifests(await helmTemplate(helmPath, template.releaseName, chart, region.cluster.namespace, join(work, 'values.json')), 'helm template');
+      objects = parseManifests(await helmTemplate(helmPath, template.releaseName, chart, region.cluster.namespace, join(work, 'values.json')), 'helm template output', { expandedChars: 0 });
     } else {
       objects = readManifestFolder(chart);
       applyValuesByPath(objects, values);
@@ -92,47 +96,85 @@ async function helmTemplate(helmPath: string, releaseName: string, chart: string
   }
 }
 
-function parseManifests(text: string, source: string): KubernetesObject[] {
+/** Most problems of one YAML file an error message lists; the rest are counted. */
+const maxProblemsShown = 3;
+
+/**
+ * The Kubernetes objects of a YAML stream, read with the limits of every YAML input (aliases, nesting,
+ * expansion, shared through `budget` by all files of one render). A problem is invalid input naming
+ * `source:line:col`, in the message itself: the activity's failure carries only the message.
+ */
+function parseManifests(text: string, source: string, budget: YamlBudget): KubernetesObject[] {
+  let documents;
+  try {
+    documents = parseYamlDocuments(text, source, budget);
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    const shown = err.problems.slice(0, maxProblemsShown).join('; ');
+    const more = err.problems.length > maxProblemsShown ? ` (and ${err.problems.length - maxProblemsShown} more)` : '';
+    throw new InvalidInputError(`${err.message}: ${shown || 'unreadable'}${more}`);
+  }
   const objects: KubernetesObject[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length) throw new InvalidInputError(`${source} produced invalid YAML: ${doc.errors[0].message}`);
-    const value = doc.toJS() as KubernetesObject | null;
-    if (value && typeof value === 'object') {
-      if (!value.kind || !value.apiVersion || !value.metadata?.name) {
-        throw new InvalidInputError(`${source} produced an object without kind, apiVersion or metadata.name`);
-      }
-      objects.push(value);
+  for (const { value, at } of documents) {
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      throw new InvalidInputError(`${at}: a manifest document is ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}, not a Kubernetes object: write one object (kind, apiVersion, metadata.name) per document, separated by ---`);
     }
+    const o = value as KubernetesObject;
+    const missing = [!isNonEmptyString(o.kind) && 'kind', !isNonEmptyString(o.apiVersion) && 'apiVersion', !isNonEmptyString(o.metadata?.name) && 'metadata.name'].filter(Boolean);
+    if (missing.length > 0) throw new InvalidInputError(`${at}: an object without ${missing.join(', ')}: give every manifest a kind, apiVersion and metadata.name`);
+    objects.push(o);
   }
   return objects;
 }
 
+function isNonEmptyString(v: unknown): v is string {
+  return typeof v === 'string' && v !== '';
+}
+
+/** The objects of every .yaml/.yml file at the top of a manifests folder, in name order. */
 function readManifestFolder(folder: string): KubernetesObject[] {
-  return readdirSync(folder)
-    .filter((f) => /\.ya?ml$/.test(f))
+  const budget: YamlBudget = { expandedChars: 0 };
+  return readdirSync(folder, { withFileTypes: true })
+    .filter((f) => f.isFile() && /\.ya?ml$/.test(f.name))
+    .map((f) => f.name)
     .sort()
-    .flatMap((f) => parseManifests(readFileSync(join(folder, f), 'utf8'), f));
+    .flatMap((f) => parseManifests(readFileSync(join(folder, f), 'utf8'), f, budget));
+}
+
+/** Refuses template values holding a `__proto__` key (the spec's validation refuses them first). */
+function refusePrototypeKeys(values: Record<string, unknown>, field: string): void {
+  const found = prototypeKeyPaths(values)[0];
+  if (found) throw new InvalidInputError(`${field}: ${quoteExcerpt(found.join('.'))}: a key named "__proto__" is no template value and would reach the prototype of every object: remove it`);
 }
 
 /**
- * Values of a plain-manifest template address a field by `Kind/name:dotted.path`, e.g.
- * `Deployment/shop-api:spec.replicas: 3`.
+ * Sets each plain-manifest value at its path (`Deployment/shop-api:spec.replicas: 3`). A path through
+ * `__proto__`, `constructor` or `prototype` is refused (the spec's validation refuses it first), and
+ * every step reads and writes own properties only, so nothing reaches a prototype.
  */
 function applyValuesByPath(objects: KubernetesObject[], values: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(values)) {
-    const match = /^([A-Za-z]+)\/([a-z0-9.-]+):(.+)$/.exec(key);
-    if (!match) throw new InvalidInputError(`template value "${key}": a plain-manifest value is addressed as Kind/name:field.path, e.g. Deployment/shop-api:spec.replicas`);
-    const [, kind, name, path] = match;
+    const parsed = parseValuePath(key);
+    if ('problem' in parsed) throw new InvalidInputError(`template value ${quoteExcerpt(key)}: ${parsed.problem}`);
+    const { kind, name, segments } = parsed;
     const target = objects.find((o) => o.kind === kind && o.metadata?.name === name);
-    if (!target) throw new InvalidInputError(`template value "${key}": no ${kind} named ${name} in the manifests`);
-    const steps = path.split('.');
+    if (!target) throw new InvalidInputError(`template value ${quoteExcerpt(key)}: no ${kind} named ${name} in the manifests`);
     let node = target as unknown as Record<string, unknown>;
-    for (const step of steps.slice(0, -1)) {
-      if (typeof node[step] !== 'object' || node[step] === null) node[step] = {};
-      node = node[step] as Record<string, unknown>;
+    for (const step of segments.slice(0, -1)) {
+      const next = Object.hasOwn(node, step) ? node[step] : undefined;
+      if (typeof next === 'object' && next !== null) node = next as Record<string, unknown>;
+      else node = setOwn(node, step, {}) as Record<string, unknown>;
     }
-    node[steps[steps.length - 1]] = value;
+    setOwn(node, segments[segments.length - 1], value);
   }
+}
+
+/** Sets an own data property (never a setter, such as `__proto__`'s, on the way); returns the value. */
+function setOwn(node: Record<string, unknown>, key: string, value: unknown): unknown {
+  if (prototypeKeys.includes(key)) throw new InvalidInputError(`template value path segment ${JSON.stringify(key)} would reach the prototype of every object: remove it`);
+  Object.defineProperty(node, key, { value, writable: true, enumerable: true, configurable: true });
+  return value;
 }
 
 /** Sets namespace, Meridian's labels and the image; orders objects for applying. */
@@ -193,12 +235,21 @@ export function digestOf(objects: KubernetesObject[]): string {
   return createHash('sha256').update(JSON.stringify(objects)).digest('hex');
 }
 
-/** Merges plain objects; arrays and scalars from `over` replace those of `base`. */
+/**
+ * Merges plain objects; arrays and scalars from `over` replace those of `base`. Only own properties are
+ * read and written (a `__proto__` key is kept as data, never set as the prototype), so merging hostile
+ * values cannot reach Object.prototype.
+ */
 export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
-    const prev = out[key];
-    out[key] = isPlainObject(prev) && isPlainObject(value) ? deepMerge(prev, value) : value;
+    const prev = Object.hasOwn(out, key) ? out[key] : undefined;
+    Object.defineProperty(out, key, {
+      value: isPlainObject(prev) && isPlainObject(value) ? deepMerge(prev, value) : value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
   }
   return out;
 }

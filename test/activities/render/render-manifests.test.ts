@@ -9,6 +9,7 @@ import { InvalidInputError } from '../../../src/domain/errors';
 import type { ReleaseRef, TemplateBundle } from '../../../src/domain/release-input';
 import type { RegionSpec } from '../../../src/domain/release-spec';
 import { requireTool } from '../../../src/rig/toolchain';
+import { yamlLimits } from '../../../src/domain/yaml-document';
 
 // The real helm from the toolchain cache (or PATH); a missing helm fails with how to install it.
 const helm = requireTool('helm');
@@ -267,5 +268,147 @@ describe('deepMerge', () => {
     const merged = deepMerge(base, {});
     expect(merged).toEqual(base);
     expect(merged).not.toBe(base);
+  });
+});
+
+/** The refusal a render throws; fails the test if it throws anything else or nothing. */
+async function refusalOfRender(request: RenderRequest): Promise<InvalidInputError> {
+  let thrown: unknown;
+  try {
+    await renderManifests(helm, request);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(InvalidInputError);
+  return thrown as InvalidInputError;
+}
+
+describe('renderManifests with hostile YAML', () => {
+  const deep = `${Array.from({ length: yamlLimits.depth + 1 }, (_, i) => `${'  '.repeat(i)}k${i}:\n`).join('')}${'  '.repeat(yamlLimits.depth + 1)}x: 1\n`;
+  const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    .concat(Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`))
+    .join('\n');
+
+  it.each([
+    ['an alias to no anchor', `${plainDeployment}---\nkind: ConfigMap\napiVersion: v1\nmetadata: { name: x }\ndata: { a: *nope }\n`, /^deployment\.yaml is not valid YAML: deployment\.yaml:18:12: alias "nope" names no anchor defined before it/],
+    ['more than the limit of aliases', `${plainDeployment}---\nkind: ConfigMap\napiVersion: v1\nmetadata: { name: &n x }\ndata:\n${Array.from({ length: yamlLimits.aliases + 1 }, (_, i) => `  k${i}: *n\n`).join('')}`, /^deployment\.yaml is not valid YAML: deployment\.yaml:\d+:\d+: more than 100 aliases/],
+    ['a billion laughs', `${plainDeployment}---\n${laughs}\n`, /^deployment\.yaml is not valid YAML: deployment\.yaml:\d+:\d+: the document expands to more than 8 MiB here/],
+    ['nesting deeper than the limit', `${plainDeployment}---\n${deep}`, /^deployment\.yaml is not valid YAML: deployment\.yaml:\d+:\d+: nested too deeply: at most 64 levels/],
+    ['a syntax error', `${plainDeployment}---\nkind: [ConfigMap\n`, /^deployment\.yaml is not valid YAML: deployment\.yaml:\d+:\d+: /],
+    ['a duplicate key', `${plainDeployment}---\nkind: ConfigMap\nkind: Secret\n`, /^deployment\.yaml is not valid YAML: deployment\.yaml:16:1: Map keys must be unique/],
+  ])('refuses a manifest file with %s, naming file:line:col', async (_what, text, message) => {
+    const template = manifestsOf({ 'deployment.yaml': text });
+    const err = await refusalOfRender(requestFor(region('eu-west'), { template, values: {} }));
+    expect(err.message).toMatch(message);
+    expect(err.message.length).toBeLessThan(1000);
+  });
+
+  it('holds all files of a folder to one expansion budget', async () => {
+    // Each file expands to about 5 MB (under the 8 MiB of one document); the seventh passes the 32 MiB of a render.
+    const big = `a: &a "${'x'.repeat(100_000)}"\nb: [${Array(50).fill('*a').join(',')}]\n`;
+    const files = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`big-${i}.yaml`, `kind: ConfigMap\napiVersion: v1\nmetadata: { name: c${i} }\ndata:\n  ${big.split('\n').join('\n  ')}\n`]));
+    const template = manifestsOf({ ...files, 'z-deployment.yaml': plainDeployment });
+    const err = await refusalOfRender(requestFor(region('eu-west'), { template, values: {} }));
+    expect(err.message).toMatch(/^big-6\.yaml is not valid YAML: big-6\.yaml:\d+:\d+: the documents read together expand to more than 32 MiB here/);
+  });
+
+  it.each([
+    ['a list', '- a\n- b\n', 'a manifest document is a list, not a Kubernetes object: write one object (kind, apiVersion, metadata.name) per document, separated by ---'],
+    ['a string', 'just text\n', 'a manifest document is a string, not a Kubernetes object: write one object (kind, apiVersion, metadata.name) per document, separated by ---'],
+    ['an object without kind', 'apiVersion: v1\nmetadata: { name: x }\n', 'an object without kind: give every manifest a kind, apiVersion and metadata.name'],
+    ['an object whose name is not a string', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: [x] }\n', 'an object without metadata.name: give every manifest a kind, apiVersion and metadata.name'],
+  ])('refuses a document that is %s, naming where it starts', async (_what, text, message) => {
+    // The second document starts at its --- marker, line 14.
+    const template = manifestsOf({ 'deployment.yaml': `${plainDeployment}---\n${text}` });
+    const err = await refusalOfRender(requestFor(region('eu-west'), { template, values: {} }));
+    expect(err.message).toBe(`deployment.yaml:14:1: ${message}`);
+  });
+
+  it('skips a folder named like a manifest file', async () => {
+    const dir = tempDir('meridian-manifests-');
+    writeFileSync(join(dir, 'deployment.yaml'), plainDeployment);
+    mkdirSync(join(dir, 'more.yaml'));
+    writeFileSync(join(dir, 'more.yaml', 'notes.txt'), 'not read');
+    const template = packTemplate(dir, 'manifests', 'shop-api', 'spec.template.manifests.path');
+    const result = await renderManifests(helm, requestFor(region('eu-west'), { template, values: {} }));
+    expect(result.objects).toHaveLength(1);
+  });
+
+  it("refuses helm output with more aliases than the limit (which helm lets through), naming the output's line", async () => {
+    const aliases = Array.from({ length: yamlLimits.aliases + 1 }, (_, i) => `  k${i}: *n\n`).join('');
+    const template = chartOf({ 'deployment.yaml': `${plainDeployment}---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: &n x }\ndata:\n${aliases}` });
+    const err = await refusalOfRender(requestFor(region('us-west'), { template }));
+    expect(err.message).toMatch(/^helm template output is not valid YAML: helm template output:\d+:\d+: more than 100 aliases \(\*name\) in one document/);
+  });
+});
+
+describe('renderManifests and prototype pollution', () => {
+  afterEach(() => {
+    // Nothing a hostile template or value sets may reach the prototype of every object.
+    for (const prototype of [Object.prototype, Object.getPrototypeOf(structuredClone({})) as object]) {
+      expect(Object.keys(prototype)).toEqual([]);
+      expect((prototype as Record<string, unknown>).polluted).toBeUndefined();
+    }
+  });
+
+  it.each([
+    ['Deployment/shop-api:spec.__proto__.polluted', '__proto__'],
+    ['Deployment/shop-api:__proto__.polluted', '__proto__'],
+    ['Deployment/shop-api:spec.constructor.prototype.polluted', 'constructor'],
+    ['Deployment/shop-api:metadata.prototype', 'prototype'],
+  ])('refuses the value path %j, naming the segment and the fix', async (key, segment) => {
+    const template = manifestsOf({ 'deployment.yaml': plainDeployment });
+    const err = await refusalOfRender(requestFor(region('eu-west'), { template, values: { [key]: 'yes' } }));
+    expect(err.message).toBe(
+      `template value ${JSON.stringify(key)}: the field path names "${segment}", which no Kubernetes field is called and which would reach the prototype of every object: remove that segment, or name the real field, e.g. spec.replicas`,
+    );
+  });
+
+  it('refuses a value path with an empty segment', async () => {
+    const template = manifestsOf({ 'deployment.yaml': plainDeployment });
+    const err = await refusalOfRender(requestFor(region('eu-west'), { template, values: { 'Deployment/shop-api:spec..replicas': 2 } }));
+    expect(err.message).toBe('template value "Deployment/shop-api:spec..replicas": the field path "spec..replicas" has an empty segment: separate field names by single dots, e.g. spec.replicas');
+  });
+
+  it('keeps __proto__ keys of a manifest as data and sets values below them as own fields', async () => {
+    const hostile = plainDeployment.replace('spec:\n  replicas: 1\n', 'spec:\n  replicas: 1\n  __proto__: { polluted: yes }\n  extra: { __proto__: { polluted: yes } }\n');
+    const template = manifestsOf({ 'deployment.yaml': `__proto__: { polluted: yes }\n${hostile}` });
+    const result = await renderManifests(helm, requestFor(region('eu-west'), { template, values: { 'Deployment/shop-api:spec.replicas': 2, 'Deployment/shop-api:spec.extra.polluted': 'no' } }));
+    const deployment = deploymentOf(result) as Deployment & { spec: { extra: Record<string, unknown> } };
+    expect(deployment.spec.replicas).toBe(2);
+    // Rendered objects are structured clones, made in Node's realm rather than the test's: compare by shape.
+    for (const o of [deployment, deployment.spec, deployment.spec.extra]) expect(Object.getPrototypeOf(Object.getPrototypeOf(o))).toBeNull();
+    expect((deployment.spec as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.hasOwn(deployment.spec, '__proto__')).toBe(true);
+    expect(Object.hasOwn(deployment.spec.extra, 'polluted')).toBe(true);
+  });
+
+  it('refuses template values holding a __proto__ key, at any depth, for helm and for plain manifests', async () => {
+    const hostile = JSON.parse('{"resources": {"__proto__": {"polluted": "yes"}}}') as Record<string, unknown>;
+    const helmErr = await refusalOfRender(requestFor(region('us-west'), { values: hostile }));
+    expect(helmErr.message).toBe('spec.template.values: "resources.__proto__": a key named "__proto__" is no template value and would reach the prototype of every object: remove it');
+    const usWest = { ...region('us-west'), values: hostile };
+    const regionErr = await refusalOfRender(requestFor(usWest, { template: manifestsOf({ 'deployment.yaml': plainDeployment }), values: {} }));
+    expect(regionErr.message).toBe('region us-west values: "resources.__proto__": a key named "__proto__" is no template value and would reach the prototype of every object: remove it');
+  });
+});
+
+describe('deepMerge with hostile keys', () => {
+  it('keeps a __proto__ key of either side as data and never changes a prototype', () => {
+    const base = JSON.parse('{"a": {"x": 1}, "__proto__": {"fromBase": 1}}') as Record<string, unknown>;
+    const over = JSON.parse('{"a": {"__proto__": {"polluted": 1}}, "__proto__": {"polluted": 1}}') as Record<string, unknown>;
+    const merged = deepMerge(base, over);
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(merged.a)).toBe(Object.prototype);
+    expect(Object.keys(merged)).toEqual(['a', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(merged, '__proto__')?.value).toEqual({ fromBase: 1, polluted: 1 });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('does not merge into what a key names only through the prototype', () => {
+    // "constructor" and "toString" are inherited by every object: over's value replaces nothing of theirs.
+    const merged = deepMerge({}, { constructor: { name: 'x' }, toString: { a: 1 } });
+    expect(merged).toEqual({ constructor: { name: 'x' }, toString: { a: 1 } });
+    expect(Object.prototype.constructor).toBe(Object);
   });
 });
