@@ -3,6 +3,8 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  log,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -14,12 +16,14 @@ import { type DeployWindow, describeWindow, nextOpening } from '../domain/deploy
 import { formatDuration } from '../domain/duration';
 import { judgeLoad } from '../domain/load-gates';
 import type { LoadReport } from '../domain/load-report';
-import { describeRef, type ObjectRef, type RegionInput } from '../domain/release-input';
+import { readOperatorRequest } from '../domain/operator-requests';
+import { describeRef, type ObjectRef, type RegionInput, regionInputProblems } from '../domain/release-input';
 import type { RegionPhase, RegionStatus } from '../domain/release-status';
 import { abortSignal, type OperatorRequest, pauseSignal, type RegionResult, regionStatusQuery, resumeSignal } from './definitions';
 import { phaseKey } from './search-attributes';
 import { describeAbort, describeFailure } from './failures';
 import { type BakeOutcome, releaseMetrics } from './release-metrics';
+import { checksInputPatch, refuseInput } from './input-checks';
 import { regionDetails, regionStep } from './timeline';
 
 /** Rollouts longer than this fail the region (the Deployment's own progress deadline usually fires first). */
@@ -39,6 +43,11 @@ export function analysisWindowMs(bakeMs: number): number {
  * region back (unless onFailure is halt) and is reported to the release, which decides what follows.
  */
 export async function regionWorkflow(input: RegionInput): Promise<RegionResult> {
+  // Started by hand (the temporal CLI) or by a release that did not check: a bake must be a number.
+  if (patched(checksInputPatch)) {
+    const problems = regionInputProblems(input);
+    if (problems.length > 0) throw refuseInput('region', problems);
+  }
   const { release, region } = input;
   const step = { release, region };
   let paused = false;
@@ -60,14 +69,24 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
 
   const steps = new CancellationScope();
   setHandler(regionStatusQuery, () => status);
-  setHandler(pauseSignal, () => {
-    paused = true;
+  /** Signals come from the release, or from an operator with the temporal CLI: a payload that is refused changes nothing (patched). */
+  const accepted = (message: 'pause' | 'resume' | 'abort', payload: unknown): OperatorRequest | undefined => {
+    if (!patched(checksInputPatch)) return (payload ?? {}) as OperatorRequest;
+    const read = readOperatorRequest(message, payload, true);
+    if (read.ok) return read.request as OperatorRequest;
+    log.warn('operator signal refused', { release: release.releaseId, region: region.name, signal: message, reason: read.refused });
+    return undefined;
+  };
+  setHandler(pauseSignal, (payload) => {
+    if (accepted('pause', payload)) paused = true;
   });
-  setHandler(resumeSignal, () => {
-    paused = false;
+  setHandler(resumeSignal, (payload) => {
+    if (accepted('resume', payload)) paused = false;
   });
-  setHandler(abortSignal, (request) => {
-    abort = request ?? {};
+  setHandler(abortSignal, (payload) => {
+    const request = accepted('abort', payload);
+    if (!request) return;
+    abort = request;
     steps.cancel();
   });
 

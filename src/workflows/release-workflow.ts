@@ -16,18 +16,21 @@ import { replicating, restoring, rollingOut } from './activity-proxies';
 import { formatDuration } from '../domain/duration';
 import { describeReplication, type ReplicatedImage } from '../domain/image-replication';
 import { type AmendableRelease, type Amendment, type AmendmentEffect, describeAmendment, firstOpenWave, planAmendment } from '../domain/plan-amendments';
-import type { RegionInput, ReleaseInput, ReleaseRef } from '../domain/release-input';
+import { boundedIdentity, type OperatorMessage, readOperatorRequest } from '../domain/operator-requests';
+import { type RegionInput, type ReleaseInput, releaseInputProblems, type ReleaseRef } from '../domain/release-input';
 import { type RegionStatus, type ReleasePhase, type ReleaseStatus } from '../domain/release-status';
 import { planRelease, stagingWavesOf } from '../domain/rollout-plan';
 import {
   abortSignal,
   abortUpdate,
   addRegionUpdate,
+  type AddRegionRequest,
   type AmendRequest,
   approveSignal,
   approveUpdate,
   type ApproveRequest,
   moveRegionUpdate,
+  type MoveRegionRequest,
   type OperatorRequest,
   pauseSignal,
   pauseUpdate,
@@ -44,7 +47,10 @@ import { freezeIdOf, releaseStartedSignal } from './freeze-workflow';
 import { regionWorkflow, rolloutTimeoutMs } from './region-workflow';
 import { releaseMetrics } from './release-metrics';
 import { appKey, phaseKey, regionKey, versionKey } from './search-attributes';
+import { checksInputPatch, maxRecordedRefusals, refuseInput } from './input-checks';
+import { senderIdentity } from './sender-identity';
 import { imageStep, regionChildDetails, regionChildSummary, regionStep, releaseDetails } from './timeline';
+
 
 /** The gates an operator must approve before wave `index` (0-based) starts. */
 export function gatesBefore(index: number, approvals: readonly string[], firstWaveIsCanary: boolean): string[] {
@@ -57,6 +63,11 @@ export function gatesBefore(index: number, approvals: readonly string[], firstWa
  * resumes (which retries it) or aborts.
  */
 export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResult> {
+  // Before anything else: a bake that is not a number would be no bake at all.
+  if (patched(checksInputPatch)) {
+    const problems = releaseInputProblems(input);
+    if (problems.length > 0) throw refuseInput('release', problems);
+  }
   const { spec } = input;
   const rollout = spec.spec.rollout;
   const plan = input.plan ?? planRelease(spec, input.overrides, input.timeToSmoke?.ms, 'spec-order');
@@ -106,10 +117,51 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     Object.assign(status, { phase, waitingFor, until });
     showDetails();
   };
-  const record = (action: string, request: OperatorRequest | undefined) => {
-    status.actions.push({ action, by: request?.by ?? 'unknown', reason: request?.reason, at: new Date(Date.now()).toISOString() });
+  /** Records an operator action: by whom the request says, else the identity Temporal reported for its sender. */
+  const record = (action: string, request: OperatorRequest | undefined, sender?: string) => {
+    status.actions.push({ action, by: request?.by ?? sender ?? 'unknown', reason: request?.reason, at: new Date(Date.now()).toISOString() });
     showDetails();
   };
+  let refusedSignals = 0;
+  /** A signal whose payload is refused changes nothing: it is logged, and recorded (the first few) for status readers. */
+  const refuseSignal = (message: OperatorMessage, why: string, sender: string | undefined) => {
+    log.warn('operator signal refused', { release: input.releaseId, signal: message, reason: why, sender });
+    if (++refusedSignals > maxRecordedRefusals) return;
+    const more = refusedSignals === maxRecordedRefusals ? ` (later refusals are logged only)` : '';
+    status.actions.push({ action: `refused ${message} signal`, by: sender ?? 'unknown', reason: `${why}${more}`, at: new Date(Date.now()).toISOString() });
+    showDetails();
+  };
+  /**
+   * A signal handler that reads its payload first (patched: signals of releases that ran before are
+   * taken as they came). Signals carry no answer, so a refusal is recorded instead of thrown.
+   */
+  const onSignal =
+    <R extends OperatorRequest>(message: OperatorMessage, act: (request: R | undefined, sender?: string) => void) =>
+    (payload?: unknown) => {
+      if (!patched(checksInputPatch)) return act(payload as R | undefined);
+      const sender = boundedIdentity(senderIdentity());
+      const read = readOperatorRequest(message, payload, true);
+      if (!read.ok) return refuseSignal(message, read.refused, sender);
+      act(read.request as R, sender);
+    };
+  /** An update's validator: the payload's shape first, then `check` on what it asks. */
+  const validUpdate =
+    <R>(message: OperatorMessage, check: (request: R) => void = () => undefined) =>
+    (payload: unknown) => {
+      const read = readOperatorRequest(message, payload, message === 'pause' || message === 'resume' || message === 'abort' || message === 'approve');
+      if (!read.ok) throw ApplicationFailure.nonRetryable(read.refused, 'InvalidOperatorRequest');
+      check(read.request as R);
+    };
+  /**
+   * An update's handler, on the payload as its validator read it. Validators do not run on replay: a
+   * payload accepted before they read it (none that the CLI sends) is taken as it came.
+   */
+  const onUpdate =
+    <R, T>(message: OperatorMessage, act: (request: R, sender?: string) => T) =>
+    (payload: R): T => {
+      const read = readOperatorRequest(message, payload, true);
+      return act((read.ok ? read.request : payload) as R, boundedIdentity(senderIdentity()));
+    };
   const forward = (signal: typeof pauseSignal | typeof resumeSignal | typeof abortSignal, request?: OperatorRequest) => {
     for (const [name, child] of running) {
       child.signal(signal, request).catch((err) => log.warn('could not reach region workflow', { region: name, error: String(err) }));
@@ -117,15 +169,15 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   };
 
   // Operator actions. Each is idempotent: asking twice does what asking once did.
-  const pause = (request?: OperatorRequest) => {
+  const pause = (request?: OperatorRequest, sender?: string) => {
     if (status.paused || isFinished()) return status;
     status.paused = true;
-    record('pause', request);
+    record('pause', request, sender);
     forward(pauseSignal, request);
     return status;
   };
   // One resume lifts both a halt (retrying the failed regions) and a pause.
-  const resume = (request?: OperatorRequest) => {
+  const resume = (request?: OperatorRequest, sender?: string) => {
     const halted = status.phase === 'Halted' && !resumeAfterHalt;
     if (!halted && !status.paused) return status;
     if (halted) resumeAfterHalt = true;
@@ -133,14 +185,14 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
       status.paused = false;
       forward(resumeSignal, request);
     }
-    record('resume', request);
+    record('resume', request, sender);
     return status;
   };
-  const approve = (request?: ApproveRequest) => {
+  const approve = (request?: ApproveRequest, sender?: string) => {
     const gate = request?.gate ?? status.gate;
     if (gate && !approved.has(gate)) {
       approved.add(gate);
-      record(`approve ${gate}`, request);
+      record(`approve ${gate}`, request, sender);
     }
     return status;
   };
@@ -149,10 +201,11 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     if (!gate) throw new Error(`no gate is waiting for approval (the release is ${status.phase})`);
     if (!approved.has(gate) && gate !== status.gate) throw new Error(`gate "${gate}" is not waiting; the waiting gate is ${status.gate ?? 'none'}`);
   };
-  const abortRelease = (request?: OperatorRequest) => {
+  const abortRelease = (request?: OperatorRequest, sender?: string) => {
     if (abort || isFinished()) return status;
-    abort = request ?? {};
-    record('abort', request);
+    // The abort's reason names the sender Temporal reported when the request names nobody.
+    abort = { ...request, ...(request?.by === undefined && sender ? { by: sender } : {}) };
+    record('abort', request, sender);
     copies.cancel();
     forward(abortSignal, request);
     return status;
@@ -160,28 +213,31 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
   const isFinished = () => ['Succeeded', 'Failed', 'Aborted'].includes(status.phase);
 
   setHandler(statusQuery, () => status);
-  setHandler(pauseSignal, (request) => void pause(request));
-  setHandler(resumeSignal, (request) => void resume(request));
-  setHandler(approveSignal, (request) => {
-    try {
-      validateApproval(request);
-      approve(request);
-    } catch (err) {
-      log.warn('approve signal ignored', { reason: String(err) });
-    }
-  });
-  setHandler(abortSignal, (request) => void abortRelease(request));
-  setHandler(pauseUpdate, pause);
-  setHandler(resumeUpdate, resume, {
-    validator: (_request: OperatorRequest) => {
+  setHandler(pauseSignal, onSignal('pause', (request, sender) => void pause(request, sender)));
+  setHandler(resumeSignal, onSignal('resume', (request, sender) => void resume(request, sender)));
+  setHandler(
+    approveSignal,
+    onSignal<ApproveRequest>('approve', (request, sender) => {
+      try {
+        validateApproval(request);
+        approve(request, sender);
+      } catch (err) {
+        log.warn('approve signal ignored', { reason: String(err) });
+      }
+    }),
+  );
+  setHandler(abortSignal, onSignal('abort', (request, sender) => void abortRelease(request, sender)));
+  setHandler(pauseUpdate, onUpdate('pause', pause), { validator: validUpdate('pause') });
+  setHandler(resumeUpdate, onUpdate('resume', resume), {
+    validator: validUpdate('resume', () => {
       if (!status.paused && status.phase !== 'Halted') throw new Error(`nothing to resume: the release is ${status.phase}`);
-    },
+    }),
   });
-  setHandler(approveUpdate, approve, { validator: validateApproval });
-  setHandler(abortUpdate, abortRelease, {
-    validator: (_request: OperatorRequest) => {
+  setHandler(approveUpdate, onUpdate('approve', approve), { validator: validUpdate('approve', validateApproval) });
+  setHandler(abortUpdate, onUpdate('abort', abortRelease), {
+    validator: validUpdate('abort', () => {
       if (isFinished()) throw new Error(`the release already ended ${status.phase}`);
-    },
+    }),
   });
 
   // Amendments: skip, retry, add or move a region. The validator refuses what would break the plan's rules.
@@ -200,26 +256,38 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     if (!request?.reason?.trim()) throw new Error('give a reason (--reason TEXT): every amendment is recorded with who asked and why');
     planAmendment(amendable(), amendment);
   };
-  const amend = async (amendment: Amendment, request: OperatorRequest): Promise<ReleaseStatus> => {
+  const amend = async (amendment: Amendment, request: OperatorRequest, sender?: string): Promise<ReleaseStatus> => {
     const effect = planAmendment(amendable(), amendment);
     if (effect.kind !== 'none') {
-      await applyAmendment(effect, `${describeAmendment(effect)} by ${request.by ?? 'unknown'}: ${request.reason}`);
-      record(describeAmendment(effect), request);
+      await applyAmendment(effect, `${describeAmendment(effect)} by ${request.by ?? sender ?? 'unknown'}: ${request.reason}`);
+      record(describeAmendment(effect), request, sender);
     }
     return status;
   };
-  setHandler(skipRegionUpdate, (request) => amend({ kind: 'skip', region: request.region }, request), {
-    validator: (request: AmendRequest) => validateAmendment({ kind: 'skip', region: request?.region }, request),
-  });
-  setHandler(retryRegionUpdate, (request) => amend({ kind: 'retry', region: request.region }, request), {
-    validator: (request: AmendRequest) => validateAmendment({ kind: 'retry', region: request?.region }, request),
-  });
-  setHandler(moveRegionUpdate, (request) => amend({ kind: 'move', region: request.region, toWave: request.toWave }, request), {
-    validator: (request) => validateAmendment({ kind: 'move', region: request?.region, toWave: request?.toWave }, request),
-  });
-  setHandler(addRegionUpdate, (request) => amend({ kind: 'add', region: request.region, toWave: request.wave }, request), {
-    validator: (request) => validateAmendment({ kind: 'add', region: request?.region, toWave: request?.wave }, request),
-  });
+  setHandler(
+    skipRegionUpdate,
+    onUpdate('skip-region', (request: AmendRequest, sender) => amend({ kind: 'skip', region: request.region }, request, sender)),
+    { validator: validUpdate('skip-region', (request: AmendRequest) => validateAmendment({ kind: 'skip', region: request.region }, request)) },
+  );
+  setHandler(
+    retryRegionUpdate,
+    onUpdate('retry-region', (request: AmendRequest, sender) => amend({ kind: 'retry', region: request.region }, request, sender)),
+    { validator: validUpdate('retry-region', (request: AmendRequest) => validateAmendment({ kind: 'retry', region: request.region }, request)) },
+  );
+  setHandler(
+    moveRegionUpdate,
+    onUpdate('move-region', (request: MoveRegionRequest, sender) => amend({ kind: 'move', region: request.region, toWave: request.toWave }, request, sender)),
+    {
+      validator: validUpdate('move-region', (request: MoveRegionRequest) =>
+        validateAmendment({ kind: 'move', region: request.region, toWave: request.toWave }, request),
+      ),
+    },
+  );
+  setHandler(
+    addRegionUpdate,
+    onUpdate('add-region', (request: AddRegionRequest, sender) => amend({ kind: 'add', region: request.region, toWave: request.wave }, request, sender)),
+    { validator: validUpdate('add-region', (request: AddRegionRequest) => validateAmendment({ kind: 'add', region: request.region, toWave: request.wave }, request)) },
+  );
 
   // Images. Releases started before replication deploy by tag, as they began.
   const replicatesImages = patched('replicate-images');
