@@ -8,7 +8,7 @@ import { type IntegrationSuite, integrationSuiteSchema } from '../domain/integra
 import { parseRecordedTraffic, type RecordedRequest, withoutCredentials } from '../domain/recorded-traffic';
 import type { TemplateBundle } from '../domain/release-input';
 import { type ReleaseSpec, releaseSpecSchema } from '../domain/release-spec';
-import { computeTimeToSmoke, parseIncidentsCsv, type TimeToSmoke } from '../domain/time-to-smoke';
+import { computeTimeToSmoke, type Incident, type ParsedIncidents, parseIncidentsCsv, type TimeToSmoke } from '../domain/time-to-smoke';
 import { parseYaml } from '../domain/yaml-document';
 import { formatZodIssues } from '../domain/zod-issues';
 
@@ -22,6 +22,8 @@ export interface LoadedRelease {
   checks?: IntegrationSuite;
   /** The recorded traffic spec.validation.load replays. */
   traffic?: RecordedRequest[];
+  /** The incident history spec.rollout.timeToSmoke.incidents names, read and checked. */
+  incidents?: Incident[];
   /** Problems that do not stop validation but will stop a start (e.g. a template not there yet). */
   warnings: string[];
 }
@@ -150,23 +152,49 @@ export function loadRelease(file: string): LoadedRelease {
       warnings.push('spec.validation.load: no region has role: staging, so no load test runs; add a staging region to prove the release under load first');
     }
   }
+  let history: Incident[] | undefined;
   const incidents = spec.spec.rollout.timeToSmoke.incidents;
   const incidentsProblem = incidents && fileProblem(resolve(dir, incidents), maxInputFileBytes);
   if (incidentsProblem) problems.push(`spec.rollout.timeToSmoke.incidents: ${incidentsProblem}`);
+  else if (incidents) {
+    const parsed = readIncidents(resolve(dir, incidents), incidents);
+    problems.push(...parsed.problems);
+    warnings.push(...parsed.warnings);
+    history = parsed.incidents;
+  }
   if (problems.length > 0) throw new InvalidInputError(`${file} names files that are missing or invalid`, problems);
-  return { file: path, spec, templateDir, checks, traffic, warnings };
+  return { file: path, spec, templateDir, checks, traffic, ...(history ? { incidents: history } : {}), warnings };
 }
 
 /**
- * The release's time-to-smoke from its incident history, as of `now`. Rows that cannot be used are
- * returned as warnings with their line numbers.
+ * The incident history at `path` (named `named` in the spec), its problems and warnings each prefixed
+ * with the field and the file, so a person knows where to look. A row that cannot be used is a problem,
+ * never a row silently left out: the bake would be shorter than the history says.
+ */
+function readIncidents(path: string, named: string): ParsedIncidents {
+  const prefix = `spec.rollout.timeToSmoke.incidents: ${quotePath(named)}`;
+  const parsed = parseIncidentsCsv(readText(path, 'spec.rollout.timeToSmoke.incidents'));
+  return {
+    incidents: parsed.incidents,
+    problems: parsed.problems.map((p) => `${prefix} ${p}`),
+    warnings: parsed.warnings.map((w) => `${prefix} ${w}`),
+  };
+}
+
+/**
+ * The release's time-to-smoke from its incident history, as of `now`. The history was checked when the
+ * spec was loaded (a release that did not read it reads it here, refused on any problem); incidents
+ * deployed after `now` do not count, and are warned of (a wrong year or zone looks like that).
  */
 export function releaseTimeToSmoke(release: LoadedRelease, now: number): { timeToSmoke?: TimeToSmoke; warnings: string[] } {
   const tts = release.spec.spec.rollout.timeToSmoke;
   if (!tts.incidents) return { warnings: [] };
-  const file = resolve(dirname(release.file), tts.incidents);
-  const shown = quotePath(tts.incidents);
-  const { incidents, problems } = parseIncidentsCsv(readText(file, 'spec.rollout.timeToSmoke.incidents'));
+  let incidents = release.incidents;
+  if (!incidents) {
+    const parsed = readIncidents(resolve(dirname(release.file), tts.incidents), tts.incidents);
+    if (parsed.problems.length > 0) throw new InvalidInputError(`${quotePath(tts.incidents)} is not a usable incident history`, parsed.problems);
+    incidents = parsed.incidents;
+  }
   const timeToSmoke = computeTimeToSmoke(incidents, {
     method: tts.method,
     percentile: tts.percentile,
@@ -175,7 +203,12 @@ export function releaseTimeToSmoke(release: LoadedRelease, now: number): { timeT
     ceilingMs: tts.ceiling,
     now,
   });
-  return { timeToSmoke, warnings: problems.map((p) => `${shown}: ${p} (row not used)`) };
+  const later = incidents.filter((i) => i.deployedAt > now);
+  const lines = later.slice(0, 5).map((i) => i.line).join(', ') + (later.length > 5 ? ', …' : '');
+  const warnings = later.length
+    ? [`spec.rollout.timeToSmoke.incidents: ${quotePath(tts.incidents)} line${later.length === 1 ? '' : 's'} ${lines}: ${later.length} incident${later.length === 1 ? ' was' : 's were'} deployed after now and ${later.length === 1 ? 'does' : 'do'} not count: check the year and the zone of ${later.length === 1 ? 'its' : 'their'} times`]
+    : [];
+  return { timeToSmoke, warnings };
 }
 
 /** The template packed for the workflow input; fails if the folder is missing. */

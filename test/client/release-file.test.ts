@@ -100,9 +100,11 @@ describe('files the spec names that are not files', () => {
         expect(allText(err).length).toBeLessThan(4_000);
       }
       expect(allText(rejectionOf(() => loadRelease('/proc/self/environ')))).not.toContain('hunter2');
+      // The environment is no incident history: refused when the spec is loaded (it was a warning), its content never quoted.
       const incidents = writeSpec((doc) => doc.setIn(['spec', 'rollout', 'timeToSmoke', 'incidents'], '/proc/self/environ'));
-      const { warnings } = releaseTimeToSmoke(loadRelease(incidents), Date.now());
-      expect(warnings.join('\n')).not.toContain('hunter2');
+      const err = rejectionOf(() => releaseTimeToSmoke(loadRelease(incidents), Date.now()));
+      expect(err.problems).toEqual(['spec.rollout.timeToSmoke.incidents: "/proc/self/environ" line 1: the header lacks incident, deployed_at, detected_at']);
+      expect(allText(err)).not.toContain('hunter2');
     } finally {
       delete process.env.MERIDIAN_TEST_SECRET;
     }

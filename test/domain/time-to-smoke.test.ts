@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { computeTimeToSmoke, type Incident, parseIncidentsCsv } from '../../src/domain/time-to-smoke';
+import { computeTimeToSmoke, type Incident, parseIncidentsCsv, parseIncidentTime } from '../../src/domain/time-to-smoke';
 
 const minute = 60_000;
 const day = 86_400_000;
@@ -15,8 +15,9 @@ const incident = (id: string, deployed: string, delayMinutes: number, line = 2):
 
 describe('parseIncidentsCsv', () => {
   it('reads every row of the example history', () => {
-    const { incidents, problems } = parseIncidentsCsv(example);
+    const { incidents, problems, warnings } = parseIncidentsCsv(example);
     expect(problems).toEqual([]);
+    expect(warnings).toEqual([]);
     expect(incidents).toHaveLength(8);
     expect(incidents[0]).toMatchObject({ id: 'INC-2031', line: 2, detectedAt: incidents[0].deployedAt + 41 * minute });
   });
@@ -33,10 +34,112 @@ describe('parseIncidentsCsv', () => {
     const { incidents, problems } = parseIncidentsCsv(csv);
     expect(incidents.map((i) => i.id)).toEqual(['A']);
     expect(problems).toEqual([
-      'line 3 (B): deployed_at is not an ISO time',
+      'line 3 (B): deployed_at "yesterday" is not an ISO 8601 time: write it as 2026-03-01T12:00:00Z (date, T, time, then Z for UTC or an offset such as +09:00)',
       'line 4 (C): detected_at is before deployed_at',
-      'line 6 (D): detected_at is not an ISO time',
+      'line 6 (D): detected_at is empty: write it as 2026-03-01T12:00:00Z (date, T, time, then Z for UTC or an offset such as +09:00)',
     ]);
+  });
+
+  const rows = [
+    'incident,deployed_at,detected_at,severity,summary',
+    'A,2026-10-01T10:00:00Z,2026-10-01T10:30:00Z,1,first',
+    'B,2026-10-02T10:00:00Z,2026-10-02T11:00:00Z,2,second',
+    'C,2026-10-03T10:00:00+09:00,2026-10-03T10:45:00+09:00,2,"third, with a comma"',
+  ];
+
+  it.each([
+    ['LF', '\n'],
+    ['CRLF', '\r\n'],
+    ['CR only (old Mac)', '\r'],
+  ])('reads %s line endings alike, with the same line numbers', (_name, eol) => {
+    const { incidents, problems, warnings } = parseIncidentsCsv(`${rows.join(eol)}${eol}`);
+    expect({ problems, warnings }).toEqual({ problems: [], warnings: [] });
+    expect(incidents.map((i) => [i.id, i.line, (i.detectedAt - i.deployedAt) / minute])).toEqual([['A', 2, 30], ['B', 3, 60], ['C', 4, 45]]);
+  });
+
+  it('reads the example the same with CRLF or CR line endings and a byte-order mark', () => {
+    const lf = parseIncidentsCsv(example);
+    expect(parseIncidentsCsv(`\uFEFF${example.replace(/\n/g, '\r\n')}`)).toEqual(lf);
+    expect(parseIncidentsCsv(example.replace(/\n/g, '\r'))).toEqual(lf);
+  });
+
+  it('reads a mix of line endings, blank lines included, and numbers lines as an editor does', () => {
+    const { incidents } = parseIncidentsCsv(`${rows[0]}\r\n${rows[1]}\r\r${rows[2]}\n${rows[3]}`);
+    expect(incidents.map((i) => [i.id, i.line])).toEqual([['A', 2], ['B', 4], ['C', 5]]);
+  });
+
+  it('refuses a time without a zone, naming the line and the expected form', () => {
+    const { incidents, problems } = parseIncidentsCsv(`${rows[0]}\nA,2026-10-01T10:00:00,2026-10-01T10:30:00Z,1,local time\n`);
+    expect(incidents).toEqual([]);
+    expect(problems).toEqual([
+      'line 2 (A): deployed_at "2026-10-01T10:00:00" has no time zone, so it would be read in this machine\'s local time: add Z for UTC or the offset it was written in, e.g. 2026-10-01T10:00:00Z or 2026-10-01T10:00:00+09:00',
+    ]);
+  });
+
+  it.each([
+    ['a date without a time', '2026-10-01'],
+    ['a US date', '10/01/2026 10:00'],
+    ['a space for the T', '2026-10-01 10:00:00Z'],
+    ['an RFC 2822 date', 'Thu, 01 Oct 2026 10:00:00 GMT'],
+    ['epoch seconds', '1790848800'],
+    ['a basic-form offset', '2026-10-01T10:00:00+0900'],
+  ])('refuses %s as not ISO 8601', (_name, time) => {
+    expect(parseIncidentTime(time)).toBe(`${JSON.stringify(time)} is not an ISO 8601 time: write it as 2026-03-01T12:00:00Z (date, T, time, then Z for UTC or an offset such as +09:00)`);
+  });
+
+  it.each(['2026-02-30T10:00:00Z', '2026-13-01T10:00:00Z', '2026-10-01T24:00:00Z', '2026-10-01T10:60:00Z', '2026-10-01T10:00:00+24:00'])('refuses %s, which is not in the calendar', (time) => {
+    expect(parseIncidentTime(time)).toMatch(/ is not a time of the calendar: write it as 2026-03-01T12:00:00Z/);
+  });
+
+  it.each([
+    ['2026-10-01T10:00Z', '2026-10-01T10:00:00.000Z'],
+    ['2026-10-01T10:00:00.123456Z', '2026-10-01T10:00:00.123Z'],
+    ['2026-10-01t10:00:00z', '2026-10-01T10:00:00.000Z'],
+    ['2026-10-01T19:00:00+09:00', '2026-10-01T10:00:00.000Z'],
+    ['2026-10-01T05:30:00-04:30', '2026-10-01T10:00:00.000Z'],
+    ['2028-02-29T10:00:00Z', '2028-02-29T10:00:00.000Z'],
+    [' 2026-10-01T10:00:00Z ', '2026-10-01T10:00:00.000Z'],
+  ])('reads %s as %s', (time, iso) => {
+    expect(new Date(parseIncidentTime(time) as number).toISOString()).toBe(iso);
+  });
+
+  it('refuses a quote that does not close on its line', () => {
+    const { problems } = parseIncidentsCsv(`${rows[0]}\nA,2026-10-01T10:00:00Z,2026-10-01T10:30:00Z,1,"a summary\nover two lines"\n`);
+    expect(problems[0]).toBe('line 2 (A): a quoted cell does not close on this line: close its quote ("), write a quote inside a cell as "", and keep each incident on one line');
+  });
+
+  it('warns of a history with a header and no incident, which would leave every bake at the floor', () => {
+    for (const text of [`${rows[0]}\n`, `${rows[0]}\r\r\r`, rows[0]]) {
+      expect(parseIncidentsCsv(text)).toEqual({
+        incidents: [],
+        problems: [],
+        warnings: ['no incident below the header: time-to-smoke has nothing to learn from, so every bake is the floor; add incidents, or name no incidents file'],
+      });
+    }
+  });
+
+  it('warns of an incident listed twice', () => {
+    const { incidents, warnings } = parseIncidentsCsv(`${rows.join('\n')}\n${rows[2]}\n`);
+    expect(incidents).toHaveLength(4);
+    expect(warnings).toEqual(['line 5 (B): incident "B" is also on line 3, so it counts twice: remove one of them if it is the same incident']);
+  });
+
+  it('refuses a header naming a column twice, and never quotes the header', () => {
+    expect(parseIncidentsCsv('incident,deployed_at,detected_at,deployed_at\n').problems).toEqual(['line 1: the header names deployed_at more than once: keep one column of each']);
+    expect(parseIncidentsCsv('SECRET=hunter2\0PATH=/bin\n').problems).toEqual(['line 1: the header lacks incident, deployed_at, detected_at']);
+    expect(parseIncidentsCsv('').problems).toEqual(['line 1: the header lacks incident, deployed_at, detected_at']);
+  });
+
+  it('lists at most 20 unusable rows and counts the rest', () => {
+    const bad = Array.from({ length: 25 }, (_, i) => `X${i},soon,later,1,x`);
+    const { problems } = parseIncidentsCsv([rows[0], ...bad].join('\n'));
+    expect(problems).toHaveLength(21);
+    expect(problems[20]).toBe('and 5 more rows that cannot be used');
+  });
+
+  it('quotes a long incident id as an excerpt', () => {
+    const { problems } = parseIncidentsCsv(`${rows[0]}\n${'I'.repeat(5_000)},soon,2026-10-01T10:30:00Z\n`);
+    expect(problems[0].length).toBeLessThan(300);
   });
 
   it('names the columns a header lacks', () => {
