@@ -18,6 +18,7 @@ import { type CredentialLookup, firstCredentials } from './registry/registry-aut
 import { credentialsFromSecret, type SecretRef } from './registry/secret-credentials';
 import { replicateImage } from './registry/replicate-image';
 import { findLoadBaseline } from './baseline/find-load-baseline';
+import { type WorkerSecret, workerSecrets } from './checks/check-environment';
 import { runChecks } from './checks/run-checks';
 import { unpackTraffic } from './load/packed-traffic';
 import { resourceUse } from './load/resource-use';
@@ -43,6 +44,10 @@ export interface ActivityDeps {
   registryCredentials?: CredentialLookup;
   /** A dockerconfigjson Secret with registry credentials, read at each copy (MERIDIAN_REGISTRY_SECRET); it wins over the auth file. */
   registrySecret?: SecretRef;
+  /** Whether command checks may run on this worker (MERIDIAN_ALLOW_COMMAND_CHECKS=1); off by default. */
+  allowCommandChecks?: boolean;
+  /** The worker's credentials, masked in check failures; workerSecrets(process.env) by default. */
+  secrets?: readonly WorkerSecret[];
 }
 
 /** A region step's input: which release, which region, and what to render. */
@@ -104,6 +109,7 @@ async function classified<T>(fn: () => Promise<T>): Promise<T> {
 
 export function createActivities(deps: ActivityDeps) {
   const pollMs = deps.pollIntervalMs ?? 1_000;
+  const secrets = deps.secrets ?? workerSecrets(process.env, { kubeconfigFile: deps.kubeconfigFile });
   const kube = (region: RegionSpec) => kubeConfigForContext(region.cluster.context, deps.kubeconfigFile);
   const log = (input: { release: ReleaseRef; region: RegionSpec }) =>
     deps.logger.child({ release: input.release.releaseId, region: input.region.name });
@@ -220,6 +226,8 @@ export function createActivities(deps: ActivityDeps) {
           pollMs,
           onProgress: (state) => beat({ state }),
           signal: ctx.cancellationSignal,
+          allowCommandChecks: deps.allowCommandChecks ?? false,
+          secrets,
         });
         log(input).info({ passed: report.passed, failed: report.results.filter((r) => !r.passed).map((r) => r.name) }, 'ran integration checks');
         return report;

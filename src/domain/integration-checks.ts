@@ -49,9 +49,18 @@ export type JobCheck = z.infer<typeof jobCheckSchema>;
 
 export const commandCheckSchema = z.strictObject({
   name: z.string().min(1).describe('Shown in reports'),
-  kind: z.literal('command').describe("A process run by the worker with the region's endpoint in its environment; passes on exit code 0"),
+  kind: z
+    .literal('command')
+    .describe("A process run by the worker with the region's endpoint in its environment; passes on exit code 0. Runs only on workers started with MERIDIAN_ALLOW_COMMAND_CHECKS=1"),
   command: z.array(z.string().min(1)).min(1, 'give the program and its arguments, such as [newman, run, suite.json]').describe('Program and arguments (no shell; use [sh, -c, "..."] for one)'),
-  env: envVars.describe('Environment; MERIDIAN_ENDPOINT, MERIDIAN_REGION, MERIDIAN_APP and MERIDIAN_VERSION are set too'),
+  env: envVars.describe(
+    "Environment, beside PATH, HOME, USER, LOGNAME, LANG, LC_ALL, LC_CTYPE, TZ and TMPDIR from the worker's and MERIDIAN_ENDPOINT, MERIDIAN_REGION, MERIDIAN_APP, MERIDIAN_VERSION and MERIDIAN_RELEASE; nothing else of the worker's environment",
+  ),
+  passEnv: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as SMOKE_API_TOKEN'))
+    .max(100)
+    .default([])
+    .describe("Variables of the worker's environment the command gets too (e.g. a token it needs); their values are masked in its output"),
   timeout: durationField(maxTimerMs).default(5 * 60_000).describe('Longest the command may run'),
 });
 export type CommandCheck = z.infer<typeof commandCheckSchema>;

@@ -2,6 +2,8 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { workerSecrets } from '../activities/checks/check-environment';
+import { allowCommandChecksVariable } from '../activities/checks/run-checks';
 import { createActivities } from '../activities/region-activities';
 import { credentialsFromEnv } from '../activities/registry/registry-auth';
 import { registrySecretFromEnv } from '../activities/registry/secret-credentials';
@@ -34,6 +36,8 @@ export interface WorkerOptions {
   metricsAddress?: string;
   /** How long in-flight activity attempts may run on after shutdown begins, in ms (default 30s). */
   shutdownGraceMs?: number;
+  /** Whether command checks run on this worker; by default MERIDIAN_ALLOW_COMMAND_CHECKS (off when unset). */
+  allowCommandChecks?: boolean;
 }
 
 /** Shutdown grace when MERIDIAN_SHUTDOWN_GRACE is not set. */
@@ -48,6 +52,14 @@ export function shutdownGraceFromEnv(env: NodeJS.ProcessEnv): number {
   const checked = checkDuration(text, maxShutdownGraceMs);
   if (typeof checked === 'string') throw new InvalidInputError(`MERIDIAN_SHUTDOWN_GRACE: ${checked}`);
   return checked;
+}
+
+/** MERIDIAN_ALLOW_COMMAND_CHECKS: 1/true/yes lets command checks run programs on this worker; 0/false/no or unset does not. */
+export function allowCommandChecksFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const text = env[allowCommandChecksVariable]?.trim().toLowerCase();
+  if (!text || ['0', 'false', 'no'].includes(text)) return false;
+  if (['1', 'true', 'yes'].includes(text)) return true;
+  throw new InvalidInputError(`${allowCommandChecksVariable} is ${quoteExcerpt(env[allowCommandChecksVariable] ?? '')}: give 1 to let command checks run on this worker, or 0 (the default) to refuse them`);
 }
 
 /** A `host:port` for the metrics endpoint, or an InvalidInputError naming `name`. */
@@ -67,6 +79,10 @@ export async function createMeridianWorker(options: WorkerOptions): Promise<{ wo
     namespace: options.namespace,
   };
   const dataConverter = options.dataConverter ?? dataConverterFromEnv(process.env);
+  const allowCommandChecks = options.allowCommandChecks ?? allowCommandChecksFromEnv(process.env);
+  // What check failures are scrubbed of, read once: the worker's credentials do not change while it runs.
+  const tls = typeof temporal.tls === 'object' ? temporal.tls : undefined;
+  const secrets = workerSecrets(process.env, { temporalApiKey: temporal.apiKey, temporalClientKey: tls?.clientCertPair?.key, kubeconfigFile: options.kubeconfigFile });
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect(connectionOptions(temporal));
@@ -101,6 +117,8 @@ export async function createMeridianWorker(options: WorkerOptions): Promise<{ wo
         temporalClient,
         registryCredentials: credentialsFromEnv(process.env),
         registrySecret: registrySecretFromEnv(process.env),
+        allowCommandChecks,
+        secrets,
       }),
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 50,
       shutdownGraceTime: graceMs,

@@ -26,7 +26,8 @@ let client: Client;
 let closeClient: () => Promise<void>;
 
 beforeAll(async () => {
-  worker = spawnWorker('worker-validation');
+  // The suite below has command checks: this worker opts in to them.
+  worker = spawnWorker('worker-validation', { MERIDIAN_ALLOW_COMMAND_CHECKS: '1' });
   ({ client, close: closeClient } = await temporalClient());
 });
 

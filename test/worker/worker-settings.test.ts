@@ -1,6 +1,6 @@
 import { runCli } from '../../src/client/main';
 import { InvalidInputError } from '../../src/domain/errors';
-import { checkMetricsAddress, shutdownGraceFromEnv } from '../../src/worker/run-worker';
+import { allowCommandChecksFromEnv, checkMetricsAddress, shutdownGraceFromEnv } from '../../src/worker/run-worker';
 
 describe('MERIDIAN_SHUTDOWN_GRACE', () => {
   it('is 30s by default and takes durations from 0 to 10m', () => {
@@ -49,5 +49,18 @@ describe('meridian worker refuses bad settings with exit 2 before connecting', (
     expect(code).toBe(2);
     expect(err).toMatch(message);
     expect(err).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('MERIDIAN_ALLOW_COMMAND_CHECKS', () => {
+  it('is off unless set to 1, true or yes', () => {
+    expect(allowCommandChecksFromEnv({})).toBe(false);
+    for (const off of ['', '0', 'false', 'no', ' NO ']) expect(allowCommandChecksFromEnv({ MERIDIAN_ALLOW_COMMAND_CHECKS: off })).toBe(false);
+    for (const on of ['1', 'true', 'Yes']) expect(allowCommandChecksFromEnv({ MERIDIAN_ALLOW_COMMAND_CHECKS: on })).toBe(true);
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    expect(() => allowCommandChecksFromEnv({ MERIDIAN_ALLOW_COMMAND_CHECKS: 'sure' })).toThrow(InvalidInputError);
+    expect(() => allowCommandChecksFromEnv({ MERIDIAN_ALLOW_COMMAND_CHECKS: 'sure' })).toThrow(/^MERIDIAN_ALLOW_COMMAND_CHECKS is "sure": give 1 /);
   });
 });

@@ -35,7 +35,7 @@ describe('runCommandCheck', () => {
   it('masks credentials of the worker environment in the output it reports', async () => {
     process.env.SHOP_API_TOKEN = 'tok-5f3a9c';
     try {
-      const result = await runCommandCheck(check([node, '-e', 'console.log("token is " + process.env.SHOP_API_TOKEN); process.exit(1)']), env);
+      const result = await runCommandCheck(check([node, '-e', 'console.log("token is " + process.env.SHOP_API_TOKEN); process.exit(1)'], { passEnv: ['SHOP_API_TOKEN'] }), env);
       expect(result.failure).toBe('exit code 1: token is ***SHOP_API_TOKEN***');
     } finally {
       delete process.env.SHOP_API_TOKEN;
@@ -50,7 +50,41 @@ describe('runCommandCheck', () => {
   it('stops when the activity is cancelled', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const result = await runCommandCheck(check([node, '-e', 'setTimeout(() => {}, 60000)']), env, controller.signal);
+    const result = await runCommandCheck(check([node, '-e', 'setTimeout(() => {}, 60000)']), env, { signal: controller.signal });
     expect(result).toMatchObject({ passed: false, failure: 'stopped: the check was cancelled' });
+  });
+
+  it("runs with a small explicit environment: the basics, what the check passes, its env and the region's, nothing else of the worker's", async () => {
+    process.env.SHOP_API_TOKEN = 'tok-5f3a9c';
+    process.env.SHOP_DB_URL = 'postgres://app:pw@db/shop';
+    try {
+      const script = 'console.log(JSON.stringify(Object.keys(process.env).sort())); process.exit(1)';
+      const result = await runCommandCheck(check([node, '-e', script], { env: { GREETING: 'hi' }, passEnv: ['SHOP_DB_URL', 'NOT_SET_ANYWHERE'] }), env);
+      const names = JSON.parse(result.failure!.replace(/^exit code 1: /, '')) as string[];
+      expect(names).toContain('PATH');
+      expect(names).not.toContain('SHOP_API_TOKEN');
+      expect(names.filter((n) => !['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'].includes(n))).toEqual(
+        ['GREETING', 'MERIDIAN_ENDPOINT', 'MERIDIAN_REGION', 'SHOP_DB_URL'],
+      );
+    } finally {
+      delete process.env.SHOP_API_TOKEN;
+      delete process.env.SHOP_DB_URL;
+    }
+  });
+
+  it('scrubs the worker secrets it is given from its output, also reversed and base64, hex or percent-encoded', async () => {
+    const secret = 'k9/Zq+wT3x==secret';
+    const secrets = [{ name: 'codec key k1', value: secret }];
+    const forms = `[${secret}] [${[...secret].reverse().join('')}] [${Buffer.from(secret).toString('base64')}] [${Buffer.from(secret).toString('hex')}] [${encodeURIComponent(secret)}]`;
+    const script = `console.log(${JSON.stringify(forms)}); process.exit(2)`;
+    const result = await runCommandCheck(check([node, '-e', script]), env, { workerEnv: { PATH: process.env.PATH }, secrets });
+    expect(result.failure).toBe(`exit code 2: ${Array(5).fill('[***codec key k1***]').join(' ')}`);
+  });
+
+  it('scrubs the whole output before quoting its end, so that no part of a secret is left where the quote starts', async () => {
+    const secret = 'S'.repeat(300) + 'ecret-tail';
+    const script = `process.stdout.write(${JSON.stringify(secret)} + 'x'.repeat(590)); process.exit(1)`;
+    const result = await runCommandCheck(check([node, '-e', script]), env, { secrets: [{ name: 'T', value: secret }] });
+    expect(result.failure).not.toMatch(/ecret-tail|SSSS/);
   });
 });
