@@ -69,7 +69,7 @@ export async function renderManifests(helmPath: string, request: RenderRequest):
         image: { repository: `${region.registry}/${release.image.name}`, tag: release.image.tag, digest: release.image.digest ?? '', reference: image },
       });
       writeFileSync(join(work, 'values.json'), JSON.stringify(withImage));
-      objects = parseManifests(await helmTemplate(helmPath, template.releaseName, chart, region.cluster.namespace, join(work, 'values.json')), 'helm template output', { expandedChars: 0 });
+      objects = parseManifests(await helmTemplate(helmPath, template.releaseName, chart, region.cluster.namespace, join(work, 'values.json')), helmOutput, { expandedChars: 0 });
     } else {
       objects = readManifestFolder(chart);
       applyValuesByPath(objects, values);
@@ -96,6 +96,9 @@ async function helmTemplate(helmPath: string, releaseName: string, chart: string
   }
 }
 
+/** How errors name helm's output. */
+const helmOutput = 'helm template output';
+
 /** Most problems of one YAML file an error message lists; the rest are counted. */
 const maxProblemsShown = 3;
 
@@ -110,7 +113,7 @@ function parseManifests(text: string, source: string, budget: YamlBudget): Kuber
     documents = parseYamlDocuments(text, source, budget);
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err;
-    const shown = err.problems.slice(0, maxProblemsShown).join('; ');
+    const shown = err.problems.slice(0, maxProblemsShown).map((p) => withTemplateOf(p, text, source)).join('; ');
     const more = err.problems.length > maxProblemsShown ? ` (and ${err.problems.length - maxProblemsShown} more)` : '';
     throw new InvalidInputError(`${err.message}: ${shown || 'unreadable'}${more}`);
   }
@@ -126,6 +129,22 @@ function parseManifests(text: string, source: string, budget: YamlBudget): Kuber
     objects.push(o);
   }
   return objects;
+}
+
+/**
+ * A problem located in helm's output, with the chart template that line came from (helm marks each
+ * document with `# Source: chart/templates/x.yaml`), so a person can find it in the chart.
+ */
+function withTemplateOf(problem: string, text: string, source: string): string {
+  if (source !== helmOutput) return problem;
+  const line = /^helm template output:(\d+):/.exec(problem)?.[1];
+  if (!line) return problem;
+  const before = text.split('\n', Number(line));
+  for (let i = before.length - 1; i >= 0; i--) {
+    const template = /^# Source: (.+)$/.exec(before[i])?.[1];
+    if (template) return `${problem} (rendered from ${quoteExcerpt(template.trim())})`;
+  }
+  return problem;
 }
 
 function isNonEmptyString(v: unknown): v is string {

@@ -338,7 +338,7 @@ describe('renderManifests with hostile YAML', () => {
     const aliases = Array.from({ length: yamlLimits.aliases + 1 }, (_, i) => `  k${i}: *n\n`).join('');
     const template = chartOf({ 'deployment.yaml': `${plainDeployment}---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: &n x }\ndata:\n${aliases}` });
     const err = await refusalOfRender(requestFor(region('us-west'), { template }));
-    expect(err.message).toMatch(/^helm template output is not valid YAML: helm template output:\d+:\d+: more than 100 aliases \(\*name\) in one document/);
+    expect(err.message).toMatch(/^helm template output is not valid YAML: helm template output:\d+:\d+: more than 100 aliases \(\*name\) in one document: write the values out instead \(rendered from "other\/templates\/deployment\.yaml"\)$/);
   });
 });
 
