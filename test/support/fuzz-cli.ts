@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import fc from 'fast-check';
 import { runCli } from '../../src/client/main';
 
 /**
@@ -18,6 +19,33 @@ export function fuzzRuns(ciRuns: number, scale = 1): number {
 
 /** The seed every fuzzer starts from: fixed in CI, so a failure there is the same failure on any machine. */
 export const fuzzSeed = Number(process.env.MERIDIAN_FUZZ_SEED ?? 20261202);
+
+/**
+ * fast-check's options for a fuzzer: its runs, the seed, and a report whose counterexample is cut to a
+ * few KB (a fuzzed input may be a megabyte, and the report is read by a person).
+ */
+export function fuzzOptions<T>(numRuns: number): fc.Parameters<T> {
+  return {
+    numRuns,
+    seed: fuzzSeed,
+    endOnFailure: true,
+    reporter: (details) => {
+      if (!details.failed) return;
+      const report = fc.defaultReportMessage(details) ?? 'failed';
+      throw new Error(report.length > 6000 ? `${report.slice(0, 3000)}\n… (${report.length} characters) …\n${report.slice(-3000)}` : report);
+    },
+  };
+}
+
+/**
+ * Fails with `what` and an excerpt of `value` unless `holds`. For checks run thousands of times per
+ * case: jest's expect builds an assertion error for every call, which costs more than the parsing fuzzed.
+ */
+export function mustHold(holds: boolean, what: string, value?: unknown): void {
+  if (holds) return;
+  const shown = value === undefined ? '' : `: ${String(typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? value).slice(0, 500)}`;
+  throw new Error(`${what}${shown}`);
+}
 
 /** Longest line a refusal or warning may print: errors quote input as excerpts, never whole. */
 export const maxOutputLineChars = 2048;
@@ -67,18 +95,16 @@ const stackFrame = /\n\s+at .+:\d+:\d+\)?/;
  */
 export function expectInputInvariants(outcome: Outcome, where: RegExp): boolean {
   const { code, stderr } = outcome;
-  const longest = Math.max(0, ...stderr.split('\n').map((l) => l.length));
-  const control = /[\u0000-\u0008\u000b-\u001f\u007f]/.exec(stderr)?.[0];
-  expect({ code, stack: stackFrame.test(stderr), control, longLine: longest > maxOutputLineChars ? longest : undefined }).toEqual({
-    code: code === 0 ? 0 : 2,
-    stack: false,
-    control: undefined,
-    longLine: undefined,
-  });
+  mustHold(code === 0 || code === 2, 'exit 0 or 2 (70 is a crash)', { code, stderr });
+  mustHold(!stackFrame.test(stderr), 'no stack trace', stderr);
+  const control = /[\u0000-\u0008\u000b-\u001f\u007f]/.exec(stderr);
+  mustHold(!control, 'no control character but newline and tab', stderr.slice(Math.max(0, (control?.index ?? 0) - 100), (control?.index ?? 0) + 100));
+  const long = stderr.split('\n').find((l) => l.length > maxOutputLineChars);
+  mustHold(long === undefined, `no line over ${maxOutputLineChars} characters`, long);
   if (code === 2) {
-    expect(stderr).toMatch(/^error: /);
-    expect(stderr).toMatch(where);
-    expect(stderr.length).toBeLessThan(maxRefusalChars);
+    mustHold(stderr.startsWith('error: '), 'a refusal starts with error:', stderr);
+    mustHold(where.test(stderr), `a refusal names where (${where})`, stderr);
+    mustHold(stderr.length < maxRefusalChars, `a refusal of under ${maxRefusalChars} characters`, stderr.length);
   }
   return code === 0;
 }
