@@ -42,8 +42,8 @@ export function parseIncidentsCsv(text: string): ParsedIncidents {
   const header = splitCsvLine(lines[0] ?? '').cells.map((h) => h.trim().toLowerCase());
   const required = ['incident', 'deployed_at', 'detected_at'];
   const missing = required.filter((name) => !header.includes(name));
-  // The header is never quoted: the file may be one named by mistake.
-  if (missing.length > 0) return { incidents: [], problems: [`line 1: the header lacks ${missing.join(', ')}`], warnings: [] };
+  // The header is never quoted (the file may be one named by mistake), but a likely cause is named.
+  if (missing.length > 0) return { incidents: [], problems: [`line 1: the header lacks ${missing.join(', ')}${headerHint(lines[0] ?? '')}`], warnings: [] };
   const twice = required.filter((name) => header.indexOf(name) !== header.lastIndexOf(name));
   if (twice.length > 0) return { incidents: [], problems: [`line 1: the header names ${twice.join(', ')} more than once: keep one column of each`], warnings: [] };
   const col = (name: string) => header.indexOf(name);
@@ -83,6 +83,13 @@ export function parseIncidentsCsv(text: string): ParsedIncidents {
     warnings.push('no incident below the header: time-to-smoke has nothing to learn from, so every bake is the floor; add incidents, or name no incidents file');
   }
   return { incidents, problems, warnings };
+}
+
+/** Why a header may lack its columns, when the first line tells: another encoding or another separator. */
+function headerHint(first: string): string {
+  if (/^\uFFFD\uFFFD|\u0000/.test(first)) return ': the file looks like UTF-16 or binary, not CSV; save the history as UTF-8 CSV';
+  if (!first.includes(',') && /[;\t]/.test(first)) return ': its columns are separated by semicolons or tabs; separate them by commas';
+  return '';
 }
 
 /**

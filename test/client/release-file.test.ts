@@ -103,7 +103,7 @@ describe('files the spec names that are not files', () => {
       // The environment is no incident history: refused when the spec is loaded (it was a warning), its content never quoted.
       const incidents = writeSpec((doc) => doc.setIn(['spec', 'rollout', 'timeToSmoke', 'incidents'], '/proc/self/environ'));
       const err = rejectionOf(() => releaseTimeToSmoke(loadRelease(incidents), Date.now()));
-      expect(err.problems).toEqual(['spec.rollout.timeToSmoke.incidents: "/proc/self/environ" line 1: the header lacks incident, deployed_at, detected_at']);
+      expect(err.problems).toEqual(['spec.rollout.timeToSmoke.incidents: "/proc/self/environ" line 1: the header lacks incident, deployed_at, detected_at: the file looks like UTF-16 or binary, not CSV; save the history as UTF-8 CSV']);
       expect(allText(err)).not.toContain('hunter2');
     } finally {
       delete process.env.MERIDIAN_TEST_SECRET;

@@ -126,7 +126,10 @@ describe('parseIncidentsCsv', () => {
 
   it('refuses a header naming a column twice, and never quotes the header', () => {
     expect(parseIncidentsCsv('incident,deployed_at,detected_at,deployed_at\n').problems).toEqual(['line 1: the header names deployed_at more than once: keep one column of each']);
-    expect(parseIncidentsCsv('SECRET=hunter2\0PATH=/bin\n').problems).toEqual(['line 1: the header lacks incident, deployed_at, detected_at']);
+    expect(parseIncidentsCsv('SECRET=hunter2\0PATH=/bin\n').problems).toEqual(['line 1: the header lacks incident, deployed_at, detected_at: the file looks like UTF-16 or binary, not CSV; save the history as UTF-8 CSV']);
+    expect(parseIncidentsCsv(Buffer.from('\uFEFFincident,deployed_at,detected_at\n', 'utf16le').toString('utf8')).problems[0]).toMatch(/: the file looks like UTF-16 or binary/);
+    expect(parseIncidentsCsv('incident;deployed_at;detected_at\n').problems).toEqual(['line 1: the header lacks incident, deployed_at, detected_at: its columns are separated by semicolons or tabs; separate them by commas']);
+    expect(parseIncidentsCsv('incident\tdeployed_at\tdetected_at\n').problems[0]).toMatch(/separated by semicolons or tabs/);
     expect(parseIncidentsCsv('').problems).toEqual(['line 1: the header lacks incident, deployed_at, detected_at']);
   });
 
