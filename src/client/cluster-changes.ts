@@ -1,7 +1,7 @@
 import { type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { serverSideApply } from '../activities/kubernetes/server-side-apply';
 import { InvalidInputError, UnreachableError } from '../domain/errors';
-import { comparableYaml, compareObject, objectName, type ObjectChange } from '../domain/object-changes';
+import { comparableYaml, compareObject, objectName, type ObjectChange, redactSecretPair } from '../domain/object-changes';
 
 /** What releasing a region's manifests would change in its cluster. */
 export interface ClusterChanges {
@@ -15,7 +15,8 @@ export interface ClusterChanges {
  * What applying `objects` would change in the cluster: each object as it runs now (a GET) against the
  * API server's answer to a server-side-apply dry run of it, both without server noise. The dry run goes
  * through the same defaulting, validation and admission as a real apply, so the diff shows what would
- * run, not what the template says; nothing is persisted. `cluster` names the cluster in errors.
+ * run, not what the template says; nothing is persisted. A Secret's values are shown as `***` (and
+ * whether they change), never as they are. `cluster` names the cluster in errors.
  */
 export async function previewClusterChanges(
   kc: KubeConfig,
@@ -45,9 +46,11 @@ export async function previewClusterChanges(
   return { changes, notes };
 }
 
-function compare(object: KubernetesObject, live: KubernetesObject | undefined, after: KubernetesObject): ObjectChange {
+/** One object's change; a Secret's values never reach the diff (redactSecretPair), on either side. */
+function compare(object: KubernetesObject, live: KubernetesObject | undefined, rendered: KubernetesObject): ObjectChange {
   const name = objectName(object);
-  return compareObject(name, live && comparableYaml(live), comparableYaml(after), {
+  const [before, after] = redactSecretPair(live, rendered);
+  return compareObject(name, before && comparableYaml(before), comparableYaml(after!), {
     from: `live ${name}${live ? '' : ' (new object)'}`,
     to: `after release ${name}`,
   });

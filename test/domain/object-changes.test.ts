@@ -1,4 +1,4 @@
-import { comparableYaml, compareObject, objectName, pairObjects, withoutServerFields } from '../../src/domain/object-changes';
+import { comparableYaml, compareObject, objectName, pairObjects, redactSecretLists, redactSecretPair, withoutServerFields } from '../../src/domain/object-changes';
 
 /** A Deployment as a GET returns it: with everything the API server keeps for itself. */
 const live = {
@@ -102,5 +102,48 @@ describe('pairObjects', () => {
       { before: cm, after: undefined },
       { after: job },
     ]);
+  });
+});
+
+describe('redactSecretPair', () => {
+  const secret = (fields: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'us-west' }, type: 'Opaque', ...fields }) as Record<string, unknown>;
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+  it('shows keys and whether each value changed, never a value, on both sides', () => {
+    const live = secret({ data: { password: b64('hunter2-old'), user: b64('shop'), gone: b64('old-only') } });
+    const rendered = secret({ data: { password: b64('hunter2-new'), user: b64('shop') }, stringData: { token: 'tok-new-value' } });
+    const [before, after] = redactSecretPair(live, rendered);
+    expect(before).toMatchObject({ data: { password: '*** (before)', user: '***', gone: '***' } });
+    expect(after).toMatchObject({ data: { password: '*** (after)', user: '***' }, stringData: { token: '***' } });
+    const change = compareObject('Secret us-west/db', comparableYaml(before!), comparableYaml(after!), { from: 'live', to: 'after' });
+    expect(change.change).toBe('changed');
+    expect(change.diff).toContain('-  gone: "***"\n');
+    expect(change.diff).toContain('-  password: "*** (before)"\n+  password: "*** (after)"\n');
+    expect(change.diff).toContain('+stringData:\n+  token: "***"\n');
+    for (const value of ['hunter2', 'shop', 'old-only', 'tok-new', b64('hunter2-old'), b64('shop'), b64('old-only')]) expect(change.diff).not.toContain(value);
+  });
+
+  it('counts stringData and data with the same bytes as the same value, and leaves its arguments alone', () => {
+    const live = secret({ data: { token: b64('tok-5f3a9c') } });
+    const rendered = secret({ stringData: { token: 'tok-5f3a9c' } });
+    expect(redactSecretPair(live, rendered)).toEqual([secret({ data: { token: '***' } }), secret({ stringData: { token: '***' } })]);
+    expect(live.data).toEqual({ token: b64('tok-5f3a9c') });
+  });
+
+  it('redacts a Secret that is only on one side, and data that is not a map; leaves other kinds as they are', () => {
+    expect(redactSecretPair(undefined, secret({ data: { k: b64('v') } }))).toEqual([undefined, secret({ data: { k: '***' } })]);
+    expect(redactSecretPair(secret({ data: 'not-a-map' }), undefined)).toEqual([secret({ data: '***' }), undefined]);
+    const config = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'v' } };
+    expect(redactSecretPair(config, config)).toEqual([config, config]);
+  });
+});
+
+describe('redactSecretLists', () => {
+  it("redacts each region's Secrets, paired by kind and name across namespaces, in each list's order", () => {
+    const secret = (ns: string, value: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: ns }, data: { password: Buffer.from(value).toString('base64') } });
+    const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'shop-api' } };
+    const [from, to] = redactSecretLists([service, secret('canary', 'one')], [secret('us-west', 'two'), service]);
+    expect(from).toEqual([service, { ...secret('canary', ''), data: { password: '*** (before)' } }]);
+    expect(to).toEqual([{ ...secret('us-west', ''), data: { password: '*** (after)' } }, service]);
   });
 });

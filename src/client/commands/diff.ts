@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { kubeConfigForContext } from '../../activities/kubernetes/kube-config';
 import { InvalidInputError } from '../../domain/errors';
-import { type ChangeKind, compareObject, objectName, type ObjectChange, pairObjects } from '../../domain/object-changes';
+import { type ChangeKind, compareObject, objectName, type ObjectChange, pairObjects, redactSecretLists } from '../../domain/object-changes';
 import { unifiedDiff } from '../../domain/text-diff';
 import { parseCommandArgs } from '../args';
 import { UsageError } from '../cli-errors';
@@ -19,6 +19,7 @@ const usage = '-f release.yaml (--regions A,B | --region NAME) [--json]';
 /**
  * `meridian diff`: how two regions' manifests differ (--regions A,B), or what releasing would change in
  * one region's cluster (--region NAME, by server-side dry run). Informational: exit 0 whatever differs.
+ * Secrets are shown with their keys and `***` for each value (`*** (before)`, `*** (after)` where it changes).
  */
 export async function diffCommand(argv: string[], ctx: CommandContext): Promise<number> {
   const { values } = parseCommandArgs(
@@ -46,8 +47,8 @@ export async function diffCommand(argv: string[], ctx: CommandContext): Promise<
 async function diffRegions(release: LoadedRelease, [fromName, toName]: [string, string], json: boolean, ctx: CommandContext): Promise<number> {
   const from = regionNamed(release, fromName, '--regions');
   const to = regionNamed(release, toName, '--regions');
-  const fromObjects = await renderRegion(release, from, ctx.env);
-  const toObjects = await renderRegion(release, to, ctx.env);
+  // A Secret's values never reach the output: only which keys differ (redactSecretLists).
+  const [fromObjects, toObjects] = redactSecretLists(await renderRegion(release, from, ctx.env), await renderRegion(release, to, ctx.env));
   if (json) {
     const changes = pairObjects(fromObjects, toObjects).map(({ before, after }) => {
       // Each region renders into its own namespace: an object is the same one by kind and name.
