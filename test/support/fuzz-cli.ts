@@ -68,11 +68,11 @@ export interface Outcome {
   stderr: string;
 }
 
-/** Runs `meridian ARGS` in process with HOME set to `home` (no Temporal, no kubeconfig is read). */
-export async function meridian(args: string[], home: string): Promise<Outcome> {
+/** Runs `meridian ARGS` in process with HOME set to `home` (no Temporal, no kubeconfig is read) and `env` added. */
+export async function meridian(args: string[], home: string, env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env: { HOME: home, PATH: process.env.PATH } });
+  const code = await runCli(args, { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env: { HOME: home, PATH: process.env.PATH, ...env } });
   return { code, stdout, stderr };
 }
 
