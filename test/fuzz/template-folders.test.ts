@@ -235,7 +235,7 @@ describe('fuzzed chart and manifest folders', () => {
     const tally = new FuzzTally('template-folders (render helm)');
     await fc.assert(
       fc.asyncProperty(tree, async (entries) => {
-        const { root, chart } = buildCase(entries, join(examples, 'chart'));
+        const { root } = buildCase(entries, join(examples, 'chart'));
         try {
           const spec = join(root, 'release.yaml');
           cpSync(join(examples, 'checks'), join(root, 'checks'), { recursive: true });
