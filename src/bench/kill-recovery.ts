@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'n
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { parseDocument, parse as parseYaml, stringify } from 'yaml';
 import { writeDemoSpec } from '../client/demo-spec';
 import { releaseInputOf } from '../client/commands/start';
@@ -171,70 +171,73 @@ export async function measureKillRecovery(options: KillRecoveryOptions): Promise
   const dir = mkdtempSync(join(tmpdir(), 'meridian-kill-'));
   const taskQueue = `meridian-kill-${stamp}`;
   const kube = await proxiedKubeconfig(options.env.KUBECONFIG ?? join(process.env.HOME ?? '', '.kube', 'config'), dir);
-  const doc0 = parseDocument(readFileSync(options.exampleSpec ?? defaultExample, 'utf8'));
-  const stagingEndpoint = new URL(String((doc0.toJS() as { spec: { regions: { name: string; endpoint: string }[] } }).spec.regions.find((r) => r.name === 'staging')!.endpoint));
+  const example = parseDocument(readFileSync(options.exampleSpec ?? defaultExample, 'utf8'));
+  const stagingEndpoint = new URL(String((example.toJS() as { spec: { regions: { name: string; endpoint: string }[] } }).spec.regions.find((r) => r.name === 'staging')!.endpoint));
   const endpoint = await DelayingProxy.start(Number(stagingEndpoint.port));
   const slow = (what: 'kube' | 'endpoint' | undefined) => {
     for (const p of kube.proxies) p.delayMs = what === 'kube' ? slowChunkMs.kube : 0;
     endpoint.delayMs = what === 'endpoint' ? slowChunkMs.endpoint : 0;
   };
-
-  // Version 2.4.6-seoul mangles Hangul only in Seoul: staging and the canary pass, Seoul fails its checks and is rolled back.
-  const version = `2.4.6-seoul.kill-${stamp}`;
-  const file = writeDemoSpec(options.exampleSpec ?? defaultExample, version, dir);
-  const doc = parseDocument(readFileSync(file, 'utf8'));
-  const keep = ['staging', ...(kinds.includes('bake') || kinds.includes('rollback') ? ['us-east-canary'] : []), ...(kinds.includes('rollback') ? ['ap-northeast-2'] : [])];
-  const regions = doc.getIn(['spec', 'regions']) as { items: { get: (key: string) => unknown; set: (key: string, value: unknown) => void }[] };
-  regions.items = regions.items.filter((r) => keep.includes(String(r.get('name'))));
-  regions.items.find((r) => r.get('name') === 'staging')!.set('endpoint', `http://127.0.0.1:${endpoint.port}`);
-  doc.setIn(['spec', 'rollout', 'approvals'], []);
-  // Checks without latency limits, so that a slowed endpoint still passes them; the Korean search is what Seoul fails.
-  const suite = join(dir, 'checks.yaml');
-  writeFileSync(
-    suite,
-    stringify({
-      checks: [
-        { name: 'health', request: { method: 'GET', path: '/healthz' }, expect: { status: 200 } },
-        { name: 'search in Korean', request: { method: 'GET', path: '/search?q=결제' }, expect: { status: 200, json: { '$.query': '결제' } } },
-        { name: 'catalog', request: { method: 'GET', path: '/catalog?lang=hi' }, expect: { status: 200 } },
-        { name: 'health again', request: { method: 'GET', path: '/healthz' }, expect: { status: 200 } },
-      ],
-    }),
-  );
-  doc.setIn(['spec', 'validation', 'integration', 'suite'], suite);
-  // A short load test judged on absolute limits only: earlier releases' figures on a shared machine vary several-fold.
-  doc.setIn(['spec', 'validation', 'load', 'duration'], '4s');
-  doc.setIn(['spec', 'validation', 'load', 'rate'], 20);
-  doc.deleteIn(['spec', 'validation', 'load', 'thresholds', 'regression']);
-  doc.deleteIn(['spec', 'validation', 'load', 'resources']);
-  if (kinds.includes('bake')) {
-    doc.setIn(['spec', 'validation', 'analysis', 'interval'], '2s');
-    doc.setIn(['spec', 'validation', 'analysis', 'minSamples'], 1);
-    doc.deleteIn(['spec', 'validation', 'analysis', 'minRequests']);
-  } else {
-    doc.deleteIn(['spec', 'validation', 'analysis']);
-  }
-  if (kinds.includes('copy')) {
-    // Big enough that copying takes seconds: 2 platforms, 30 + 30 MB layers, fresh for this run.
-    const tag = `kill-${stamp}`;
-    const source = String(doc.getIn(['spec', 'image', 'source']));
-    await pushDemoImage({ registry: source, repository: String(doc.getIn(['spec', 'image', 'name'])), tag, layerBytes: [30e6, 30e6], sharedLayers: 0, seed: `kill ${stamp}` });
-    doc.setIn(['spec', 'image', 'tag'], tag);
-  }
-  writeFileSync(file, doc.toString());
-
-  mkdirSync(options.logDir, { recursive: true });
-  const env = { ...options.env, KUBECONFIG: kube.file };
-  const spawnWorker = (n: number): ChildProcess => {
-    const out = openSync(join(options.logDir, `kill-recovery-${stamp}-${n}.log`), 'a');
-    return spawn(process.execPath, [meridianBin, 'worker', '--task-queue', taskQueue], { env, stdio: ['ignore', out, out] });
-  };
-  let worker = spawnWorker(1);
-  const results: KillRecovery[] = [];
-  const { input } = releaseInputOf(loadRelease(file), { bakeMs: 1_000, canarySoakMs: 20_000 }, 'kill-recovery bench', Date.now());
-  const releaseId = input.releaseId;
-  const handle = await client.workflow.start(releaseWorkflowType, { workflowId: releaseId, taskQueue, args: [input] });
+  let worker: ChildProcess | undefined;
+  let handle: WorkflowHandle | undefined;
   try {
+
+    // Version 2.4.6-seoul mangles Hangul only in Seoul: staging and the canary pass, Seoul fails its checks and is rolled back.
+    const version = `2.4.6-seoul.kill-${stamp}`;
+    const file = writeDemoSpec(options.exampleSpec ?? defaultExample, version, dir);
+    const doc = parseDocument(readFileSync(file, 'utf8'));
+    // Every release has a canary; Seoul only when its rollback is measured.
+    const keep = ['staging', 'us-east-canary', ...(kinds.includes('rollback') ? ['ap-northeast-2'] : [])];
+    const regions = doc.getIn(['spec', 'regions']) as { items: { get: (key: string) => unknown; set: (key: string, value: unknown) => void }[] };
+    regions.items = regions.items.filter((r) => keep.includes(String(r.get('name'))));
+    regions.items.find((r) => r.get('name') === 'staging')!.set('endpoint', `http://127.0.0.1:${endpoint.port}`);
+    doc.setIn(['spec', 'rollout', 'approvals'], []);
+    // Checks without latency limits, so that a slowed endpoint still passes them; the Korean search is what Seoul fails.
+    const suite = join(dir, 'checks.yaml');
+    writeFileSync(
+      suite,
+      stringify({
+        checks: [
+          { name: 'health', request: { method: 'GET', path: '/healthz' }, expect: { status: 200 } },
+          { name: 'search in Korean', request: { method: 'GET', path: '/search?q=결제' }, expect: { status: 200, json: { '$.query': '결제' } } },
+          { name: 'catalog', request: { method: 'GET', path: '/catalog?lang=hi' }, expect: { status: 200 } },
+          { name: 'health again', request: { method: 'GET', path: '/healthz' }, expect: { status: 200 } },
+        ],
+      }),
+    );
+    doc.setIn(['spec', 'validation', 'integration', 'suite'], suite);
+    // A short load test judged on absolute limits only: earlier releases' figures on a shared machine vary several-fold.
+    doc.setIn(['spec', 'validation', 'load', 'duration'], '4s');
+    doc.setIn(['spec', 'validation', 'load', 'rate'], 20);
+    doc.deleteIn(['spec', 'validation', 'load', 'thresholds', 'regression']);
+    doc.deleteIn(['spec', 'validation', 'load', 'resources']);
+    if (kinds.includes('bake')) {
+      doc.setIn(['spec', 'validation', 'analysis', 'interval'], '2s');
+      doc.setIn(['spec', 'validation', 'analysis', 'minSamples'], 1);
+      doc.deleteIn(['spec', 'validation', 'analysis', 'minRequests']);
+    } else {
+      doc.deleteIn(['spec', 'validation', 'analysis']);
+    }
+    if (kinds.includes('copy')) {
+      // Big enough that copying takes seconds: 2 platforms, 30 + 30 MB layers, fresh for this run.
+      const tag = `kill-${stamp}`;
+      const source = String(doc.getIn(['spec', 'image', 'source']));
+      await pushDemoImage({ registry: source, repository: String(doc.getIn(['spec', 'image', 'name'])), tag, layerBytes: [30e6, 30e6], sharedLayers: 0, seed: `kill ${stamp}` });
+      doc.setIn(['spec', 'image', 'tag'], tag);
+    }
+    writeFileSync(file, doc.toString());
+
+    mkdirSync(options.logDir, { recursive: true });
+    const env = { ...options.env, KUBECONFIG: kube.file };
+    const spawnWorker = (n: number): ChildProcess => {
+      const out = openSync(join(options.logDir, `kill-recovery-${stamp}-${n}.log`), 'a');
+      return spawn(process.execPath, [meridianBin, 'worker', '--task-queue', taskQueue], { env, stdio: ['ignore', out, out] });
+    };
+    const { input } = releaseInputOf(loadRelease(file), { bakeMs: 1_000, canarySoakMs: 20_000 }, 'kill-recovery bench', Date.now());
+    worker = spawnWorker(1);
+    const results: KillRecovery[] = [];
+    const releaseId = input.releaseId;
+    handle = await client.workflow.start(releaseWorkflowType, { workflowId: releaseId, taskQueue, args: [input] });
     for (const kind of kinds) {
       const { activity, region, slow: slowed } = plan[kind];
       const workflowId = region ? `${releaseId}.${region}.1` : releaseId;
@@ -248,9 +251,10 @@ export async function measureKillRecovery(options: KillRecoveryOptions): Promise
       }
       const killedAttempt = running.attempt ?? 1;
       const activityId = running.activityId;
-      worker.kill('SIGKILL');
+      const killed = worker;
+      killed.kill('SIGKILL');
       const killedAt = Date.now();
-      await new Promise((r) => (worker.exitCode !== null || worker.signalCode !== null ? r(undefined) : worker.once('exit', r)));
+      await new Promise((r) => (killed.exitCode !== null || killed.signalCode !== null ? r(undefined) : killed.once('exit', r)));
       worker = spawnWorker(results.length + 2);
       const identity = `${worker.pid}@${hostname()}`;
       // Recovered: the next attempt runs on the new worker (or has already finished there).
@@ -286,8 +290,8 @@ export async function measureKillRecovery(options: KillRecoveryOptions): Promise
     return results;
   } finally {
     slow(undefined);
-    await handle.terminate('kill-recovery measured').catch(() => undefined);
-    worker.kill('SIGKILL');
+    await handle?.terminate('kill-recovery measured').catch(() => undefined);
+    worker?.kill('SIGKILL');
     await kube.proxies.concat(endpoint).reduce((p, proxy) => p.then(() => proxy.close()), Promise.resolve());
   }
 }
@@ -298,7 +302,7 @@ export function describeKillRecovery(results: readonly KillRecovery[]): string {
   const s = (n: number) => `${(n / 1000).toFixed(1)} s`;
   const perKind = results.map((r) => `${r.kind} ${s(r.recoveredMs)}`).join(', ');
   return (
-    `recovery from a SIGKILLed worker, worst of ${results.length} kinds: ${s(worst.recoveredMs)} (${worst.kind}), ` +
+    `recovery from a SIGKILLed worker, worst of ${results.length} kind${results.length === 1 ? '' : 's'}: ${s(worst.recoveredMs)} (${worst.kind}), ` +
     `${(worst.recoveredMs / worst.heartbeatTimeoutMs).toFixed(2)}x its ${s(worst.heartbeatTimeoutMs)} heartbeat timeout, ` +
     `${(worst.recoveredMs / worst.startToCloseMs).toFixed(2)}x the ${s(worst.startToCloseMs)} start-to-close limit a kill cost without one; per kind: ${perKind}`
   );

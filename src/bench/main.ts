@@ -11,8 +11,12 @@
  *   5. replication of a 200 MB multi-platform image from one registry to three at once, against `skopeo
  *      copy --all` run the same way: into empty registries, and an update sharing all but one layer per
  *      platform into registries holding the previous version (registries of its own, no rig needed).
+ *   6. recovery from a SIGKILLed worker: one release's only worker killed inside each long activity
+ *      (copy, deploy, rollout wait, checks, load test, bake watch, rollback), the worst time until the
+ *      activity ran again on a new worker, against its heartbeat timeout and its start-to-close limit
+ *      (BENCH_KILL_KINDS=checks,rollback for some kinds only).
  *
- * `--only overhead,concurrent,apply,load,images` runs the sections named, e.g. `node dist/bench/main.js --only load`.
+ * `--only overhead,concurrent,apply,load,images,kills` runs the sections named, e.g. `node dist/bench/main.js --only load`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +38,7 @@ import { connectionOptions, loadTemporalConnectionConfig } from '../temporal/con
 import { findTool } from '../rig/toolchain';
 import { compareWithSkopeo, describeReplicationComparison } from './image-replication-vs-skopeo';
 import { compareWithWrk, describeGeneratorComparison } from './load-generator-vs-wrk';
+import { describeKillRecovery, type KillKind, killKinds, measureKillRecovery } from './kill-recovery';
 import type { releaseWorkflow } from '../workflows/release-workflow';
 
 const taskQueue = `meridian-bench-${Date.now().toString(36)}`;
@@ -204,7 +209,25 @@ async function benchImages(): Promise<void> {
   console.log(`5. ${describeReplicationComparison(comparison)}`);
 }
 
-const sections = ['overhead', 'concurrent', 'apply', 'load', 'images'] as const;
+async function benchKills(): Promise<void> {
+  const config = loadRigConfig(defaultRigConfigFile());
+  const layout = rigLayout();
+  const env = { ...process.env, KUBECONFIG: layout.kubeconfig, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.temporal.port}`, MERIDIAN_LOG_LEVEL: 'warn' };
+  const temporal = loadTemporalConnectionConfig(env, { address: `127.0.0.1:${config.temporal.port}`, namespace: config.temporal.namespace });
+  const connection = await Connection.connect(connectionOptions(temporal));
+  const kinds = process.env.BENCH_KILL_KINDS ? (process.env.BENCH_KILL_KINDS.split(',') as KillKind[]) : killKinds;
+  const unknown = kinds.filter((k) => !(killKinds as readonly string[]).includes(k));
+  if (unknown.length > 0) throw new Error(`BENCH_KILL_KINDS takes kinds separated by commas, from ${killKinds.join(', ')} (unknown: ${unknown.join(', ')})`);
+  try {
+    const client = new Client({ connection, namespace: temporal.namespace });
+    const results = await measureKillRecovery({ client, env, kinds, logDir: join(layout.logs, 'bench-workers') });
+    console.log(`6. ${describeKillRecovery(results)}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+const sections = ['overhead', 'concurrent', 'apply', 'load', 'images', 'kills'] as const;
 type Section = (typeof sections)[number];
 
 /** The sections `--only a,b` names, or all of them. */
@@ -241,6 +264,7 @@ async function main(): Promise<void> {
   if (only.has('apply')) await benchApply();
   if (only.has('load')) await benchLoadGenerator();
   if (only.has('images')) await benchImages();
+  if (only.has('kills')) await benchKills();
 }
 
 main().catch((err) => {
