@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from './errors';
-import { quoteExcerpt } from './excerpt';
+import { maxExcerptChars, quoteExcerpt } from './excerpt';
 import { formatZodIssues } from './zod-issues';
 
 /**
@@ -127,6 +127,11 @@ function parseJsonLine(line: string): RecordedRequest | string | string[] {
   return request;
 }
 
+/** A valid header name as a problem names it: as it is when short (a token holds no quote or control character), else an excerpt. */
+function headerName(name: string): string {
+  return name.length <= maxExcerptChars ? name : quoteExcerpt(name);
+}
+
 /**
  * Header names lower-cased; names must be tokens and values one line, or a request could be split in two.
  * The result has no prototype, so any name (`constructor`, `__proto__`) is a header like the others.
@@ -136,9 +141,9 @@ function checkHeaders(given: Iterable<[string, unknown]>, problems: string[]): R
   for (const [name, value] of given) {
     const key = name.toLowerCase();
     if (!token.test(name)) problems.push(`header name ${quoteExcerpt(name)} is not a valid HTTP header name: use letters, digits and - only`);
-    else if (typeof value !== 'string') problems.push(`header ${name}: expected a string`);
-    else if (/[\r\n\0]/.test(value)) problems.push(`header ${name} holds a line break or NUL: a header value is one line`);
-    else if (Object.hasOwn(headers, key)) problems.push(`header ${name} is given twice (names are case-insensitive): keep one`);
+    else if (typeof value !== 'string') problems.push(`header ${headerName(name)}: expected a string`);
+    else if (/[\r\n\0]/.test(value)) problems.push(`header ${headerName(name)} holds a line break or NUL: a header value is one line`);
+    else if (Object.hasOwn(headers, key)) problems.push(`header ${headerName(name)} is given twice (names are case-insensitive): keep one`);
     else headers[key] = value;
   }
   return headers;

@@ -255,15 +255,14 @@ describe('parseRecordedTraffic: hostile input', () => {
   it('refuses a 2 MB access log line at once, quoting only its start', () => {
     const start = '10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] "GET /';
     const line = `${start}${'a'.repeat(2 * 1024 * 1024)} HTTP/1.1" 200 10 "-" "-"`;
-    const started = performance.now();
+    // How fast it reads (and refuses) long lines is measured by the bench's parsing section, not here.
     const err = failure(`${line}\n10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] "GET / HTTP/1.1" 200 10`);
-    expect(performance.now() - started).toBeLessThan(1_000);
     expect(err.problems).toEqual([
       `traffic.txt:1: the line "10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] \\"GET /${'a'.repeat(80 - start.length)}…" (${line.length} characters) is longer than the 65536 characters a line of access log may have: remove it or cut it short`,
     ]);
   });
 
-  it('reads the longest line it takes in linear time, however it is escaped or unterminated', () => {
+  it('reads or refuses the longest line it takes, however it is escaped or unterminated', () => {
     const room = 64 * 1024 - 200;
     const lines = [
       `10.0.0.1 - - [t] "GET /${'a'.repeat(room)} HTTP/1.1" 200 10 "-" "-"`,
@@ -272,14 +271,14 @@ describe('parseRecordedTraffic: hostile input', () => {
       `10.0.0.1 - - [t] "${' '.repeat(room)}" 200 10`,
       `10.0.0.1 - - [t] "GET / HTTP/1.1" 200 10 "-" "${'eyJ'.repeat(room / 3)}"`,
     ];
+    // Each is read or refused with a problem naming its line; the bench's parsing section times them.
     for (const line of lines) {
-      const started = performance.now();
       try {
         parseRecordedTraffic(line, 'x.log');
-      } catch {
-        // Refusing is fine; taking long is not.
+      } catch (err) {
+        expect(err).toBeInstanceOf(InvalidInputError);
+        expect((err as Error).message).toMatch(/x\.log:1: /);
       }
-      expect(performance.now() - started).toBeLessThan(500);
     }
     expect(parseRecordedTraffic(lines[1], 'x.log')[0].path === `/${'"'.repeat(room / 2)}`).toBe(true);
     expect(parseRecordedTraffic(lines[2], 'x.log')[0].headers).toEqual({});
