@@ -12,7 +12,15 @@ describe('recorded release histories', () => {
 
   it.each(fixtures)('%s replays on the current workflow code without nondeterminism', async (file) => {
     const history = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    // Throws DeterminismViolationError if the code would make different decisions than recorded.
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('../../src/workflows'), replayName: file }, history);
+    // Throws DeterminismViolationError if the code would make different decisions than recorded. With the
+    // sender-identity interceptor module, as `meridian worker` runs the workflows.
+    await Worker.runReplayHistory(
+      {
+        workflowsPath: require.resolve('../../src/workflows'),
+        interceptors: { workflowModules: [require.resolve('../../src/workflows/sender-identity')] },
+        replayName: file,
+      },
+      history,
+    );
   });
 });

@@ -200,6 +200,7 @@ describe('who an operator action is recorded as', () => {
     expect(result.actions).toContainEqual(expect.objectContaining({ action: 'skip sa-east', by: 'ci-bot@build-7', reason: 'capacity' }));
     expect(result.regions.find((r) => r.name === 'sa-east')?.note).toBe('skip sa-east by ci-bot@build-7: capacity');
     await keepHistory(input.releaseId, 'v7-checked-operator-input');
+    await keepHistory(`${input.releaseId}.us-west.1`, 'v7-region-checked-input');
   });
 
   it('with the temporal CLI: its identity is recorded, a hostile or undecodable payload is refused, the release goes on', async () => {
