@@ -10,6 +10,12 @@
  *   temporal workflow query  --workflow-id ID --type status
  *   temporal workflow update execute --workflow-id ID --name skip-region --input '{"region":"eu-west","by":"me","reason":"..."}'
  *   temporal workflow update execute --workflow-id ID --name move-region --input '{"region":"sa-east","toWave":5,"reason":"..."}'
+ *
+ * Every payload is read as hostile (src/domain/operator-requests.ts): a plain object with only the
+ * fields below, `by` at most 256 and `reason` at most 1024 characters of one line. An update that breaks
+ * this is refused with the field; such a signal changes nothing and is logged, and recorded in the
+ * status's actions as `refused <name> signal` (the first 20). Without a `by`, an action is recorded
+ * with the identity the sender's client gave Temporal (`temporal-cli:user@host` for the temporal CLI).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AnalysisTally } from '../domain/bake-analysis';
@@ -18,7 +24,7 @@ import type { LoadReport } from '../domain/load-report';
 import type { RegionSpec } from '../domain/release-spec';
 import type { RegionPhase, RegionStatus, ReleaseStatus } from '../domain/release-status';
 
-/** Who asks for an operator action, and why. Both optional: the CLI fills in user@host. */
+/** Who asks for an operator action, and why. Both optional: the CLI fills in user@host; without it, the sender's Temporal identity is recorded. */
 export interface OperatorRequest {
   by?: string;
   reason?: string;
