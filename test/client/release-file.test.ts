@@ -115,6 +115,6 @@ describe('files the spec names that are not files', () => {
       mkdirSync(join(dir, 'chart', 'files'), { recursive: true });
       symlinkSync('/etc/passwd', join(dir, 'chart', 'files', 'passwd'));
     });
-    expect(rejectionOf(() => packReleaseTemplate(loadRelease(file))).message).toMatch(/^spec\.template\.helm\.chart: files\/passwd in .* is a symlink to \/etc\/passwd, outside the folder/);
+    expect(rejectionOf(() => packReleaseTemplate(loadRelease(file))).message).toMatch(/^spec\.template\.helm\.chart: "files\/passwd" in ".*" is a symlink to "\/etc\/passwd", outside the folder/);
   });
 });

@@ -3,6 +3,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync
 import { dirname, join, relative, sep } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { InvalidInputError } from '../../domain/errors';
+import { quotePath } from '../../domain/excerpt';
 import type { TemplateBundle } from '../../domain/release-input';
 
 /** A template larger than this is refused: it would bloat every region's workflow history. */
@@ -21,7 +22,8 @@ export function packTemplate(folder: string, kind: TemplateBundle['kind'], relea
   const files: Record<string, string> = {};
   const root = realpathSync(folder);
   const inside = (real: string) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
-  const refuse = (path: string, what: string) => new InvalidInputError(`${field}: ${relative(folder, path).split(sep).join('/')} in ${folder} ${what}`);
+  // Entry names, the folder and link targets are quoted: a name may hold a newline or a terminal escape.
+  const refuse = (path: string, what: string) => new InvalidInputError(`${field}: ${quotePath(relative(folder, path).split(sep).join('/'))} in ${quotePath(folder)} ${what}`);
   // Folders walked, by their real path: a link to a folder already walked (a loop through links) is not walked again.
   const walked = new Set<string>([root]);
   let bytes = 0;
@@ -38,7 +40,7 @@ export function packTemplate(folder: string, kind: TemplateBundle['kind'], relea
           if (code === 'ELOOP') throw refuse(path, 'is a symlink loop: replace it with the file it should be');
           throw refuse(path, 'is a symlink to nothing: remove it or point it at a file in the folder');
         }
-        if (!inside(real)) throw refuse(path, `is a symlink to ${real}, outside the folder: copy the file into the folder instead`);
+        if (!inside(real)) throw refuse(path, `is a symlink to ${quotePath(real)}, outside the folder: copy the file into the folder instead`);
         stat = statSync(real);
         if (stat.isDirectory()) {
           if (walked.has(real)) throw refuse(path, 'is a symlink loop (a link to a folder it is in): remove it');
@@ -49,17 +51,17 @@ export function packTemplate(folder: string, kind: TemplateBundle['kind'], relea
       else if (!stat.isFile()) throw refuse(path, 'is not a regular file (a device, fifo or socket): remove it');
       else {
         bytes += stat.size;
-        if (bytes > maxTemplateBytes) throw new InvalidInputError(`${field}: ${folder} holds more than ${maxTemplateBytes / 1024 / 1024} MiB: remove large files from it`);
+        if (bytes > maxTemplateBytes) throw new InvalidInputError(`${field}: ${quotePath(folder)} holds more than ${maxTemplateBytes / 1024 / 1024} MiB: remove large files from it`);
         files[relative(folder, path).split(sep).join('/')] = readFileSync(path).toString('base64');
       }
     }
   };
   walk(folder);
-  if (Object.keys(files).length === 0) throw new InvalidInputError(`${field}: ${folder} holds no files`);
+  if (Object.keys(files).length === 0) throw new InvalidInputError(`${field}: ${quotePath(folder)} holds no files`);
   const json = JSON.stringify(files);
   const packed = gzipSync(json).toString('base64');
   if (packed.length > maxBundleBytes) {
-    throw new InvalidInputError(`${field}: ${folder} packs to ${packed.length} bytes, above the ${maxBundleBytes}-byte limit; remove large files from it`);
+    throw new InvalidInputError(`${field}: ${quotePath(folder)} packs to ${packed.length} bytes, above the ${maxBundleBytes}-byte limit; remove large files from it`);
   }
   return { kind, releaseName, files: packed, sha256: createHash('sha256').update(json).digest('hex') };
 }
@@ -68,7 +70,7 @@ export function packTemplate(folder: string, kind: TemplateBundle['kind'], relea
 export function unpackTemplate(bundle: TemplateBundle, folder: string): void {
   const files = JSON.parse(gunzipSync(Buffer.from(bundle.files, 'base64')).toString('utf8')) as Record<string, string>;
   for (const [path, content] of Object.entries(files)) {
-    if (path.split('/').includes('..')) throw new InvalidInputError(`template file ${path} escapes its folder`);
+    if (path.split('/').includes('..')) throw new InvalidInputError(`template file ${quotePath(path)} escapes its folder`);
     const target = join(folder, path);
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, Buffer.from(content, 'base64'));
