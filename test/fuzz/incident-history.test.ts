@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { maxDurationMs, maxHistoryMs } from '../../src/domain/duration';
 import { computeTimeToSmoke, type Incident, parseIncidentsCsv } from '../../src/domain/time-to-smoke';
-import { exampleCopy, expectInputInvariants, FuzzTally, fuzzOptions, fuzzRuns, fuzzSeed, maxOutputLineChars, meridian, mustHold } from '../support/fuzz-cli';
+import { exampleCopy, expectInputInvariants, FuzzTally, fuzzOptions, fuzzRuns, fuzzSeed, fuzzTimeoutMs, maxOutputLineChars, meridian, mustHold } from '../support/fuzz-cli';
 import { hostileStrings, mutatedText } from '../support/fuzz-inputs';
 
 /**
@@ -16,7 +16,7 @@ import { hostileStrings, mutatedText } from '../support/fuzz-inputs';
  * [floor, ceiling]; through the CLI, exit 0 or 2 and an accepted plan's bakes are finite.
  */
 const runs = fuzzRuns(5000);
-const cliRuns = fuzzRuns(150, 0.1);
+const cliRuns = fuzzRuns(80, 0.04);
 const dir = exampleCopy();
 const example = readFileSync(join(dir, 'incidents.csv'), 'utf8').split('\n');
 
@@ -76,7 +76,7 @@ describe('fuzzed incident histories', () => {
     tally.report();
     expect(tally.accepted).toBeGreaterThan(0);
     expect(tally.refused).toBeGreaterThan(0);
-  }, 600_000);
+  }, fuzzTimeoutMs);
 
   it(`hold the CLI's input invariants through meridian plan over ${cliRuns} histories (seed ${fuzzSeed})`, async () => {
     const tally = new FuzzTally('incident-history (plan)');
@@ -97,5 +97,5 @@ describe('fuzzed incident histories', () => {
       fuzzOptions(cliRuns),
     );
     tally.report();
-  }, 600_000);
+  }, fuzzTimeoutMs);
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { exampleCopy, expectInputInvariants, FuzzTally, fuzzOptions, fuzzRuns, fuzzSeed, meridian, mustHold, writeCase } from '../support/fuzz-cli';
+import { exampleCopy, expectInputInvariants, FuzzTally, fuzzOptions, fuzzRuns, fuzzSeed, fuzzTimeoutMs, meridian, mustHold, writeCase } from '../support/fuzz-cli';
 import { mutatedLines } from '../support/fuzz-inputs';
 
 /**
@@ -11,7 +11,7 @@ import { mutatedLines } from '../support/fuzz-inputs';
  * of the folder). Invariants: never exit 70 or print a stack trace; every refusal names a path or a
  * line, in lines of bounded length; an accepted spec never yields a bake that is not a finite number.
  */
-const runs = fuzzRuns(1500);
+const runs = fuzzRuns(700, 0.2);
 const dir = exampleCopy();
 const example = readFileSync(join(dir, 'release.yaml'), 'utf8').split('\n');
 
@@ -39,7 +39,7 @@ describe('mutated release specs through meridian plan', () => {
     tally.report();
     expect(tally.accepted).toBeGreaterThan(0);
     expect(tally.refused).toBeGreaterThan(0);
-  }, 600_000);
+  }, fuzzTimeoutMs);
 });
 
 describe('paths the spec names, echoed in warnings and refusals', () => {

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { packTemplate } from '../../src/activities/render/template-bundle';
 import { InvalidInputError } from '../../src/domain/errors';
 import type { TemplateBundle } from '../../src/domain/release-input';
-import { expectInputInvariants, FuzzTally, fuzzOptions, fuzzRuns, fuzzSeed, maxOutputLineChars, meridian, mustHold } from '../support/fuzz-cli';
+import { expectInputInvariants, FuzzTally, fuzzOptions, fuzzRuns, fuzzSeed, fuzzTimeoutMs, maxOutputLineChars, meridian, mustHold } from '../support/fuzz-cli';
 
 /**
  * Fuzzing of chart and manifest folders: random trees of files, folders, symlinks (to a file or a folder
@@ -21,9 +21,9 @@ import { expectInputInvariants, FuzzTally, fuzzOptions, fuzzRuns, fuzzSeed, maxO
  * is the file at that path in the folder; no fifo is opened (no hang); a refusal names the field and the
  * entry in bounded lines with no control characters; the CLI exits 0 or 2, never 70.
  */
-const runs = fuzzRuns(300, 0.02);
-const renderRuns = fuzzRuns(120, 0.01);
-const helmRuns = fuzzRuns(12, 0.002);
+const runs = fuzzRuns(200, 0.02);
+const renderRuns = fuzzRuns(60, 0.01);
+const helmRuns = fuzzRuns(8, 0.002);
 const field = 'spec.template.manifests.path';
 const canary = 'OUTSIDE-THE-FOLDER-CANARY';
 const base = mkdtempSync(join(tmpdir(), 'meridian-fuzz-folders-'));
@@ -191,7 +191,7 @@ describe('fuzzed chart and manifest folders', () => {
     if (findingsSeen.size) process.stderr.write(`fuzz template-folders: known findings hit ${JSON.stringify(Object.fromEntries(findingsSeen))}\n`);
     expect(tally.accepted).toBeGreaterThan(0);
     expect(tally.refused).toBeGreaterThan(0);
-  }, 600_000);
+  }, fuzzTimeoutMs);
 
   // Finding template-entry-name, in src/activities/render/template-bundle.ts: fails until entry names are quoted as excerpts there.
   it('finding template-entry-name: a refusal quotes an entry whose name holds a newline or an escape', () => {
@@ -229,7 +229,7 @@ describe('fuzzed chart and manifest folders', () => {
     );
     tally.report();
     expect(tally.accepted).toBeGreaterThan(0);
-  }, 600_000);
+  }, fuzzTimeoutMs);
 
   (existsSync(helm) ? it : it.skip)(`render only what is inside the chart through helm, over ${helmRuns} charts (seed ${fuzzSeed})`, async () => {
     const tally = new FuzzTally('template-folders (render helm)');
@@ -254,5 +254,5 @@ describe('fuzzed chart and manifest folders', () => {
       fuzzOptions(helmRuns),
     );
     tally.report();
-  }, 600_000);
+  }, fuzzTimeoutMs);
 });

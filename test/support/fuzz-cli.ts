@@ -17,6 +17,9 @@ export function fuzzRuns(ciRuns: number, scale = 1): number {
   return asked ? Math.max(1, Math.round(Number(asked) * scale)) : ciRuns;
 }
 
+/** How long one fuzzer may run: the long run (npm run fuzz) takes minutes per fuzzer on a loaded machine. */
+export const fuzzTimeoutMs = 3_600_000;
+
 /** The seed every fuzzer starts from: fixed in CI, so a failure there is the same failure on any machine. */
 export const fuzzSeed = Number(process.env.MERIDIAN_FUZZ_SEED ?? 20261202);
 
