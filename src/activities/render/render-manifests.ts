@@ -158,7 +158,8 @@ function readManifestFolder(folder: string): KubernetesObject[] {
     .filter((f) => f.isFile() && /\.ya?ml$/.test(f.name))
     .map((f) => f.name)
     .sort()
-    .flatMap((f) => parseManifests(readFileSync(join(folder, f), 'utf8'), f, budget));
+    // A name with other characters (a newline, an escape) is quoted, so that errors stay one plain line.
+    .flatMap((f) => parseManifests(readFileSync(join(folder, f), 'utf8'), /^[\w.@+-]+$/.test(f) ? f : quoteExcerpt(f), budget));
 }
 
 /** Refuses template values holding a `__proto__` key (the spec's validation refuses them first). */

@@ -324,6 +324,12 @@ describe('renderManifests with hostile YAML', () => {
     expect(err.message).toBe(`deployment.yaml:14:1: ${message}`);
   });
 
+  it('quotes a file name holding a newline or an escape, so the refusal stays one line', async () => {
+    const template = manifestsOf({ 'deployment.yaml': plainDeployment, 'x\n\u001b[31m.yaml': 'a: *nope\n' });
+    const err = await refusalOfRender(requestFor(region('eu-west'), { template, values: {} }));
+    expect(err.message).toBe('"x\\n\\u001b[31m.yaml" is not valid YAML: "x\\n\\u001b[31m.yaml":1:4: alias "nope" names no anchor defined before it: define the anchor (&name) above the alias, or fix the name');
+  });
+
   it('skips a folder named like a manifest file', async () => {
     const dir = tempDir('meridian-manifests-');
     writeFileSync(join(dir, 'deployment.yaml'), plainDeployment);
