@@ -81,6 +81,9 @@ export async function renderManifests(helmPath: string, request: RenderRequest):
   }
 }
 
+/** Most characters of helm's reason a refusal quotes. */
+const maxHelmReasonChars = 1000;
+
 async function helmTemplate(helmPath: string, releaseName: string, chart: string, namespace: string, valuesFile: string): Promise<string> {
   try {
     const { stdout } = await run(helmPath, ['template', releaseName, chart, '--namespace', namespace, '--values', valuesFile], {
@@ -92,7 +95,9 @@ async function helmTemplate(helmPath: string, releaseName: string, chart: string
   } catch (err) {
     const e = err as { stderr?: string; message: string; code?: string };
     if (e.code === 'ENOENT') throw new Error(`helm not found at ${helmPath}: install helm on the worker or set MERIDIAN_HELM`);
-    throw new InvalidInputError(`helm could not render the chart: ${(e.stderr || e.message).trim()}`);
+    // helm's reason in one line of bounded length: it may quote the chart, and a chart is input.
+    const reason = (e.stderr || e.message).trim().replace(/\s*\n\s*/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '?');
+    throw new InvalidInputError(`helm could not render the chart: ${reason.length > maxHelmReasonChars ? `${reason.slice(0, maxHelmReasonChars)}… (${reason.length} characters)` : reason}`);
   }
 }
 

@@ -187,6 +187,15 @@ describe('renderManifests refusals', () => {
     await expect(attempt).rejects.toThrow(/^helm could not render the chart: .*nil pointer evaluating interface \{\}\.deeper/);
   });
 
+  it("quotes helm's reason in one line of at most 1000 characters", async () => {
+    // A raw Go string (backquoted) may span lines.
+    const long = `{{ fail \`second line\u001b[31m\n${'x'.repeat(5_000)}\` }}`;
+    const err = await refusalOfRender(requestFor(region('us-west'), { template: chartOf({ 'broken.yaml': long }) }));
+    expect(err.message).toMatch(/^helm could not render the chart: .*x… \(\d{4} characters\)$/);
+    expect(err.message).not.toMatch(/[\u0000-\u001f]/);
+    expect(err.message.length).toBeLessThan(1_100);
+  });
+
   it('reports a missing helm binary as a plain error, not invalid input', async () => {
     const attempt = renderManifests(join(tmpdir(), 'no-such-helm'), requestFor(region('us-west')));
     await expect(attempt).rejects.toThrow(`helm not found at ${join(tmpdir(), 'no-such-helm')}: install helm on the worker or set MERIDIAN_HELM`);
