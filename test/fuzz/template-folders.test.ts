@@ -117,13 +117,11 @@ function buildCase(entries: Entry[], start?: string): { root: string; chart: str
 
 /**
  * Findings in src/activities/render/template-bundle.ts (not ours to fix; see /tmp/notes/fuzz-findings.md):
- * a refusal they make is counted here rather than failing the property, and the finding's own test
- * below fails until it is fixed. Remove an entry once its fix has landed.
+ * a refusal matching one is counted here rather than failing the property, and the finding's own test
+ * below fails until it is fixed. Empty: template-entry-name (names printed raw, a newline split the
+ * refusal) is fixed, and its test stays as a regression test.
  */
-const knownFindings: Record<string, (message: string) => boolean> = {
-  // An entry's name is printed raw: a newline in it starts a new line, an escape reaches the terminal.
-  'template-entry-name': (m) => /new\nline\.yaml|esc\u001b\[31m\.yaml/.test(m),
-};
+const knownFindings: Record<string, (message: string) => boolean> = {};
 const findingsSeen = new Map<string, number>();
 
 /** A refusal of a folder: names the field and the entry, one bounded line without control characters. */
@@ -193,7 +191,7 @@ describe('fuzzed chart and manifest folders', () => {
     expect(tally.refused).toBeGreaterThan(0);
   }, fuzzTimeoutMs);
 
-  // Finding template-entry-name, in src/activities/render/template-bundle.ts: fails until entry names are quoted as excerpts there.
+  // Finding template-entry-name (src/activities/render/template-bundle.ts), found by the fuzzer and fixed there.
   it('finding template-entry-name: a refusal quotes an entry whose name holds a newline or an escape', () => {
     const { root, chart } = buildCase([{ kind: 'link', path: ['new\nline.yaml'], target: '../outside/secret.yaml' }]);
     try {
