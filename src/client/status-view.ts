@@ -16,7 +16,7 @@ export function formatStatus(status: ReleaseStatus): string {
   // By wave, as amendments may have moved or added regions; within a wave, in plan order.
   const byWave = [...status.regions].sort((a, b) => a.wave - b.wave);
   for (const r of byWave) {
-    const detail = [r.waitingFor && `waiting for ${r.waitingFor}`, r.until && `until ${r.until}`, r.error && `error: ${r.error}`, r.note]
+    const detail = [r.waitingFor && `waiting for ${r.waitingFor}`, r.until && `until ${r.until}`, r.error && `error: ${r.error}`, r.note && printable(r.note)]
       .filter(Boolean)
       .join(', ');
     lines.push(`  ${String(r.wave).padStart(2)}  ${r.name.padEnd(width)}  ${r.phase.padEnd(11)}${detail ? `  ${detail}` : ''}`);
@@ -26,7 +26,7 @@ export function formatStatus(status: ReleaseStatus): string {
   }
   if (status.actions.length > 0) {
     lines.push('  operator actions:');
-    for (const a of status.actions) lines.push(`    ${a.at}  ${a.by}  ${a.action}${a.reason ? `: ${a.reason}` : ''}`);
+    for (const a of status.actions) lines.push(`    ${a.at}  ${printable(a.by)}  ${printable(a.action)}${a.reason ? `: ${printable(a.reason)}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -51,4 +51,12 @@ export function formatAnalysis(a: AnalysisTally): string {
   const counts = `${a.measurements} measurements: ${a.passed} passed, ${a.failed} failed, ${a.inconclusive} inconclusive`;
   const requests = a.requests !== undefined ? `, ${Math.round(a.requests)} requests` : '';
   return `health analysis ${a.verdict}: ${counts}${requests}${a.reason && a.verdict !== 'running' ? ` (${a.reason})` : ''}`;
+}
+
+/**
+ * Operator text as a terminal shows it: control characters and bidirectional overrides escaped, so that
+ * a reason recorded before the workflows refused them (or by a release started before) cannot repaint the screen.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 }
