@@ -56,7 +56,7 @@ export function parseYaml(text: string, source: string): unknown {
   const problem = shapeProblem(doc, at);
   if (problem) throw refuse([problem]);
   try {
-    return doc.toJS({ maxAliasCount: yamlLimits.aliases });
+    return doc.toJS({ maxAliasCount: -1 });
   } catch (err) {
     throw refuse([`${source}: ${libraryCause(err)}`]);
   }
@@ -110,7 +110,7 @@ export function parseYamlDocuments(text: string, source: string, budget: YamlBud
     const problem = shapeProblem(doc, at, budget);
     if (problem) throw refuse([problem]);
     try {
-      return { value: doc.toJS({ maxAliasCount: yamlLimits.aliases }) as unknown, at: at(doc.range[0]) };
+      return { value: doc.toJS({ maxAliasCount: -1 }) as unknown, at: at(doc.range[0]) };
     } catch (err) {
       throw refuse([`${source}: ${libraryCause(err)}`]);
     }
