@@ -12,6 +12,7 @@ import { approveSignal, regionStatusQuery, taskQueue } from '../../src/workflows
 import { maxRecordedRefusals } from '../../src/workflows/input-checks';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
 import { exampleInput, fakeActivities } from '../support/fake-activities';
+import { fuzzOptions, fuzzRuns, fuzzSeed, fuzzTimeoutMs } from '../support/fuzz-cli';
 
 /**
  * Hostile operator messages sent to a running release, from a fixed seed, in the time-skipping test
@@ -21,11 +22,11 @@ import { exampleInput, fakeActivities } from '../support/fake-activities';
  * region answer their queries, nothing changed (phase, pause, regions), every update is refused with a
  * one-line message naming the message and field, every recorded string is bounded; at the end no
  * workflow task failed, at most maxRecordedRefusals refusals are recorded, and the release still
- * finishes when an operator approves. `MERIDIAN_OPERATOR_FUZZ_RUNS` and `MERIDIAN_OPERATOR_FUZZ_SEED`
- * make a longer run.
+ * finishes when an operator approves. 200 cases in CI (about 20 s); the fuzz tier's MERIDIAN_FUZZ_RUNS
+ * scaled by 0.02 (each case is a round trip to the server and two queries), from MERIDIAN_FUZZ_SEED.
  */
-const runs = Number(process.env.MERIDIAN_OPERATOR_FUZZ_RUNS ?? 200);
-const seed = Number(process.env.MERIDIAN_OPERATOR_FUZZ_SEED ?? 20261202);
+const runs = fuzzRuns(200, 0.02);
+const seed = fuzzSeed;
 const hour = 3_600_000;
 
 type Message = keyof typeof operatorMessageFields;
@@ -187,7 +188,7 @@ it(`a release stays healthy under ${runs} hostile operator signals and updates (
       expect(regionStatus.waitingFor).not.toContain('resume');
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     }),
-    { numRuns: runs, seed, endOnFailure: true },
+    fuzzOptions(runs),
   );
   const elapsed = Date.now() - started;
 
@@ -208,4 +209,4 @@ it(`a release stays healthy under ${runs} hostile operator signals and updates (
     expect(history.events!.filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)).toEqual([]);
   }
   process.stdout.write(`operator fuzz: ${runs} cases (${seen.signal} release signals, ${seen.region} region signals, ${seen.update} updates) in ${elapsed} ms, seed ${seed}\n`);
-}, 600_000);
+}, fuzzTimeoutMs);
