@@ -15,8 +15,12 @@
  *      (copy, deploy, rollout wait, checks, load test, bake watch, rollback), the worst time until the
  *      activity ran again on a new worker, against its heartbeat timeout and its start-to-close limit
  *      (BENCH_KILL_KINDS=checks,rollback for some kinds only).
+ *   7. CLI start to exit for help, validate, plan and schema, commands loaded as they run, against every
+ *      command's module loaded up front (no rig needed).
+ *   8. recorded traffic parsing on long and hostile lines (a 2 MB access log line among them), against
+ *      JSON.parse of the same characters (no rig needed).
  *
- * `--only overhead,concurrent,apply,load,images,kills` runs the sections named, e.g. `node dist/bench/main.js --only load`.
+ * `--only overhead,concurrent,apply,load,images,kills,cli,parsing` runs the sections named, e.g. `node dist/bench/main.js --only load`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +40,8 @@ import { parseYaml } from '../domain/yaml-document';
 import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../rig/rig-config';
 import { connectionOptions, loadTemporalConnectionConfig } from '../temporal/connection-config';
 import { findTool } from '../rig/toolchain';
+import { compareCliStartup, describeCliStartup } from './cli-startup';
+import { benchInputParsing, describeInputParsing } from './input-parsing';
 import { compareWithSkopeo, describeReplicationComparison } from './image-replication-vs-skopeo';
 import { compareWithWrk, describeGeneratorComparison } from './load-generator-vs-wrk';
 import { describeKillRecovery, type KillKind, killKinds, measureKillRecovery } from './kill-recovery';
@@ -227,7 +233,7 @@ async function benchKills(): Promise<void> {
   }
 }
 
-const sections = ['overhead', 'concurrent', 'apply', 'load', 'images', 'kills'] as const;
+const sections = ['overhead', 'concurrent', 'apply', 'load', 'images', 'kills', 'cli', 'parsing'] as const;
 type Section = (typeof sections)[number];
 
 /** The sections `--only a,b` names, or all of them. */
@@ -265,6 +271,8 @@ async function main(): Promise<void> {
   if (only.has('load')) await benchLoadGenerator();
   if (only.has('images')) await benchImages();
   if (only.has('kills')) await benchKills();
+  if (only.has('cli')) console.log(`7. ${describeCliStartup(compareCliStartup())}`);
+  if (only.has('parsing')) console.log(`8. ${describeInputParsing(benchInputParsing())}`);
 }
 
 main().catch((err) => {
