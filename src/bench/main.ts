@@ -258,7 +258,7 @@ async function main(): Promise<void> {
     const connection = await Connection.connect(connectionOptions(temporal));
     const client = new Client({ connection, namespace: temporal.namespace });
     const native = await NativeConnection.connect(connectionOptions(temporal));
-    const worker = await Worker.create({ connection: native, namespace: temporal.namespace, taskQueue, workflowsPath: require.resolve('../workflows'), activities: noop });
+    const worker = await Worker.create({ connection: native, namespace: temporal.namespace, taskQueue, workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: [require.resolve('../workflows/sender-identity')] }, activities: noop });
     const releases = Number(process.env.BENCH_RELEASES ?? 200);
     await worker.runUntil(async () => {
       if (only.has('overhead')) await benchOverhead(client);

@@ -108,6 +108,8 @@ export async function createMeridianWorker(options: WorkerOptions): Promise<{ wo
       namespace: temporal.namespace,
       taskQueue: options.taskQueue ?? defaultTaskQueue,
       workflowsPath: require.resolve('../workflows'),
+      // Hands operator handlers the identity Temporal recorded for each signal's and update's sender.
+      interceptors: { workflowModules: [require.resolve('../workflows/sender-identity')] },
       dataConverter,
       activities: createActivities({
         helmPath: options.helmPath,

@@ -149,6 +149,9 @@ describe('a release on the local rig', () => {
 
     await temporalCli('workflow', 'signal', '--workflow-id', idOf(version), '--name', 'resume');
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 240_000 })).code).toBe(0);
+    // A signal without a by is recorded with the identity Temporal gives its sender (the worker's interceptor).
+    const done = JSON.parse((await meridian(['status', idOf(version), '--json'], { env })).stdout) as { actions: { action: string; by: string }[] };
+    expect(done.actions).toContainEqual(expect.objectContaining({ action: 'resume', by: expect.stringMatching(/^temporal-cli:/) }));
   });
 
   it('stops the line: a freeze pauses every running release of the app and refuses new ones until lifted', async () => {

@@ -4,6 +4,7 @@ import { pauseSignal, resumeSignal, statusQuery, taskQueue } from '../../workflo
 import { type FreezeState, freezeIdOf, type freezeWorkflow, releaseStartedSignal } from '../../workflows/freeze-workflow';
 import { appKey, releasesQuery } from '../../workflows/search-attributes';
 import { parseCommandArgs } from '../args';
+import { checkOperatorRequest } from '../release-update';
 import type { CommandContext } from '../command';
 import { connectClient, operatorName } from '../temporal';
 
@@ -66,6 +67,10 @@ export async function freezeCommand(argv: string[], ctx: CommandContext): Promis
   const { values } = parseCommandArgs('freeze', argv, { app: { type: 'string' }, reason: { type: 'string' } }, '--app NAME [--reason TEXT]');
   const app = appOption('freeze', values.app);
   const by = operatorName(ctx.env);
+  const request = { by, reason: `freeze of ${app}${values.reason ? `: ${values.reason}` : ''}` };
+  // Checked before anything starts: the releases would refuse this pause, and the freeze would hold none of them.
+  checkOperatorRequest('freeze', pauseSignal.name, request);
+  checkOperatorRequest('freeze', resumeSignal.name, { by, reason: `freeze of ${app} lifted${values.reason ? `: ${values.reason}` : ''}` });
   const { client, close } = await connectClient(ctx.env);
   try {
     // A release an operator had paused already stays paused when the freeze lifts: the freeze leaves it out.
@@ -86,7 +91,6 @@ export async function freezeCommand(argv: string[], ctx: CommandContext): Promis
       const held = await activeFreeze(client, app);
       ctx.out(`${app} is already frozen${held?.by ? ` by ${held.by}` : ''}${held?.at ? ` since ${held.at}` : ''}${held?.reason ? `: ${held.reason}` : ''}\n`);
     }
-    const request = { by, reason: `freeze of ${app}${values.reason ? `: ${values.reason}` : ''}` };
     for (const id of releases) {
       await client.workflow.getHandle(id).signal(pauseSignal, request);
       ctx.out(`paused ${id}\n`);
@@ -102,6 +106,7 @@ export async function unfreezeCommand(argv: string[], ctx: CommandContext): Prom
   const { values } = parseCommandArgs('unfreeze', argv, { app: { type: 'string' }, reason: { type: 'string' } }, '--app NAME [--reason TEXT]');
   const app = appOption('unfreeze', values.app);
   const by = operatorName(ctx.env);
+  checkOperatorRequest('unfreeze', resumeSignal.name, { by, reason: `freeze of ${app} lifted${values.reason ? `: ${values.reason}` : ''}` });
   const { client, close } = await connectClient(ctx.env);
   try {
     const handle = client.workflow.getHandle(freezeIdOf(app));
