@@ -1,16 +1,12 @@
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReleaseInput } from '../../src/domain/release-input';
 import { deployWindowSchema, type RegionSpec, type ReleaseSpec } from '../../src/domain/release-spec';
 import type { ReleaseStatus } from '../../src/domain/release-status';
-import { requireTool } from '../../src/rig/toolchain';
-import { loadDevServerConfig } from '../../src/rig/temporal-dev-server';
-import { temporal } from '@temporalio/proto';
 import {
   abortSignal,
   addRegionUpdate,
@@ -27,37 +23,19 @@ import { queryStatus } from '../../src/client/release-handle';
 import { freezeIdOf, freezeStatusQuery, freezeWorkflow, liftSignal } from '../../src/workflows/freeze-workflow';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
 import { exampleInput, fakeActivities, fakeDigest, goodLoad, withAnalysis, withStaging, withoutGates } from '../support/fake-activities';
+import { workflowTestRig } from '../support/workflow-env';
 
 const hour = 3_600_000;
 const fake = fakeActivities();
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: requireTool('temporal-test-server') } },
-  });
-  // The test server knows no custom search attributes until they are registered, as the dev server's are.
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      Object.keys(loadDevServerConfig().searchAttributes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-    ),
-  });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../src/workflows'),
-    activities: fake.activities,
-  });
-  running = worker.run();
+  ({ env, stop } = await workflowTestRig(fake.activities));
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stop?.();
 });
 
 /**

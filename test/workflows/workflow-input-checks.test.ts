@@ -2,8 +2,7 @@ import { Client, WorkflowFailedError, WorkflowUpdateFailedError } from '@tempora
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,12 +11,12 @@ import type { RegionInput, ReleaseInput } from '../../src/domain/release-input';
 import type { ReleaseStatus } from '../../src/domain/release-status';
 import { planRelease } from '../../src/domain/rollout-plan';
 import { queryStatus } from '../../src/client/release-handle';
-import { loadDevServerConfig } from '../../src/rig/temporal-dev-server';
 import { requireTool } from '../../src/rig/toolchain';
 import { approveSignal, pauseSignal, pauseUpdate, resumeSignal, skipRegionUpdate, taskQueue } from '../../src/workflows/definitions';
 import { regionWorkflow } from '../../src/workflows/region-workflow';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
 import { exampleInput, fakeActivities } from '../support/fake-activities';
+import { workflowTestRig } from '../support/workflow-env';
 
 /**
  * The workflows' own defences (issue 12): a start input whose durations are not finite numbers is
@@ -27,33 +26,14 @@ import { exampleInput, fakeActivities } from '../support/fake-activities';
  */
 const fake = fakeActivities();
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: requireTool('temporal-test-server') } },
-  });
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      Object.keys(loadDevServerConfig().searchAttributes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-    ),
-  });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../src/workflows'),
-    interceptors: { workflowModules: [require.resolve('../../src/workflows/sender-identity')] },
-    activities: fake.activities,
-  });
-  running = worker.run();
+  ({ env, stop } = await workflowTestRig(fake.activities));
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stop?.();
 });
 
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
