@@ -61,7 +61,7 @@ function describeIssue(issue: z.core.$ZodIssue, wholeDocument = false): string {
     }
     case 'invalid_union': {
       // A discriminated union whose discriminator matches no option has no branches: its own message says it.
-      if (issue.errors.length === 0) return issue.message;
+      if (issue.errors.length === 0) return excerptOf(issue.message);
       const branches = issue.errors.map((branch) => branch.find((i) => i.path.length === 0));
       if (simpleUnion(issue)) {
         const expected = branches.map((b) =>

@@ -40,7 +40,7 @@ const jobCheck = fc.record(
   { requiredKeys: ['name', 'kind', 'job'] },
 );
 const commandCheck = fc.record(
-  { name: text, kind: fc.constantFrom('command', 'Command', 'shell'), command: fc.array(text, { maxLength: 4 }), env: fc.dictionary(envName, text, { maxKeys: 3 }), passEnv: fc.array(envName, { maxLength: 120 }), timeout: duration },
+  { name: text, kind: fc.constantFrom('command', 'Command', 'shell', 'k'.repeat(5000)), command: fc.array(text, { maxLength: 4 }), env: fc.dictionary(envName, text, { maxKeys: 3 }), passEnv: fc.array(envName, { maxLength: 120 }), timeout: duration },
   { requiredKeys: ['name', 'kind', 'command'] },
 );
 const builtSuite = fc.record({ checks: fc.array(fc.oneof(httpCheck, jobCheck, commandCheck, fc.jsonValue({ maxDepth: 2 })), { maxLength: 5 }) }).map((suite) => JSON.stringify(suite));

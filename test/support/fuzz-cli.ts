@@ -35,7 +35,8 @@ export function fuzzOptions<T>(numRuns: number): fc.Parameters<T> {
     reporter: (details) => {
       if (!details.failed) return;
       const report = fc.defaultReportMessage(details) ?? 'failed';
-      throw new Error(report.length > 6000 ? `${report.slice(0, 3000)}\n… (${report.length} characters) …\n${report.slice(-3000)}` : report);
+      // Each long line (the counterexample) cut in its middle, so that the cause below it stays in view.
+      throw new Error(report.split('\n').map((l) => (l.length > 2000 ? `${l.slice(0, 1000)} …(${l.length} characters)… ${l.slice(-500)}` : l)).join('\n'));
     },
   };
 }
@@ -104,6 +105,9 @@ export function expectInputInvariants(outcome: Outcome, where: RegExp): boolean 
   mustHold(!control, 'no control character but newline and tab', stderr.slice(Math.max(0, (control?.index ?? 0) - 100), (control?.index ?? 0) + 100));
   const long = stderr.split('\n').find((l) => l.length > maxOutputLineChars);
   mustHold(long === undefined, `no line over ${maxOutputLineChars} characters`, long);
+  // The CLI cuts any line over 2,000 characters as a last resort: a cut line is a message not bounded where it is made.
+  const cut = stderr.split('\n').find((l) => /…\s\(\d+ characters\)$/.test(l));
+  mustHold(cut === undefined, 'no line cut by the CLI (every message quotes input as an excerpt)', cut?.slice(0, 300));
   if (code === 2) {
     mustHold(stderr.startsWith('error: '), 'a refusal starts with error:', stderr);
     mustHold(where.test(stderr), `a refusal names where (${where})`, stderr);
