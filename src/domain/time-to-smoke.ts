@@ -56,6 +56,8 @@ export function parseIncidentsCsv(text: string): ParsedIncidents {
     if (problems.length < maxListedProblems) problems.push(message);
     else unlisted += 1;
   };
+  // Warnings of incidents listed twice are listed like problems, so a history of copies cannot flood plan's output.
+  let duplicates = 0;
   lines.slice(1).forEach((raw, i) => {
     const line = i + 2;
     if (raw.trim() === '') return;
@@ -73,12 +75,13 @@ export function parseIncidentsCsv(text: string): ParsedIncidents {
     else if (detectedAt < deployedAt) problem(`${at}: detected_at is before deployed_at`);
     else {
       const seen = firstLineOf.get(id);
-      if (seen !== undefined) warnings.push(`${at}: incident ${quoteExcerpt(id, 40)} is also on line ${seen}, so it counts twice: remove one of them if it is the same incident`);
-      else firstLineOf.set(id, line);
+      if (seen === undefined) firstLineOf.set(id, line);
+      else if ((duplicates += 1) <= maxListedProblems) warnings.push(`${at}: incident ${quoteExcerpt(id, 40)} is also on line ${seen}, so it counts twice: remove one of them if it is the same incident`);
       incidents.push({ id, deployedAt, detectedAt, line });
     }
   });
   if (unlisted > 0) problems.push(`and ${unlisted} more row${unlisted === 1 ? '' : 's'} that cannot be used`);
+  if (duplicates > maxListedProblems) warnings.push(`and ${duplicates - maxListedProblems} more incident${duplicates - maxListedProblems === 1 ? '' : 's'} listed twice`);
   if (incidents.length === 0 && problems.length === 0) {
     warnings.push('no incident below the header: time-to-smoke has nothing to learn from, so every bake is the floor; add incidents, or name no incidents file');
   }

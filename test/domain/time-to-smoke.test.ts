@@ -124,6 +124,13 @@ describe('parseIncidentsCsv', () => {
     expect(warnings).toEqual(['line 5 (B): incident "B" is also on line 3, so it counts twice: remove one of them if it is the same incident']);
   });
 
+  it('lists at most 20 incidents listed twice, and counts the rest', () => {
+    const { incidents, warnings } = parseIncidentsCsv(`${rows.join('\n')}\n${Array(5000).fill(rows[2]).join('\n')}\n`);
+    expect(incidents).toHaveLength(5003);
+    expect(warnings).toHaveLength(21);
+    expect(warnings[20]).toBe('and 4980 more incidents listed twice');
+  });
+
   it('refuses a header naming a column twice, and never quotes the header', () => {
     expect(parseIncidentsCsv('incident,deployed_at,detected_at,deployed_at\n').problems).toEqual(['line 1: the header names deployed_at more than once: keep one column of each']);
     expect(parseIncidentsCsv('SECRET=hunter2\0PATH=/bin\n').problems).toEqual(['line 1: the header lacks incident, deployed_at, detected_at: the file looks like UTF-16 or binary, not CSV; save the history as UTF-8 CSV']);

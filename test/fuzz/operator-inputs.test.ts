@@ -1,17 +1,15 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import fc from 'fast-check';
 import { maxByChars, maxReasonChars, operatorMessageFields } from '../../src/domain/operator-requests';
 import type { RegionStatus, ReleaseStatus } from '../../src/domain/release-status';
 import { queryStatus } from '../../src/client/release-handle';
-import { loadDevServerConfig } from '../../src/rig/temporal-dev-server';
-import { requireTool } from '../../src/rig/toolchain';
 import { approveSignal, regionStatusQuery, taskQueue } from '../../src/workflows/definitions';
 import { maxRecordedRefusals } from '../../src/workflows/input-checks';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
 import { exampleInput, fakeActivities } from '../support/fake-activities';
+import { workflowTestRig } from '../support/workflow-env';
 import { fuzzOptions, fuzzRuns, fuzzSeed, fuzzTimeoutMs } from '../support/fuzz-cli';
 
 /**
@@ -97,32 +95,15 @@ const hostileCase: fc.Arbitrary<Case> = fc.oneof(
 );
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let stop: () => Promise<void>;
 const fake = fakeActivities();
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: requireTool('temporal-test-server') } } });
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      Object.keys(loadDevServerConfig().searchAttributes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-    ),
-  });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: require.resolve('../../src/workflows'),
-    interceptors: { workflowModules: [require.resolve('../../src/workflows/sender-identity')] },
-    activities: fake.activities,
-  });
-  running = worker.run();
+  ({ env, stop } = await workflowTestRig(fake.activities));
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stop?.();
 });
 
 async function until<T>(read: () => Promise<T>, ready: (value: T) => boolean, what: string): Promise<T> {

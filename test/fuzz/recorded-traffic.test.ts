@@ -120,20 +120,17 @@ function expectRefusal(err: unknown, source: string): void {
 }
 
 describe('fuzzed recorded traffic', () => {
-  it(`parses or refuses ${runs} recordings (seed ${fuzzSeed}), each in time linear in its size`, () => {
+  it(`parses or refuses ${runs} recordings (seed ${fuzzSeed})`, () => {
     const tally = new FuzzTally('recorded-traffic (parser)');
     fc.assert(
       fc.property(recording, ({ text: input, format }) => {
-        const started = process.hrtime.bigint();
         let requests: RecordedRequest[] | undefined;
         try {
           requests = parseRecordedTraffic(input, 'traffic.rec', format);
         } catch (err) {
           expectRefusal(err, 'traffic.rec');
         }
-        // 2 s for at most 300 KB (on a loaded machine): a backtracking expression would take minutes on the long lines.
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        mustHold(ms < 2000, 'read in time linear in its size (under 2 s for 300 KB)', ms);
+        // How fast: the bench's parsing section times long and hostile lines against JSON.parse (no timed assertions here).
         mustHold(({} as Record<string, unknown>).polluted === undefined, 'no prototype reached');
         tally.count(requests !== undefined);
         if (!requests) return;
