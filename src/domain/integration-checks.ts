@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { maxTimerMs } from './duration';
+import { quoteExcerpt } from './excerpt';
 import { durationField } from './schema-helpers';
 
 /**
@@ -8,6 +9,12 @@ import { durationField } from './schema-helpers';
  */
 
 const httpMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+
+/** The kind a check gave, quoted as an excerpt (it is input: it may be 5,000 characters), or its type. */
+function describeKind(kind: unknown): string {
+  return typeof kind === 'string' ? quoteExcerpt(kind) : kind === undefined ? 'undefined' : JSON.stringify(kind)?.slice(0, 80) ?? typeof kind;
+}
 
 export const httpCheckSchema = z.strictObject({
   name: z.string().min(1).describe('Shown in reports'),
@@ -70,7 +77,7 @@ export const integrationCheckSchema = z.preprocess(
   (value) => (value !== null && typeof value === 'object' && !Array.isArray(value) && !('kind' in value) ? { ...value, kind: 'http' } : value),
   z.discriminatedUnion('kind', [httpCheckSchema.extend({ kind: z.literal('http') }), jobCheckSchema, commandCheckSchema], {
     error: (iss) =>
-      iss.code === 'invalid_union' ? `unknown check kind ${JSON.stringify((iss.input as { kind?: unknown })?.kind)}: use http, job or command` : undefined,
+      iss.code === 'invalid_union' ? `unknown check kind ${describeKind((iss.input as { kind?: unknown })?.kind)}: use http, job or command` : undefined,
   }),
 );
 export type IntegrationCheck = z.infer<typeof integrationCheckSchema>;

@@ -24,7 +24,14 @@ describe('integration suite', () => {
   });
 
   it('names an unknown kind and the kinds there are', () => {
-    expect(problems({ checks: [{ name: 'x', kind: 'grpc' }] }).join('\n')).toMatch(/checks\[0\].*use http, job or command/);
+    expect(problems({ checks: [{ name: 'x', kind: 'grpc' }] }).join('\n')).toMatch(/checks\[0\].*unknown check kind "grpc": use http, job or command/);
+  });
+
+  it('quotes a long kind as an excerpt, and names one that is not text by its form', () => {
+    const [long] = problems({ checks: [{ name: 'x', kind: 'k'.repeat(5000) }] });
+    expect(long).toContain(`unknown check kind "${'k'.repeat(80)}…" (5000 characters): use http, job or command`);
+    expect(long.length).toBeLessThan(300);
+    expect(problems({ checks: [{ name: 'x', kind: 7 }] }).join('\n')).toContain('unknown check kind 7: use http, job or command');
   });
 
   it('asks for a program when a command check has none', () => {
