@@ -61,9 +61,13 @@ export function compareCliStartup(options: StartupOptions = {}): StartupComparis
   const dir = mkdtempSync(join(tmpdir(), 'meridian-bench-cli-'));
   try {
     const rssFile = join(dir, 'rss');
-    // Reports the process's peak RSS when it exits, for either way.
+    // Reports the process's peak RSS when it exits, for either way. VmHWM is this process's own; getrusage's
+    // maxRSS carries the parent's peak across exec on Linux (under jest, both ways read jest's 300 MiB).
     const reportRss = join(dir, 'report-rss.js');
-    writeFileSync(reportRss, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS)));\n`);
+    writeFileSync(
+      reportRss,
+      `process.on('exit', () => { const fs = require('node:fs'); let kib; try { kib = Number(/VmHWM:\\s*(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]); } catch { kib = process.resourceUsage().maxRSS; } fs.writeFileSync(${JSON.stringify(rssFile)}, String(kib)); });\n`,
+    );
     const preloadAll = join(dir, 'preload-commands.js');
     const modules = readdirSync(commandsDir).filter((f) => f.endsWith('.js'));
     writeFileSync(preloadAll, modules.map((m) => `require(${JSON.stringify(join(commandsDir, m))});`).join('\n'));
