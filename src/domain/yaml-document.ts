@@ -30,13 +30,7 @@ const maxCauseChars = 200;
  * can go straight to it. Nothing the YAML library throws escapes as a crash.
  */
 export function parseYaml(text: string, source: string): unknown {
-  const lineCounter = new LineCounter();
-  const at = (offset: number | undefined) => {
-    if (offset === undefined) return source;
-    const { line, col } = lineCounter.linePos(offset);
-    return `${source}:${line}:${col}`;
-  };
-  const refuse = (problems: string[]) => new InvalidInputError(`${source} is not valid YAML`, problems);
+  const { lineCounter, at, refuse } = locating(source);
   let doc: Document.Parsed;
   try {
     doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
@@ -44,14 +38,7 @@ export function parseYaml(text: string, source: string): unknown {
     throw refuse([`${source}: ${libraryCause(err)}`]);
   }
   if (doc.errors.length > 0) {
-    throw refuse(
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        const where = pos ? `${source}:${pos.line}:${pos.col}` : source;
-        // The library's first line repeats the position ("... at line 3, column 2:"): keep only the cause.
-        return `${where}: ${libraryCause(e)}`;
-      }),
-    );
+    throw refuse(doc.errors.map((e) => located(e, source)));
   }
   const problem = shapeProblem(doc, at);
   if (problem) throw refuse([problem]);
@@ -87,13 +74,7 @@ export interface YamlBudget {
  * names the file, line and column; nothing the YAML library throws escapes.
  */
 export function parseYamlDocuments(text: string, source: string, budget: YamlBudget = { expandedChars: 0 }): YamlDocument[] {
-  const lineCounter = new LineCounter();
-  const at = (offset: number | undefined) => {
-    if (offset === undefined) return source;
-    const { line, col } = lineCounter.linePos(offset);
-    return `${source}:${line}:${col}`;
-  };
-  const refuse = (problems: string[]) => new InvalidInputError(`${source} is not valid YAML`, problems);
+  const { lineCounter, at, refuse } = locating(source);
   let docs: Document.Parsed[];
   try {
     const parsed = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
@@ -117,7 +98,19 @@ export function parseYamlDocuments(text: string, source: string, budget: YamlBud
   });
 }
 
-/** A YAML library error as `file:line:col: cause`. */
+/** What both parsers locate problems with: offsets as `file:line:col`, and the refusal naming the file. */
+function locating(source: string) {
+  const lineCounter = new LineCounter();
+  const at = (offset: number | undefined) => {
+    if (offset === undefined) return source;
+    const { line, col } = lineCounter.linePos(offset);
+    return `${source}:${line}:${col}`;
+  };
+  const refuse = (problems: string[]) => new InvalidInputError(`${source} is not valid YAML`, problems);
+  return { lineCounter, at, refuse };
+}
+
+/** A YAML library error as `file:line:col: cause` (the library's first line repeats the position: only the cause is kept). */
 function located(e: YAMLError, source: string): string {
   const pos = e.linePos?.[0];
   return `${pos ? `${source}:${pos.line}:${pos.col}` : source}: ${libraryCause(e)}`;
