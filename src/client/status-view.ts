@@ -5,7 +5,7 @@ import type { ReleaseStatus } from '../domain/release-status';
 
 /** A release's status for a terminal: the phase and wave, then one line per region, with its proofs. */
 export function formatStatus(status: ReleaseStatus): string {
-  const head = `${status.releaseId}  ${status.phase}${status.paused ? ' (paused)' : ''}  wave ${status.wave}/${status.waves.length}`;
+  const head = `${status.releaseId}  ${status.phase}${status.paused && status.phase !== 'Paused' ? ' (paused)' : ''}  wave ${status.wave}/${status.waves.length}`;
   const lines = [head];
   if (status.waitingFor) lines.push(`  waiting for ${status.waitingFor}${status.until ? ` until ${status.until}` : ''}`);
   if (status.reason) lines.push(`  reason: ${status.reason}`);

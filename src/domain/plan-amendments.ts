@@ -1,5 +1,5 @@
 import type { RegionSpec } from './release-spec';
-import type { ReleasePhase, RegionStatus } from './release-status';
+import { isTerminalRegionPhase, isTerminalReleasePhase, type RegionStatus, type ReleasePhase } from './release-status';
 import { traitsOf } from './trait-plan';
 
 /**
@@ -61,7 +61,7 @@ export function firstOpenWave(release: Pick<AmendableRelease, 'phase' | 'wave'>)
 
 /** The effect of an amendment on the release as it is, or AmendmentRefused saying why not and what to do instead. */
 export function planAmendment(release: AmendableRelease, amendment: Amendment): AmendmentEffect {
-  if (['Succeeded', 'Failed', 'Aborted'].includes(release.phase)) refuse(`the release already ended ${release.phase}`);
+  if (isTerminalReleasePhase(release.phase)) refuse(`the release already ended ${release.phase}`);
   if (release.ending) refuse(`the release is ending (${release.ending}): its plan no longer changes`);
   const effect = amendment.kind === 'add' ? planAdd(release, amendment.region, amendment.toWave) : planChange(release, amendment);
   if (effect.kind !== 'none' && effect.kind !== 'retry-now') {
@@ -77,7 +77,7 @@ function planChange(release: AmendableRelease, amendment: Exclude<Amendment, { k
   if (!region) return refuse(`${name} is not in this release (its regions: ${release.regions.map((r) => r.name).join(', ')}); add-region brings a new one in`);
   const spec = release.specs.get(name)!;
   const open = firstOpenWave(release);
-  const inFlight = !['Pending', 'Succeeded', 'Failed', 'RolledBack', 'Skipped', 'Inconclusive', 'Aborted'].includes(region.phase);
+  const inFlight = region.phase !== 'Pending' && !isTerminalRegionPhase(region.phase);
   if (inFlight) refuse(`${name} is in flight (${region.phase}): wait until it ends, or abort the release`);
   if (region.phase === 'Inconclusive') refuse(`${name}'s bake was inconclusive: approve accepts it, resume bakes it again, abort rolls it back`);
   const fixed = spec.canary ? 'the canary' : spec.role === 'staging' ? 'a staging region' : undefined;

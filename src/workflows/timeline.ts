@@ -45,7 +45,7 @@ export function releaseDetails(status: ReleaseStatus): string {
   const inFlight = status.regions.filter((r) => !isTerminalRegionPhase(r.phase) && r.phase !== 'Pending');
   const done = status.regions.filter((r) => r.phase === 'Succeeded').length;
   const lines = [
-    `**${status.phase}**${status.paused ? ' (paused)' : ''}: ${status.app} ${status.version}, wave ${status.wave} of ${status.waves.length}, ${done} of ${status.regions.length} regions done`,
+    `**${status.phase}**${status.paused && status.phase !== 'Paused' ? ' (paused)' : ''}: ${status.app} ${status.version}, wave ${status.wave} of ${status.waves.length}, ${done} of ${status.regions.length} regions done`,
   ];
   if (status.waitingFor) lines.push('', `Waiting for ${status.waitingFor}${untilText(status.until)}`);
   if (status.reason) lines.push('', `Reason: ${status.reason}`);
