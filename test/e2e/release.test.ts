@@ -14,7 +14,7 @@ import { startTemporal, stopTemporal } from '../../src/rig/temporal-dev-server';
 import { requireTool } from '../../src/rig/toolchain';
 import { meridian } from '../support/cli';
 import { deployedImages, rig, rigEnv, servedVersion, specFor, spawnWorker, statusWhen, stopWorker, temporalCli, temporalClient } from '../support/e2e';
-import { eventually } from '../support/rig';
+import { eventually } from '../support/eventually';
 
 const stamp = Date.now().toString(36);
 const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) => doc.setIn(['spec', 'rollout', 'approvals'], []);

@@ -8,7 +8,7 @@ import type { ReleaseStatus } from '../../src/domain/release-status';
 import type { RegionResult } from '../../src/workflows/definitions';
 import { meridian } from '../support/cli';
 import { deployedImages, rig, rigEnv, specFor, spawnWorker, statusWhen, stopWorker, temporalCli, temporalClient } from '../support/e2e';
-import { eventually } from '../support/rig';
+import { eventually } from '../support/eventually';
 
 /**
  * Proving a release on the local rig: staging load tests gated against the last good release, checks

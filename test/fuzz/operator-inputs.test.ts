@@ -8,6 +8,7 @@ import { queryStatus } from '../../src/client/release-handle';
 import { approveSignal, regionStatusQuery, taskQueue } from '../../src/workflows/definitions';
 import { maxRecordedRefusals } from '../../src/workflows/input-checks';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
+import { eventually } from '../support/eventually';
 import { exampleInput, fakeActivities } from '../support/fake-activities';
 import { workflowTestRig } from '../support/workflow-env';
 import { fuzzOptions, fuzzRuns, fuzzSeed, fuzzTimeoutMs } from '../support/fuzz-cli';
@@ -106,15 +107,12 @@ afterAll(async () => {
   await stop?.();
 });
 
-async function until<T>(read: () => Promise<T>, ready: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await read();
-    if (ready(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls `read` until `ready` holds of what it read. */
+const until = <T>(read: () => Promise<T>, ready: (value: T) => boolean, what: string): Promise<T> =>
+  eventually(async (saw) => {
+    const value = saw(await read());
+    return ready(value) ? value : undefined;
+  }, what, 30_000, 100);
 
 /** A refusal reads as one bounded line: the message (or the plan's rule) and the field, never a crash of the workflow code. */
 function expectClearRefusal(message: string | undefined, c: Case): void {

@@ -6,7 +6,7 @@ import { type ReleaseResult, releaseWorkflowType } from '../../src/workflows/def
 import { meridian } from '../support/cli';
 import { deployedImages, rig, rigEnv, specFor, spawnWorker, statusWhen, stopWorker, temporalClient } from '../support/e2e';
 import { databaseDump, dumpHolds, workerIdentities } from '../support/production';
-import { eventually } from '../support/rig';
+import { eventually } from '../support/eventually';
 
 /**
  * The production profile: Temporal on PostgreSQL with mTLS, API keys and encrypted payloads, and two

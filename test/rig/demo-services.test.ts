@@ -2,7 +2,8 @@ import { AppsV1Api } from '@kubernetes/client-node';
 import { serverSideApply } from '../../src/activities/kubernetes/server-side-apply';
 import { assessRollout } from '../../src/domain/deployment-rollout';
 import { prometheusUrl } from '../../src/rig/prometheus-server';
-import { eventually, theRig } from '../support/rig';
+import { eventually } from '../support/eventually';
+import { theRig } from '../support/rig';
 
 const rig = theRig();
 // A region of the example release whose namespace no other test of the rig uses.

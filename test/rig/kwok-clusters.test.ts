@@ -1,7 +1,8 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { serverSideApply } from '../../src/activities/kubernetes/server-side-apply';
 import { assessRollout, type RolloutAssessment } from '../../src/domain/deployment-rollout';
-import { eventually, theRig, uniqueName } from '../support/rig';
+import { eventually } from '../support/eventually';
+import { theRig, uniqueName } from '../support/rig';
 
 const rig = theRig();
 

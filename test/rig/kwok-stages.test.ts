@@ -4,7 +4,8 @@ import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Job } from '@kubernetes/
 import { parse, parseAllDocuments } from 'yaml';
 import { serverSideApply } from '../../src/activities/kubernetes/server-side-apply';
 import { jobPodExitStage, kwokStagesText, simulateExitCodeLabel, withStagesConfig } from '../../src/rig/kwok-stages';
-import { eventually, theRig, uniqueName } from '../support/rig';
+import { eventually } from '../support/eventually';
+import { theRig, uniqueName } from '../support/rig';
 
 const rig = theRig();
 

@@ -8,7 +8,8 @@ import {
   startPrometheus,
 } from '../../src/rig/prometheus-server';
 import { rigConfigSchema } from '../../src/rig/rig-config';
-import { eventually, theRig } from '../support/rig';
+import { eventually } from '../support/eventually';
+import { theRig } from '../support/rig';
 
 const rig = theRig();
 const url = prometheusUrl(rig.config);

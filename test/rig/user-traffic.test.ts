@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { userTrafficSchema } from '../../src/rig/rig-config';
 import { rpsByTrafficLevel, syntheticUserHeader, UserTraffic, userRequest, userTrafficRps, userTrafficRpsByRegion } from '../../src/rig/user-traffic';
 import { prometheusUrl } from '../../src/rig/prometheus-server';
-import { eventually, theRig } from '../support/rig';
+import { eventually } from '../support/eventually';
+import { theRig } from '../support/rig';
 
 type Traits = Parameters<typeof userRequest>[0]['traits'];
 const traits = (t: Partial<Traits> = {}): Traits => ({ traffic: 'low', scripts: ['Latin'], mobileShare: 0, apis: ['catalog', 'checkout'], ...t });

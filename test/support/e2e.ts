@@ -12,7 +12,8 @@ import { queryStatus } from '../../src/client/release-handle';
 import type { ReleaseStatus } from '../../src/domain/release-status';
 import { requireTool } from '../../src/rig/toolchain';
 import { meridianBin } from './cli';
-import { eventually, theRig } from './rig';
+import { eventually } from './eventually';
+import { theRig } from './rig';
 
 export const rig = theRig();
 const exampleSpec = resolve(__dirname, '..', '..', 'examples', 'release.yaml');
@@ -74,8 +75,8 @@ export async function temporalClient(): Promise<{ client: Client; close: () => P
 
 /** Polls the merged release status until `ready` holds. */
 export async function statusWhen(client: Client, releaseId: string, ready: (s: ReleaseStatus) => boolean, what: string, timeoutMs = 120_000): Promise<ReleaseStatus> {
-  return eventually(async () => {
-    const status = await queryStatus(client, releaseId);
+  return eventually(async (saw) => {
+    const status = saw(await queryStatus(client, releaseId));
     return ready(status) ? status : undefined;
   }, what, timeoutMs, 250);
 }

@@ -27,26 +27,8 @@ export function theRig() {
   };
 }
 
-/** Polls until `check` returns a value other than undefined, or fails with the last observation. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 60_000,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+// eventually moved to ./eventually; kept here for files that still import it from the rig.
+export { eventually } from './eventually';
 
 /** A name unique to this run, for namespaces and workflow ids. */
 export function uniqueName(prefix: string): string {

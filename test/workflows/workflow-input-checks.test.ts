@@ -1,11 +1,8 @@
 import { Client, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RegionInput, ReleaseInput } from '../../src/domain/release-input';
 import type { ReleaseStatus } from '../../src/domain/release-status';
@@ -15,7 +12,9 @@ import { requireTool } from '../../src/rig/toolchain';
 import { approveSignal, pauseSignal, pauseUpdate, resumeSignal, skipRegionUpdate, taskQueue } from '../../src/workflows/definitions';
 import { regionWorkflow } from '../../src/workflows/region-workflow';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
+import { eventually } from '../support/eventually';
 import { exampleInput, fakeActivities } from '../support/fake-activities';
+import { keepReplayFixture } from '../support/release-workflow-rig';
 import { workflowTestRig } from '../support/workflow-env';
 
 /**
@@ -46,25 +45,14 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
   throw new Error('expected the workflow to fail');
 }
 
-async function statusWhen(releaseId: string, ready: (s: ReleaseStatus) => boolean, what: string): Promise<ReleaseStatus> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const status = await queryStatus(env.client, releaseId);
-    if (ready(status)) return status;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; status: ${JSON.stringify(status)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const statusWhen = (releaseId: string, ready: (s: ReleaseStatus) => boolean, what: string): Promise<ReleaseStatus> =>
+  eventually(async (saw) => {
+    const status = saw(await queryStatus(env.client, releaseId));
+    return ready(status) ? status : undefined;
+  }, what, 30_000, 100);
 
-/** Records a replay fixture once, when MERIDIAN_RECORD_HISTORIES=1 (as release-workflow.test.ts does); never overwrites one. */
-async function keepHistory(workflowId: string, name: string): Promise<void> {
-  if (process.env.MERIDIAN_RECORD_HISTORIES !== '1') return;
-  const dir = join(__dirname, 'histories');
-  if (existsSync(join(dir, `${name}.json`))) return;
-  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.json`), `${historyToJSON(history)}\n`);
-}
+/** Records a replay fixture once, when MERIDIAN_RECORD_HISTORIES=1, as the release workflow's tests do. */
+const keepHistory = (workflowId: string, name: string): Promise<void> => keepReplayFixture(env.client, workflowId, name);
 
 /** The example's plan as `meridian start` sends it, with one wave's bake replaced. */
 function withPlanBake(input: ReleaseInput, wave: number, bakeMs: unknown): ReleaseInput {
