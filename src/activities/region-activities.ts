@@ -12,22 +12,24 @@ import type { LoadBaseline, LoadFigures, ResourceUse } from '../domain/load-repo
 import type { AnalysisSpec } from '../domain/release-spec';
 import type { LoadTestInput } from '../domain/release-input';
 import type { ReplicatedImage } from '../domain/image-replication';
-import { watchBake } from './analysis/watch-bake';
+import { watchBake } from '../infra/analysis/watch-bake';
+import { countImageCopyBytes } from './activity-metrics';
 import { heartbeating } from './heartbeats';
-import { type CredentialLookup, firstCredentials } from './registry/registry-auth';
-import { credentialsFromSecret, type SecretRef } from './registry/secret-credentials';
-import { replicateImage } from './registry/replicate-image';
-import { findLoadBaseline } from './baseline/find-load-baseline';
-import { type WorkerSecret, workerSecrets } from './checks/check-environment';
-import { runChecks } from './checks/run-checks';
-import { unpackTraffic } from './load/packed-traffic';
-import { resourceUse } from './load/resource-use';
-import { runLoadTest } from './load/run-load-test';
-import { kubeConfigForContext } from './kubernetes/kube-config';
-import { captureRevision, readRevision, revisionSecretName, restoreRevision } from './kubernetes/region-revision';
-import { serverSideApply } from './kubernetes/server-side-apply';
-import { assessDeployments } from './kubernetes/wait-for-rollout';
-import { refOf, regionImage, renderManifests } from './render/render-manifests';
+import { type CredentialLookup, firstCredentials } from '../infra/registry/registry-auth';
+import { credentialsFromSecret, type SecretRef } from '../infra/registry/secret-credentials';
+import { replicateImage } from '../infra/registry/replicate-image';
+import { findLoadBaseline } from '../infra/baseline/find-load-baseline';
+import { type WorkerSecret, workerSecrets } from '../infra/checks/check-environment';
+import { runChecks } from '../infra/checks/run-checks';
+import { unpackTraffic } from '../infra/load/packed-traffic';
+import { resourceUse } from '../infra/load/resource-use';
+import { runLoadTest } from '../infra/load/run-load-test';
+import { kubeConfigForContext } from '../infra/kubernetes/kube-config';
+import { captureRevision, readRevision, revisionSecretName, restoreRevision } from '../infra/kubernetes/region-revision';
+import { serverSideApply } from '../infra/kubernetes/server-side-apply';
+import { assessDeployments } from '../infra/kubernetes/wait-for-rollout';
+import { refOf, regionImage, renderManifests } from '../infra/render/render-manifests';
+import { releasesQuery } from '../workflows/search-attributes';
 
 /** What the activities need from the worker's world. Credentials stay here, never in workflow history. */
 export interface ActivityDeps {
@@ -138,6 +140,7 @@ export function createActivities(deps: ActivityDeps) {
           credentials: firstCredentials(fromSecret, deps.registryCredentials),
           signal: ctx.cancellationSignal,
           heartbeat: beat,
+          onBlobCopied: (bytes) => countImageCopyBytes(bytes, input.registry),
         });
       });
       logger.info({ digest: done.digest, how: done.how, blobs: done.blobs, elapsedMs: done.elapsedMs }, 'image in registry');
@@ -237,7 +240,8 @@ export function createActivities(deps: ActivityDeps) {
     /** The load-test figures of the app's last successful release in this environment, if there is one. */
     async findLoadBaseline(input: { app: string; environment: string; rate?: number; excludeReleaseId: string }): Promise<LoadBaseline | undefined> {
       if (!deps.temporalClient) return undefined;
-      return findLoadBaseline(await deps.temporalClient(), input);
+      const releases = releasesQuery({ app: input.app, executionStatus: 'Completed' });
+      return findLoadBaseline(await deps.temporalClient(), { releases, environment: input.environment, rate: input.rate, excludeReleaseId: input.excludeReleaseId });
     },
 
     /**

@@ -5,9 +5,9 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { parseDocument, parse as parseYaml, stringify } from 'yaml';
-import { writeDemoSpec } from '../client/demo-spec';
+import { writeDemoSpec } from '../infra/release-files/demo-spec';
 import { releaseInputOf } from '../client/commands/start';
-import { loadRelease } from '../client/release-file';
+import { loadRelease } from '../infra/release-files/release-file';
 import { pushDemoImage } from '../rig/demo-image';
 import { releaseWorkflowType } from '../workflows/definitions';
 

@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { runUnthrottledLoadTest } from '../activities/load/run-load-test';
+import { runUnthrottledLoadTest } from '../infra/load/run-load-test';
 
 /**
  * The load generator's ceiling against wrk's: both run unthrottled with the same connections and duration

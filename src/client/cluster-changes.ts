@@ -1,5 +1,5 @@
 import { type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
-import { serverSideApply } from '../activities/kubernetes/server-side-apply';
+import { serverSideApply } from '../infra/kubernetes/server-side-apply';
 import { InvalidInputError, UnreachableError } from '../domain/errors';
 import { comparableYaml, compareObject, objectName, type ObjectChange, redactSecretPair } from '../domain/object-changes';
 

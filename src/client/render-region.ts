@@ -1,10 +1,10 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { renderManifests } from '../activities/render/render-manifests';
+import { renderManifests } from '../infra/render/render-manifests';
 import { InvalidInputError } from '../domain/errors';
 import type { RegionSpec } from '../domain/release-spec';
 import { findTool } from '../rig/toolchain';
-import { type LoadedRelease, packReleaseTemplate, releaseIdOf } from './release-file';
+import { type LoadedRelease, packReleaseTemplate, releaseIdOf } from '../infra/release-files/release-file';
 
 /** helm: MERIDIAN_HELM, the toolchain cache, or PATH. */
 export function helmPath(env: NodeJS.ProcessEnv): string {

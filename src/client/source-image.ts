@@ -1,5 +1,5 @@
-import { verifyImage } from '../activities/registry/copy-image';
-import { credentialsFromEnv } from '../activities/registry/registry-auth';
+import { verifyImage } from '../infra/registry/copy-image';
+import { credentialsFromEnv } from '../infra/registry/registry-auth';
 import { InvalidInputError } from '../domain/errors';
 import type { ReleaseSpec } from '../domain/release-spec';
 

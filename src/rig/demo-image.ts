@@ -2,11 +2,11 @@ import { createCipheriv, createHash, type Hash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { digestOf } from '../activities/registry/content-digest';
-import { formatPlatform, parsePlatform, type Platform } from '../activities/registry/manifest-documents';
-import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST } from '../activities/registry/media-types';
-import type { CredentialLookup } from '../activities/registry/registry-auth';
-import { RegistryClient } from '../activities/registry/registry-client';
+import { digestOf } from '../infra/registry/content-digest';
+import { formatPlatform, parsePlatform, type Platform } from '../infra/registry/manifest-documents';
+import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST } from '../infra/registry/media-types';
+import type { CredentialLookup } from '../infra/registry/registry-auth';
+import { RegistryClient } from '../infra/registry/registry-client';
 import { InvalidInputError } from '../domain/errors';
 
 /**

@@ -1,4 +1,4 @@
-import { loadRelease } from '../client/release-file';
+import { loadRelease } from '../infra/release-files/release-file';
 import { InvalidInputError } from '../domain/errors';
 import type { RegionSpec, RegionTraits } from '../domain/release-spec';
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { kubeConfigForContext } from '../activities/kubernetes/kube-config';
+import { kubeConfigForContext } from '../infra/kubernetes/kube-config';
 import { createDemoService } from './demo-service';
 import type { DemoServicesConfig } from './demo-services';
 import { RegionFollower } from './region-follower';

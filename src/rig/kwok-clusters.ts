@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { kubeConfigForContext } from '../activities/kubernetes/kube-config';
+import { kubeConfigForContext } from '../infra/kubernetes/kube-config';
 import { assessRollout } from '../domain/deployment-rollout';
 import { isAlive, waitFor } from './processes';
 import { parse, stringify } from 'yaml';

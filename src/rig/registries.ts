@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { verifyImage } from '../activities/registry/copy-image';
-import { loadRelease } from '../client/release-file';
+import { verifyImage } from '../infra/registry/copy-image';
+import { loadRelease } from '../infra/release-files/release-file';
 import { pushDemoImage } from './demo-image';
 import { InvalidInputError, UnreachableError } from '../domain/errors';
 import { type ManagedProcess, readTextOr, runningPid, startDetached, stopProcess, tailOf, waitFor } from './processes';

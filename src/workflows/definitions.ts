@@ -18,11 +18,8 @@
  * with the identity the sender's client gave Temporal (`temporal-cli:user@host` for the temporal CLI).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AnalysisTally } from '../domain/bake-analysis';
-import type { CheckReport } from '../domain/integration-checks';
-import type { LoadReport } from '../domain/load-report';
 import type { RegionSpec } from '../domain/release-spec';
-import type { RegionPhase, RegionStatus, ReleaseStatus } from '../domain/release-status';
+import type { RegionStatus, ReleaseStatus } from '../domain/release-status';
 
 /** Who asks for an operator action, and why. Both optional: the CLI fills in user@host; without it, the sender's Temporal identity is recorded. */
 export interface OperatorRequest {
@@ -83,23 +80,5 @@ export const statusQuery = defineQuery<ReleaseStatus>('status');
 /** A region workflow's own status: its step, what it waits for and until when. */
 export const regionStatusQuery = defineQuery<RegionStatus>('region-status');
 
-/** What a region workflow ends with. */
-export interface RegionResult {
-  name: string;
-  phase: Extract<RegionPhase, 'Succeeded' | 'RolledBack' | 'Failed' | 'Aborted' | 'Inconclusive'>;
-  attempt: number;
-  error?: string;
-  checks?: CheckReport;
-  /** Staging regions: the load test report. */
-  load?: LoadReport;
-  /** The bake's health analysis. */
-  analysis?: AnalysisTally;
-  /** Digest of the manifests deployed. */
-  digest?: string;
-  image?: string;
-  /** Workflow time (epoch ms) the region's failure was detected, for the time-to-halt metric (absent on success and abort). */
-  failedAt?: number;
-}
-
-/** What a release workflow ends with when it succeeds (a failed or aborted release fails the workflow). */
-export type ReleaseResult = ReleaseStatus & { results: RegionResult[] };
+// What the workflows end with: plain data in src/domain, re-exported so that this contract stays complete.
+export type { RegionResult, ReleaseResult } from '../domain/release-results';

@@ -1,6 +1,9 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
+import pino from 'pino';
 import { activityMetricNames, countImageCopyBytes } from '../../src/activities/activity-metrics';
-import { copyImage, type CopyResult } from '../../src/activities/registry/copy-image';
+import { createActivities } from '../../src/activities/region-activities';
+import type { ReplicatedImage } from '../../src/domain/image-replication';
+import type { ReleaseRef } from '../../src/domain/release-input';
 import { type PushedDemoImage, pushDemoImage } from '../../src/rig/demo-image';
 import { startTestRegistry, type TestRegistry } from '../support/registry';
 import { recordingMeter } from './recording-meter';
@@ -26,10 +29,17 @@ describe('activity metrics', () => {
   });
 });
 
-describe('copyImage in an activity', () => {
+describe('the replicateImage activity', () => {
   let source: TestRegistry;
   let target: TestRegistry;
   let image: PushedDemoImage;
+  const activities = createActivities({ helmPath: 'helm', logger: pino({ level: 'silent' }), secrets: [] });
+  const release = (): ReleaseRef => ({
+    releaseId: 'release-shop-api-2.4.0',
+    app: 'shop-api',
+    version: '2.4.0',
+    image: { name: 'shop/api', tag: '2.4.0', source: source.host, replication: { mode: 'copy', timeout: 5_000 } },
+  });
 
   beforeAll(async () => {
     [source, target] = await Promise.all([startTestRegistry(), startTestRegistry()]);
@@ -43,10 +53,10 @@ describe('copyImage in an activity', () => {
   it('counts every byte it copies into the target, once: a copy of what is already there adds nothing', async () => {
     const meter = recordingMeter();
     const env = new MockActivityEnvironment({}, { metricMeter: meter });
-    const copy = (): Promise<CopyResult> =>
-      env.run(() => copyImage({ source: { registry: source.host, repository: 'shop/api', tag: '2.4.0' }, target: { registry: target.host, repository: 'shop/api', tag: '2.4.0' } }));
+    const copy = (): Promise<ReplicatedImage> => env.run(activities.replicateImage, { release: release(), registry: target.host });
     const first = await copy();
     const bytes = () => meter.recorded.filter((m) => m.name === activityMetricNames.imageCopyBytes).reduce((sum, m) => sum + m.value, 0);
+    expect(first.how).toBe('copied');
     expect(bytes()).toBe(image.bytes);
     expect(first.blobs.bytesCopied).toBe(image.bytes);
     expect(meter.recorded.every((m) => m.tags.registry === target.host)).toBe(true);

@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadRelease, releaseTimeToSmoke } from '../../src/client/release-file';
+import { loadRelease, releaseTimeToSmoke } from '../../src/infra/release-files/release-file';
 import { runCli } from '../../src/client/main';
 import { InvalidInputError } from '../../src/domain/errors';
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { runCli } from '../../src/client/main';
-import { loadRelease } from '../../src/client/release-file';
+import { loadRelease } from '../../src/infra/release-files/release-file';
 import { manifestsYaml, regionNamed, renderRegion } from '../../src/client/render-region';
 import { InvalidInputError } from '../../src/domain/errors';
 

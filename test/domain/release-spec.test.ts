@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Document, parseDocument } from 'yaml';
-import { loadRelease } from '../../src/client/release-file';
+import { loadRelease } from '../../src/infra/release-files/release-file';
 import { InvalidInputError } from '../../src/domain/errors';
 import { releaseSpecSchema } from '../../src/domain/release-spec';
 import { formatZodIssues } from '../../src/domain/zod-issues';

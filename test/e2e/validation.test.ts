@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { type parseDocument, stringify } from 'yaml';
 import type { ReleaseStatus } from '../../src/domain/release-status';
-import type { RegionResult } from '../../src/workflows/definitions';
+import type { RegionResult } from '../../src/domain/release-results';
 import { meridian } from '../support/cli';
 import { deployedImages, rig, rigEnv, specFor, spawnWorker, statusWhen, stopWorker, temporalCli, temporalClient } from '../support/e2e';
 import { eventually } from '../support/eventually';

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { packTraffic, unpackTraffic } from '../../src/activities/load/packed-traffic';
+import { packTraffic, unpackTraffic } from '../../src/infra/load/packed-traffic';
 import { InvalidInputError } from '../../src/domain/errors';
 import { parseRecordedTraffic, type RecordedRequest, type TrafficFormat, withoutCredentials } from '../../src/domain/recorded-traffic';
 import { exampleCopy, expectInputInvariants, FuzzTally, fuzzOptions, fuzzRuns, fuzzSeed, fuzzTimeoutMs, maxOutputLineChars, meridian, mustHold } from '../support/fuzz-cli';

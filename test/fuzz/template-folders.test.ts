@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { parse } from 'yaml';
-import { packTemplate } from '../../src/activities/render/template-bundle';
+import { packTemplate } from '../../src/infra/render/template-bundle';
 import { InvalidInputError } from '../../src/domain/errors';
 import type { TemplateBundle } from '../../src/domain/release-input';
 import { expectInputInvariants, FuzzTally, fuzzOptions, fuzzRuns, fuzzSeed, fuzzTimeoutMs, maxOutputLineChars, meridian, mustHold } from '../support/fuzz-cli';
@@ -116,7 +116,7 @@ function buildCase(entries: Entry[], start?: string): { root: string; chart: str
 }
 
 /**
- * Findings in src/activities/render/template-bundle.ts (not ours to fix; see /tmp/notes/fuzz-findings.md):
+ * Findings in src/infra/render/template-bundle.ts (not ours to fix; see /tmp/notes/fuzz-findings.md):
  * a refusal matching one is counted here rather than failing the property, and the finding's own test
  * below fails until it is fixed. Empty: template-entry-name (names printed raw, a newline split the
  * refusal) is fixed, and its test stays as a regression test.
@@ -191,7 +191,7 @@ describe('fuzzed chart and manifest folders', () => {
     expect(tally.refused).toBeGreaterThan(0);
   }, fuzzTimeoutMs);
 
-  // Finding template-entry-name (src/activities/render/template-bundle.ts), found by the fuzzer and fixed there.
+  // Finding template-entry-name (src/infra/render/template-bundle.ts), found by the fuzzer and fixed there.
   it('finding template-entry-name: a refusal quotes an entry whose name holds a newline or an escape', () => {
     const { root, chart } = buildCase([{ kind: 'link', path: ['new\nline.yaml'], target: '../outside/secret.yaml' }]);
     try {

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import type { ReleaseStatus } from '../../src/domain/release-status';
-import type { ReleaseResult } from '../../src/workflows/definitions';
+import type { ReleaseResult } from '../../src/domain/release-results';
 import { meridian } from '../support/cli';
 import { deployedImages, rig, rigEnv, specFor, spawnWorker, statusWhen, stopWorker, temporalClient } from '../support/e2e';
 import { killPostgres, killTemporalServer, restartMissing } from '../support/production';

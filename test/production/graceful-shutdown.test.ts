@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
-import type { ReleaseResult } from '../../src/workflows/definitions';
+import type { ReleaseResult } from '../../src/domain/release-results';
 import { meridian } from '../support/cli';
 import { rigEnv, specFor, spawnWorker, statusWhen, stopWorker, temporalClient } from '../support/e2e';
 import { workerIdentities } from '../support/production';

@@ -1,5 +1,5 @@
 import { AppsV1Api } from '@kubernetes/client-node';
-import { serverSideApply } from '../../src/activities/kubernetes/server-side-apply';
+import { serverSideApply } from '../../src/infra/kubernetes/server-side-apply';
 import { assessRollout } from '../../src/domain/deployment-rollout';
 import { prometheusUrl } from '../../src/rig/prometheus-server';
 import { eventually } from '../support/eventually';

@@ -1,5 +1,5 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
-import { serverSideApply } from '../../src/activities/kubernetes/server-side-apply';
+import { serverSideApply } from '../../src/infra/kubernetes/server-side-apply';
 import { assessRollout, type RolloutAssessment } from '../../src/domain/deployment-rollout';
 import { eventually } from '../support/eventually';
 import { theRig, uniqueName } from '../support/rig';

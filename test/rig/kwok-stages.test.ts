@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { parse, parseAllDocuments } from 'yaml';
-import { serverSideApply } from '../../src/activities/kubernetes/server-side-apply';
+import { serverSideApply } from '../../src/infra/kubernetes/server-side-apply';
 import { jobPodExitStage, kwokStagesText, simulateExitCodeLabel, withStagesConfig } from '../../src/rig/kwok-stages';
 import { eventually } from '../support/eventually';
 import { theRig, uniqueName } from '../support/rig';

@@ -7,7 +7,7 @@ import { AppsV1Api } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../../src/client/temporal';
 import { parseDocument } from 'yaml';
-import { writeDemoSpec } from '../../src/client/demo-spec';
+import { writeDemoSpec } from '../../src/infra/release-files/demo-spec';
 import { queryStatus } from '../../src/client/release-handle';
 import type { ReleaseStatus } from '../../src/domain/release-status';
 import { requireTool } from '../../src/rig/toolchain';

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { MeridianActivities } from '../../src/activities/region-activities';
-import { packTraffic } from '../../src/activities/load/packed-traffic';
-import { regionImage } from '../../src/activities/render/render-manifests';
-import { loadRelease } from '../../src/client/release-file';
+import { packTraffic } from '../../src/infra/load/packed-traffic';
+import { regionImage } from '../../src/infra/render/render-manifests';
+import { loadRelease } from '../../src/infra/release-files/release-file';
 import type { ReleaseInput } from '../../src/domain/release-input';
 import type { ReleaseSpec } from '../../src/domain/release-spec';
 import { resolve } from 'node:path';

@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { kubeConfigForContext } from '../../src/activities/kubernetes/kube-config';
+import { kubeConfigForContext } from '../../src/infra/kubernetes/kube-config';
 import { demoRegionsFromRelease } from '../../src/rig/demo-regions';
 import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../../src/rig/rig-config';
 import { currentProfile, productionClientEnv } from '../../src/rig/production-profile';

@@ -3,7 +3,7 @@ import { parseCommandArgs } from '../args';
 import { UsageError } from '../cli-errors';
 import type { Command, CommandContext } from '../command';
 import { requireFile } from '../options';
-import { loadRelease } from '../release-file';
+import { loadRelease } from '../../infra/release-files/release-file';
 import { sendReleaseUpdate } from '../release-update';
 import { operatorName } from '../temporal';
 

@@ -12,8 +12,8 @@ import { connectClient, workflowUrl } from '../temporal';
 import { helmPath } from './render';
 import { startCommand } from './start';
 import { watchRelease } from './watch';
-import { releaseIdOf, loadRelease } from '../release-file';
-import { writeDemoSpec } from '../demo-spec';
+import { releaseIdOf, loadRelease } from '../../infra/release-files/release-file';
+import { writeDemoSpec } from '../../infra/release-files/demo-spec';
 
 /**
  * `meridian demo`: brings the local rig up, runs a worker, and takes the example release around the

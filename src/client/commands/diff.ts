@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { kubeConfigForContext } from '../../activities/kubernetes/kube-config';
+import { kubeConfigForContext } from '../../infra/kubernetes/kube-config';
 import { InvalidInputError } from '../../domain/errors';
 import { type ChangeKind, compareObject, objectName, type ObjectChange, pairObjects, redactSecretLists } from '../../domain/object-changes';
 import { unifiedDiff } from '../../domain/text-diff';
@@ -9,9 +9,9 @@ import { UsageError } from '../cli-errors';
 import { previewClusterChanges } from '../cluster-changes';
 import type { CommandContext } from '../command';
 import { requireFile } from '../options';
-import { type LoadedRelease, loadRelease } from '../release-file';
-import { verifyImage } from '../../activities/registry/copy-image';
-import { credentialsFromEnv } from '../../activities/registry/registry-auth';
+import { type LoadedRelease, loadRelease } from '../../infra/release-files/release-file';
+import { verifyImage } from '../../infra/registry/copy-image';
+import { credentialsFromEnv } from '../../infra/registry/registry-auth';
 import { manifestsYaml, regionNamed, renderRegion } from '../render-region';
 
 const usage = '-f release.yaml (--regions A,B | --region NAME) [--json]';

@@ -7,7 +7,7 @@ import { parseCommandArgs } from '../args';
 import { printable } from '../cli-errors';
 import type { CommandContext } from '../command';
 import { overrideOptions, overridesFrom, requireFile } from '../options';
-import { loadRelease, releaseTimeToSmoke } from '../release-file';
+import { loadRelease, releaseTimeToSmoke } from '../../infra/release-files/release-file';
 
 /** `meridian plan -f release.yaml`: the waves, why each region is where it is, and the bakes. */
 export async function planCommand(argv: string[], ctx: CommandContext): Promise<number> {

@@ -1,7 +1,7 @@
 import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 import { requireFile } from '../options';
-import { loadRelease } from '../release-file';
+import { loadRelease } from '../../infra/release-files/release-file';
 import { manifestsYaml, regionNamed, renderRegion } from '../render-region';
 
 // Commands that only need the helm binary import it from here.

@@ -7,8 +7,8 @@ import { appKey, phaseKey, versionKey } from '../../workflows/search-attributes'
 import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 import { overrideOptions, overridesFrom, requireFile } from '../options';
-import { type LoadedRelease, loadRelease, packReleaseTemplate, releaseIdOf, releaseTimeToSmoke, specHashOf } from '../release-file';
-import { packTraffic } from '../../activities/load/packed-traffic';
+import { type LoadedRelease, loadRelease, packReleaseTemplate, releaseIdOf, releaseTimeToSmoke, specHashOf } from '../../infra/release-files/release-file';
+import { packTraffic } from '../../infra/load/packed-traffic';
 import { planWarnings } from '../../domain/plan-warnings';
 import { planRelease } from '../../domain/rollout-plan';
 import { connectClient, operatorName, workflowUrl } from '../temporal';

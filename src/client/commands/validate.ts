@@ -2,7 +2,7 @@ import { parseCommandArgs } from '../args';
 import { printable } from '../cli-errors';
 import type { CommandContext } from '../command';
 import { requireFile } from '../options';
-import { loadRelease } from '../release-file';
+import { loadRelease } from '../../infra/release-files/release-file';
 
 /** `meridian validate -f release.yaml`: every problem at once, with its path and the fix. */
 export async function validateCommand(argv: string[], ctx: CommandContext): Promise<number> {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { writeDemoSpec } from '../../../src/client/demo-spec';
+import { writeDemoSpec } from '../../../src/infra/release-files/demo-spec';
 import { runCli } from '../../../src/client/main';
 import { pushDemoImage } from '../../../src/rig/demo-image';
 import { freePort, startTestRegistry, type TestRegistry } from '../../support/registry';

@@ -1,0 +1,183 @@
+import { pipeline, Transform } from 'node:stream';
+import { InvalidInputError } from '../../domain/errors';
+import { forEachConcurrently } from './bounded-concurrency';
+import { formatImageRef, type ImageRef, manifestReference } from './image-reference';
+import type { Descriptor } from './manifest-documents';
+import { readImageTree } from './read-image-tree';
+import type { CredentialLookup } from './registry-auth';
+import { RegistryClient, RegistryError } from './registry-client';
+
+/**
+ * Copying an image from one registry to another over the distribution API, the way `skopeo copy
+ * --all` does: every platform, manifests byte for byte (so the digest a release deploys is the same in
+ * every region), each blob checked as it streams through. Blobs the target has are skipped, so a copy
+ * that was cut off resumes where it stopped; blobs in another repository of the same registry are
+ * mounted rather than sent.
+ */
+
+/** How far a copy has got, for heartbeats. */
+export interface CopyProgress {
+  /** Blobs dealt with (copied, mounted or found already there). */
+  blobsDone: number;
+  /** Blobs the image has, each counted once. */
+  blobsTotal: number;
+  /** Bytes streamed to the target so far, counting blobs still in flight. */
+  bytesCopied: number;
+}
+
+/** What a copy did. */
+export interface CopyResult {
+  /** Digest of the manifest (or index) now under the target tag: the source's. */
+  digest: string;
+  mediaType: string;
+  /** Platforms as `os/arch[/variant]`. */
+  platforms: string[];
+  blobs: {
+    /** Blobs streamed from source to target. */
+    copied: number;
+    /** Blobs the target already had. */
+    skipped: number;
+    /** Blobs linked from the source repository within the same registry. */
+    mounted: number;
+    /** Bytes streamed. */
+    bytesCopied: number;
+  };
+}
+
+export interface CopyImageOptions {
+  /** The image to copy, by tag or digest. */
+  source: ImageRef;
+  /** Where to put it: registry, repository and tag (a digest, if given, must be the source's). */
+  target: ImageRef;
+  credentials?: CredentialLookup;
+  /** Stops the copy; what was copied stays, and the next copy skips it. */
+  signal?: AbortSignal;
+  onProgress?: (progress: CopyProgress) => void;
+  /** Told the size of each blob as it lands in the target (not of blobs skipped or mounted), e.g. to count copied bytes. */
+  onBlobCopied?: (bytes: number) => void;
+  /** Blobs moved at once. Default 4. */
+  concurrency?: number;
+}
+
+/** Progress while a blob streams is reported at most once per this many bytes. */
+const PROGRESS_EVERY_BYTES = 4 * 1024 * 1024;
+
+/** Copies an image (all platforms); see the module comment. */
+export async function copyImage(options: CopyImageOptions): Promise<CopyResult> {
+  const { source, target, credentials, signal, onProgress, onBlobCopied } = options;
+  if (target.tag === undefined && target.digest === undefined) {
+    throw new InvalidInputError(`copy target ${formatImageRef(target)} has no tag: give the tag to push the image under`);
+  }
+  const from = new RegistryClient(source.registry, { credentials });
+  const sameRegistry = target.registry === source.registry;
+  const to = sameRegistry ? from : new RegistryClient(target.registry, { credentials });
+
+  const tree = await readImageTree(from, source.repository, manifestReference(source), signal);
+  const { root } = tree;
+  if (target.digest !== undefined && target.digest !== root.digest) {
+    throw new InvalidInputError(`copy target ${formatImageRef(target)} names digest ${target.digest}, but the source ${formatImageRef(source)} is ${root.digest}`);
+  }
+  const targetReference = target.tag ?? root.digest;
+  const result = (blobs: CopyResult['blobs']): CopyResult => ({ digest: root.digest, mediaType: root.mediaType, platforms: tree.platforms, blobs });
+
+  const blobsTotal = tree.blobs.length;
+  const present = await to.headManifest(target.repository, targetReference, signal);
+  if (present?.digest === root.digest) {
+    onProgress?.({ blobsDone: blobsTotal, blobsTotal, bytesCopied: 0 });
+    return result({ copied: 0, skipped: blobsTotal, mounted: 0, bytesCopied: 0 });
+  }
+
+  const counts = { copied: 0, skipped: 0, mounted: 0, bytesCopied: 0 };
+  let streaming = 0; // bytes of blobs still in flight
+  let blobsDone = 0;
+  const report = () => onProgress?.({ blobsDone, blobsTotal, bytesCopied: counts.bytesCopied + streaming });
+
+  const copyBlob = async (blob: Descriptor): Promise<'copied' | 'skipped' | 'mounted'> => {
+    if (await to.hasBlob(target.repository, blob.digest, signal)) return 'skipped';
+    if (sameRegistry && source.repository !== target.repository && (await to.mountBlob(target.repository, blob.digest, source.repository, signal))) {
+      return 'mounted';
+    }
+    const download = await from.getBlob(source.repository, blob.digest, signal);
+    let sent = 0;
+    let reported = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        streaming += chunk.length;
+        if (sent - reported >= PROGRESS_EVERY_BYTES) {
+          reported = sent;
+          report();
+        }
+        done(null, chunk);
+      },
+    });
+    pipeline(download.stream, counted, () => undefined); // a download error reaches the upload through `counted`
+    try {
+      await to.uploadBlob(target.repository, blob.digest, blob.size, counted, signal);
+    } finally {
+      streaming -= sent;
+    }
+    counts.bytesCopied += blob.size;
+    onBlobCopied?.(blob.size); // as each blob lands: a copy cut short still counts what arrived
+    return 'copied';
+  };
+
+  await forEachConcurrently(tree.blobs, options.concurrency ?? 4, async (blob) => {
+    counts[await copyBlob(blob)] += 1;
+    blobsDone += 1;
+    report();
+  });
+
+  // Platform manifests first, by digest: the registry refuses an index whose manifests it lacks.
+  for (const child of tree.children) await to.putManifest(target.repository, child.digest, child.mediaType, child.body, signal);
+  await to.putManifest(target.repository, targetReference, root.mediaType, root.body, signal);
+
+  const landed = await to.headManifest(target.repository, targetReference, signal);
+  if (landed?.digest !== root.digest) {
+    throw new RegistryError(
+      `after copying ${formatImageRef(source)} (${root.digest}) to ${formatImageRef(target)}, the target has ${landed ? landed.digest : 'no manifest'} there: ` +
+        'something else pushed to that tag meanwhile, or the registry rewrote the manifest; check who pushes to it',
+      { registry: target.registry, retryable: false },
+    );
+  }
+  return result(counts);
+}
+
+/** Whether a registry has a whole image, and what it is. */
+export interface ImagePresence {
+  /** The manifest is there (with the expected digest, when one was given) and so is everything it refers to. */
+  present: boolean;
+  /** The digest found under the reference, even when it is not the expected one. */
+  digest?: string;
+  /** Media type of the manifest found, when present. */
+  mediaType?: string;
+  /** Platforms of the image found (`os/arch[/variant]`), when present. */
+  platforms?: string[];
+}
+
+/**
+ * Whether the image is in the registry in full: its manifest (with `expectedDigest`, or the reference's
+ * digest, when given), every manifest an index lists, and every blob. For waiting on a registry that
+ * replicates by itself, where the manifest may arrive before its layers.
+ */
+export async function verifyImage(options: { ref: ImageRef; expectedDigest?: string; credentials?: CredentialLookup; signal?: AbortSignal }): Promise<ImagePresence> {
+  const { ref, signal } = options;
+  const client = new RegistryClient(ref.registry, { credentials: options.credentials });
+  const head = await client.headManifest(ref.repository, manifestReference(ref), signal);
+  if (!head) return { present: false };
+  const expected = options.expectedDigest ?? ref.digest;
+  if (expected !== undefined && head.digest !== expected) return { present: false, digest: head.digest };
+  try {
+    const tree = await readImageTree(client, ref.repository, head.digest, signal);
+    let complete = true;
+    await forEachConcurrently(tree.blobs, 4, async (blob) => {
+      if (complete && !(await client.hasBlob(ref.repository, blob.digest, signal))) complete = false;
+    });
+    if (!complete) return { present: false, digest: head.digest };
+    return { present: true, digest: head.digest, mediaType: tree.root.mediaType, platforms: tree.platforms };
+  } catch (err) {
+    // A manifest or config listed but not (yet) there: the image is incomplete, not broken.
+    if (err instanceof RegistryError && err.status === 404) return { present: false, digest: head.digest };
+    throw err;
+  }
+}
