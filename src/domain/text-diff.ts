@@ -1,8 +1,10 @@
 /**
  * Line diffs of text, printed in the unified format people read in code review (`diff -u`): `---`/`+++`
- * headers, `@@` hunks, a few lines of context around each change. Written here rather than taken from
- * a package because manifests are small and the output format is all we need.
+ * headers, `@@` hunks, a few lines of context around each change. The edit script comes from the
+ * `diff` package (jsdiff: Myers' algorithm, fewest lines removed plus added); the hunks and their
+ * headers are written here as GNU `diff -u` writes them.
  */
+import { diffArrays } from 'diff';
 
 /** One line of an edit script that turns the old text into the new one. */
 export interface LineEdit {
@@ -30,90 +32,38 @@ export function splitLines(text: string): string[] {
 }
 
 /**
- * A shortest edit script from `before` to `after` (Myers' greedy algorithm: fewest lines removed plus
- * added). Within a change, removed lines come before the added ones, as reviewers expect.
- */
-export function diffLines(before: readonly string[], after: readonly string[]): LineEdit[] {
-  // Lines shared at both ends are common in manifests and cost nothing to peel off first.
-  let head = 0;
-  while (head < before.length && head < after.length && before[head] === after[head]) head += 1;
-  let tail = 0;
-  while (tail < before.length - head && tail < after.length - head && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail += 1;
-  const same = (lines: readonly string[]): LineEdit[] => lines.map((line) => ({ kind: 'same', line }));
-  return [
-    ...same(before.slice(0, head)),
-    ...shortestEdit(before.slice(head, before.length - tail), after.slice(head, after.length - tail)),
-    ...same(before.slice(before.length - tail)),
-  ];
-}
-
-/**
- * Edits past which the search stops: its memory grows with their square (about 16 MB here). Texts that
- * differ more than this are shown as the old lines replaced by the new ones: a correct diff, not a
- * shortest one.
+ * Edits past which the search stops (jsdiff's maxEditLength): its time grows with their square. Texts
+ * that differ more than this are shown as the old lines replaced by the new ones, past the lines they
+ * share at both ends: a correct diff, not a shortest one.
  */
 const maxSearchedEdits = 2000;
 
 /**
- * Myers' search over edit graph diagonals: round d finds, for each diagonal k = x - y, how far along the
- * old text a path with d edits can reach. Each round's frontier is kept so the path can be walked back.
+ * A shortest edit script from `before` to `after`. Within a change, removed lines come before the
+ * added ones, as reviewers expect (jsdiff prefers a removal where a path could go either way).
  */
-function shortestEdit(a: readonly string[], b: readonly string[]): LineEdit[] {
-  const n = a.length;
-  const m = b.length;
-  const replaceAll = (): LineEdit[] => [...a.map((line): LineEdit => ({ kind: 'removed', line })), ...b.map((line): LineEdit => ({ kind: 'added', line }))];
-  if (n === 0 || m === 0) return replaceAll();
-  const max = Math.min(n + m, maxSearchedEdits);
-  const offset = max + 1;
-  const frontier = new Int32Array(2 * max + 3);
-  // Frontiers before each round, trimmed to the diagonals that round reads (-d-1 .. d+1).
-  const rounds: Int32Array[] = [];
-  let found = -1;
-  for (let d = 0; d <= max && found < 0; d += 1) {
-    rounds.push(frontier.slice(offset - d - 1, offset + d + 2));
-    for (let k = -d; k <= d; k += 2) {
-      // Step down (add a line of b) from diagonal k+1, or right (remove a line of a) from k-1: whichever reached further.
-      const down = k === -d || (k !== d && frontier[offset + k - 1] < frontier[offset + k + 1]);
-      let x = down ? frontier[offset + k + 1] : frontier[offset + k - 1] + 1;
-      let y = x - k;
-      while (x < n && y < m && a[x] === b[y]) {
-        x += 1;
-        y += 1;
-      }
-      frontier[offset + k] = x;
-      if (x >= n && y >= m) {
-        found = d;
-        break;
-      }
-    }
-  }
+export function diffLines(before: readonly string[], after: readonly string[]): LineEdit[] {
+  const changes = diffArrays([...before], [...after], { maxEditLength: maxSearchedEdits });
+  if (!changes) return replaced(before, after);
+  return changes.flatMap((change) => {
+    const kind: LineEdit['kind'] = change.added ? 'added' : change.removed ? 'removed' : 'same';
+    return change.value.map((line) => ({ kind, line }));
+  });
+}
 
-  if (found < 0) return replaceAll();
-
-  const edits: LineEdit[] = [];
-  let x = n;
-  let y = m;
-  for (let d = found; d >= 0; d -= 1) {
-    const before = rounds[d];
-    const at = (k: number) => before[k + d + 1];
-    const k = x - y;
-    const down = k === -d || (k !== d && at(k - 1) < at(k + 1));
-    const prevK = down ? k + 1 : k - 1;
-    const prevX = d === 0 ? 0 : at(prevK);
-    const prevY = d === 0 ? 0 : prevX - prevK;
-    while (x > prevX && y > prevY) {
-      x -= 1;
-      y -= 1;
-      edits.push({ kind: 'same', line: a[x] });
-    }
-    if (d > 0) {
-      if (down) edits.push({ kind: 'added', line: b[prevY] });
-      else edits.push({ kind: 'removed', line: a[prevX] });
-    }
-    x = prevX;
-    y = prevY;
-  }
-  return edits.reverse();
+/** The lines shared at both ends kept, everything between them removed and added. */
+function replaced(before: readonly string[], after: readonly string[]): LineEdit[] {
+  let head = 0;
+  while (head < before.length && head < after.length && before[head] === after[head]) head += 1;
+  let tail = 0;
+  while (tail < before.length - head && tail < after.length - head && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail += 1;
+  const as = (kind: LineEdit['kind'], lines: readonly string[]): LineEdit[] => lines.map((line) => ({ kind, line }));
+  return [
+    ...as('same', before.slice(0, head)),
+    ...as('removed', before.slice(head, before.length - tail)),
+    ...as('added', after.slice(head, after.length - tail)),
+    ...as('same', before.slice(before.length - tail)),
+  ];
 }
 
 /**

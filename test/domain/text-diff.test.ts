@@ -54,7 +54,7 @@ describe('diffLines', () => {
     expect(diffLines([], [])).toEqual([]);
   });
 
-  it('rebuilds both sides and edits as few lines as possible', () => {
+  it('rebuilds both sides, edits as few lines as possible, and puts removed lines first', () => {
     // A small alphabet makes repeated lines, where a wrong walk back through the search shows.
     const lines = fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { maxLength: 14 });
     fc.assert(
@@ -64,6 +64,8 @@ describe('diffLines', () => {
         expect(side(edits, 'added')).toEqual(b);
         const changed = edits.filter((e) => e.kind !== 'same').length;
         expect(changed).toBe(a.length + b.length - 2 * lcsLength(a, b));
+        // Within each change, the removed lines come first.
+        expect(edits.map((e) => e.kind).join(',')).not.toContain('added,removed');
       }),
       { numRuns: 500 },
     );
