@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { InvalidInputError } from '../../domain/errors';
-import { quoteExcerpt } from '../../domain/excerpt';
+import { InvalidInputError, MissingPrerequisiteError } from '../../domain/errors';
+import { maxPathExcerptChars, quoteExcerpt } from '../../domain/excerpt';
 import type { ObjectRef, ReleaseRef, TemplateBundle } from '../../domain/release-input';
 import type { RegionSpec } from '../../domain/release-spec';
 import { parseValuePath, prototypeKeyPaths, prototypeKeys } from '../../domain/value-paths';
@@ -94,11 +94,23 @@ async function helmTemplate(helmPath: string, releaseName: string, chart: string
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string; code?: string };
-    if (e.code === 'ENOENT') throw new Error(`helm not found at ${helmPath}: install helm on the worker or set MERIDIAN_HELM`);
+    if (e.code === 'ENOENT' || e.code === 'EACCES') throw new MissingPrerequisiteError(helmMissing(helmPath, e.code));
     // helm's reason in one line of bounded length: it may quote the chart, and a chart is input.
     const reason = (e.stderr || e.message).trim().replace(/\s*\n\s*/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '?');
     throw new InvalidInputError(`helm could not render the chart: ${reason.length > maxHelmReasonChars ? `${reason.slice(0, maxHelmReasonChars)}… (${reason.length} characters)` : reason}`);
   }
+}
+
+/**
+ * Why helm could not run, and how to get it. A bare `helm` is what callers pass when neither the
+ * toolchain cache nor MERIDIAN_HELM named one, and PATH had none either.
+ */
+function helmMissing(helmPath: string, code: string): string {
+  const where = helmPath === 'helm' ? 'helm is not in the toolchain cache nor on PATH' : `helm at ${quoteExcerpt(helmPath, maxPathExcerptChars)} ${code === 'EACCES' ? 'cannot be run' : 'does not exist'}`;
+  return (
+    `${where}: run \`npm run setup\` (or \`MERIDIAN_ONLY=helm bash scripts/setup-toolchain.sh\` for helm alone), which builds it into ` +
+    '~/.cache/meridian/bin ($MERIDIAN_CACHE/bin), or put helm on PATH, or set MERIDIAN_HELM to its path'
+  );
 }
 
 /** How errors name helm's output. */
