@@ -159,7 +159,7 @@ describe('meridian codec-server', () => {
   });
 
   it.each([
-    [['--port', 'http'], /--port is "http"/],
+    [['--port', 'http'], /--port: expected a port number from 0 to 65535, got "http"/],
     [['--ui-origin', 'localhost:8233'], /--ui-origin "localhost:8233"/],
     [['--token-file', '/nonexistent/token'], /--token-file \/nonexistent\/token does not exist/],
   ])('refuses %j with exit 2', async (argv, message) => {

@@ -4,28 +4,21 @@ import { startCodecServer } from '../../codec/codec-server';
 import { InvalidInputError } from '../../domain/errors';
 import { regularFileProblem } from '../../temporal/connection-config';
 import { createLogger } from '../../worker/logger';
-import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
-
-const usage = '[--host 127.0.0.1] [--port 8888] [--ui-origin URL ...] [--token-file FILE]';
 
 /**
  * `meridian codec-server`: the Temporal codec server protocol over MERIDIAN_CODEC_KEYS, so the Web UI
  * (Settings, Codec Server) and `temporal --codec-endpoint` show encrypted payloads. Runs until SIGINT or
  * SIGTERM. A token (MERIDIAN_CODEC_SERVER_TOKEN or --token-file) makes every call need it as a bearer token.
  */
-export async function codecServerCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('codec-server', argv, {
-    host: { type: 'string' },
-    port: { type: 'string' },
-    'ui-origin': { type: 'string', multiple: true },
-    'token-file': { type: 'string' },
-  }, usage);
+export async function codecServerCommand(
+  values: { host: string; port: number; uiOrigin?: string[]; tokenFile?: string },
+  _args: string[],
+  ctx: CommandContext,
+): Promise<number> {
   const codec = codecFromEnv(ctx.env);
   if (!codec) throw new InvalidInputError('meridian codec-server needs MERIDIAN_CODEC_KEYS or MERIDIAN_CODEC_KEYS_FILE: the same keys as the worker');
-  const port = values.port === undefined ? 8888 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidInputError(`--port is "${values.port}": give a port number from 0 to 65535`);
-  const origins = (values['ui-origin'] ?? []).map((origin) => {
+  const origins = (values.uiOrigin ?? []).map((origin) => {
     let url: URL;
     try {
       url = new URL(origin);
@@ -35,8 +28,8 @@ export async function codecServerCommand(argv: string[], ctx: CommandContext): P
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidInputError(`--ui-origin "${origin}" must be an http or https URL`);
     return url.origin;
   });
-  const token = codecServerToken(values['token-file'], ctx.env);
-  const server = await startCodecServer({ host: values.host ?? '127.0.0.1', port, codec, origins, token });
+  const token = codecServerToken(values.tokenFile, ctx.env);
+  const server = await startCodecServer({ host: values.host, port: values.port, codec, origins, token });
   const logger = createLogger(ctx.env.MERIDIAN_LOG_LEVEL ?? 'info');
   logger.info({ url: server.url, origins, token: token ? 'required' : 'none', encryptingKey: codec.encryptingKeyId }, 'codec server started');
   ctx.err(`codec server at ${server.url}${origins.length ? ` for ${origins.join(', ')}` : ' (no --ui-origin: the Web UI cannot call it)'}\n`);

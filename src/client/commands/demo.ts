@@ -6,7 +6,6 @@ import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../../rig/rig-co
 import { rigUp } from '../../rig/rig';
 import { createLogger } from '../../worker/logger';
 import { createMeridianWorker } from '../../worker/run-worker';
-import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 import { connectClient, workflowUrl } from '../temporal';
 import { helmPath } from './render';
@@ -19,14 +18,11 @@ import { writeDemoSpec } from '../../infra/release-files/demo-spec';
  * `meridian demo`: brings the local rig up, runs a worker, and takes the example release around the
  * world with short bakes, approving its gate as the demo's operator and showing progress throughout.
  */
-export async function demoCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('demo', argv, {
-    file: { type: 'string', short: 'f' },
-    version: { type: 'string' },
-    bake: { type: 'string' },
-    'canary-soak': { type: 'string' },
-    rig: { type: 'string' },
-  }, '[-f release.yaml] [--version V] [--bake 20s] [--canary-soak 20s]');
+export async function demoCommand(
+  values: { file?: string; version?: string; bake: number; canarySoak: number; rig?: string },
+  _args: string[],
+  ctx: CommandContext,
+): Promise<number> {
   const say = (line: string) => ctx.out(`== ${line}\n`);
   const config = loadRigConfig(values.rig ?? defaultRigConfigFile());
   const layout = rigLayout(ctx.env);
@@ -51,7 +47,8 @@ export async function demoCommand(argv: string[], ctx: CommandContext): Promise<
   try {
     say(`starting release ${releaseId}`);
     const startCode = await startCommand(
-      ['-f', specFile, '--bake', values.bake ?? '20s', '--canary-soak', values['canary-soak'] ?? '20s', '--load-duration', '5s', '--analysis-interval', '2s'],
+      { file: specFile, bake: values.bake, canarySoak: values.canarySoak, loadDuration: 5_000, analysisInterval: 2_000 },
+      [],
       { ...ctx, env },
     );
     if (startCode !== 0) return startCode;

@@ -1,29 +1,22 @@
 import { loadRigConfig, defaultRigConfigFile, rigLayout } from '../../rig/rig-config';
 import { type RigProfile, profileNames } from '../../rig/production-profile';
 import { type RigStatus, rigDown, rigStatus, rigUp } from '../../rig/rig';
-import { parseCommandArgs } from '../args';
+import { quoteExcerpt } from '../../domain/excerpt';
 import { UsageError } from '../cli-errors';
 import type { CommandContext } from '../command';
 
-const usage = 'up [--profile dev|production] | down [--purge] | status [--json]  [--rig FILE]';
-
 /** `meridian dev up | down | status`: the local rig of real servers. */
-export async function devCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs('dev', argv, {
-    rig: { type: 'string' },
-    json: { type: 'boolean' },
-    purge: { type: 'boolean' },
-    profile: { type: 'string' },
-  }, usage);
-  const [action, ...extra] = positionals;
-  if (!action || extra.length > 0 || !['up', 'down', 'status'].includes(action)) {
-    throw new UsageError(`expected one of up, down, status${action ? `, got "${positionals.join(' ')}"` : ''}\n  usage: meridian dev ${usage}`);
-  }
+export async function devCommand(
+  values: { rig?: string; json?: boolean; purge?: boolean; profile?: string },
+  [action]: string[],
+  ctx: CommandContext,
+): Promise<number> {
+  // The profiles are the rig's (checked here: loading the rig's modules to list them would slow every command line).
   const profile = values.profile;
   if (profile !== undefined && !(profileNames as readonly string[]).includes(profile)) {
-    throw new UsageError(`--profile: expected one of ${profileNames.join(', ')}, got ${JSON.stringify(profile.slice(0, 40))}\n  usage: meridian dev ${usage}`);
+    throw new UsageError(`--profile: expected one of ${profileNames.join(', ')}, got ${quoteExcerpt(profile)}`);
   }
-  if (profile !== undefined && action !== 'up') throw new UsageError(`--profile applies to \`dev up\` only\n  usage: meridian dev ${usage}`);
+  if (profile !== undefined && action !== 'up') throw new UsageError('--profile applies to `dev up` only');
   const config = loadRigConfig(values.rig ?? defaultRigConfigFile());
   const layout = rigLayout(ctx.env);
   const report = (line: string) => ctx.err(`${line}\n`);

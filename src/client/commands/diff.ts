@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { kubeConfigForContext } from '../../infra/kubernetes/kube-config';
 import { InvalidInputError } from '../../domain/errors';
+import { quoteExcerpt } from '../../domain/excerpt';
 import { type ChangeKind, compareObject, objectName, type ObjectChange, pairObjects, redactSecretLists } from '../../domain/object-changes';
 import { unifiedDiff } from '../../domain/text-diff';
-import { parseCommandArgs } from '../args';
 import { UsageError } from '../cli-errors';
 import { previewClusterChanges } from '../cluster-changes';
 import type { CommandContext } from '../command';
@@ -14,33 +14,23 @@ import { verifyImage } from '../../infra/registry/copy-image';
 import { credentialsFromEnv } from '../../infra/registry/registry-auth';
 import { manifestsYaml, regionNamed, renderRegion } from '../render-region';
 
-const usage = '-f release.yaml (--regions A,B | --region NAME) [--json]';
-
 /**
  * `meridian diff`: how two regions' manifests differ (--regions A,B), or what releasing would change in
  * one region's cluster (--region NAME, by server-side dry run). Informational: exit 0 whatever differs.
  * Secrets are shown with their keys and `***` for each value (`*** (before)`, `*** (after)` where it changes).
+ * Commander refuses --region with --regions (the options conflict).
  */
-export async function diffCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs(
-    'diff',
-    argv,
-    { file: { type: 'string', short: 'f' }, region: { type: 'string' }, regions: { type: 'string' }, json: { type: 'boolean' } },
-    usage,
-  );
+export async function diffCommand(values: { file?: string; region?: string; regions?: string; json?: boolean }, _args: string[], ctx: CommandContext): Promise<number> {
   const file = requireFile('diff', values.file);
-  if (values.region !== undefined && values.regions !== undefined) {
-    throw new UsageError(`--region and --regions: give one: --regions A,B compares two regions' manifests, --region NAME compares a region's cluster with the release\n  usage: meridian diff ${usage}`);
-  }
   if (values.regions !== undefined) {
     const names = values.regions.split(',').map((n) => n.trim());
     if (names.length !== 2 || names.some((n) => n === '')) {
-      throw new UsageError(`--regions: give two region names separated by a comma, e.g. --regions us-east-canary,us-west; got ${JSON.stringify(values.regions)}\n  usage: meridian diff ${usage}`);
+      throw new UsageError(`--regions: give two region names separated by a comma, e.g. --regions us-east-canary,us-west; got ${quoteExcerpt(values.regions)}`);
     }
     return diffRegions(loadRelease(file), names as [string, string], values.json ?? false, ctx);
   }
   if (values.region !== undefined) return diffCluster(loadRelease(file), values.region, values.json ?? false, ctx);
-  throw new UsageError(`missing --regions A,B (two regions' manifests) or --region NAME (a region's cluster against the release)\n  usage: meridian diff ${usage}`);
+  throw new UsageError("missing --regions A,B (two regions' manifests) or --region NAME (a region's cluster against the release)");
 }
 
 /** The rendered manifests of two regions, as one unified diff of what `meridian render` prints. */

@@ -1,9 +1,8 @@
 import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
-import { InvalidInputError } from '../../domain/errors';
 import { pauseSignal, resumeSignal, statusQuery, taskQueue } from '../../workflows/definitions';
 import { type FreezeState, freezeIdOf, type freezeWorkflow, releaseStartedSignal } from '../../workflows/freeze-workflow';
 import { appKey, releasesQuery } from '../../workflows/search-attributes';
-import { parseCommandArgs } from '../args';
+import { UsageError } from '../cli-errors';
 import { checkOperatorRequest } from '../release-update';
 import type { CommandContext } from '../command';
 import { connectClient, operatorName } from '../temporal';
@@ -41,8 +40,14 @@ async function pausedByFreeze(handle: WorkflowHandle): Promise<string[]> {
   return [...ids];
 }
 
+/** The options of freeze and unfreeze. */
+export interface FreezeOptions {
+  app?: string;
+  reason?: string;
+}
+
 function appOption(command: string, app: string | undefined): string {
-  if (!app) throw new InvalidInputError(`missing --app NAME: the app to ${command}\n  usage: meridian ${command} --app shop-api [--reason TEXT]`);
+  if (!app) throw new UsageError(`missing --app NAME: the app to ${command}`);
   return app;
 }
 
@@ -63,8 +68,7 @@ export async function activeFreeze(client: Client, app: string): Promise<{ by?: 
  * before its next step, and `meridian start` refuses new ones until `meridian unfreeze`. Signals, so a
  * freeze holds even while no worker runs. Freezing a frozen app pauses what started since, nothing else.
  */
-export async function freezeCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('freeze', argv, { app: { type: 'string' }, reason: { type: 'string' } }, '--app NAME [--reason TEXT]');
+export async function freezeCommand(values: FreezeOptions, _args: string[], ctx: CommandContext): Promise<number> {
   const app = appOption('freeze', values.app);
   const by = operatorName(ctx.env);
   const request = { by, reason: `freeze of ${app}${values.reason ? `: ${values.reason}` : ''}` };
@@ -102,8 +106,7 @@ export async function freezeCommand(argv: string[], ctx: CommandContext): Promis
 }
 
 /** `meridian unfreeze --app A [--reason R]`: lifts the freeze and resumes the releases it paused. */
-export async function unfreezeCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('unfreeze', argv, { app: { type: 'string' }, reason: { type: 'string' } }, '--app NAME [--reason TEXT]');
+export async function unfreezeCommand(values: FreezeOptions, _args: string[], ctx: CommandContext): Promise<number> {
   const app = appOption('unfreeze', values.app);
   const by = operatorName(ctx.env);
   checkOperatorRequest('unfreeze', resumeSignal.name, { by, reason: `freeze of ${app} lifted${values.reason ? `: ${values.reason}` : ''}` });

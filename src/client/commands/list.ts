@@ -1,13 +1,19 @@
-import { parseCommandArgs } from '../args';
+import type { ReleasePhase } from '../../domain/release-status';
+import { releasesQuery } from '../../workflows/search-attributes';
 import type { CommandContext } from '../command';
 import { connectClient } from '../temporal';
-import { releasesQuery } from '../../workflows/search-attributes';
 
-/** `meridian list [--app A] [--phase P] [--json]`: releases, newest first, found by search attributes. */
-export async function listCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('list', argv, { app: { type: 'string' }, phase: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' } }, '[--app NAME] [--phase PHASE] [--json]');
-  const query = releasesQuery({ app: values.app || undefined, phase: values.phase || undefined });
-  const limit = Number(values.limit ?? 50);
+/** `meridian list`'s options, as their parsers left them (`--phase` one of releasePhases, `--limit` 1 to 1000, 50 by default). */
+export interface ListOptions {
+  app?: string;
+  phase?: ReleasePhase;
+  limit: number;
+  json?: boolean;
+}
+
+/** `meridian list [--app A] [--phase P] [--limit N] [--json]`: releases, newest first, found by search attributes. */
+export async function listCommand(values: ListOptions, _args: string[], ctx: CommandContext): Promise<number> {
+  const query = releasesQuery({ app: values.app || undefined, phase: values.phase });
   const { client, close } = await connectClient(ctx.env);
   try {
     const rows: { releaseId: string; app?: string; version?: string; phase?: string; started: string; status: string }[] = [];
@@ -21,7 +27,7 @@ export async function listCommand(argv: string[], ctx: CommandContext): Promise<
         started: wf.startTime.toISOString(),
         status: wf.status.name,
       });
-      if (rows.length >= limit) break;
+      if (rows.length >= values.limit) break;
     }
     if (values.json) ctx.out(`${JSON.stringify(rows, null, 2)}\n`);
     else if (rows.length === 0) ctx.out('no releases\n');

@@ -3,15 +3,13 @@ import type { ReleaseSpec } from '../../domain/release-spec';
 import { planWarnings } from '../../domain/plan-warnings';
 import { planRelease } from '../../domain/rollout-plan';
 import { traitsOf } from '../../domain/trait-plan';
-import { parseCommandArgs } from '../args';
 import { printable } from '../cli-errors';
 import type { CommandContext } from '../command';
-import { overrideOptions, overridesFrom, requireFile } from '../options';
+import { type OverrideValues, overridesFrom, requireFile } from '../options';
 import { loadRelease, releaseTimeToSmoke } from '../../infra/release-files/release-file';
 
 /** `meridian plan -f release.yaml`: the waves, why each region is where it is, and the bakes. */
-export async function planCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('plan', argv, { file: { type: 'string', short: 'f' }, json: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--json] [--bake D] [--canary-soak D] [--load-duration D] [--analysis-interval D]');
+export async function planCommand(values: { file?: string; json?: boolean } & OverrideValues, _args: string[], ctx: CommandContext): Promise<number> {
   const release = loadRelease(requireFile('plan', values.file));
   const { timeToSmoke, warnings } = releaseTimeToSmoke(release, Date.now());
   const overrides = overridesFrom(values);

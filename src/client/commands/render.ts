@@ -1,4 +1,3 @@
-import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 import { requireFile } from '../options';
 import { loadRelease } from '../../infra/release-files/release-file';
@@ -8,8 +7,7 @@ import { manifestsYaml, regionNamed, renderRegion } from '../render-region';
 export { helmPath } from '../render-region';
 
 /** `meridian render -f release.yaml --region X`: the manifests Meridian would apply in that region. */
-export async function renderCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('render', argv, { file: { type: 'string', short: 'f' }, region: { type: 'string' } }, '-f release.yaml --region NAME');
+export async function renderCommand(values: { file?: string; region?: string }, _args: string[], ctx: CommandContext): Promise<number> {
   const release = loadRelease(requireFile('render', values.file));
   const region = regionNamed(release, values.region, '--region');
   ctx.out(manifestsYaml(await renderRegion(release, region, ctx.env)));

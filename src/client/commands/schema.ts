@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { releaseSpecSchema } from '../../domain/release-spec';
-import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 
 /** The release spec's JSON Schema, for editors (e.g. the yaml-language-server `$schema` comment). */
@@ -13,8 +12,7 @@ export function releaseJsonSchema(): Record<string, unknown> {
 }
 
 /** `meridian schema`: prints the JSON Schema of the release spec. */
-export async function schemaCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  parseCommandArgs('schema', argv, {}, '');
+export async function schemaCommand(_options: object, _args: string[], ctx: CommandContext): Promise<number> {
   ctx.out(`${JSON.stringify(releaseJsonSchema(), null, 2)}\n`);
   return 0;
 }

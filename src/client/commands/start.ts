@@ -4,9 +4,8 @@ import type { ReleaseInput, ReleaseOverrides } from '../../domain/release-input'
 import type { releaseWorkflow } from '../../workflows/release-workflow';
 import { releaseWorkflowType, taskQueue } from '../../workflows/definitions';
 import { appKey, phaseKey, versionKey } from '../../workflows/search-attributes';
-import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
-import { overrideOptions, overridesFrom, requireFile } from '../options';
+import { type OverrideValues, overridesFrom, requireFile } from '../options';
 import { type LoadedRelease, loadRelease, packReleaseTemplate, releaseIdOf, releaseTimeToSmoke, specHashOf } from '../../infra/release-files/release-file';
 import { packTraffic } from '../../infra/load/packed-traffic';
 import { planWarnings } from '../../domain/plan-warnings';
@@ -16,12 +15,17 @@ import { checkSourceImage } from '../source-image';
 import { activeFreeze } from './freeze';
 import { watchRelease } from './watch';
 
+/** `meridian start`'s options: the spec, whether to follow the release, and timing overrides (milliseconds). */
+export interface StartOptions extends OverrideValues {
+  file?: string;
+  wait?: boolean;
+}
+
 /**
  * `meridian start -f release.yaml [--wait]`: starts the release, or finds it already started with the
  * same spec (a repeated start from CI is harmless). The same id with a different spec is refused.
  */
-export async function startCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('start', argv, { file: { type: 'string', short: 'f' }, wait: { type: 'boolean' }, ...overrideOptions }, '-f release.yaml [--wait] [--bake D] [--canary-soak D] [--load-duration D] [--analysis-interval D]');
+export async function startCommand(values: StartOptions, _args: string[], ctx: CommandContext): Promise<number> {
   const release = loadRelease(requireFile('start', values.file));
   const { input, warnings } = releaseInputOf(release, overridesFrom(values), operatorName(ctx.env), Date.now());
   const sourceImage = await checkSourceImage(release.spec, ctx.env);

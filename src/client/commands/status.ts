@@ -1,14 +1,10 @@
-import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
-import { requireReleaseId } from '../options';
 import { queryStatus } from '../release-handle';
 import { formatStatus } from '../status-view';
 import { connectClient } from '../temporal';
 
 /** `meridian status <id> [--json]`: wave, each region's phase, what it waits for and until when. */
-export async function statusCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs('status', argv, { json: { type: 'boolean' } }, '<release-id> [--json]');
-  const releaseId = requireReleaseId('status', positionals);
+export async function statusCommand(values: { json?: boolean }, [releaseId]: string[], ctx: CommandContext): Promise<number> {
   const { client, close } = await connectClient(ctx.env);
   try {
     const status = await queryStatus(client, releaseId);

@@ -1,12 +1,10 @@
-import { parseCommandArgs } from '../args';
 import { printable } from '../cli-errors';
 import type { CommandContext } from '../command';
 import { requireFile } from '../options';
 import { loadRelease } from '../../infra/release-files/release-file';
 
 /** `meridian validate -f release.yaml`: every problem at once, with its path and the fix. */
-export async function validateCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs('validate', argv, { file: { type: 'string', short: 'f' }, json: { type: 'boolean' } }, '-f release.yaml [--json]');
+export async function validateCommand(values: { file?: string; json?: boolean }, _args: string[], ctx: CommandContext): Promise<number> {
   const release = loadRelease(requireFile('validate', values.file));
   const { metadata, spec } = release.spec;
   if (values.json) {

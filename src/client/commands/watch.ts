@@ -1,9 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { isTerminalReleasePhase, type ReleaseStatus } from '../../domain/release-status';
-import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
-import { requireReleaseId } from '../options';
 import { awaitRelease, queryStatus } from '../release-handle';
 import { formatStatus } from '../status-view';
 import { connectClient } from '../temporal';
@@ -48,9 +46,7 @@ export async function watchRelease(
 }
 
 /** `meridian watch <id>`: live progress until the release ends. */
-export async function watchCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { positionals } = parseCommandArgs('watch', argv, {}, '<release-id>');
-  const releaseId = requireReleaseId('watch', positionals);
+export async function watchCommand(_options: object, [releaseId]: string[], ctx: CommandContext): Promise<number> {
   const { client, close } = await connectClient(ctx.env);
   try {
     return await watchRelease(client, releaseId, ctx);

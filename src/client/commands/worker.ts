@@ -4,7 +4,6 @@ import { formatDuration } from '../../domain/duration';
 import { connectionLogFields } from '../../temporal/connection-config';
 import { createLogger } from '../../worker/logger';
 import { checkMetricsAddress, createMeridianWorker, shutdownGraceFromEnv } from '../../worker/run-worker';
-import { parseCommandArgs } from '../args';
 import type { CommandContext } from '../command';
 import { temporalTarget } from '../temporal';
 import { helmPath } from './render';
@@ -19,20 +18,14 @@ const signalExitCodes = { SIGINT: 130, SIGTERM: 143 } as const;
  * activity attempts finish for MERIDIAN_SHUTDOWN_GRACE (default 30s), then exits 0; a second signal
  * exits at once with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as a shell would.
  */
-export async function workerCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs(
-    'worker',
-    argv,
-    { 'task-queue': { type: 'string' }, kubeconfig: { type: 'string' }, 'metrics-address': { type: 'string' } },
-    '[--task-queue NAME] [--kubeconfig FILE] [--metrics-address HOST:PORT]',
-  );
+export async function workerCommand(values: { taskQueue?: string; kubeconfig?: string; metricsAddress?: string }, _args: string[], ctx: CommandContext): Promise<number> {
   // Every setting is checked before anything connects, so bad config is exit 2 with nothing started.
   const target = temporalTarget(ctx.env);
   const dataConverter = dataConverterFromEnv(ctx.env);
   const shutdownGraceMs = shutdownGraceFromEnv(ctx.env);
   const metricsAddress =
-    values['metrics-address'] !== undefined
-      ? checkMetricsAddress(values['metrics-address'], '--metrics-address')
+    values.metricsAddress !== undefined
+      ? checkMetricsAddress(values.metricsAddress, '--metrics-address')
       : ctx.env.MERIDIAN_METRICS_ADDRESS?.trim()
         ? checkMetricsAddress(ctx.env.MERIDIAN_METRICS_ADDRESS, 'MERIDIAN_METRICS_ADDRESS')
         : undefined;
@@ -42,7 +35,7 @@ export async function workerCommand(argv: string[], ctx: CommandContext): Promis
     namespace: target.namespace,
     connection: target,
     dataConverter,
-    taskQueue: values['task-queue'],
+    taskQueue: values.taskQueue,
     helmPath: helmPath(ctx.env),
     kubeconfigFile: values.kubeconfig ?? ctx.env.KUBECONFIG,
     logger,

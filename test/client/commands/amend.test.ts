@@ -12,17 +12,19 @@ const spec = resolve(__dirname, '../../../examples/release.yaml');
 
 describe('meridian skip | retry | move | add-region: bad input is refused before anything is sent', () => {
   it.each([
-    [['skip', 'release-x'], 'expected a release id and a region'],
+    [['skip', 'release-x'], "missing required argument 'region'"],
     [['skip', 'release-x', 'eu-west'], '--reason: say why'],
     [['retry', 'release-x', 'eu-west', '--reason', ' '], '--reason: say why'],
     [['move', 'release-x', 'eu-west', '--reason', 'r'], '--to-wave: give the later wave'],
-    [['move', 'release-x', 'eu-west', '--reason', 'r', '--to-wave', 'two'], '--to-wave: expected a wave number from 1, got "two"'],
-    [['skip', 'release-x', 'eu-west', '--reason', 'r', '--to-wave', '3'], '--to-wave: only move takes it'],
+    [['move', 'release-x', 'eu-west', '--reason', 'r', '--to-wave', 'two'], '--to-wave: expected a wave number from 1 to 100000, got "two"'],
+    [['skip', 'release-x', 'eu-west', '--reason', 'r', '--to-wave', '3'], "unknown option '--to-wave'"],
+    [['retry', 'release-x', 'eu-west', '--reason', 'r', '-f', spec], "unknown option '-f'"],
     [['add-region', 'release-x', 'eu-north', '--reason', 'r'], 'missing -f FILE'],
-    [['add-region', 'release-x', 'eu-north', '--reason', 'r', '-f', spec], 'no region eu-north in spec.regions (it has us-east-canary, '],
+    [['add-region', 'release-x', 'eu-north', '--reason', 'r', '-f', spec], `${spec}: no region eu-north in spec.regions (it has us-east-canary, `],
   ])('%j: %s', async (argv, message) => {
     const { code, stderr } = await cli(...argv);
     expect(code).toBe(2);
-    expect(stderr).toContain(message);
+    expect(stderr).toContain(`error: ${message}`);
+    expect(stderr).toContain(`\n  usage: meridian ${argv[0]} <release-id> <region> `);
   });
 });

@@ -97,9 +97,9 @@ describe('meridian diff: bad input is refused with the option and the fix (exit 
     [['-f', example, '--regions', 'us-west,eu-west,sa-east'], '--regions: give two region names separated by a comma'],
     [['-f', example, '--regions', 'us-west,eu-north'], '--regions: no region "eu-north"; use one of us-east-canary, us-west, '],
     [['-f', example, '--region', 'eu-north'], '--region: no region "eu-north"; use one of us-east-canary, us-west, '],
-    [['-f', example, '--region', 'us-west', '--regions', 'us-west,eu-west'], '--region and --regions: give one'],
+    [['-f', example, '--region', 'us-west', '--regions', 'us-west,eu-west'], "option '--regions <a,b>' cannot be used with option '--region <name>'"],
     [['-f', example], 'missing --regions A,B (two regions\' manifests) or --region NAME'],
-    [['-f', example, '--context', 'x'], "Unknown option '--context'"],
+    [['-f', example, '--context', 'x'], "unknown option '--context'"],
   ])('%j: %s', async (argv, message) => {
     const { code, stdout, stderr } = await cli(['diff', ...argv]);
     expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
