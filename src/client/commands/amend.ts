@@ -1,3 +1,5 @@
+import { quoteExcerpt } from '../../domain/excerpt';
+import { regionSchema } from '../../domain/release-spec';
 import { addRegionUpdate, moveRegionUpdate, retryRegionUpdate, skipRegionUpdate } from '../../workflows/definitions';
 import { UsageError } from '../cli-errors';
 import type { Command, CommandContext } from '../command';
@@ -26,7 +28,8 @@ export interface AmendOptions {
  *   meridian add-region <id> <region> -f release.yaml [--wave N] --reason TEXT
  */
 export function amendCommand(action: Amendment): Command<AmendOptions> {
-  return async (values: AmendOptions, [releaseId, region]: string[], ctx: CommandContext) => {
+  return async (values: AmendOptions, [releaseId, regionArgument]: string[], ctx: CommandContext) => {
+    const region = regionName(regionArgument);
     if (!values.reason?.trim()) throw new UsageError('--reason: say why; every amendment is recorded with who asked and why');
     const base = { by: operatorName(ctx.env), reason: values.reason, region };
     switch (action) {
@@ -51,4 +54,11 @@ export function amendCommand(action: Amendment): Command<AmendOptions> {
       }
     }
   };
+}
+
+/** The <region> argument, held to the spec's rule for region names (regionSchema's name). */
+function regionName(text: string): string {
+  const checked = regionSchema.shape.name.safeParse(text);
+  if (!checked.success) throw new UsageError(`<region>: ${checked.error.issues[0]?.message ?? 'not a region name'}, got ${quoteExcerpt(text)}`);
+  return checked.data;
 }

@@ -1,8 +1,10 @@
 import { type Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
+import type { LoadedDataConverter, Payload } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 import { pauseSignal, resumeSignal, statusQuery, taskQueue } from '../../workflows/definitions';
 import { type FreezeState, freezeIdOf, type freezeWorkflow, releaseStartedSignal } from '../../workflows/freeze-workflow';
 import { appKey, releasesQuery } from '../../workflows/search-attributes';
-import { UsageError } from '../cli-errors';
+import { printable, UsageError } from '../cli-errors';
 import { checkOperatorRequest } from '../release-update';
 import type { CommandContext } from '../command';
 import { connectClient, operatorName } from '../temporal';
@@ -27,17 +29,36 @@ async function notPaused(client: Client, ids: string[]): Promise<string[]> {
  * The releases a freeze paused: those running when it began (its memo) and those started while it held,
  * which told it by signal (its history). Read without a worker, like everything about freezes.
  */
-async function pausedByFreeze(handle: WorkflowHandle): Promise<string[]> {
-  const ids = new Set(((await handle.describe()).memo?.paused as string[] | undefined) ?? []);
-  const history = await handle.fetchHistory();
-  for (const event of history.events ?? []) {
+async function pausedByFreeze(handle: WorkflowHandle, converter: LoadedDataConverter, unreadable: (why: string) => void): Promise<string[]> {
+  const memo = ((await handle.describe()).memo?.paused as string[] | undefined) ?? [];
+  const signaled = await releasesSignaled((await handle.fetchHistory()).events ?? [], converter, unreadable);
+  return [...new Set([...memo, ...signaled])];
+}
+
+/**
+ * The release ids that release-started signals in a freeze's history carry, read with the client's
+ * data converter: its codecs (MERIDIAN_CODEC_KEYS: the payload is ciphertext then) decode first, the
+ * last one first as the SDK does, then its payload converter. A payload that cannot be read (a key
+ * this CLI lacks, an encoding it does not know) is reported through `unreadable` with why; a value not
+ * of the signal's shape names no release.
+ */
+export async function releasesSignaled(events: readonly temporal.api.history.v1.IHistoryEvent[], converter: LoadedDataConverter, unreadable: (why: string) => void): Promise<string[]> {
+  const ids: string[] = [];
+  for (const event of events) {
     const signaled = event.workflowExecutionSignaledEventAttributes;
     if (signaled?.signalName !== releaseStartedSignal.name) continue;
-    const data = signaled.input?.payloads?.[0]?.data;
-    const releaseId = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { releaseId?: string }).releaseId : undefined;
-    if (releaseId) ids.add(releaseId);
+    const payload = signaled.input?.payloads?.[0];
+    if (!payload) continue;
+    try {
+      let payloads: Payload[] = [payload];
+      for (const codec of [...converter.payloadCodecs].reverse()) payloads = await codec.decode(payloads);
+      const value = converter.payloadConverter.fromPayload<{ releaseId?: unknown } | null>(payloads[0]);
+      if (typeof value?.releaseId === 'string') ids.push(value.releaseId);
+    } catch (err) {
+      unreadable(String((err as Error)?.message ?? err).split('\n')[0].slice(0, 200));
+    }
   }
-  return [...ids];
+  return ids;
 }
 
 /** The options of freeze and unfreeze. */
@@ -121,7 +142,9 @@ export async function unfreezeCommand(values: FreezeOptions, _args: string[], ct
     // Ended here rather than by signal, so that lifting needs no worker; the reason is in its history.
     // Ended first, then read: a release that tells the freeze after this finds none and does not pause.
     await handle.terminate(`lifted by ${by}${values.reason ? `: ${values.reason}` : ''}`);
-    const paused = await pausedByFreeze(handle);
+    const paused = await pausedByFreeze(handle, client.options.loadedDataConverter, (why) =>
+      ctx.err(`warning: a release-started signal of the freeze could not be read (${printable(why)}): a release started during the freeze may stay paused; \`meridian list --app ${app} --phase Paused\` finds it\n`),
+    );
     ctx.out(`lifted the freeze of ${app}\n`);
     const running = new Set(await runningReleases(client, app));
     for (const id of paused.filter((p) => running.has(p))) {

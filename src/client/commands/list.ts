@@ -1,5 +1,5 @@
 import type { ReleasePhase } from '../../domain/release-status';
-import { releasesQuery } from '../../workflows/search-attributes';
+import { appKey, phaseKey, releasesQuery, versionKey } from '../../workflows/search-attributes';
 import type { CommandContext } from '../command';
 import { connectClient } from '../temporal';
 
@@ -18,12 +18,12 @@ export async function listCommand(values: ListOptions, _args: string[], ctx: Com
   try {
     const rows: { releaseId: string; app?: string; version?: string; phase?: string; started: string; status: string }[] = [];
     for await (const wf of client.workflow.list({ query })) {
-      const attrs = wf.searchAttributes as Record<string, unknown[] | undefined>;
+      const attrs = wf.typedSearchAttributes;
       rows.push({
         releaseId: wf.workflowId,
-        app: attrs.MeridianApp?.[0] as string | undefined,
-        version: attrs.MeridianVersion?.[0] as string | undefined,
-        phase: attrs.MeridianPhase?.[0] as string | undefined,
+        app: attrs.get(appKey),
+        version: attrs.get(versionKey),
+        phase: attrs.get(phaseKey),
         started: wf.startTime.toISOString(),
         status: wf.status.name,
       });

@@ -19,6 +19,7 @@ describe('meridian skip | retry | move | add-region: bad input is refused before
     [['move', 'release-x', 'eu-west', '--reason', 'r', '--to-wave', 'two'], '--to-wave: expected a wave number from 1 to 100000, got "two"'],
     [['skip', 'release-x', 'eu-west', '--reason', 'r', '--to-wave', '3'], "unknown option '--to-wave'"],
     [['retry', 'release-x', 'eu-west', '--reason', 'r', '-f', spec], "unknown option '-f'"],
+    [['skip', 'release-x', 'EU_West', '--reason', 'r'], '<region>: expected lowercase letters, digits and dashes (a DNS label), such as eu-west, got "EU_West"'],
     [['add-region', 'release-x', 'eu-north', '--reason', 'r'], 'missing -f FILE'],
     [['add-region', 'release-x', 'eu-north', '--reason', 'r', '-f', spec], `${spec}: no region eu-north in spec.regions (it has us-east-canary, `],
   ])('%j: %s', async (argv, message) => {
