@@ -146,6 +146,14 @@ describe('a release on the local rig', () => {
     const held = JSON.parse(await temporalCli('workflow', 'query', '--workflow-id', idOf(version), '--type', 'status', '--output', 'json'));
     const heldStatus = held.queryResult?.[0] ?? held[0] ?? held;
     expect(heldStatus.regions.slice(1).every((r: { phase: string }) => r.phase === 'Pending')).toBe(true);
+    // Paused is the release's phase, in the status and in the search attribute that list filters on.
+    expect(heldStatus.phase).toBe('Paused');
+    const pausedOnes = await eventually(async () => {
+      const listed = await meridian(['list', '--app', 'shop-api', '--phase', 'Paused', '--json'], { env });
+      const ids = (JSON.parse(listed.stdout) as { releaseId: string }[]).map((r) => r.releaseId);
+      return ids.includes(idOf(version)) ? ids : undefined;
+    }, 'list --phase Paused to show the paused release', 20_000);
+    expect(pausedOnes).toContain(idOf(version));
 
     await temporalCli('workflow', 'signal', '--workflow-id', idOf(version), '--name', 'resume');
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 240_000 })).code).toBe(0);

@@ -158,7 +158,11 @@ export function fakeActivities() {
     async rollbackRegion({ release, region }) {
       note(release.releaseId, 'rollbackRegion', region.name);
       const rollbackMs = behaviours.get(release.releaseId)?.rollbackMs;
+      const key = `${release.releaseId}/rollbacks`;
+      inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
+      maxInFlight.set(key, Math.max(maxInFlight.get(key) ?? 0, inFlight.get(key)!));
       if (rollbackMs) await new Promise((r) => setTimeout(r, rollbackMs));
+      inFlight.set(key, inFlight.get(key)! - 1);
       restored.add(`${release.releaseId}/${region.name}`);
       const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: region.cluster.namespace, name: release.app };
       return { restored: [`Deployment/${region.cluster.namespace}/${release.app}`], deleted: [], recorded: true, deployments: [deployment] };
@@ -169,7 +173,10 @@ export function fakeActivities() {
     activities,
     calls: (releaseId: string, activity?: keyof MeridianActivities) =>
       calls.filter((c) => c.releaseId === releaseId && (!activity || c.activity === activity)).map((c) => c.region),
+    /** The most deploys of the release that ran at once. */
     maxInFlight: (releaseId: string) => maxInFlight.get(releaseId) ?? 0,
+    /** The most rollbacks of the release that ran at once. */
+    maxRollbacksInFlight: (releaseId: string) => maxInFlight.get(`${releaseId}/rollbacks`) ?? 0,
     behave: (releaseId: string, behaviour: FakeBehaviour) => behaviours.set(releaseId, behaviour),
   };
 }

@@ -27,7 +27,6 @@ export function theRig() {
   };
 }
 
-// eventually moved to ./eventually; kept here for files that still import it from the rig.
 export { eventually } from './eventually';
 
 /** A name unique to this run, for namespaces and workflow ids. */
