@@ -21,5 +21,7 @@ export function activityMeter(): MetricMeter {
 /** Counts bytes of the image that arrived in `registry`. */
 export function countImageCopyBytes(bytes: number, registry: string, meter: MetricMeter = activityMeter()): void {
   if (bytes <= 0) return;
-  meter.createCounter(activityMetricNames.imageCopyBytes, 'bytes', 'Image bytes copied into regional registries').add(bytes, { registry });
+  meter
+    .createCounter(activityMetricNames.imageCopyBytes, 'bytes', 'Image bytes copied into regional registries')
+    .add(bytes, { registry });
 }

@@ -11,7 +11,10 @@ export const heartbeatEveryMs = 5_000;
  * `beat`, including while it waits on a slow call, a sleep or a retry of its own. A step whose worker is
  * killed stops heartbeating, and Temporal hands it to another worker after the heartbeat timeout.
  */
-export async function heartbeating<T>(work: (beat: (details?: unknown) => void) => Promise<T>, everyMs = heartbeatEveryMs): Promise<T> {
+export async function heartbeating<T>(
+  work: (beat: (details?: unknown) => void) => Promise<T>,
+  everyMs = heartbeatEveryMs,
+): Promise<T> {
   const ctx = Context.current();
   let latest: unknown;
   const beat = (details?: unknown) => {

@@ -25,7 +25,12 @@ import { unpackTraffic } from '../infra/load/packed-traffic';
 import { resourceUse } from '../infra/load/resource-use';
 import { runLoadTest } from '../infra/load/run-load-test';
 import { kubeConfigForContext } from '../infra/kubernetes/kube-config';
-import { captureRevision, readRevision, revisionSecretName, restoreRevision } from '../infra/kubernetes/region-revision';
+import {
+  captureRevision,
+  readRevision,
+  revisionSecretName,
+  restoreRevision,
+} from '../infra/kubernetes/region-revision';
 import { serverSideApply } from '../infra/kubernetes/server-side-apply';
 import { assessDeployments } from '../infra/kubernetes/wait-for-rollout';
 import { refOf, regionImage, renderManifests } from '../infra/render/render-manifests';
@@ -83,12 +88,24 @@ export interface DeploySummary {
  */
 function classify(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
-  if (err instanceof MeridianError && err.exitCode === 2) return ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
+  if (err instanceof MeridianError && err.exitCode === 2)
+    return ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
   const code = (err as { code?: number }).code;
-  if (typeof code === 'number' && code >= 400 && code < 500 && code !== 404 && code !== 408 && code !== 409 && code !== 429) {
+  if (
+    typeof code === 'number' &&
+    code >= 400 &&
+    code < 500 &&
+    code !== 404 &&
+    code !== 408 &&
+    code !== 409 &&
+    code !== 429
+  ) {
     const body = (err as { body?: unknown }).body;
     const detail = typeof body === 'string' ? body : JSON.stringify(body ?? '');
-    return ApplicationFailure.nonRetryable(`the cluster refused the request (${code}): ${extractMessage(detail)}`, 'ClusterRefused');
+    return ApplicationFailure.nonRetryable(
+      `the cluster refused the request (${code}): ${extractMessage(detail)}`,
+      'ClusterRefused',
+    );
   }
   return err;
 }
@@ -135,7 +152,11 @@ export function createActivities(deps: ActivityDeps) {
       const logger = deps.logger.child({ release: input.release.releaseId, registry: input.registry });
       const secret = deps.registrySecret;
       const done = await heartbeating(async (beat) => {
-        const fromSecret = secret ? await classified(() => credentialsFromSecret(kubeConfigForContext(secret.context, deps.kubeconfigFile), secret)) : undefined;
+        const fromSecret = secret
+          ? await classified(() =>
+              credentialsFromSecret(kubeConfigForContext(secret.context, deps.kubeconfigFile), secret),
+            )
+          : undefined;
         return replicateImage(input, {
           credentials: firstCredentials(fromSecret, deps.registryCredentials),
           signal: ctx.cancellationSignal,
@@ -143,7 +164,10 @@ export function createActivities(deps: ActivityDeps) {
           onBlobCopied: (bytes) => countImageCopyBytes(bytes, input.registry),
         });
       });
-      logger.info({ digest: done.digest, how: done.how, blobs: done.blobs, elapsedMs: done.elapsedMs }, 'image in registry');
+      logger.info(
+        { digest: done.digest, how: done.how, blobs: done.blobs, elapsedMs: done.elapsedMs },
+        'image in registry',
+      );
       return done;
     },
 
@@ -152,7 +176,8 @@ export function createActivities(deps: ActivityDeps) {
       return classified(async () => {
         const { objects, digest } = await render(input);
         const deployments = objects.filter((o) => o.kind === 'Deployment').map(refOf);
-        if (deployments.length === 0) throw ApplicationFailure.nonRetryable('the template renders no Deployment to roll out', 'InvalidInput');
+        if (deployments.length === 0)
+          throw ApplicationFailure.nonRetryable('the template renders no Deployment to roll out', 'InvalidInput');
         const image = regionImage(input.release, input.region);
         log(input).info({ digest, objects: objects.length }, 'rendered region manifests');
         return { digest, objects: objects.map(refOf), deployments, image };
@@ -165,111 +190,162 @@ export function createActivities(deps: ActivityDeps) {
      * again changes nothing, so a retry never deploys twice.
      */
     async deployRegion(input: RegionStepInput & { digest: string }): Promise<DeploySummary> {
-      return classified(() => heartbeating(async (beat) => {
-        const { objects, digest } = await render(input);
-        if (digest !== input.digest) {
-          throw ApplicationFailure.nonRetryable(
-            `the template rendered differently than when the region was rendered (${digest.slice(0, 12)} vs ${input.digest.slice(0, 12)}): is helm or the worker different?`,
-            'RenderMismatch',
+      return classified(() =>
+        heartbeating(async (beat) => {
+          const { objects, digest } = await render(input);
+          if (digest !== input.digest) {
+            throw ApplicationFailure.nonRetryable(
+              `the template rendered differently than when the region was rendered (${digest.slice(0, 12)} vs ${input.digest.slice(0, 12)}): is helm or the worker different?`,
+              'RenderMismatch',
+            );
+          }
+          const kc = kube(input.region);
+          const namespace = input.region.cluster.namespace;
+          beat({ step: 'rendered' });
+          await serverSideApply(kc, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
+          await serverSideApply(kc, objects, { dryRun: true });
+          beat({ step: 'validated by server-side dry run' });
+          const revision = await captureRevision(
+            kc,
+            namespace,
+            revisionSecretName(input.release.app, input.release.releaseId),
+            {
+              'meridian.dev/app': input.release.app,
+              'meridian.dev/version': input.release.version.replace(/[^A-Za-z0-9._-]/g, '_'),
+            },
+            objects.map(refOf),
           );
-        }
-        const kc = kube(input.region);
-        const namespace = input.region.cluster.namespace;
-        beat({ step: 'rendered' });
-        await serverSideApply(kc, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
-        await serverSideApply(kc, objects, { dryRun: true });
-        beat({ step: 'validated by server-side dry run' });
-        const revision = await captureRevision(
-          kc,
-          namespace,
-          revisionSecretName(input.release.app, input.release.releaseId),
-          { 'meridian.dev/app': input.release.app, 'meridian.dev/version': input.release.version.replace(/[^A-Za-z0-9._-]/g, '_') },
-          objects.map(refOf),
-        );
-        beat({ step: 'recorded the previous revision' });
-        await serverSideApply(kc, objects as KubernetesObject[]);
-        log(input).info({ digest, objects: objects.length, revisionCaptured: revision.captured }, 'applied region manifests');
-        return { digest, applied: objects.map(refOf), revisionCaptured: revision.captured };
-      }));
+          beat({ step: 'recorded the previous revision' });
+          await serverSideApply(kc, objects as KubernetesObject[]);
+          log(input).info(
+            { digest, objects: objects.length, revisionCaptured: revision.captured },
+            'applied region manifests',
+          );
+          return { digest, applied: objects.map(refOf), revisionCaptured: revision.captured };
+        }),
+      );
     },
 
     /** Waits until every Deployment has rolled out; fails at once on ProgressDeadlineExceeded. */
-    async waitForRollout(input: { release: ReleaseRef; region: RegionSpec; deployments: ObjectRef[]; timeoutMs: number }): Promise<{ elapsedMs: number }> {
-      return classified(() => heartbeating(async (beat) => {
-        const ctx = Context.current();
-        const kc = kube(input.region);
-        const started = Date.now();
-        for (;;) {
-          const { assessment, deployment } = await assessDeployments(kc, input.deployments);
-          if (assessment.state === 'complete') return { elapsedMs: Date.now() - started };
-          if (assessment.state === 'failed') {
-            throw ApplicationFailure.nonRetryable(`Deployment ${deployment} failed to roll out: ${assessment.reason}: ${assessment.message}`, 'RolloutFailed');
+    async waitForRollout(input: {
+      release: ReleaseRef;
+      region: RegionSpec;
+      deployments: ObjectRef[];
+      timeoutMs: number;
+    }): Promise<{ elapsedMs: number }> {
+      return classified(() =>
+        heartbeating(async (beat) => {
+          const ctx = Context.current();
+          const kc = kube(input.region);
+          const started = Date.now();
+          for (;;) {
+            const { assessment, deployment } = await assessDeployments(kc, input.deployments);
+            if (assessment.state === 'complete') return { elapsedMs: Date.now() - started };
+            if (assessment.state === 'failed') {
+              throw ApplicationFailure.nonRetryable(
+                `Deployment ${deployment} failed to roll out: ${assessment.reason}: ${assessment.message}`,
+                'RolloutFailed',
+              );
+            }
+            if (Date.now() - started > input.timeoutMs) {
+              throw ApplicationFailure.nonRetryable(
+                `Deployment ${deployment} did not roll out in time: still waiting for ${assessment.waitingFor}`,
+                'RolloutTimedOut',
+              );
+            }
+            beat({ deployment, waitingFor: assessment.waitingFor });
+            await ctx.sleep(pollMs);
           }
-          if (Date.now() - started > input.timeoutMs) {
-            throw ApplicationFailure.nonRetryable(`Deployment ${deployment} did not roll out in time: still waiting for ${assessment.waitingFor}`, 'RolloutTimedOut');
-          }
-          beat({ deployment, waitingFor: assessment.waitingFor });
-          await ctx.sleep(pollMs);
-        }
-      }));
+        }),
+      );
     },
 
     /**
      * Runs the integration suite (http, job and command checks) against the region; a failing check is
      * a result, not an error. Heartbeats while long checks run, so a lost worker is noticed.
      */
-    async runIntegrationChecks(input: { release: ReleaseRef; region: RegionSpec; checks: IntegrationSuite; attempt?: number }): Promise<CheckReport> {
-      return classified(() => heartbeating(async (beat) => {
-        const ctx = Context.current();
-        const report = await runChecks(input.checks.checks, {
-          release: input.release,
-          region: input.region,
-          runKey: `${input.release.releaseId}/${input.region.name}/${input.attempt ?? 1}`,
-          kube: () => kube(input.region),
-          pollMs,
-          onProgress: (state) => beat({ state }),
-          signal: ctx.cancellationSignal,
-          allowCommandChecks: deps.allowCommandChecks ?? false,
-          secrets,
-        });
-        log(input).info({ passed: report.passed, failed: report.results.filter((r) => !r.passed).map((r) => r.name) }, 'ran integration checks');
-        return report;
-      }));
+    async runIntegrationChecks(input: {
+      release: ReleaseRef;
+      region: RegionSpec;
+      checks: IntegrationSuite;
+      attempt?: number;
+    }): Promise<CheckReport> {
+      return classified(() =>
+        heartbeating(async (beat) => {
+          const ctx = Context.current();
+          const report = await runChecks(input.checks.checks, {
+            release: input.release,
+            region: input.region,
+            runKey: `${input.release.releaseId}/${input.region.name}/${input.attempt ?? 1}`,
+            kube: () => kube(input.region),
+            pollMs,
+            onProgress: (state) => beat({ state }),
+            signal: ctx.cancellationSignal,
+            allowCommandChecks: deps.allowCommandChecks ?? false,
+            secrets,
+          });
+          log(input).info(
+            { passed: report.passed, failed: report.results.filter((r) => !r.passed).map((r) => r.name) },
+            'ran integration checks',
+          );
+          return report;
+        }),
+      );
     },
 
     /** The load-test figures of the app's last successful release in this environment, if there is one. */
-    async findLoadBaseline(input: { app: string; environment: string; rate?: number; excludeReleaseId: string }): Promise<LoadBaseline | undefined> {
+    async findLoadBaseline(input: {
+      app: string;
+      environment: string;
+      rate?: number;
+      excludeReleaseId: string;
+    }): Promise<LoadBaseline | undefined> {
       if (!deps.temporalClient) return undefined;
       const releases = releasesQuery({ app: input.app, executionStatus: 'Completed' });
-      return findLoadBaseline(await deps.temporalClient(), { releases, environment: input.environment, rate: input.rate, excludeReleaseId: input.excludeReleaseId });
+      return findLoadBaseline(await deps.temporalClient(), {
+        releases,
+        environment: input.environment,
+        rate: input.rate,
+        excludeReleaseId: input.excludeReleaseId,
+      });
     },
 
     /**
      * Replays the recorded traffic against the region's endpoint at the asked rate, then reads the
      * service's CPU and memory over the test from Prometheus. Judging the figures is the workflow's.
      */
-    async runLoadTest(input: { release: ReleaseRef; region: RegionSpec; load: LoadTestInput; prometheusUrl?: string }): Promise<{ figures: LoadFigures; resources?: ResourceUse }> {
+    async runLoadTest(input: {
+      release: ReleaseRef;
+      region: RegionSpec;
+      load: LoadTestInput;
+      prometheusUrl?: string;
+    }): Promise<{ figures: LoadFigures; resources?: ResourceUse }> {
       // Heartbeating also while Prometheus is read after the test.
-      return classified(() => heartbeating(async (beat) => {
-        const ctx = Context.current();
-        const { spec } = input.load;
-        const from = new Date();
-        const figures = await runLoadTest({
-          endpoint: input.region.endpoint,
-          requests: unpackTraffic(input.load.traffic),
-          rate: spec.rate,
-          durationMs: input.load.durationMs,
-          connections: spec.connections,
-          onProgress: (sent) => beat({ sent }),
-          signal: ctx.cancellationSignal,
-        });
-        const resources =
-          spec.resources && input.prometheusUrl
-            ? await resourceUse(input.prometheusUrl, spec.resources, placeholdersOf(input), from, new Date())
-            : undefined;
-        log(input).info({ requests: figures.requests, errorRate: figures.errorRate, p99: figures.latencyMs.p99 }, 'ran load test');
-        return { figures, resources };
-      }));
+      return classified(() =>
+        heartbeating(async (beat) => {
+          const ctx = Context.current();
+          const { spec } = input.load;
+          const from = new Date();
+          const figures = await runLoadTest({
+            endpoint: input.region.endpoint,
+            requests: unpackTraffic(input.load.traffic),
+            rate: spec.rate,
+            durationMs: input.load.durationMs,
+            connections: spec.connections,
+            onProgress: (sent) => beat({ sent }),
+            signal: ctx.cancellationSignal,
+          });
+          const resources =
+            spec.resources && input.prometheusUrl
+              ? await resourceUse(input.prometheusUrl, spec.resources, placeholdersOf(input), from, new Date())
+              : undefined;
+          log(input).info(
+            { requests: figures.requests, errorRate: figures.errorRate, p99: figures.latencyMs.p99 },
+            'ran load test',
+          );
+          return { figures, resources };
+        }),
+      );
     },
 
     /**
@@ -295,7 +371,11 @@ export function createActivities(deps: ActivityDeps) {
         return watchBake(
           {
             analysis: input.analysis,
-            target: { endpoint: input.region.endpoint, prometheusUrl: input.prometheusUrl, placeholders: placeholdersOf(input) },
+            target: {
+              endpoint: input.region.endpoint,
+              prometheusUrl: input.prometheusUrl,
+              placeholders: placeholdersOf(input),
+            },
             startedAt: input.startedAt,
             until: input.until,
             final: input.final,
@@ -316,25 +396,38 @@ export function createActivities(deps: ActivityDeps) {
       });
       // Cut short, the watch has not seen its window: fail as cancelled so that it is retried or abandoned.
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('bake watch cancelled');
-      if (out.tally.verdict !== 'running') log(input).warn({ verdict: out.tally.verdict, reason: out.tally.reason }, 'bake analysis decided');
+      if (out.tally.verdict !== 'running')
+        log(input).warn({ verdict: out.tally.verdict, reason: out.tally.reason }, 'bake analysis decided');
       return out;
     },
 
     /** Puts the region back to what it ran before the release, from the revision deployRegion recorded. */
-    async rollbackRegion(
-      input: { release: ReleaseRef; region: RegionSpec },
-    ): Promise<{ restored: string[]; deleted: string[]; recorded: boolean; deployments?: ObjectRef[] }> {
-      return classified(() => heartbeating(async (beat) => {
-        const kc = kube(input.region);
-        const entries = await readRevision(kc, input.region.cluster.namespace, revisionSecretName(input.release.app, input.release.releaseId));
-        if (!entries) return { restored: [], deleted: [], recorded: false, deployments: [] };
-        beat({ step: `restoring ${entries.length} objects` });
-        const { restored, deleted } = await restoreRevision(kc, entries);
-        log(input).warn({ restored: restored.length, deleted: deleted.length }, 'rolled region back');
-        // The restored Deployments, for the caller to wait for their rollout.
-        const deployments = restored.filter((ref) => ref.kind === 'Deployment');
-        return { restored: restored.map(describeRef), deleted: deleted.map(describeRef), recorded: true, deployments };
-      }));
+    async rollbackRegion(input: {
+      release: ReleaseRef;
+      region: RegionSpec;
+    }): Promise<{ restored: string[]; deleted: string[]; recorded: boolean; deployments?: ObjectRef[] }> {
+      return classified(() =>
+        heartbeating(async (beat) => {
+          const kc = kube(input.region);
+          const entries = await readRevision(
+            kc,
+            input.region.cluster.namespace,
+            revisionSecretName(input.release.app, input.release.releaseId),
+          );
+          if (!entries) return { restored: [], deleted: [], recorded: false, deployments: [] };
+          beat({ step: `restoring ${entries.length} objects` });
+          const { restored, deleted } = await restoreRevision(kc, entries);
+          log(input).warn({ restored: restored.length, deleted: deleted.length }, 'rolled region back');
+          // The restored Deployments, for the caller to wait for their rollout.
+          const deployments = restored.filter((ref) => ref.kind === 'Deployment');
+          return {
+            restored: restored.map(describeRef),
+            deleted: deleted.map(describeRef),
+            recorded: true,
+            deployments,
+          };
+        }),
+      );
     },
   };
 }

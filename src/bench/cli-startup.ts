@@ -48,7 +48,12 @@ const commandsDir = join(root, 'dist', 'client', 'commands');
 const example = join(root, 'examples', 'release.yaml');
 
 /** The command lines the full bench times. */
-export const defaultStartupCommands: string[][] = [['--help'], ['validate', '-f', example], ['plan', '-f', example], ['schema']];
+export const defaultStartupCommands: string[][] = [
+  ['--help'],
+  ['validate', '-f', example],
+  ['plan', '-f', example],
+  ['schema'],
+];
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -74,7 +79,11 @@ export function compareCliStartup(options: StartupOptions = {}): StartupComparis
     const once = (args: string[], eager: boolean) => {
       const preload = eager ? ['-r', reportRss, '-r', preloadAll] : ['-r', reportRss];
       const started = process.hrtime.bigint();
-      const run = spawnSync(process.execPath, [...preload, cliEntry, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, HOME: dir } });
+      const run = spawnSync(process.execPath, [...preload, cliEntry, ...args], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, HOME: dir },
+      });
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       return { ms, rssKiB: Number(readFileSync(rssFile, 'utf8')), exitCode: run.status ?? -1 };
     };

@@ -158,7 +158,9 @@ export async function compareWithSkopeo(options: ReplicationComparisonOptions = 
   const registries = options.registries ?? 3;
   if (!Number.isInteger(layers) || layers < 1) throw new RangeError(`layers: expected 1 or more, got ${layers}`);
   if (!Number.isInteger(sharedLayers) || sharedLayers < 0 || sharedLayers >= layers) {
-    throw new RangeError(`sharedLayers: expected 0 to ${layers - 1}, so that the last layer is each platform's own, got ${sharedLayers}`);
+    throw new RangeError(
+      `sharedLayers: expected 0 to ${layers - 1}, so that the last layer is each platform's own, got ${sharedLayers}`,
+    );
   }
   const skopeo = requireTool('skopeo');
   const sizesA = layerSizes(options.totalBytes ?? 200e6, layers, sharedLayers, platforms.length);
@@ -169,7 +171,15 @@ export async function compareWithSkopeo(options: ReplicationComparisonOptions = 
   const source = await startScratchRegistry();
   try {
     const push = (tag: string, layerBytes: number[]) =>
-      pushDemoImage({ registry: source.host, repository: REPOSITORY, tag, platforms, layerBytes, sharedLayers, seed: 'meridian-bench-images' });
+      pushDemoImage({
+        registry: source.host,
+        repository: REPOSITORY,
+        tag,
+        platforms,
+        layerBytes,
+        sharedLayers,
+        seed: 'meridian-bench-images',
+      });
     const a = await push(TAG_A, sizesA);
     const b = await push(TAG_B, sizesB);
     const update = await blobsAdded(source.host, TAG_A, TAG_B);
@@ -209,14 +219,21 @@ export function describeReplicationComparison(c: ReplicationComparison): string 
     `skopeo ${c.registries} processes ${mib(f.skopeoPeakRssBytes)} summed (largest ${mib(f.skopeoLargestProcessRssBytes)}); ` +
     `CPU (user and system) median Meridian ${f.meridianCpuMs === undefined ? 'unknown' : s(f.meridianCpuMs)}, skopeo ${f.skopeoCpuMs === undefined ? 'unknown (no GNU time)' : `${s(f.skopeoCpuMs)} summed`}`;
   const each = c.rounds
-    .map((r) => `${r.first} first: ${s(r.meridian.full.wallMs)} vs ${s(r.skopeo.full.wallMs)} / ${s(r.meridian.shared.wallMs)} vs ${s(r.skopeo.shared.wallMs)}`)
+    .map(
+      (r) =>
+        `${r.first} first: ${s(r.meridian.full.wallMs)} vs ${s(r.skopeo.full.wallMs)} / ${s(r.meridian.shared.wallMs)} vs ${s(r.skopeo.shared.wallMs)}`,
+    )
     .join('; ');
   return [
     `image replication vs skopeo copy --all: ${image.platforms.length} platforms x ${image.layers} layers (first ${image.sharedLayers} shared), ` +
       `${image.blobs} blobs, ${mb(image.bytes)}, from one docker-registry to ${c.registries} at once on loopback (Meridian: ${c.registries} copyImage calls in its process; ` +
       `skopeo: ${c.registries} processes, their start included), fresh targets per turn, ${c.rounds.length} rounds alternating who goes first; every target's digest checked against the source's:`,
     scenario(`full image into empty registries (${mb(c.full.bytesPerTarget)} per target)`, c.full, '1.0x or less'),
-    scenario(`update into registries holding the previous version (${c.update.newBlobs} new blobs, ${mb(c.shared.bytesPerTarget)} per target)`, c.shared, 'below 1.0x'),
+    scenario(
+      `update into registries holding the previous version (${c.update.newBlobs} new blobs, ${mb(c.shared.bytesPerTarget)} per target)`,
+      c.shared,
+      'below 1.0x',
+    ),
     `   rounds, Meridian vs skopeo, full / update: ${each}`,
   ].join('\n');
 }
@@ -241,13 +258,22 @@ async function blobsAdded(registry: string, from: string, to: string): Promise<{
 }
 
 /** Fresh targets; the full image (A), then the update (B), each checked at every target; targets removed. */
-async function takeTurn(copier: Copier, skopeo: string, source: string, registries: number, digests: { a: string; b: string }): Promise<CopierTurn> {
+async function takeTurn(
+  copier: Copier,
+  skopeo: string,
+  source: string,
+  registries: number,
+  digests: { a: string; b: string },
+): Promise<CopierTurn> {
   const started = await Promise.allSettled(Array.from({ length: registries }, () => startScratchRegistry()));
   const targets = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
-    const copy = copier === 'meridian' ? copyWithMeridian : (src: string, dst: string[], tag: string) => copyWithSkopeo(skopeo, src, dst, tag);
+    const copy =
+      copier === 'meridian'
+        ? copyWithMeridian
+        : (src: string, dst: string[], tag: string) => copyWithSkopeo(skopeo, src, dst, tag);
     const full = await copy(source, hosts(targets), TAG_A);
     await checkTargets(copier, targets, TAG_A, digests.a);
     const shared = await copy(source, hosts(targets), TAG_B);
@@ -262,10 +288,20 @@ const hosts = (registries: ScratchRegistry[]) => registries.map((r) => r.host);
 
 async function checkTargets(copier: Copier, targets: ScratchRegistry[], tag: string, expected: string): Promise<void> {
   for (const target of targets) {
-    const found = await verifyImage({ ref: { registry: target.host, repository: REPOSITORY, tag }, expectedDigest: expected });
+    const found = await verifyImage({
+      ref: { registry: target.host, repository: REPOSITORY, tag },
+      expectedDigest: expected,
+    });
     if (!found.present) {
-      const held = found.digest === undefined ? 'nothing' : found.digest === expected ? `${expected} with blobs missing` : found.digest;
-      throw new Error(`after ${copier}'s copy, ${target.host}/${REPOSITORY}:${tag} holds ${held}, not the source's ${expected} in full`);
+      const held =
+        found.digest === undefined
+          ? 'nothing'
+          : found.digest === expected
+            ? `${expected} with blobs missing`
+            : found.digest;
+      throw new Error(
+        `after ${copier}'s copy, ${target.host}/${REPOSITORY}:${tag} holds ${held}, not the source's ${expected} in full`,
+      );
     }
   }
 }
@@ -283,7 +319,12 @@ async function copyWithMeridian(source: string, targets: string[], tag: string):
   const started = performance.now();
   try {
     await Promise.all(
-      targets.map((registry) => copyImage({ source: { registry: source, repository: REPOSITORY, tag }, target: { registry, repository: REPOSITORY, tag } })),
+      targets.map((registry) =>
+        copyImage({
+          source: { registry: source, repository: REPOSITORY, tag },
+          target: { registry, repository: REPOSITORY, tag },
+        }),
+      ),
     );
   } finally {
     clearInterval(sampler);
@@ -297,7 +338,11 @@ async function copyWithMeridian(source: string, targets: string[], tag: string):
 /** skopeo's copies: one process per target, all at once. */
 async function copyWithSkopeo(skopeo: string, source: string, targets: string[], tag: string): Promise<Measured> {
   const started = performance.now();
-  const runs = await Promise.all(targets.map((target) => runSkopeoCopy(skopeo, `docker://${source}/${REPOSITORY}:${tag}`, `docker://${target}/${REPOSITORY}:${tag}`)));
+  const runs = await Promise.all(
+    targets.map((target) =>
+      runSkopeoCopy(skopeo, `docker://${source}/${REPOSITORY}:${tag}`, `docker://${target}/${REPOSITORY}:${tag}`),
+    ),
+  );
   const wallMs = performance.now() - started;
   const cpuMs = runs.every((r) => r.cpuMs !== undefined) ? runs.reduce((sum, r) => sum + r.cpuMs!, 0) : undefined;
   return {
@@ -312,17 +357,25 @@ async function copyWithSkopeo(skopeo: string, source: string, targets: string[],
  * One `skopeo copy --all`, its peak RSS and CPU time from GNU time when the machine has it, else its
  * peak RSS from /proc/PID/status (VmHWM, the kernel's own high-water mark) polled while it runs.
  */
-async function runSkopeoCopy(skopeo: string, from: string, to: string): Promise<{ peakRssBytes: number; cpuMs?: number }> {
+async function runSkopeoCopy(
+  skopeo: string,
+  from: string,
+  to: string,
+): Promise<{ peakRssBytes: number; cpuMs?: number }> {
   const args = ['copy', '--all', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', from, to];
   const timed = existsSync(GNU_TIME);
   const dir = timed ? mkdtempSync(join(tmpdir(), 'meridian-bench-time-')) : undefined;
   const statsFile = dir && join(dir, 'stats');
   try {
-    const child = timed ? spawn(GNU_TIME, ['-f', '%M %U %S', '-o', statsFile!, skopeo, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(skopeo, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = timed
+      ? spawn(GNU_TIME, ['-f', '%M %U %S', '-o', statsFile!, skopeo, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(skopeo, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     let hwmKiB = 0;
-    const poll = timed ? undefined : setInterval(() => (hwmKiB = Math.max(hwmKiB, vmHwmKiB(child.pid) ?? 0)), RSS_SAMPLE_MS);
+    const poll = timed
+      ? undefined
+      : setInterval(() => (hwmKiB = Math.max(hwmKiB, vmHwmKiB(child.pid) ?? 0)), RSS_SAMPLE_MS);
     const code = await new Promise<number | null>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', resolve);
@@ -347,7 +400,12 @@ function vmHwmKiB(pid: number | undefined): number | undefined {
   }
 }
 
-function figures(rounds: ReplicationRound[], pick: (turn: CopierTurn) => CopyRun, bytesPerTarget: number, registries: number): ScenarioFigures {
+function figures(
+  rounds: ReplicationRound[],
+  pick: (turn: CopierTurn) => CopyRun,
+  bytesPerTarget: number,
+  registries: number,
+): ScenarioFigures {
   const runs = (copier: Copier) => rounds.map((r) => pick(r[copier]));
   const meridian = runs('meridian');
   const skopeo = runs('skopeo');

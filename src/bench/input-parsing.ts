@@ -43,13 +43,40 @@ function timed(run: () => void): number {
 function cases(longLineChars: number): { name: string; text: string; file: string }[] {
   const room = 64 * 1024 - 200;
   const prefix = '10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] ';
-  const jsonLines = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ method: 'POST', path: `/cart/${i}?q=${'x'.repeat(200)}`, headers: { 'content-type': 'application/json', 'x-trace': `t${i}` }, json: { items: [i, i + 1], note: 'ü'.repeat(100) } })).join('\n');
+  const jsonLines = Array.from({ length: 2000 }, (_, i) =>
+    JSON.stringify({
+      method: 'POST',
+      path: `/cart/${i}?q=${'x'.repeat(200)}`,
+      headers: { 'content-type': 'application/json', 'x-trace': `t${i}` },
+      json: { items: [i, i + 1], note: 'ü'.repeat(100) },
+    }),
+  ).join('\n');
   return [
-    { name: `access log line of ${longLineChars} characters (over the bound: refused)`, text: `${prefix}"GET /${'a'.repeat(longLineChars)} HTTP/1.1" 200 10 "-" "-"`, file: 'long.log' },
-    { name: 'access log line at the 64 KiB bound, plain path', text: `${prefix}"GET /${'a'.repeat(room)} HTTP/1.1" 200 10 "-" "-"`, file: 'plain.log' },
-    { name: 'access log line at the bound, every character escaped', text: `${prefix}"GET /${'\\"'.repeat(room / 2)} HTTP/1.1" 200 10 "-" "-"`, file: 'escaped.log' },
-    { name: 'access log line at the bound, unterminated quote', text: `${prefix}"GET /${'a'.repeat(room)} HTTP/1.1" 200 10 "-`, file: 'open.log' },
-    { name: 'access log line at the bound, a request of spaces', text: `${prefix}"${' '.repeat(room)}" 200 10`, file: 'spaces.log' },
+    {
+      name: `access log line of ${longLineChars} characters (over the bound: refused)`,
+      text: `${prefix}"GET /${'a'.repeat(longLineChars)} HTTP/1.1" 200 10 "-" "-"`,
+      file: 'long.log',
+    },
+    {
+      name: 'access log line at the 64 KiB bound, plain path',
+      text: `${prefix}"GET /${'a'.repeat(room)} HTTP/1.1" 200 10 "-" "-"`,
+      file: 'plain.log',
+    },
+    {
+      name: 'access log line at the bound, every character escaped',
+      text: `${prefix}"GET /${'\\"'.repeat(room / 2)} HTTP/1.1" 200 10 "-" "-"`,
+      file: 'escaped.log',
+    },
+    {
+      name: 'access log line at the bound, unterminated quote',
+      text: `${prefix}"GET /${'a'.repeat(room)} HTTP/1.1" 200 10 "-`,
+      file: 'open.log',
+    },
+    {
+      name: 'access log line at the bound, a request of spaces',
+      text: `${prefix}"${' '.repeat(room)}" 200 10`,
+      file: 'spaces.log',
+    },
     { name: `JSON Lines recording of 2000 requests`, text: jsonLines, file: 'many.jsonl' },
   ];
 }

@@ -96,7 +96,9 @@ class DelayingProxy {
       let chain = Promise.resolve();
       client.on('data', (chunk) => {
         const due = Date.now() + delay.ms;
-        chain = chain.then(() => new Promise<void>((r) => setTimeout(r, due - Date.now()))).then(() => void (upstream.destroyed || upstream.write(chunk)));
+        chain = chain
+          .then(() => new Promise<void>((r) => setTimeout(r, due - Date.now())))
+          .then(() => void (upstream.destroyed || upstream.write(chunk)));
       });
       upstream.pipe(client);
       const end = () => {
@@ -149,19 +151,31 @@ async function pendingActivity(client: Client, workflowId: string, type: string)
 }
 
 /** When the last attempt of an activity that is no longer pending started, and which attempt it was; undefined if history does not say yet. */
-async function lastStart(client: Client, workflowId: string, activityId: string | null | undefined): Promise<{ at: number; attempt: number } | undefined> {
+async function lastStart(
+  client: Client,
+  workflowId: string,
+  activityId: string | null | undefined,
+): Promise<{ at: number; attempt: number } | undefined> {
   try {
     const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
     const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityId === activityId);
-    const started = events.find((e) => e.activityTaskStartedEventAttributes && String(e.activityTaskStartedEventAttributes.scheduledEventId) === String(scheduled?.eventId));
+    const started = events.find(
+      (e) =>
+        e.activityTaskStartedEventAttributes &&
+        String(e.activityTaskStartedEventAttributes.scheduledEventId) === String(scheduled?.eventId),
+    );
     if (!started) return undefined;
-    return { at: ms(started.eventTime as { seconds?: unknown; nanos?: number }), attempt: started.activityTaskStartedEventAttributes!.attempt ?? 1 };
+    return {
+      at: ms(started.eventTime as { seconds?: unknown; nanos?: number }),
+      attempt: started.activityTaskStartedEventAttributes!.attempt ?? 1,
+    };
   } catch {
     return undefined;
   }
 }
 
-const ms = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) => (d ? Number(d.seconds ?? 0) * 1000 + Math.round((d.nanos ?? 0) / 1e6) : 0);
+const ms = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  d ? Number(d.seconds ?? 0) * 1000 + Math.round((d.nanos ?? 0) / 1e6) : 0;
 
 /** Runs one release, killing its worker inside each chosen kind of activity; see the module comment. */
 export async function measureKillRecovery(options: KillRecoveryOptions): Promise<KillRecovery[]> {
@@ -172,7 +186,13 @@ export async function measureKillRecovery(options: KillRecoveryOptions): Promise
   const taskQueue = `meridian-kill-${stamp}`;
   const kube = await proxiedKubeconfig(options.env.KUBECONFIG ?? join(process.env.HOME ?? '', '.kube', 'config'), dir);
   const example = parseDocument(readFileSync(options.exampleSpec ?? defaultExample, 'utf8'));
-  const stagingEndpoint = new URL(String((example.toJS() as { spec: { regions: { name: string; endpoint: string }[] } }).spec.regions.find((r) => r.name === 'staging')!.endpoint));
+  const stagingEndpoint = new URL(
+    String(
+      (example.toJS() as { spec: { regions: { name: string; endpoint: string }[] } }).spec.regions.find(
+        (r) => r.name === 'staging',
+      )!.endpoint,
+    ),
+  );
   const endpoint = await DelayingProxy.start(Number(stagingEndpoint.port));
   const slow = (what: 'kube' | 'endpoint' | undefined) => {
     for (const p of kube.proxies) p.delayMs = what === 'kube' ? slowChunkMs.kube : 0;
@@ -181,14 +201,15 @@ export async function measureKillRecovery(options: KillRecoveryOptions): Promise
   let worker: ChildProcess | undefined;
   let handle: WorkflowHandle | undefined;
   try {
-
     // Version 2.4.6-seoul mangles Hangul only in Seoul: staging and the canary pass, Seoul fails its checks and is rolled back.
     const version = `2.4.6-seoul.kill-${stamp}`;
     const file = writeDemoSpec(options.exampleSpec ?? defaultExample, version, dir);
     const doc = parseDocument(readFileSync(file, 'utf8'));
     // Every release has a canary; Seoul only when its rollback is measured.
     const keep = ['staging', 'us-east-canary', ...(kinds.includes('rollback') ? ['ap-northeast-2'] : [])];
-    const regions = doc.getIn(['spec', 'regions']) as { items: { get: (key: string) => unknown; set: (key: string, value: unknown) => void }[] };
+    const regions = doc.getIn(['spec', 'regions']) as {
+      items: { get: (key: string) => unknown; set: (key: string, value: unknown) => void }[];
+    };
     regions.items = regions.items.filter((r) => keep.includes(String(r.get('name'))));
     regions.items.find((r) => r.get('name') === 'staging')!.set('endpoint', `http://127.0.0.1:${endpoint.port}`);
     doc.setIn(['spec', 'rollout', 'approvals'], []);
@@ -199,7 +220,11 @@ export async function measureKillRecovery(options: KillRecoveryOptions): Promise
       stringify({
         checks: [
           { name: 'health', request: { method: 'GET', path: '/healthz' }, expect: { status: 200 } },
-          { name: 'search in Korean', request: { method: 'GET', path: '/search?q=결제' }, expect: { status: 200, json: { '$.query': '결제' } } },
+          {
+            name: 'search in Korean',
+            request: { method: 'GET', path: '/search?q=결제' },
+            expect: { status: 200, json: { '$.query': '결제' } },
+          },
           { name: 'catalog', request: { method: 'GET', path: '/catalog?lang=hi' }, expect: { status: 200 } },
           { name: 'health again', request: { method: 'GET', path: '/healthz' }, expect: { status: 200 } },
         ],
@@ -222,7 +247,14 @@ export async function measureKillRecovery(options: KillRecoveryOptions): Promise
       // Big enough that copying takes seconds: 2 platforms, 30 + 30 MB layers, fresh for this run.
       const tag = `kill-${stamp}`;
       const source = String(doc.getIn(['spec', 'image', 'source']));
-      await pushDemoImage({ registry: source, repository: String(doc.getIn(['spec', 'image', 'name'])), tag, layerBytes: [30e6, 30e6], sharedLayers: 0, seed: `kill ${stamp}` });
+      await pushDemoImage({
+        registry: source,
+        repository: String(doc.getIn(['spec', 'image', 'name'])),
+        tag,
+        layerBytes: [30e6, 30e6],
+        sharedLayers: 0,
+        seed: `kill ${stamp}`,
+      });
       doc.setIn(['spec', 'image', 'tag'], tag);
     }
     writeFileSync(file, doc.toString());
@@ -231,9 +263,17 @@ export async function measureKillRecovery(options: KillRecoveryOptions): Promise
     const env = { ...options.env, KUBECONFIG: kube.file };
     const spawnWorker = (n: number): ChildProcess => {
       const out = openSync(join(options.logDir, `kill-recovery-${stamp}-${n}.log`), 'a');
-      return spawn(process.execPath, [meridianBin, 'worker', '--task-queue', taskQueue], { env, stdio: ['ignore', out, out] });
+      return spawn(process.execPath, [meridianBin, 'worker', '--task-queue', taskQueue], {
+        env,
+        stdio: ['ignore', out, out],
+      });
     };
-    const { input } = releaseInputOf(loadRelease(file), { bakeMs: 1_000, canarySoakMs: 20_000 }, 'kill-recovery bench', Date.now());
+    const { input } = releaseInputOf(
+      loadRelease(file),
+      { bakeMs: 1_000, canarySoakMs: 20_000 },
+      'kill-recovery bench',
+      Date.now(),
+    );
     worker = spawnWorker(1);
     const results: KillRecovery[] = [];
     const releaseId = input.releaseId;
@@ -245,7 +285,10 @@ export async function measureKillRecovery(options: KillRecoveryOptions): Promise
       // Running: started by the worker (a task only scheduled is not on it yet).
       let running;
       const deadline = Date.now() + 180_000;
-      while (!(running = (await pendingActivity(client, workflowId, activity))?.pending) || running.state !== 2 /* STARTED */) {
+      while (
+        !(running = (await pendingActivity(client, workflowId, activity))?.pending) ||
+        running.state !== 2 /* STARTED */
+      ) {
         if (Date.now() > deadline) throw new Error(`${kind}: ${activity} never ran in ${workflowId}`);
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -254,27 +297,36 @@ export async function measureKillRecovery(options: KillRecoveryOptions): Promise
       const killed = worker;
       killed.kill('SIGKILL');
       const killedAt = Date.now();
-      await new Promise((r) => (killed.exitCode !== null || killed.signalCode !== null ? r(undefined) : killed.once('exit', r)));
+      await new Promise((r) =>
+        killed.exitCode !== null || killed.signalCode !== null ? r(undefined) : killed.once('exit', r),
+      );
       worker = spawnWorker(results.length + 2);
       const identity = `${worker.pid}@${hostname()}`;
       // Recovered: the next attempt runs on the new worker (or has already finished there).
       let recoveredAt: number | undefined;
       while (recoveredAt === undefined) {
-        if (Date.now() - killedAt > 300_000) throw new Error(`${kind}: ${activity} in ${workflowId} did not run again within 5 minutes of the kill`);
+        if (Date.now() - killedAt > 300_000)
+          throw new Error(`${kind}: ${activity} in ${workflowId} did not run again within 5 minutes of the kill`);
         const looked = await pendingActivity(client, workflowId, activity);
         const now = looked?.pending;
         if (now && now.activityId === activityId) {
-          if ((now.attempt ?? 1) > killedAttempt && now.state === 2 && now.lastWorkerIdentity === identity) recoveredAt = Date.now();
+          if ((now.attempt ?? 1) > killedAttempt && now.state === 2 && now.lastWorkerIdentity === identity)
+            recoveredAt = Date.now();
         } else if (looked) {
           // Gone between two looks: its started event says when its last attempt began.
           const last = await lastStart(client, workflowId, activityId);
-          if (last && last.attempt <= killedAttempt) throw new Error(`${kind}: ${activity} in ${workflowId} finished on the killed worker before the kill landed`);
+          if (last && last.attempt <= killedAttempt)
+            throw new Error(
+              `${kind}: ${activity} in ${workflowId} finished on the killed worker before the kill landed`,
+            );
           if (last) recoveredAt = last.at;
         }
         if (recoveredAt === undefined) await new Promise((r) => setTimeout(r, 100));
       }
       const history = await client.workflow.getHandle(workflowId).fetchHistory();
-      const scheduled = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityId === activityId)?.activityTaskScheduledEventAttributes;
+      const scheduled = history.events?.find(
+        (e) => e.activityTaskScheduledEventAttributes?.activityId === activityId,
+      )?.activityTaskScheduledEventAttributes;
       const result: KillRecovery = {
         kind,
         activity,
@@ -285,7 +337,9 @@ export async function measureKillRecovery(options: KillRecoveryOptions): Promise
         startToCloseMs: ms(scheduled?.startToCloseTimeout),
       };
       results.push(result);
-      log(`${kind}: ${activity} in ${workflowId}, killed in attempt ${killedAttempt}, ran again on a new worker ${(result.recoveredMs / 1000).toFixed(1)} s later (heartbeat timeout ${result.heartbeatTimeoutMs / 1000} s, start-to-close ${result.startToCloseMs / 1000} s)`);
+      log(
+        `${kind}: ${activity} in ${workflowId}, killed in attempt ${killedAttempt}, ran again on a new worker ${(result.recoveredMs / 1000).toFixed(1)} s later (heartbeat timeout ${result.heartbeatTimeoutMs / 1000} s, start-to-close ${result.startToCloseMs / 1000} s)`,
+      );
     }
     return results;
   } finally {

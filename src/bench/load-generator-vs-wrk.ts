@@ -108,11 +108,21 @@ export function describeGeneratorComparison(c: GeneratorComparison): string {
 
 async function runOurs(url: string, connections: number, seconds: number): Promise<GeneratorRun> {
   const cpu = process.cpuUsage();
-  const figures = await runUnthrottledLoadTest({ endpoint: url, requests: [{ method: 'GET', path: '/', headers: {} }], durationMs: seconds * 1000, connections });
+  const figures = await runUnthrottledLoadTest({
+    endpoint: url,
+    requests: [{ method: 'GET', path: '/', headers: {} }],
+    durationMs: seconds * 1000,
+    connections,
+  });
   const used = process.cpuUsage(cpu);
   const answered = Object.values(figures.statuses).reduce((a, b) => a + b, 0);
   const failedStatuses = (figures.statuses['4xx'] ?? 0) + (figures.statuses['5xx'] ?? 0);
-  return { rps: figures.throughputRps, requests: answered, errors: figures.transportErrors + failedStatuses, cpuUsPerRequest: (used.user + used.system) / answered };
+  return {
+    rps: figures.throughputRps,
+    requests: answered,
+    errors: figures.transportErrors + failedStatuses,
+    cpuUsPerRequest: (used.user + used.system) / answered,
+  };
 }
 
 /** Adds the CPU time the target spent per request during a run, from /proc (absent elsewhere). */
@@ -120,7 +130,9 @@ async function withTargetCpu(pid: number | undefined, run: () => Promise<Generat
   const before = processCpuUs(pid);
   const result = await run();
   const after = processCpuUs(pid);
-  return before === undefined || after === undefined ? result : { ...result, targetCpuUsPerRequest: (after - before) / result.requests };
+  return before === undefined || after === undefined
+    ? result
+    : { ...result, targetCpuUsPerRequest: (after - before) / result.requests };
 }
 
 /** User and system CPU time of a process in microseconds, from /proc/PID/stat (in ticks of 1/100 s). */
@@ -140,7 +152,9 @@ const median = (xs: number[]) => {
 
 async function startTarget(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['-e', targetSource], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await Promise.race([once(child.stdout!, 'data'), once(child, 'exit').then(() => [undefined])])) as [Buffer | undefined];
+  const [chunk] = (await Promise.race([once(child.stdout!, 'data'), once(child, 'exit').then(() => [undefined])])) as [
+    Buffer | undefined,
+  ];
   const port = Number(chunk?.toString().trim());
   if (!port) {
     child.kill();
@@ -157,17 +171,30 @@ async function runWrk(wrkPath: string, url: string, connections: number, seconds
   let stdout: string;
   try {
     const args = ['-t1', `-c${connections}`, `-d${seconds}s`, `${url}/`];
-    ({ stdout } = await promisify(execFile)('bash', ['-c', '"$0" "$@" && times', wrkPath, ...args], { timeout: (seconds + 30) * 1000 }));
+    ({ stdout } = await promisify(execFile)('bash', ['-c', '"$0" "$@" && times', wrkPath, ...args], {
+      timeout: (seconds + 30) * 1000,
+    }));
   } catch (err) {
     throw new Error(`wrk did not run (${(err as Error).message}): install the Debian package wrk`);
   }
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   if (!Number.isFinite(rps) || !Number.isFinite(requests)) throw new Error(`wrk printed no request rate:\n${stdout}`);
-  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)?.slice(1).reduce((a, n) => a + Number(n), 0) ?? 0;
+  const socketErrors =
+    /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
+      .exec(stdout)
+      ?.slice(1)
+      .reduce((a, n) => a + Number(n), 0) ?? 0;
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
   // `times` prints the shell's user and system time, then its children's: `0m1.234s 0m2.345s`.
   const children = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stdout);
-  const cpuUs = children ? (Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 + Number(children[4])) * 1e6 : undefined;
-  return { rps, requests, errors: socketErrors + non2xx, ...(cpuUs !== undefined ? { cpuUsPerRequest: cpuUs / requests } : {}) };
+  const cpuUs = children
+    ? (Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 + Number(children[4])) * 1e6
+    : undefined;
+  return {
+    rps,
+    requests,
+    errors: socketErrors + non2xx,
+    ...(cpuUs !== undefined ? { cpuUsPerRequest: cpuUs / requests } : {}),
+  };
 }

@@ -55,7 +55,15 @@ const example = loadRelease(exampleFile);
 const noop: MeridianActivities = {
   async replicateImage({ registry }) {
     const blobs = { copied: 0, skipped: 0, mounted: 0, bytesCopied: 0 };
-    return { registry, digest: `sha256:${'0'.repeat(64)}`, mediaType: '', platforms: [], how: 'copied', blobs, elapsedMs: 0 };
+    return {
+      registry,
+      digest: `sha256:${'0'.repeat(64)}`,
+      mediaType: '',
+      platforms: [],
+      how: 'copied',
+      blobs,
+      elapsedMs: 0,
+    };
   },
   async renderRegion({ region, release }) {
     const d = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: region.cluster.namespace, name: release.app };
@@ -96,7 +104,13 @@ function syntheticSpec(regions: number): ReleaseSpec {
     cluster: { context: 'bench', namespace: `ns-${i}` },
     traits: { ...template.traits },
   }));
-  raw.spec.rollout = { ...raw.spec.rollout, approvals: [], maxParallel: 10, canarySoak: '0s', timeToSmoke: { ...raw.spec.rollout.timeToSmoke, window: '180d', floor: '0s', ceiling: '12h' } };
+  raw.spec.rollout = {
+    ...raw.spec.rollout,
+    approvals: [],
+    maxParallel: 10,
+    canarySoak: '0s',
+    timeToSmoke: { ...raw.spec.rollout.timeToSmoke, window: '180d', floor: '0s', ceiling: '12h' },
+  };
   raw.spec.validation = { integration: { suite: 'x' } };
   const spec = releaseSpecSchema.parse(raw);
   return spec;
@@ -108,7 +122,16 @@ function input(releaseId: string, spec: ReleaseSpec): ReleaseInput {
     spec,
     specHash: 'bench',
     template: { kind: 'helm', releaseName: spec.metadata.app, files: '', sha256: 'bench' },
-    checks: { checks: [{ name: 'health', kind: 'http', request: { method: 'GET', path: '/healthz', headers: {} }, expect: { status: 200 } }] },
+    checks: {
+      checks: [
+        {
+          name: 'health',
+          kind: 'http',
+          request: { method: 'GET', path: '/healthz', headers: {} },
+          expect: { status: 200 },
+        },
+      ],
+    },
     overrides: { bakeMs: 0, canarySoakMs: 0 },
     requestedBy: 'bench',
   };
@@ -118,19 +141,22 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 /** Per region: the region workflow's wall time minus the time its activities ran. */
 async function regionOverheads(client: Client, releaseId: string, regions: string[]): Promise<number[]> {
   const out: number[] = [];
   for (const name of regions) {
     const history = await client.workflow.getHandle(`${releaseId}.${name}.1`).fetchHistory();
-    const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+    const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+      Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
     const events = history.events ?? [];
     const started = new Map<string, number>();
     let activityMs = 0;
     for (const e of events) {
-      if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), ms(e.eventTime));
+      if (e.activityTaskStartedEventAttributes)
+        started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), ms(e.eventTime));
       const done = e.activityTaskCompletedEventAttributes;
       if (done) activityMs += ms(e.eventTime) - (started.get(String(done.scheduledEventId)) ?? ms(e.eventTime));
     }
@@ -143,11 +169,21 @@ async function benchOverhead(client: Client): Promise<void> {
   const releaseId = `bench-overhead-${Date.now().toString(36)}`;
   const spec = syntheticSpec(50);
   const started = Date.now();
-  await client.workflow.execute<typeof releaseWorkflow>('releaseWorkflow', { workflowId: releaseId, taskQueue, args: [input(releaseId, spec)] });
+  await client.workflow.execute<typeof releaseWorkflow>('releaseWorkflow', {
+    workflowId: releaseId,
+    taskQueue,
+    args: [input(releaseId, spec)],
+  });
   const wall = Date.now() - started;
-  const overheads = await regionOverheads(client, releaseId, spec.spec.regions.map((r) => r.name));
+  const overheads = await regionOverheads(
+    client,
+    releaseId,
+    spec.spec.regions.map((r) => r.name),
+  );
   const amortized = wall / overheads.length;
-  console.log(`1. orchestration overhead, 50 regions, zero bake, no-op activities, maxParallel 10: the whole release took ${(wall / 1000).toFixed(1)} s, ${amortized.toFixed(0)} ms per region (${(amortized / 250).toFixed(2)}x the 250 ms target); each region's own latency (its workflow's wall time minus its activities' run time) median ${median(overheads).toFixed(0)} ms, p90 ${pct(overheads, 90).toFixed(0)} ms (${(median(overheads) / 250).toFixed(2)}x the target)`);
+  console.log(
+    `1. orchestration overhead, 50 regions, zero bake, no-op activities, maxParallel 10: the whole release took ${(wall / 1000).toFixed(1)} s, ${amortized.toFixed(0)} ms per region (${(amortized / 250).toFixed(2)}x the 250 ms target); each region's own latency (its workflow's wall time minus its activities' run time) median ${median(overheads).toFixed(0)} ms, p90 ${pct(overheads, 90).toFixed(0)} ms (${(median(overheads) / 250).toFixed(2)}x the target)`,
+  );
 }
 
 async function benchConcurrent(client: Client, releases: number): Promise<void> {
@@ -161,13 +197,19 @@ async function benchConcurrent(client: Client, releases: number): Promise<void> 
   const handles = await Promise.all(
     Array.from({ length: releases }, (_, i) => {
       const id = `bench-concurrent-${stamp}-${i}`;
-      return client.workflow.start<typeof releaseWorkflow>('releaseWorkflow', { workflowId: id, taskQueue, args: [input(id, spec)] });
+      return client.workflow.start<typeof releaseWorkflow>('releaseWorkflow', {
+        workflowId: id,
+        taskQueue,
+        args: [input(id, spec)],
+      });
     }),
   );
   const results = await Promise.allSettled(handles.map((h) => h.result()));
   clearInterval(sampler);
   const ok = results.filter((r) => r.status === 'fulfilled').length;
-  console.log(`2. ${releases} concurrent releases of 5 regions on one worker: ${ok}/${releases} succeeded in ${((Date.now() - started) / 1000).toFixed(1)} s; peak RSS of the worker process ${(peakRss / 2 ** 20).toFixed(0)} MiB (target: under 1024 MiB; ${(peakRss / 2 ** 30).toFixed(2)}x of target)`);
+  console.log(
+    `2. ${releases} concurrent releases of 5 regions on one worker: ${ok}/${releases} succeeded in ${((Date.now() - started) / 1000).toFixed(1)} s; peak RSS of the worker process ${(peakRss / 2 ** 20).toFixed(0)} MiB (target: under 1024 MiB; ${(peakRss / 2 ** 30).toFixed(2)}x of target)`,
+  );
 }
 
 async function benchApply(): Promise<void> {
@@ -175,7 +217,12 @@ async function benchApply(): Promise<void> {
   const region = example.spec.spec.regions[0];
   const helm = findTool('helm') ?? 'helm';
   const { objects } = await renderManifests(helm, {
-    release: { releaseId: 'bench', app: example.spec.metadata.app, version: example.spec.metadata.version, image: example.spec.spec.image },
+    release: {
+      releaseId: 'bench',
+      app: example.spec.metadata.app,
+      version: example.spec.metadata.version,
+      image: example.spec.spec.image,
+    },
     region,
     template: packReleaseTemplate(example),
     values: example.spec.spec.template.values,
@@ -192,14 +239,36 @@ async function benchApply(): Promise<void> {
     await serverSideApply(kc, objects);
     ours.push(performance.now() - t);
     t = performance.now();
-    execFileSync('kubectl', ['--kubeconfig', layout.kubeconfig, '--context', region.cluster.context, 'apply', '--server-side', '--force-conflicts', '--field-manager', 'meridian', '-f', file], { stdio: 'ignore' });
+    execFileSync(
+      'kubectl',
+      [
+        '--kubeconfig',
+        layout.kubeconfig,
+        '--context',
+        region.cluster.context,
+        'apply',
+        '--server-side',
+        '--force-conflicts',
+        '--field-manager',
+        'meridian',
+        '-f',
+        file,
+      ],
+      { stdio: 'ignore' },
+    );
     kubectl.push(performance.now() - t);
   }
-  console.log(`3. apply of ${objects.length} objects (${region.name}), ${rounds} rounds each, alternating: Meridian median ${median(ours).toFixed(1)} ms, kubectl apply --server-side median ${median(kubectl).toFixed(1)} ms (ratio ${(median(ours) / median(kubectl)).toFixed(2)}x kubectl; kubectl's figure includes its process start)`);
+  console.log(
+    `3. apply of ${objects.length} objects (${region.name}), ${rounds} rounds each, alternating: Meridian median ${median(ours).toFixed(1)} ms, kubectl apply --server-side median ${median(kubectl).toFixed(1)} ms (ratio ${(median(ours) / median(kubectl)).toFixed(2)}x kubectl; kubectl's figure includes its process start)`,
+  );
 }
 
 async function benchLoadGenerator(): Promise<void> {
-  const comparison = await compareWithWrk({ connections: Number(process.env.BENCH_LOAD_CONNECTIONS ?? 10), durationMs: 10_000, rounds: 3 });
+  const comparison = await compareWithWrk({
+    connections: Number(process.env.BENCH_LOAD_CONNECTIONS ?? 10),
+    durationMs: 10_000,
+    rounds: 3,
+  });
   console.log(`4. ${describeGeneratorComparison(comparison)}`);
 }
 
@@ -218,12 +287,23 @@ async function benchImages(): Promise<void> {
 async function benchKills(): Promise<void> {
   const config = loadRigConfig(defaultRigConfigFile());
   const layout = rigLayout();
-  const env = { ...process.env, KUBECONFIG: layout.kubeconfig, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.temporal.port}`, MERIDIAN_LOG_LEVEL: 'warn' };
-  const temporal = loadTemporalConnectionConfig(env, { address: `127.0.0.1:${config.temporal.port}`, namespace: config.temporal.namespace });
+  const env = {
+    ...process.env,
+    KUBECONFIG: layout.kubeconfig,
+    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.temporal.port}`,
+    MERIDIAN_LOG_LEVEL: 'warn',
+  };
+  const temporal = loadTemporalConnectionConfig(env, {
+    address: `127.0.0.1:${config.temporal.port}`,
+    namespace: config.temporal.namespace,
+  });
   const connection = await Connection.connect(connectionOptions(temporal));
   const kinds = process.env.BENCH_KILL_KINDS ? (process.env.BENCH_KILL_KINDS.split(',') as KillKind[]) : killKinds;
   const unknown = kinds.filter((k) => !(killKinds as readonly string[]).includes(k));
-  if (unknown.length > 0) throw new Error(`BENCH_KILL_KINDS takes kinds separated by commas, from ${killKinds.join(', ')} (unknown: ${unknown.join(', ')})`);
+  if (unknown.length > 0)
+    throw new Error(
+      `BENCH_KILL_KINDS takes kinds separated by commas, from ${killKinds.join(', ')} (unknown: ${unknown.join(', ')})`,
+    );
   try {
     const client = new Client({ connection, namespace: temporal.namespace });
     const results = await measureKillRecovery({ client, env, kinds, logDir: join(layout.logs, 'bench-workers') });
@@ -243,7 +323,9 @@ function chosenSections(argv: string[]): Set<Section> {
   const names = (argv[at + 1] ?? '').split(',').filter(Boolean);
   const unknown = names.filter((n) => !(sections as readonly string[]).includes(n));
   if (names.length === 0 || unknown.length > 0) {
-    throw new Error(`--only takes sections separated by commas, from ${sections.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+    throw new Error(
+      `--only takes sections separated by commas, from ${sections.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`,
+    );
   }
   return new Set(names as Section[]);
 }
@@ -253,12 +335,22 @@ async function main(): Promise<void> {
   if (only.has('overhead') || only.has('concurrent')) {
     const config = loadRigConfig(defaultRigConfigFile());
     // The rig's server unless TEMPORAL_* or a temporal.toml profile names another.
-    const temporal = loadTemporalConnectionConfig(process.env, { address: `127.0.0.1:${config.temporal.port}`, namespace: config.temporal.namespace });
+    const temporal = loadTemporalConnectionConfig(process.env, {
+      address: `127.0.0.1:${config.temporal.port}`,
+      namespace: config.temporal.namespace,
+    });
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     const connection = await Connection.connect(connectionOptions(temporal));
     const client = new Client({ connection, namespace: temporal.namespace });
     const native = await NativeConnection.connect(connectionOptions(temporal));
-    const worker = await Worker.create({ connection: native, namespace: temporal.namespace, taskQueue, workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: [require.resolve('../workflows/sender-identity')] }, activities: noop });
+    const worker = await Worker.create({
+      connection: native,
+      namespace: temporal.namespace,
+      taskQueue,
+      workflowsPath: require.resolve('../workflows'),
+      interceptors: { workflowModules: [require.resolve('../workflows/sender-identity')] },
+      activities: noop,
+    });
     const releases = Number(process.env.BENCH_RELEASES ?? 200);
     await worker.runUntil(async () => {
       if (only.has('overhead')) await benchOverhead(client);

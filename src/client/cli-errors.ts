@@ -11,12 +11,17 @@ export class UsageError extends InvalidInputError {}
  * failed TLS handshake from any call to Temporal (not only the first) names the credential (exit 2);
  * an unreachable server says what to do (exit 3).
  */
-export function reportError(err: unknown, write: (text: string) => void = (t) => process.stderr.write(t), env: NodeJS.ProcessEnv = process.env): number {
+export function reportError(
+  err: unknown,
+  write: (text: string) => void = (t) => process.stderr.write(t),
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   if (err instanceof MeridianError) {
     write(`error: ${printable(err.message)}\n`);
     if (err instanceof InvalidInputError) {
       for (const p of err.problems.slice(0, maxProblemsPrinted)) write(`  ${printable(p)}\n`);
-      if (err.problems.length > maxProblemsPrinted) write(`  and ${err.problems.length - maxProblemsPrinted} more problems\n`);
+      if (err.problems.length > maxProblemsPrinted)
+        write(`  and ${err.problems.length - maxProblemsPrinted} more problems\n`);
     }
     return err.exitCode;
   }
@@ -29,7 +34,9 @@ export function reportError(err: unknown, write: (text: string) => void = (t) =>
     }
     if (explained) return reportError(explained, write, env);
     if (isConnectionError(err)) {
-      write(`error: cannot reach Temporal: ${firstLine(err)}\n  start the local rig with \`meridian dev up\`, or set TEMPORAL_ADDRESS\n`);
+      write(
+        `error: cannot reach Temporal: ${firstLine(err)}\n  start the local rig with \`meridian dev up\`, or set TEMPORAL_ADDRESS\n`,
+      );
       return ExitCode.unreachable;
     }
   }
@@ -51,7 +58,10 @@ export function printable(message: string): string {
   return message
     .split('\n')
     .map((line) => {
-      const shown = line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      const shown = line.replace(
+        /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      );
       return shown.length > maxLineChars ? `${shown.slice(0, maxLineChars)}… (${shown.length} characters)` : shown;
     })
     .join('\n');

@@ -1,7 +1,13 @@
 import { type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { serverSideApply } from '../infra/kubernetes/server-side-apply';
 import { InvalidInputError, UnreachableError } from '../domain/errors';
-import { comparableYaml, compareObject, objectName, type ObjectChange, redactSecretPair } from '../domain/object-changes';
+import {
+  comparableYaml,
+  compareObject,
+  objectName,
+  type ObjectChange,
+  redactSecretPair,
+} from '../domain/object-changes';
 
 /** What releasing a region's manifests would change in its cluster. */
 export interface ClusterChanges {
@@ -33,7 +39,9 @@ export async function previewClusterChanges(
   const namespaceMissing = (await readLive(api, namespaceObject, cluster)) === undefined;
   if (namespaceMissing) {
     changes.push(compare(namespaceObject, undefined, await dryRunApply(kc, namespaceObject, namespace, cluster)));
-    notes.push(`namespace ${namespace} does not exist yet: releasing creates it; the objects in it are shown as rendered, without the API server's defaults or validation`);
+    notes.push(
+      `namespace ${namespace} does not exist yet: releasing creates it; the objects in it are shown as rendered, without the API server's defaults or validation`,
+    );
   }
   for (const object of objects) {
     if (namespaceMissing && object.metadata?.namespace === namespace) {
@@ -47,7 +55,11 @@ export async function previewClusterChanges(
 }
 
 /** One object's change; a Secret's values never reach the diff (redactSecretPair), on either side. */
-function compare(object: KubernetesObject, live: KubernetesObject | undefined, rendered: KubernetesObject): ObjectChange {
+function compare(
+  object: KubernetesObject,
+  live: KubernetesObject | undefined,
+  rendered: KubernetesObject,
+): ObjectChange {
   const name = objectName(object);
   const [before, after] = redactSecretPair(live, rendered);
   return compareObject(name, before && comparableYaml(before), comparableYaml(after!), {
@@ -57,8 +69,16 @@ function compare(object: KubernetesObject, live: KubernetesObject | undefined, r
 }
 
 /** The object as it is in the cluster now; undefined when there is none. */
-async function readLive(api: KubernetesObjectApi, object: KubernetesObject, cluster: string): Promise<KubernetesObject | undefined> {
-  const header = { apiVersion: object.apiVersion!, kind: object.kind!, metadata: { name: object.metadata!.name!, namespace: object.metadata?.namespace } };
+async function readLive(
+  api: KubernetesObjectApi,
+  object: KubernetesObject,
+  cluster: string,
+): Promise<KubernetesObject | undefined> {
+  const header = {
+    apiVersion: object.apiVersion!,
+    kind: object.kind!,
+    metadata: { name: object.metadata!.name!, namespace: object.metadata?.namespace },
+  };
   try {
     return await api.read(header);
   } catch (err) {
@@ -68,7 +88,12 @@ async function readLive(api: KubernetesObjectApi, object: KubernetesObject, clus
 }
 
 /** The object as the API server would store it after Meridian's apply. */
-async function dryRunApply(kc: KubeConfig, object: KubernetesObject, namespace: string, cluster: string): Promise<KubernetesObject> {
+async function dryRunApply(
+  kc: KubeConfig,
+  object: KubernetesObject,
+  namespace: string,
+  cluster: string,
+): Promise<KubernetesObject> {
   try {
     const [after] = await serverSideApply(kc, [object], { dryRun: true, namespace });
     return after;
@@ -86,13 +111,22 @@ async function dryRunApply(kc: KubeConfig, object: KubernetesObject, namespace: 
 /** Errors a person can act on: a cluster that does not answer (exit 3), or refuses what was asked (exit 2). */
 function clusterError(err: unknown, doing: string, cluster: string): unknown {
   const code = statusCode(err);
-  if (code !== undefined && code >= 500) return new UnreachableError(`${cluster} failed to ${doing} (${code}): ${serverMessage(err)}`);
-  if (code !== undefined) return new InvalidInputError(`${cluster} refused to ${doing} (${code}): ${serverMessage(err)}\n  check the kubeconfig context's credentials and permissions`);
+  if (code !== undefined && code >= 500)
+    return new UnreachableError(`${cluster} failed to ${doing} (${code}): ${serverMessage(err)}`);
+  if (code !== undefined)
+    return new InvalidInputError(
+      `${cluster} refused to ${doing} (${code}): ${serverMessage(err)}\n  check the kubeconfig context's credentials and permissions`,
+    );
   const message = (err as Error | undefined)?.message ?? String(err);
   if (/^Unrecognized API version and kind/.test(message)) {
-    return new InvalidInputError(`${cluster} cannot ${doing}: ${message}: install the resource's CRD first, or fix apiVersion and kind`);
+    return new InvalidInputError(
+      `${cluster} cannot ${doing}: ${message}: install the resource's CRD first, or fix apiVersion and kind`,
+    );
   }
-  if (isConnectionFailure(err)) return new UnreachableError(`cannot reach ${cluster}: ${message}\n  is the cluster up (for the local rig: meridian dev up), and does KUBECONFIG point at it?`);
+  if (isConnectionFailure(err))
+    return new UnreachableError(
+      `cannot reach ${cluster}: ${message}\n  is the cluster up (for the local rig: meridian dev up), and does KUBECONFIG point at it?`,
+    );
   return err;
 }
 
@@ -120,5 +154,9 @@ function serverMessage(err: unknown): string {
 /** The request never got an answer: refused, reset, timed out, or a name that does not resolve. */
 function isConnectionFailure(err: unknown): boolean {
   const e = err as { name?: string; code?: unknown; type?: string } | undefined;
-  return e?.name === 'FetchError' || e?.name === 'AbortError' || (typeof e?.code === 'string' && /^(E[A-Z]+|UND_ERR_\w+)$/.test(e.code));
+  return (
+    e?.name === 'FetchError' ||
+    e?.name === 'AbortError' ||
+    (typeof e?.code === 'string' && /^(E[A-Z]+|UND_ERR_\w+)$/.test(e.code))
+  );
 }

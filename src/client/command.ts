@@ -11,4 +11,8 @@ export interface CommandContext {
  * `canarySoak`), already converted by their parsers, and its positional arguments in order. Returns
  * the exit code.
  */
-export type Command<Options extends object = Record<string, never>> = (options: Options, args: string[], ctx: CommandContext) => Promise<number>;
+export type Command<Options extends object = Record<string, never>> = (
+  options: Options,
+  args: string[],
+  ctx: CommandContext,
+) => Promise<number>;

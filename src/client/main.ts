@@ -41,7 +41,8 @@ export interface CommandDefinition {
   run: Run;
 }
 
-const releaseId = () => new Argument('<release-id>', 'the release, e.g. release-shop-api-2.4.0 (meridian list shows them)');
+const releaseId = () =>
+  new Argument('<release-id>', 'the release, e.g. release-shop-api-2.4.0 (meridian list shows them)');
 const region = () => new Argument('<region>', 'the region, by its name in spec.regions');
 const reason = (what: string) => new Option('--reason <text>', what);
 const operatorJson = () => jsonOption('print the status the release answers with as JSON');
@@ -54,7 +55,9 @@ function operatorAction(action: 'pause' | 'resume' | 'approve' | 'abort', summar
     args: () => [releaseId()],
     options: () => [
       reason('why, recorded with who asked'),
-      ...(action === 'approve' ? [new Option('--gate <name>', 'the gate to approve (default: the one waiting), e.g. after-canary')] : []),
+      ...(action === 'approve'
+        ? [new Option('--gate <name>', 'the gate to approve (default: the one waiting), e.g. after-canary')]
+        : []),
       operatorJson(),
     ],
     run: lazy(async () => (await import('./commands/operate')).operatorCommand(action)),
@@ -62,12 +65,21 @@ function operatorAction(action: 'pause' | 'resume' | 'approve' | 'abort', summar
 }
 
 /** An amendment of a running release's plan: skip, retry, move, add-region. */
-function amendment(action: 'skip' | 'retry' | 'move' | 'add-region', summary: string, usage: string, options: () => Option[] = () => []): CommandDefinition {
+function amendment(
+  action: 'skip' | 'retry' | 'move' | 'add-region',
+  summary: string,
+  usage: string,
+  options: () => Option[] = () => [],
+): CommandDefinition {
   return {
     summary,
     usage: `<release-id> <region> ${usage}`,
     args: () => [releaseId(), region()],
-    options: () => [...options(), reason('why (required): every amendment is recorded with who asked and why'), operatorJson()],
+    options: () => [
+      ...options(),
+      reason('why (required): every amendment is recorded with who asked and why'),
+      operatorJson(),
+    ],
     run: lazy(async () => (await import('./commands/amend')).amendCommand(action)),
   };
 }
@@ -92,12 +104,18 @@ export const commands: Record<string, CommandDefinition> = {
     run: lazy(async () => (await import('./commands/render')).renderCommand),
   },
   diff: {
-    summary: "how two regions render (--regions A,B), or what a release changes in a region's cluster (--region NAME; dry run)",
+    summary:
+      "how two regions render (--regions A,B), or what a release changes in a region's cluster (--region NAME; dry run)",
     usage: '-f release.yaml (--regions A,B | --region NAME) [--json]',
     options: () => [
       fileOption('the release spec'),
-      new Option('--regions <a,b>', "two regions whose manifests to compare, e.g. us-east-canary,us-west").conflicts('region'),
-      new Option('--region <name>', "the region whose cluster to compare with what releasing would apply (a server-side dry run)").conflicts('regions'),
+      new Option('--regions <a,b>', 'two regions whose manifests to compare, e.g. us-east-canary,us-west').conflicts(
+        'region',
+      ),
+      new Option(
+        '--region <name>',
+        'the region whose cluster to compare with what releasing would apply (a server-side dry run)',
+      ).conflicts('regions'),
       jsonOption(),
     ],
     run: lazy(async () => (await import('./commands/diff')).diffCommand),
@@ -105,7 +123,11 @@ export const commands: Record<string, CommandDefinition> = {
   start: {
     summary: 'start a release (--wait to follow it); a repeated start is harmless',
     usage: '-f release.yaml [--wait] [--bake D] [--canary-soak D] [--load-duration D] [--analysis-interval D]',
-    options: () => [fileOption('the release spec'), new Option('--wait', 'follow the release until it ends; exit 1 if it fails'), ...overrideOptions()],
+    options: () => [
+      fileOption('the release spec'),
+      new Option('--wait', 'follow the release until it ends; exit 1 if it fails'),
+      ...overrideOptions(),
+    ],
     run: lazy(async () => (await import('./commands/start')).startCommand),
   },
   status: {
@@ -125,31 +147,54 @@ export const commands: Record<string, CommandDefinition> = {
   freeze: {
     summary: 'stop the line: pause every running release of an app and refuse new ones',
     usage: '--app NAME [--reason TEXT]',
-    options: () => [new Option('--app <name>', 'the app to freeze'), reason('why, recorded on the freeze and the releases it pauses')],
+    options: () => [
+      new Option('--app <name>', 'the app to freeze'),
+      reason('why, recorded on the freeze and the releases it pauses'),
+    ],
     run: lazy(async () => (await import('./commands/freeze')).freezeCommand),
   },
   unfreeze: {
     summary: 'lift a freeze and resume the releases it paused',
     usage: '--app NAME [--reason TEXT]',
-    options: () => [new Option('--app <name>', 'the app whose freeze to lift'), reason('why, recorded on the freeze and the releases it resumes')],
+    options: () => [
+      new Option('--app <name>', 'the app whose freeze to lift'),
+      reason('why, recorded on the freeze and the releases it resumes'),
+    ],
     run: lazy(async () => (await import('./commands/freeze')).unfreezeCommand),
   },
   resume: operatorAction('resume', 'resume a paused release, or retry a halted one'),
   approve: operatorAction('approve', 'approve the gate a release waits at (--gate NAME)'),
   abort: operatorAction('abort', 'abort a release (--reason TEXT); regions in flight roll back'),
-  skip: amendment('skip', 'leave a region out of a running release (--reason TEXT; a failed one is rolled back)', '--reason TEXT'),
+  skip: amendment(
+    'skip',
+    'leave a region out of a running release (--reason TEXT; a failed one is rolled back)',
+    '--reason TEXT',
+  ),
   retry: amendment('retry', 'run a failed region again, or bring a skipped one back (--reason TEXT)', '--reason TEXT'),
-  move: amendment('move', 'move a region that has not started to a later wave (--to-wave N --reason TEXT)', '--to-wave N --reason TEXT', () => [
-    waveOption('--to-wave', 'the later wave to move the region to (1-based; one past the last adds a wave)'),
-  ]),
-  'add-region': amendment('add-region', 'add a region from the spec file to a running release (-f FILE [--wave N] --reason TEXT)', '-f release.yaml [--wave N] --reason TEXT', () => [
-    fileOption('the release spec that defines the region'),
-    waveOption('--wave', 'the wave to join (1-based; default: a new last wave)'),
-  ]),
+  move: amendment(
+    'move',
+    'move a region that has not started to a later wave (--to-wave N --reason TEXT)',
+    '--to-wave N --reason TEXT',
+    () => [waveOption('--to-wave', 'the later wave to move the region to (1-based; one past the last adds a wave)')],
+  ),
+  'add-region': amendment(
+    'add-region',
+    'add a region from the spec file to a running release (-f FILE [--wave N] --reason TEXT)',
+    '-f release.yaml [--wave N] --reason TEXT',
+    () => [
+      fileOption('the release spec that defines the region'),
+      waveOption('--wave', 'the wave to join (1-based; default: a new last wave)'),
+    ],
+  ),
   list: {
     summary: 'releases, newest first (--app, --phase, --json)',
     usage: '[--app NAME] [--phase PHASE] [--limit N] [--json]',
-    options: () => [new Option('--app <name>', 'only releases of this app'), phaseOption(), limitOption(), jsonOption()],
+    options: () => [
+      new Option('--app <name>', 'only releases of this app'),
+      phaseOption(),
+      limitOption(),
+      jsonOption(),
+    ],
     run: lazy(async () => (await import('./commands/list')).listCommand),
   },
   worker: {
@@ -167,9 +212,14 @@ export const commands: Record<string, CommandDefinition> = {
     usage: '[--host 127.0.0.1] [--port 8888] [--ui-origin URL ...] [--token-file FILE]',
     options: () => [
       new Option('--host <host>', 'the address to listen on').default('127.0.0.1'),
-      new Option('--port <port>', 'the port to listen on (0 picks a free one)').default(8888).argParser(wholeNumberParser('--port', 0, 65535, 'a port number')),
+      new Option('--port <port>', 'the port to listen on (0 picks a free one)')
+        .default(8888)
+        .argParser(wholeNumberParser('--port', 0, 65535, 'a port number')),
       repeatedOption('--ui-origin <url>', 'a Web UI origin allowed to call it (repeat for more)'),
-      new Option('--token-file <file>', 'a file whose first line is the bearer token every call needs (default: MERIDIAN_CODEC_SERVER_TOKEN)'),
+      new Option(
+        '--token-file <file>',
+        'a file whose first line is the bearer token every call needs (default: MERIDIAN_CODEC_SERVER_TOKEN)',
+      ),
     ],
     run: lazy(async () => (await import('./commands/codec-server')).codecServerCommand),
   },
@@ -178,9 +228,12 @@ export const commands: Record<string, CommandDefinition> = {
     usage: 'up [--profile dev|production] | down [--purge] | status [--json]  [--rig FILE]',
     args: () => [choiceArgument('action', 'what to do with the rig', ['up', 'down', 'status'])],
     options: () => [
-      new Option('--profile <name>', 'up: dev (the Temporal dev server, the default) or production (PostgreSQL, mTLS, API keys, encrypted payloads)'),
-      new Option('--purge', 'down: remove the rig\'s state too'),
-      jsonOption('status, up: print the rig\'s status as JSON'),
+      new Option(
+        '--profile <name>',
+        'up: dev (the Temporal dev server, the default) or production (PostgreSQL, mTLS, API keys, encrypted payloads)',
+      ),
+      new Option('--purge', "down: remove the rig's state too"),
+      jsonOption("status, up: print the rig's status as JSON"),
       new Option('--rig <file>', 'the rig config (default: examples/rig.yaml)'),
     ],
     run: lazy(async () => (await import('./commands/dev')).devCommand),
@@ -189,7 +242,7 @@ export const commands: Record<string, CommandDefinition> = {
     summary: 'bring the rig up and take the example release around the world',
     usage: '[-f release.yaml] [--version V] [--bake 20s] [--canary-soak 20s] [--rig FILE]',
     options: () => [
-      fileOption('the release spec (default: the rig config\'s release)'),
+      fileOption("the release spec (default: the rig config's release)"),
       new Option('--version <version>', 'the version to release (default: a fresh demo version)'),
       durationOption('--bake', 'bake this long after each wave').default(20_000, '20s'),
       durationOption('--canary-soak', 'soak the canary this long').default(20_000, '20s'),
@@ -204,11 +257,13 @@ export const commands: Record<string, CommandDefinition> = {
   },
 };
 
-const exitCodes = 'Exit codes: 0 success, 1 release failed or aborted, 2 invalid input or usage, 3 Temporal or a cluster unreachable.';
+const exitCodes =
+  'Exit codes: 0 success, 1 release failed or aborted, 2 invalid input or usage, 3 Temporal or a cluster unreachable.';
 
 /** The usage line of a command (or of the CLI), and where its help is, as printed after a usage error. */
 function usageLines(name: string | undefined): string[] {
-  if (name === undefined || !Object.hasOwn(commands, name)) return ['usage: meridian <command> [options]', '`meridian --help` lists the commands'];
+  if (name === undefined || !Object.hasOwn(commands, name))
+    return ['usage: meridian <command> [options]', '`meridian --help` lists the commands'];
   return [`usage: meridian ${name} ${commands[name].usage}`.trimEnd(), `\`meridian ${name} --help\` lists its options`];
 }
 
@@ -232,7 +287,9 @@ function buildProgram(ctx: CommandContext, ran: (code: number) => void, entered:
       getErrHasColors: () => false,
     })
     // Commands listed with their arguments; each command's help lists its options.
-    .configureHelp({ subcommandTerm: (command) => Help.prototype.subcommandTerm.call(new Help(), command).replace(' [options]', '') })
+    .configureHelp({
+      subcommandTerm: (command) => Help.prototype.subcommandTerm.call(new Help(), command).replace(' [options]', ''),
+    })
     .helpCommand('help [command]', 'print the help of a command')
     .addHelpText('after', `\n${exitCodes}`);
   program.hook('preSubcommand', (_program, command) => entered(command.name()));
@@ -267,7 +324,8 @@ export async function runCli(argv: string[], ctx: CommandContext): Promise<numbe
       if (err.code === 'commander.help') return ExitCode.invalidInput;
       return reportError(new UsageError(commanderMessage(err), usageLines(active)), ctx.err, ctx.env);
     }
-    if (err instanceof UsageError) return reportError(new UsageError(err.message, [...err.problems, ...usageLines(active)]), ctx.err, ctx.env);
+    if (err instanceof UsageError)
+      return reportError(new UsageError(err.message, [...err.problems, ...usageLines(active)]), ctx.err, ctx.env);
     return reportError(err, ctx.err, ctx.env);
   }
 }

@@ -29,7 +29,11 @@ export function requireFile(command: string, file: string | undefined): string {
 }
 
 /** A parser of durations with the bounds of the spec field the option overrides (30 days unless given), in milliseconds. */
-export function durationParser(flag: string, maxMs: number = maxDurationMs, min?: { ms: number; fix: string }): (text: string) => number {
+export function durationParser(
+  flag: string,
+  maxMs: number = maxDurationMs,
+  min?: { ms: number; fix: string },
+): (text: string) => number {
   return (text) => {
     const ms = checkDuration(text, maxMs);
     if (typeof ms === 'string') throw new UsageError(`${flag}: ${ms}`);
@@ -39,15 +43,29 @@ export function durationParser(flag: string, maxMs: number = maxDurationMs, min?
 }
 
 /** A duration option, e.g. `--bake <duration>`. */
-export function durationOption(flag: string, what: string, maxMs: number = maxDurationMs, min?: { ms: number; fix: string }): Option {
-  return new Option(`${flag} <duration>`, `${what} (e.g. 30s, 20m, 1h30m; at most ${maxMs === maxTimerMs ? '24d' : '30d'})`).argParser(durationParser(flag, maxMs, min));
+export function durationOption(
+  flag: string,
+  what: string,
+  maxMs: number = maxDurationMs,
+  min?: { ms: number; fix: string },
+): Option {
+  return new Option(
+    `${flag} <duration>`,
+    `${what} (e.g. 30s, 20m, 1h30m; at most ${maxMs === maxTimerMs ? '24d' : '30d'})`,
+  ).argParser(durationParser(flag, maxMs, min));
 }
 
 /** A parser of whole numbers from `min` to `max` (digits only: no sign, no fraction, no exponent). */
-export function wholeNumberParser(flag: string, min: number, max: number, what = 'a whole number'): (text: string) => number {
+export function wholeNumberParser(
+  flag: string,
+  min: number,
+  max: number,
+  what = 'a whole number',
+): (text: string) => number {
   return (text) => {
     const n = /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag}: expected ${what} from ${min} to ${max}, got ${quoteExcerpt(text)}`);
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new UsageError(`${flag}: expected ${what} from ${min} to ${max}, got ${quoteExcerpt(text)}`);
     return n;
   };
 }
@@ -55,7 +73,8 @@ export function wholeNumberParser(flag: string, min: number, max: number, what =
 /** A parser that takes one of `choices`, and lists them when given anything else. */
 export function choiceParser<T extends string>(name: string, choices: readonly T[]): (text: string) => T {
   return (text) => {
-    if (!(choices as readonly string[]).includes(text)) throw new UsageError(`${name}: expected one of ${choices.join(', ')}, got ${quoteExcerpt(text)}`);
+    if (!(choices as readonly string[]).includes(text))
+      throw new UsageError(`${name}: expected one of ${choices.join(', ')}, got ${quoteExcerpt(text)}`);
     return text as T;
   };
 }
@@ -73,7 +92,10 @@ export function choiceOption<T extends string>(flags: string, what: string, choi
 
 /** An option given more than once, e.g. `--ui-origin A --ui-origin B`: every value, in order. */
 export function repeatedOption(flags: string, what: string): Option {
-  return new Option(flags, what).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+  return new Option(flags, what).argParser((value: string, previous: string[] | undefined) => [
+    ...(previous ?? []),
+    value,
+  ]);
 }
 
 /**
@@ -92,7 +114,9 @@ export const maxListLimit = 1000;
 
 /** `meridian list --limit <n>`. */
 export function limitOption(): Option {
-  return new Option('--limit <n>', `list at most this many releases (1 to ${maxListLimit})`).default(50).argParser(wholeNumberParser('--limit', 1, maxListLimit));
+  return new Option('--limit <n>', `list at most this many releases (1 to ${maxListLimit})`)
+    .default(50)
+    .argParser(wholeNumberParser('--limit', 1, maxListLimit));
 }
 
 /** `meridian list --phase <phase>`: one of the release phases. */
@@ -103,13 +127,21 @@ export function phaseOption(): Option {
 /** The options that override timings of a release, e.g. for a demo, as `plan` and `start` take them. */
 export function overrideOptions(): Option[] {
   return [
-    durationOption('--bake', 'bake this long after each wave instead of the spec\'s time-to-smoke'),
+    durationOption('--bake', "bake this long after each wave instead of the spec's time-to-smoke"),
     durationOption('--canary-soak', 'soak the canary this long instead of rollout.canarySoak'),
-    durationOption('--load-duration', 'run the load test this long instead of validation.load.duration', maxTimerMs, { ms: 1000, fix: 'give 1s or more' }),
-    durationOption('--analysis-interval', 'measure health this often instead of validation.analysis.interval', maxDurationMs, {
+    durationOption('--load-duration', 'run the load test this long instead of validation.load.duration', maxTimerMs, {
       ms: 1000,
-      fix: 'measure at most once a second: give 1s or more',
+      fix: 'give 1s or more',
     }),
+    durationOption(
+      '--analysis-interval',
+      'measure health this often instead of validation.analysis.interval',
+      maxDurationMs,
+      {
+        ms: 1000,
+        fix: 'measure at most once a second: give 1s or more',
+      },
+    ),
   ];
 }
 

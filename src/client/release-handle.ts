@@ -21,7 +21,13 @@ export async function queryStatus(client: Client, releaseId: string): Promise<Re
     if (ended) return ended;
     // Running, and its status query went unanswered: no worker polls its task queue now (or none could
     // decode it). The release itself is safe: it waits durably for a worker.
-    const said = ((err as { cause?: { details?: string }; details?: string; message?: string }).cause?.details ?? (err as Error).message ?? String(err)).split('\n')[0].slice(0, 200);
+    const said = (
+      (err as { cause?: { details?: string }; details?: string; message?: string }).cause?.details ??
+      (err as Error).message ??
+      String(err)
+    )
+      .split('\n')[0]
+      .slice(0, 200);
     throw new UnreachableError(
       `release ${releaseId} is running but its status query went unanswered (${said}): start a worker (\`meridian worker\`) with the same Temporal settings and codec keys; the release waits for one`,
     );
@@ -30,7 +36,10 @@ export async function queryStatus(client: Client, releaseId: string): Promise<Re
     status.regions.map(async (region) => {
       if (region.phase !== 'Running' || !region.workflowId) return region;
       try {
-        return { ...(await client.workflow.getHandle(region.workflowId).query(regionStatusQuery)), workflowId: region.workflowId };
+        return {
+          ...(await client.workflow.getHandle(region.workflowId).query(regionStatusQuery)),
+          workflowId: region.workflowId,
+        };
       } catch {
         return region; // it just ended, or is not yet queryable: the release's own view will do
       }
@@ -40,7 +49,10 @@ export async function queryStatus(client: Client, releaseId: string): Promise<Re
 }
 
 /** Waits for a release to end: its final status, and whether it succeeded. */
-export async function awaitRelease(client: Client, releaseId: string): Promise<{ status: ReleaseStatus; succeeded: boolean }> {
+export async function awaitRelease(
+  client: Client,
+  releaseId: string,
+): Promise<{ status: ReleaseStatus; succeeded: boolean }> {
   const handle = client.workflow.getHandle(releaseId);
   try {
     return { status: (await handle.result()) as ReleaseStatus, succeeded: true };
@@ -61,7 +73,8 @@ async function endedStatus(client: Client, releaseId: string): Promise<ReleaseSt
   try {
     return (await handle.result()) as ReleaseStatus;
   } catch (err) {
-    if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) return err.cause.details?.[0] as ReleaseStatus | undefined;
+    if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure)
+      return err.cause.details?.[0] as ReleaseStatus | undefined;
     return undefined;
   }
 }

@@ -27,7 +27,9 @@ export function checkOperatorRequest(action: string, message: string, request: u
   if (read.ok) return;
   const field = /^[a-z-]+: ([A-Za-z]+):/.exec(read.refused)?.[1];
   const source = field ? fieldSources[field] : undefined;
-  throw new InvalidInputError(`${action}: ${read.refused.replace(/^[a-z-]+: /, '')}${source ? ` (from ${source})` : ''}; nothing was sent`);
+  throw new InvalidInputError(
+    `${action}: ${read.refused.replace(/^[a-z-]+: /, '')}${source ? ` (from ${source})` : ''}; nothing was sent`,
+  );
 }
 
 /**
@@ -49,7 +51,8 @@ export async function sendReleaseUpdate<Request>(
     ctx.out(json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
     return 0;
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) throw new InvalidInputError(`${action} refused: ${err.cause?.message ?? err.message}`);
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new InvalidInputError(`${action} refused: ${err.cause?.message ?? err.message}`);
     if (err instanceof WorkflowNotFoundError || /not found|already completed/i.test((err as Error).message)) {
       throw new InvalidInputError(`${action}: no running release with id ${releaseId} (${(err as Error).message})`);
     }

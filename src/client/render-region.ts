@@ -16,7 +16,9 @@ export function regionNamed(release: LoadedRelease, name: string | undefined, op
   const regions = release.spec.spec.regions;
   const region = regions.find((r) => r.name === name);
   if (!region) {
-    throw new InvalidInputError(`${option}: ${name ? `no region "${name}"` : 'missing'}; use one of ${regions.map((r) => r.name).join(', ')}`);
+    throw new InvalidInputError(
+      `${option}: ${name ? `no region "${name}"` : 'missing'}; use one of ${regions.map((r) => r.name).join(', ')}`,
+    );
   }
   return region;
 }
@@ -25,7 +27,12 @@ export function regionNamed(release: LoadedRelease, name: string | undefined, op
  * One region's manifests, rendered on this machine as the worker renders them for a deploy. The image
  * is named by tag unless `digest` is given (a release deploys the source's digest, known once it runs).
  */
-export async function renderRegion(release: LoadedRelease, region: RegionSpec, env: NodeJS.ProcessEnv, digest?: string): Promise<KubernetesObject[]> {
+export async function renderRegion(
+  release: LoadedRelease,
+  region: RegionSpec,
+  env: NodeJS.ProcessEnv,
+  digest?: string,
+): Promise<KubernetesObject[]> {
   const { spec } = release;
   const image = digest ? { ...spec.spec.image, digest } : spec.spec.image;
   const { objects } = await renderManifests(helmPath(env), {

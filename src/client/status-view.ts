@@ -7,26 +7,39 @@ import type { ReleaseStatus } from '../domain/release-status';
 export function formatStatus(status: ReleaseStatus): string {
   const head = `${status.releaseId}  ${status.phase}${status.paused && status.phase !== 'Paused' ? ' (paused)' : ''}  wave ${status.wave}/${status.waves.length}`;
   const lines = [head];
-  if (status.waitingFor) lines.push(`  waiting for ${status.waitingFor}${status.until ? ` until ${status.until}` : ''}`);
+  if (status.waitingFor)
+    lines.push(`  waiting for ${status.waitingFor}${status.until ? ` until ${status.until}` : ''}`);
   if (status.reason) lines.push(`  reason: ${status.reason}`);
   for (const r of status.registries ?? []) {
-    lines.push(`  image in ${r.registry}: ${r.phase}${r.digest ? ` ${r.digest.slice(0, 19)}` : ''}${r.detail ? ` (${r.detail})` : ''}`);
+    lines.push(
+      `  image in ${r.registry}: ${r.phase}${r.digest ? ` ${r.digest.slice(0, 19)}` : ''}${r.detail ? ` (${r.detail})` : ''}`,
+    );
   }
   const width = Math.max(...status.regions.map((r) => r.name.length));
   // By wave, as amendments may have moved or added regions; within a wave, in plan order.
   const byWave = [...status.regions].sort((a, b) => a.wave - b.wave);
   for (const r of byWave) {
-    const detail = [r.waitingFor && `waiting for ${r.waitingFor}`, r.until && `until ${r.until}`, r.error && `error: ${r.error}`, r.note && printable(r.note)]
+    const detail = [
+      r.waitingFor && `waiting for ${r.waitingFor}`,
+      r.until && `until ${r.until}`,
+      r.error && `error: ${r.error}`,
+      r.note && printable(r.note),
+    ]
       .filter(Boolean)
       .join(', ');
-    lines.push(`  ${String(r.wave).padStart(2)}  ${r.name.padEnd(width)}  ${r.phase.padEnd(11)}${detail ? `  ${detail}` : ''}`);
+    lines.push(
+      `  ${String(r.wave).padStart(2)}  ${r.name.padEnd(width)}  ${r.phase.padEnd(11)}${detail ? `  ${detail}` : ''}`,
+    );
     const indent = ' '.repeat(8 + width);
     if (r.load) lines.push(...formatLoad(r.load).map((l) => `${indent}${l}`));
     if (r.analysis) lines.push(`${indent}${formatAnalysis(r.analysis)}`);
   }
   if (status.actions.length > 0) {
     lines.push('  operator actions:');
-    for (const a of status.actions) lines.push(`    ${a.at}  ${printable(a.by)}  ${printable(a.action)}${a.reason ? `: ${printable(a.reason)}` : ''}`);
+    for (const a of status.actions)
+      lines.push(
+        `    ${a.at}  ${printable(a.by)}  ${printable(a.action)}${a.reason ? `: ${printable(a.reason)}` : ''}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -35,7 +48,8 @@ export function formatStatus(status: ReleaseStatus): string {
 export function formatLoad(load: LoadReport): string[] {
   const f = load.figures;
   const resources = [
-    load.resources?.cpuCores && `cpu ${load.resources.cpuCores.mean.toFixed(2)} cores (peak ${load.resources.cpuCores.max.toFixed(2)})`,
+    load.resources?.cpuCores &&
+      `cpu ${load.resources.cpuCores.mean.toFixed(2)} cores (peak ${load.resources.cpuCores.max.toFixed(2)})`,
     load.resources?.memoryBytes && `memory peak ${Math.round(load.resources.memoryBytes.max / 2 ** 20)} MiB`,
   ].filter(Boolean);
   return [
@@ -58,5 +72,8 @@ export function formatAnalysis(a: AnalysisTally): string {
  * a reason recorded before the workflows refused them (or by a release started before) cannot repaint the screen.
  */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`,
+  );
 }

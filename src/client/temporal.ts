@@ -1,7 +1,11 @@
 import { hostname, userInfo } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFromEnv } from '../codec/data-converter';
-import { connectionOptions, loadTemporalConnectionConfig, type TemporalConnectionConfig } from '../temporal/connection-config';
+import {
+  connectionOptions,
+  loadTemporalConnectionConfig,
+  type TemporalConnectionConfig,
+} from '../temporal/connection-config';
 import { explainTemporalFailure } from '../temporal/connection-errors';
 
 /** Where Temporal is (see src/temporal/connection-config.ts: TEMPORAL_* and temporal.toml), plus the Web UI's URL. */
@@ -14,7 +18,9 @@ export function temporalTarget(env: NodeJS.ProcessEnv): TemporalConnectionConfig
  * an UnreachableError (exit code 3), a refused credential or failed TLS handshake a
  * TemporalCredentialError (exit code 2) naming which credential; both say what to do.
  */
-export async function connectClient(env: NodeJS.ProcessEnv): Promise<{ client: Client; close: () => Promise<void>; target: ReturnType<typeof temporalTarget> }> {
+export async function connectClient(
+  env: NodeJS.ProcessEnv,
+): Promise<{ client: Client; close: () => Promise<void>; target: ReturnType<typeof temporalTarget> }> {
   const target = temporalTarget(env);
   const dataConverter = dataConverterFromEnv(env);
   let connection: Connection | undefined;
@@ -26,7 +32,11 @@ export async function connectClient(env: NodeJS.ProcessEnv): Promise<{ client: C
     throw explainTemporalFailure(err, target) ?? err;
   }
   const connected = connection;
-  return { client: new Client({ connection: connected, namespace: target.namespace, dataConverter }), close: () => connected.close(), target };
+  return {
+    client: new Client({ connection: connected, namespace: target.namespace, dataConverter }),
+    close: () => connected.close(),
+    target,
+  };
 }
 
 /** Who is acting, as recorded with operator actions: MERIDIAN_OPERATOR or user@host. */

@@ -94,7 +94,10 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   private async decryptOne(payload: Payload): Promise<Payload> {
     if (text(payload.metadata?.encoding) !== encryptedEncoding) return payload;
     const id = text(payload.metadata?.[keyIdMetadata]);
-    if (!id) throw new PayloadCodecError(`an encrypted payload has no ${keyIdMetadata}: it was not written by Meridian's codec, or was altered`);
+    if (!id)
+      throw new PayloadCodecError(
+        `an encrypted payload has no ${keyIdMetadata}: it was not written by Meridian's codec, or was altered`,
+      );
     const entry = this.byId.get(id);
     if (!entry) {
       throw new PayloadCodecError(
@@ -102,9 +105,15 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       );
     }
     const compression = text(payload.metadata?.[compressionMetadata]) ?? 'none';
-    if (compression !== 'gzip' && compression !== 'none') throw new PayloadCodecError(`a payload encrypted with key "${id}" names unknown compression "${compression.slice(0, 20)}"`);
+    if (compression !== 'gzip' && compression !== 'none')
+      throw new PayloadCodecError(
+        `a payload encrypted with key "${id}" names unknown compression "${compression.slice(0, 20)}"`,
+      );
     const data = Buffer.from(payload.data ?? new Uint8Array());
-    if (data.length < ivBytes + tagBytes) throw new PayloadCodecError(`a payload encrypted with key "${id}" is ${data.length} bytes, too short to hold an IV and a tag: it was cut or altered`);
+    if (data.length < ivBytes + tagBytes)
+      throw new PayloadCodecError(
+        `a payload encrypted with key "${id}" is ${data.length} bytes, too short to hold an IV and a tag: it was cut or altered`,
+      );
     const decipher = createDecipheriv('aes-256-gcm', entry.key, data.subarray(0, ivBytes), { authTagLength: tagBytes });
     decipher.setAAD(additionalData(id, compression));
     decipher.setAuthTag(data.subarray(data.length - tagBytes));

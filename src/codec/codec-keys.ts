@@ -27,7 +27,8 @@ const hint = 'each entry is id:base64 of 32 random bytes, e.g. k1:$(openssl rand
 export function codecKeysFromEnv(env: NodeJS.ProcessEnv): CodecKey[] {
   const inline = env.MERIDIAN_CODEC_KEYS?.trim() ? env.MERIDIAN_CODEC_KEYS : undefined;
   const file = env.MERIDIAN_CODEC_KEYS_FILE?.trim() ? env.MERIDIAN_CODEC_KEYS_FILE : undefined;
-  if (inline && file) throw new InvalidInputError('both MERIDIAN_CODEC_KEYS and MERIDIAN_CODEC_KEYS_FILE are set: keep one');
+  if (inline && file)
+    throw new InvalidInputError('both MERIDIAN_CODEC_KEYS and MERIDIAN_CODEC_KEYS_FILE are set: keep one');
   if (inline) {
     return parseCodecKeys(
       inline.split(',').map((text, i) => ({ text, where: `MERIDIAN_CODEC_KEYS entry ${i + 1}` })),
@@ -53,12 +54,16 @@ export function parseCodecKeys(entries: readonly { text: string; where: string }
     if (colon < 0) throw new InvalidInputError(`${where} is not id:base64: ${hint}`);
     const id = entry.slice(0, colon).trim();
     const encoded = entry.slice(colon + 1).trim();
-    if (!keyIdPattern.test(id)) throw new InvalidInputError(`${where}: the key id must be 1 to 64 of A-Z a-z 0-9 . _ - (${hint})`);
-    if (keys.some((k) => k.id === id)) throw new InvalidInputError(`${where}: key id "${id}" appears twice in ${variable}: give each key its own id`);
+    if (!keyIdPattern.test(id))
+      throw new InvalidInputError(`${where}: the key id must be 1 to 64 of A-Z a-z 0-9 . _ - (${hint})`);
+    if (keys.some((k) => k.id === id))
+      throw new InvalidInputError(`${where}: key id "${id}" appears twice in ${variable}: give each key its own id`);
     if (!base64Pattern.test(encoded)) throw new InvalidInputError(`${where}: key "${id}" is not valid base64: ${hint}`);
     const key = Buffer.from(encoded, 'base64');
     if (key.length !== keyBytes) {
-      throw new InvalidInputError(`${where}: key "${id}" is ${key.length} bytes after base64 decoding, and AES-256 needs exactly ${keyBytes}: ${hint}`);
+      throw new InvalidInputError(
+        `${where}: key "${id}" is ${key.length} bytes after base64 decoding, and AES-256 needs exactly ${keyBytes}: ${hint}`,
+      );
     }
     keys.push({ id, key });
   }
@@ -74,13 +79,23 @@ function readKeysFile(path: string): string {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InvalidInputError(code === 'ENOENT' ? `${name} does not exist: fix the path` : `${name} cannot be opened (${code ?? 'error'}): check its permissions`);
+    throw new InvalidInputError(
+      code === 'ENOENT'
+        ? `${name} does not exist: fix the path`
+        : `${name} cannot be opened (${code ?? 'error'}): check its permissions`,
+    );
   }
   try {
     const stat = fstatSync(fd);
     if (stat.isDirectory()) throw new InvalidInputError(`${name} is a directory: give the file of keys`);
-    if (!stat.isFile()) throw new InvalidInputError(`${name} is not a regular file (a device, fifo or socket): give a regular file of keys`);
-    if (stat.size > maxKeysFileBytes) throw new InvalidInputError(`${name} is ${stat.size} bytes, more than ${maxKeysFileBytes / 1024} KiB: a key file holds a few id:base64 lines`);
+    if (!stat.isFile())
+      throw new InvalidInputError(
+        `${name} is not a regular file (a device, fifo or socket): give a regular file of keys`,
+      );
+    if (stat.size > maxKeysFileBytes)
+      throw new InvalidInputError(
+        `${name} is ${stat.size} bytes, more than ${maxKeysFileBytes / 1024} KiB: a key file holds a few id:base64 lines`,
+      );
     const buffer = Buffer.alloc(stat.size);
     let read = 0;
     while (read < buffer.length) {

@@ -41,7 +41,10 @@ export interface CodecServer {
 
 /** Why a request is answered with an error status; the message is short and never repeats the body. */
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -78,7 +81,8 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     res.setHeader('Vary', 'Origin');
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'OPTIONS') {
-      if (!origin || !origins.has(origin)) throw new HttpError(403, 'origin not allowed: start the codec server with --ui-origin for it');
+      if (!origin || !origins.has(origin))
+        throw new HttpError(403, 'origin not allowed: start the codec server with --ui-origin for it');
       res.writeHead(204, {
         'Access-Control-Allow-Methods': 'POST, OPTIONS',
         'Access-Control-Allow-Headers': 'content-type, x-namespace, authorization',
@@ -175,18 +179,26 @@ function parsePayloads(body: Buffer): Payload[] {
     for (const [key, value] of Object.entries((metadata ?? {}) as Record<string, unknown>)) {
       decoded[key] = decodeBase64(value, `payloads[${i}].metadata["${key.slice(0, 64)}"]`);
     }
-    return { metadata: decoded, data: data === undefined ? new Uint8Array() : decodeBase64(data, `payloads[${i}].data`) };
+    return {
+      metadata: decoded,
+      data: data === undefined ? new Uint8Array() : decodeBase64(data, `payloads[${i}].data`),
+    };
   });
 }
 
 function toJsonPayload(payload: Payload): { metadata: Record<string, string>; data: string } {
   const metadata: Record<string, string> = {};
-  for (const [key, value] of Object.entries(payload.metadata ?? {})) if (value) metadata[key] = Buffer.from(value).toString('base64');
+  for (const [key, value] of Object.entries(payload.metadata ?? {}))
+    if (value) metadata[key] = Buffer.from(value).toString('base64');
   return { metadata, data: Buffer.from(payload.data ?? new Uint8Array()).toString('base64') };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
   res.end(text);
 }

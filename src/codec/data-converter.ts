@@ -13,14 +13,19 @@ export function codecFromEnv(env: NodeJS.ProcessEnv): AesGcmPayloadCodec | undef
   const compression = compressionFromEnv(env);
   const keys = codecKeysFromEnv(env);
   if (keys.length === 0) {
-    if (compression === 'gzip') throw new InvalidInputError('MERIDIAN_CODEC_COMPRESSION=gzip needs MERIDIAN_CODEC_KEYS or MERIDIAN_CODEC_KEYS_FILE: compression runs inside the encrypting codec');
+    if (compression === 'gzip')
+      throw new InvalidInputError(
+        'MERIDIAN_CODEC_COMPRESSION=gzip needs MERIDIAN_CODEC_KEYS or MERIDIAN_CODEC_KEYS_FILE: compression runs inside the encrypting codec',
+      );
     return undefined;
   }
   return new AesGcmPayloadCodec(keys, compression);
 }
 
 /** `dataConverter` for Worker.create and new Client: the codec when keys are set, else undefined (plain payloads). */
-export function dataConverterFromEnv(env: NodeJS.ProcessEnv): (DataConverter & { payloadCodecs: AesGcmPayloadCodec[] }) | undefined {
+export function dataConverterFromEnv(
+  env: NodeJS.ProcessEnv,
+): (DataConverter & { payloadCodecs: AesGcmPayloadCodec[] }) | undefined {
   const codec = codecFromEnv(env);
   return codec ? { payloadCodecs: [codec] } : undefined;
 }

@@ -89,9 +89,19 @@ type Limits = Pick<AnalysisSpec, 'failureLimit' | 'inconclusiveLimit'>;
 /** Adds one measurement. More failures than failureLimit fail the analysis at once; more inconclusive ones than inconclusiveLimit make it inconclusive. */
 export function addMeasurement(tally: AnalysisTally, m: Measurement, limits: Limits): AnalysisTally {
   if (tally.verdict !== 'running') return tally;
-  const next: AnalysisTally = { ...tally, measurements: tally.measurements + 1, [m.outcome]: tally[m.outcome] + 1, last: m };
+  const next: AnalysisTally = {
+    ...tally,
+    measurements: tally.measurements + 1,
+    [m.outcome]: tally[m.outcome] + 1,
+    last: m,
+  };
   if (next.failed > limits.failureLimit) {
-    return { ...next, verdict: 'failed', deciding: m, reason: `${next.failed} failed measurement${next.failed === 1 ? '' : 's'} (limit ${limits.failureLimit}): ${failingDetail(m)}` };
+    return {
+      ...next,
+      verdict: 'failed',
+      deciding: m,
+      reason: `${next.failed} failed measurement${next.failed === 1 ? '' : 's'} (limit ${limits.failureLimit}): ${failingDetail(m)}`,
+    };
   }
   if (next.inconclusive > limits.inconclusiveLimit) {
     return {
@@ -105,16 +115,29 @@ export function addMeasurement(tally: AnalysisTally, m: Measurement, limits: Lim
 }
 
 /** At the end of the bake: enough conclusive measurements and enough traffic pass; too few is inconclusive, never a pass. */
-export function concludeBake(tally: AnalysisTally, spec: Pick<AnalysisSpec, 'minSamples' | 'minRequests'>, requests?: number): AnalysisTally {
+export function concludeBake(
+  tally: AnalysisTally,
+  spec: Pick<AnalysisSpec, 'minSamples' | 'minRequests'>,
+  requests?: number,
+): AnalysisTally {
   if (tally.verdict !== 'running') return tally;
   const withRequests = { ...tally, requests };
   if (tally.passed < spec.minSamples) {
-    return { ...withRequests, verdict: 'inconclusive', reason: `too few data points: ${tally.passed} passing measurement${tally.passed === 1 ? '' : 's'}, ${spec.minSamples} needed` };
+    return {
+      ...withRequests,
+      verdict: 'inconclusive',
+      reason: `too few data points: ${tally.passed} passing measurement${tally.passed === 1 ? '' : 's'}, ${spec.minSamples} needed`,
+    };
   }
   if (spec.minRequests) {
-    if (requests === undefined) return { ...withRequests, verdict: 'inconclusive', reason: 'the request count query returned no data' };
+    if (requests === undefined)
+      return { ...withRequests, verdict: 'inconclusive', reason: 'the request count query returned no data' };
     if (requests < spec.minRequests.min) {
-      return { ...withRequests, verdict: 'inconclusive', reason: `too little traffic: ${Math.round(requests)} requests during the bake, ${spec.minRequests.min} needed` };
+      return {
+        ...withRequests,
+        verdict: 'inconclusive',
+        reason: `too little traffic: ${Math.round(requests)} requests during the bake, ${spec.minRequests.min} needed`,
+      };
     }
   }
   return { ...withRequests, verdict: 'passed', reason: `${tally.passed} of ${tally.measurements} measurements passed` };

@@ -34,7 +34,11 @@ export function assessRollout(d: DeploymentState): RolloutAssessment {
   }
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
-    return { state: 'failed', reason: 'ProgressDeadlineExceeded', message: progressing.message ?? 'progress deadline exceeded' };
+    return {
+      state: 'failed',
+      reason: 'ProgressDeadlineExceeded',
+      message: progressing.message ?? 'progress deadline exceeded',
+    };
   }
   const wanted = d.spec?.replicas ?? 1;
   const updated = status.updatedReplicas ?? 0;
@@ -42,6 +46,7 @@ export function assessRollout(d: DeploymentState): RolloutAssessment {
   const available = status.availableReplicas ?? 0;
   if (updated < wanted) return { state: 'progressing', waitingFor: `${updated} of ${wanted} replicas updated` };
   if (total > updated) return { state: 'progressing', waitingFor: `${total - updated} old replicas to terminate` };
-  if (available < updated) return { state: 'progressing', waitingFor: `${available} of ${updated} updated replicas available` };
+  if (available < updated)
+    return { state: 'progressing', waitingFor: `${available} of ${updated} updated replicas available` };
   return { state: 'complete' };
 }

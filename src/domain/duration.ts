@@ -30,7 +30,7 @@ export const maxHistoryMs = 3650 * dayMs;
  */
 export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim();
-  if (trimmed === '' ) return undefined;
+  if (trimmed === '') return undefined;
   if (trimmed === '0') return 0;
   let total = 0;
   part.lastIndex = 0;
@@ -53,7 +53,8 @@ const durationShape = /^\s*(\d+(\.\d+)?(ms|s|m|h|d))+\s*$/;
 export function checkDuration(text: string, maxMs: number): number | string {
   const ms = parseDuration(text);
   if (ms === undefined && !durationShape.test(text)) return `${durationHint}, got ${quoteExcerpt(text)}`;
-  if (ms === undefined || ms > maxMs) return `at most ${formatDuration(maxMs)}${maxMs === maxTimerMs ? ' (the longest a timer can wait)' : ''}: give a shorter duration, got ${quoteExcerpt(text)}`;
+  if (ms === undefined || ms > maxMs)
+    return `at most ${formatDuration(maxMs)}${maxMs === maxTimerMs ? ' (the longest a timer can wait)' : ''}: give a shorter duration, got ${quoteExcerpt(text)}`;
   return ms;
 }
 

@@ -27,7 +27,10 @@ export abstract class MeridianError extends Error {
 /** Bad input: names the field and the fix. `problems` lists each one when there are several. */
 export class InvalidInputError extends MeridianError {
   readonly exitCode = ExitCode.invalidInput;
-  constructor(message: string, readonly problems: readonly string[] = []) {
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [],
+  ) {
     super(message);
   }
 }

@@ -30,7 +30,8 @@ export interface RegistryStatus {
 /** A replication in a few words: `copied 3 of 5 blobs (1.2 MB), 2 already there, 2 platforms`. */
 export function describeReplication(r: ReplicatedImage): string {
   const platforms = `${r.platforms.length} platform${r.platforms.length === 1 ? '' : 's'}`;
-  if (r.how !== 'copied') return `${r.how === 'source' ? 'the source registry itself' : 'geo-replicated'}: verified ${r.digest.slice(0, 19)}, ${platforms}`;
+  if (r.how !== 'copied')
+    return `${r.how === 'source' ? 'the source registry itself' : 'geo-replicated'}: verified ${r.digest.slice(0, 19)}, ${platforms}`;
   const total = r.blobs.copied + r.blobs.skipped + r.blobs.mounted;
   const mounted = r.blobs.mounted ? `, ${r.blobs.mounted} mounted` : '';
   return `copied ${r.blobs.copied} of ${total} blobs (${formatBytes(r.blobs.bytesCopied)}), ${r.blobs.skipped} already there${mounted}, ${platforms}`;

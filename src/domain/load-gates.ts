@@ -37,7 +37,11 @@ export function judgeLoad(figures: LoadFigures, thresholds: LoadThresholds, base
   const notes: string[] = [];
   if (figures.requests === 0) {
     // A test that sent nothing must not pass on empty figures.
-    gates.push({ gate: 'requests', passed: false, detail: 'no request was answered or failed: the load test measured nothing' });
+    gates.push({
+      gate: 'requests',
+      passed: false,
+      detail: 'no request was answered or failed: the load test measured nothing',
+    });
   }
   if (thresholds.errorRate !== undefined) {
     gates.push({
@@ -47,7 +51,11 @@ export function judgeLoad(figures: LoadFigures, thresholds: LoadThresholds, base
     });
   }
   if (thresholds.p99 !== undefined) {
-    gates.push({ gate: 'p99', passed: figures.latencyMs.p99 <= thresholds.p99, detail: `p99 ${formatMs(figures.latencyMs.p99)}, limit ${formatMs(thresholds.p99)}` });
+    gates.push({
+      gate: 'p99',
+      passed: figures.latencyMs.p99 <= thresholds.p99,
+      detail: `p99 ${formatMs(figures.latencyMs.p99)}, limit ${formatMs(thresholds.p99)}`,
+    });
   }
   const regression = latencyKeys.filter((key) => thresholds.regression?.[key] !== undefined);
   if (regression.length > 0 && !baseline) {
@@ -62,7 +70,9 @@ export function judgeLoad(figures: LoadFigures, thresholds: LoadThresholds, base
       else gates.push(gate);
     }
     if (baseline.figures.targetRps !== figures.targetRps) {
-      notes.push(`the baseline ${baseline.version} ran at ${baseline.figures.targetRps} requests/s and this test at ${figures.targetRps}: latencies are compared across different loads`);
+      notes.push(
+        `the baseline ${baseline.version} ran at ${baseline.figures.targetRps} requests/s and this test at ${figures.targetRps}: latencies are compared across different loads`,
+      );
     }
   }
   if (figures.targetRps > 0 && figures.throughputRps < keptUpShare * figures.targetRps) {
@@ -71,12 +81,18 @@ export function judgeLoad(figures: LoadFigures, thresholds: LoadThresholds, base
     );
   }
   if (figures.skipped) notes.push(figures.skipped);
-  if (gates.length === 0) notes.push('no load thresholds are set: nothing was judged, the figures are for reading only');
+  if (gates.length === 0)
+    notes.push('no load thresholds are set: nothing was judged, the figures are for reading only');
   return { gates, passed: gates.every((g) => g.passed), notes };
 }
 
 /** One regression gate, or a note saying why it could not be judged. */
-function regressionGate(key: (typeof latencyKeys)[number], now: number, baseline: LoadBaseline, limit: number): GateVerdict | string {
+function regressionGate(
+  key: (typeof latencyKeys)[number],
+  now: number,
+  baseline: LoadBaseline,
+  limit: number,
+): GateVerdict | string {
   const before = baseline.figures.latencyMs[key];
   const gate = `regression ${key}`;
   if (before <= 0) {

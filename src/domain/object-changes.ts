@@ -96,7 +96,8 @@ function isSecret(o: unknown): o is { data?: unknown; stringData?: unknown } {
 /** A Secret's values by key as the API server stores them: `data` decoded from base64, `stringData` over it. */
 function secretValues(o: { data?: unknown; stringData?: unknown }): Map<string, string> {
   const values = new Map<string, string>();
-  const entries = (field: unknown) => (field !== null && typeof field === 'object' && !Array.isArray(field) ? Object.entries(field) : []);
+  const entries = (field: unknown) =>
+    field !== null && typeof field === 'object' && !Array.isArray(field) ? Object.entries(field) : [];
   for (const [key, value] of entries(o.data)) {
     let bytes: string;
     try {
@@ -142,7 +143,10 @@ function withValuesReplaced<T extends object>(o: T, shown: (key: string) => stri
  * `data` on the other are the same value when their bytes are). Keys stay, so a diff shows which key
  * is added, removed or changed, never a value. Anything else is returned as it is.
  */
-export function redactSecretPair<T extends object>(before: T | undefined, after: T | undefined): [T | undefined, T | undefined] {
+export function redactSecretPair<T extends object>(
+  before: T | undefined,
+  after: T | undefined,
+): [T | undefined, T | undefined] {
   if (!isSecret(before) && !isSecret(after)) return [before, after];
   const old = isSecret(before) ? secretValues(before) : new Map<string, string>();
   const now = isSecret(after) ? secretValues(after) : new Map<string, string>();
@@ -181,7 +185,8 @@ export function compareObject(
   labels: { from: string; to: string },
 ): ObjectChange {
   const diff = unifiedDiff(before ?? '', after ?? '', { fromLabel: labels.from, toLabel: labels.to });
-  const change: ChangeKind = before === undefined ? 'added' : after === undefined ? 'removed' : diff === '' ? 'unchanged' : 'changed';
+  const change: ChangeKind =
+    before === undefined ? 'added' : after === undefined ? 'removed' : diff === '' ? 'unchanged' : 'changed';
   return { object, change, diff };
 }
 
@@ -189,7 +194,10 @@ export function compareObject(
  * Pairs two lists of objects by kind and name, ignoring namespace (two regions render the same objects
  * into different namespaces): in the order of `before`, then what only `after` has.
  */
-export function pairObjects<T extends ManifestObject>(before: readonly T[], after: readonly T[]): { before?: T; after?: T }[] {
+export function pairObjects<T extends ManifestObject>(
+  before: readonly T[],
+  after: readonly T[],
+): { before?: T; after?: T }[] {
   const key = (o: ManifestObject) => `${o.apiVersion?.split('/').slice(0, -1).join('/')}|${o.kind}|${o.metadata?.name}`;
   const remaining = new Map(after.map((o) => [key(o), o]));
   const pairs: { before?: T; after?: T }[] = before.map((b) => {

@@ -60,15 +60,23 @@ const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype']);
 export function readOperatorRequest(message: OperatorMessage, payload: unknown, optional = false): ReadRequest {
   const refuse = (why: string): ReadRequest => ({ ok: false, refused: `${message}: ${why}` });
   if (payload === undefined || payload === null) {
-    return optional ? { ok: true, request: {} } : refuse(`expected an object such as ${examples[message]}, got ${describeValue(payload)}`);
+    return optional
+      ? { ok: true, request: {} }
+      : refuse(`expected an object such as ${examples[message]}, got ${describeValue(payload)}`);
   }
-  if (!isPlainObject(payload)) return refuse(`expected an object such as ${examples[message]}, got ${describeValue(payload)}`);
+  if (!isPlainObject(payload))
+    return refuse(`expected an object such as ${examples[message]}, got ${describeValue(payload)}`);
   const fields: readonly string[] = operatorMessageFields[message];
   const keys = Object.keys(payload);
   const unknown = keys.filter((k) => !fields.includes(k));
   if (unknown.length > 0) {
-    const named = unknown.slice(0, 3).map((k) => quoteExcerpt(k, 40)).join(', ');
-    return refuse(`unknown field${unknown.length > 1 ? 's' : ''} ${named}${unknown.length > 3 ? ` and ${unknown.length - 3} more` : ''} (${message} takes ${fields.join(', ')})`);
+    const named = unknown
+      .slice(0, 3)
+      .map((k) => quoteExcerpt(k, 40))
+      .join(', ');
+    return refuse(
+      `unknown field${unknown.length > 1 ? 's' : ''} ${named}${unknown.length > 3 ? ` and ${unknown.length - 3} more` : ''} (${message} takes ${fields.join(', ')})`,
+    );
   }
   const request: Record<string, unknown> = {};
   for (const key of fields) {
@@ -78,8 +86,10 @@ export function readOperatorRequest(message: OperatorMessage, payload: unknown, 
     if (problem) return refuse(`${key}: ${problem}`);
     request[key] = value;
   }
-  if (fields.includes('region') && request.region === undefined) return refuse(`region: give the region, as in ${examples[message]}`);
-  if (message === 'move-region' && request.toWave === undefined) return refuse(`toWave: give the later wave (1-based) to move ${request.region} to`);
+  if (fields.includes('region') && request.region === undefined)
+    return refuse(`region: give the region, as in ${examples[message]}`);
+  if (message === 'move-region' && request.toWave === undefined)
+    return refuse(`toWave: give the later wave (1-based) to move ${request.region} to`);
   return { ok: true, request };
 }
 
@@ -90,15 +100,18 @@ function fieldProblem(message: OperatorMessage, key: string, value: unknown): st
     case 'reason':
       return textProblem(value, maxReasonChars, 'why, in one line');
     case 'gate':
-      if (typeof value !== 'string' || !gateName.test(value)) return `expected a gate such as after-canary, after-wave-2 or accept-wave-3, got ${describeValue(value)}`;
+      if (typeof value !== 'string' || !gateName.test(value))
+        return `expected a gate such as after-canary, after-wave-2 or accept-wave-3, got ${describeValue(value)}`;
       return undefined;
     case 'toWave':
     case 'wave':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100_000) return `expected a wave number (1-based), got ${describeValue(value)}`;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100_000)
+        return `expected a wave number (1-based), got ${describeValue(value)}`;
       return undefined;
     case 'region':
       if (message !== 'add-region') {
-        if (typeof value !== 'string' || !dnsLabel.test(value)) return `expected a region name such as eu-west, got ${describeValue(value)}`;
+        if (typeof value !== 'string' || !dnsLabel.test(value))
+          return `expected a region name such as eu-west, got ${describeValue(value)}`;
         return undefined;
       }
       return regionObjectProblem(value);
@@ -119,14 +132,16 @@ function textProblem(value: unknown, max: number, what: string): string | undefi
 
 /** A region for add-region: a plain JSON object of bounded size and depth, with no prototype keys (the fields are checked by planAmendment). */
 function regionObjectProblem(value: unknown): string | undefined {
-  if (!isPlainObject(value)) return `expected the region as in spec.regions of the spec file (meridian add-region sends it), got ${describeValue(value)}`;
+  if (!isPlainObject(value))
+    return `expected the region as in spec.regions of the spec file (meridian add-region sends it), got ${describeValue(value)}`;
   let json: string;
   try {
     json = JSON.stringify(value);
   } catch {
     return 'expected a JSON object';
   }
-  if (json.length > maxRegionJsonChars) return `at most ${maxRegionJsonChars / 1024} KiB as JSON, got ${Math.ceil(json.length / 1024)} KiB`;
+  if (json.length > maxRegionJsonChars)
+    return `at most ${maxRegionJsonChars / 1024} KiB as JSON, got ${Math.ceil(json.length / 1024)} KiB`;
   const visit = (node: unknown, path: string, depth: number): string | undefined => {
     if (depth > maxRegionDepth) return `nested deeper than ${maxRegionDepth} levels at ${path}`;
     if (Array.isArray(node)) {
@@ -139,7 +154,11 @@ function regionObjectProblem(value: unknown): string | undefined {
     if (typeof node !== 'object' || node === null) return undefined;
     for (const key of Object.keys(node)) {
       if (forbiddenKeys.has(key)) return `the key ${quoteExcerpt(key)} at ${path} is not a field of a region`;
-      const found = visit((node as Record<string, unknown>)[key], `${path}.${key.length > 40 ? `${key.slice(0, 40)}…` : key}`, depth + 1);
+      const found = visit(
+        (node as Record<string, unknown>)[key],
+        `${path}.${key.length > 40 ? `${key.slice(0, 40)}…` : key}`,
+        depth + 1,
+      );
       if (found) return found;
     }
     return undefined;

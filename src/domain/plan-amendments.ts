@@ -56,14 +56,17 @@ const refuse = (message: string): never => {
 /** The first wave (1-based) that has not started: regions may still join it or leave it. */
 export function firstOpenWave(release: Pick<AmendableRelease, 'phase' | 'wave'>): number {
   // At an approval gate the current wave has not started yet; otherwise it has.
-  return release.phase === 'WaitingForApproval' || release.phase === 'Pending' ? Math.max(1, release.wave) : release.wave + 1;
+  return release.phase === 'WaitingForApproval' || release.phase === 'Pending'
+    ? Math.max(1, release.wave)
+    : release.wave + 1;
 }
 
 /** The effect of an amendment on the release as it is, or AmendmentRefused saying why not and what to do instead. */
 export function planAmendment(release: AmendableRelease, amendment: Amendment): AmendmentEffect {
   if (isTerminalReleasePhase(release.phase)) refuse(`the release already ended ${release.phase}`);
   if (release.ending) refuse(`the release is ending (${release.ending}): its plan no longer changes`);
-  const effect = amendment.kind === 'add' ? planAdd(release, amendment.region, amendment.toWave) : planChange(release, amendment);
+  const effect =
+    amendment.kind === 'add' ? planAdd(release, amendment.region, amendment.toWave) : planChange(release, amendment);
   if (effect.kind !== 'none' && effect.kind !== 'retry-now') {
     const broken = newViolations(release, effect);
     if (broken.length > 0) refuse(broken.join('; '));
@@ -74,19 +77,24 @@ export function planAmendment(release: AmendableRelease, amendment: Amendment): 
 function planChange(release: AmendableRelease, amendment: Exclude<Amendment, { kind: 'add' }>): AmendmentEffect {
   const name = amendment.region;
   const region = release.regions.find((r) => r.name === name);
-  if (!region) return refuse(`${name} is not in this release (its regions: ${release.regions.map((r) => r.name).join(', ')}); add-region brings a new one in`);
+  if (!region)
+    return refuse(
+      `${name} is not in this release (its regions: ${release.regions.map((r) => r.name).join(', ')}); add-region brings a new one in`,
+    );
   const spec = release.specs.get(name)!;
   const open = firstOpenWave(release);
   const inFlight = region.phase !== 'Pending' && !isTerminalRegionPhase(region.phase);
   if (inFlight) refuse(`${name} is in flight (${region.phase}): wait until it ends, or abort the release`);
-  if (region.phase === 'Inconclusive') refuse(`${name}'s bake was inconclusive: approve accepts it, resume bakes it again, abort rolls it back`);
+  if (region.phase === 'Inconclusive')
+    refuse(`${name}'s bake was inconclusive: approve accepts it, resume bakes it again, abort rolls it back`);
   const fixed = spec.canary ? 'the canary' : spec.role === 'staging' ? 'a staging region' : undefined;
 
   switch (amendment.kind) {
     case 'skip': {
       if (region.phase === 'Skipped') return { kind: 'none', region: name };
       if (fixed) refuse(`${name} is ${fixed}: every release goes through it first; abort the release instead`);
-      if (region.phase === 'Succeeded') refuse(`${name} already runs the release: there is nothing to skip (abort rolls every region back)`);
+      if (region.phase === 'Succeeded')
+        refuse(`${name} already runs the release: there is nothing to skip (abort rolls every region back)`);
       return { kind: 'skip', region: name, rollBack: region.phase === 'Failed' };
     }
     case 'retry': {
@@ -96,16 +104,22 @@ function planChange(release: AmendableRelease, amendment: Exclude<Amendment, { k
         refuse(`${name} has not run yet (wave ${region.wave}): there is nothing to retry`);
       }
       if (region.phase === 'Succeeded') refuse(`${name} already succeeded: there is nothing to retry`);
-      if (region.phase !== 'Skipped') refuse(`${name} is ${region.phase} and the release is not halted on it: there is nothing to retry`);
+      if (region.phase !== 'Skipped')
+        refuse(`${name} is ${region.phase} and the release is not halted on it: there is nothing to retry`);
       // A skipped region goes back into the plan: where it was if its wave has not started, else the next wave that has not.
-      return { kind: 'requeue', region: name, toWave: region.wave >= open ? region.wave : Math.min(open, release.waves.length + 1) };
+      return {
+        kind: 'requeue',
+        region: name,
+        toWave: region.wave >= open ? region.wave : Math.min(open, release.waves.length + 1),
+      };
     }
     case 'move': {
       if (fixed) refuse(`${name} is ${fixed}: it cannot move`);
       if (region.phase !== 'Pending') refuse(`${name} is ${region.phase}: only a region that has not started can move`);
       if (region.wave === amendment.toWave) return { kind: 'none', region: name };
       checkTargetWave(release, amendment.toWave, open);
-      if (amendment.toWave < region.wave) refuse(`wave ${amendment.toWave} is before ${name}'s wave ${region.wave}: a region only moves to a later wave`);
+      if (amendment.toWave < region.wave)
+        refuse(`wave ${amendment.toWave} is before ${name}'s wave ${region.wave}: a region only moves to a later wave`);
       if (spec.rollout?.pin === 'first') refuse(`${name} is pinned first (rollout.pin): it cannot move later`);
       return { kind: 'move', region: name, toWave: amendment.toWave };
     }
@@ -121,8 +135,12 @@ function planAdd(release: AmendableRelease, region: RegionSpec, toWave: number |
     refuse(`${region.name} is already in this release, with a different definition: give the new region another name`);
   }
   if (region.canary) refuse(`${region.name} is a canary: the canary goes first, so it cannot join a release in flight`);
-  if (region.role === 'staging') refuse(`${region.name} is a staging region: staging goes first, so it cannot join a release in flight`);
-  if (region.rollout?.pin === 'first') refuse(`${region.name} is pinned first (rollout.pin): the first production region has gone; drop the pin to add it`);
+  if (region.role === 'staging')
+    refuse(`${region.name} is a staging region: staging goes first, so it cannot join a release in flight`);
+  if (region.rollout?.pin === 'first')
+    refuse(
+      `${region.name} is pinned first (rollout.pin): the first production region has gone; drop the pin to add it`,
+    );
   const open = firstOpenWave(release);
   const wave = toWave ?? release.waves.length + 1;
   checkTargetWave(release, wave, open);
@@ -132,19 +150,29 @@ function planAdd(release: AmendableRelease, region: RegionSpec, toWave: number |
 function checkTargetWave(release: AmendableRelease, wave: number, open: number): void {
   if (!Number.isInteger(wave) || wave < 1) refuse(`wave must be a whole number from 1, got ${wave}`);
   const last = release.waves.length;
-  if (wave > last + 1) refuse(`the release has ${last} waves: give a wave up to ${last + 1} (${last + 1} adds a wave at the end)`);
+  if (wave > last + 1)
+    refuse(`the release has ${last} waves: give a wave up to ${last + 1} (${last + 1} adds a wave at the end)`);
   if (wave < open) refuse(`wave ${wave} has already started: give a wave from ${open} to ${last + 1}`);
 }
 
 /** The fields the workflow relies on, for callers that bypass the CLI's full validation (e.g. the temporal CLI). */
 function describeRegionProblem(region: RegionSpec): string | undefined {
-  if (typeof region !== 'object' || region === null) return 'expected a region object, as in spec.regions of a release spec';
-  if (typeof region.name !== 'string' || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(region.name)) return 'name: expected a DNS label such as eu-north';
-  if (typeof region.cluster?.context !== 'string' || typeof region.cluster?.namespace !== 'string') return 'cluster: expected { context, namespace }';
+  if (typeof region !== 'object' || region === null)
+    return 'expected a region object, as in spec.regions of a release spec';
+  if (typeof region.name !== 'string' || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(region.name))
+    return 'name: expected a DNS label such as eu-north';
+  if (typeof region.cluster?.context !== 'string' || typeof region.cluster?.namespace !== 'string')
+    return 'cluster: expected { context, namespace }';
   if (typeof region.registry !== 'string') return 'registry: expected a registry host';
   if (typeof region.endpoint !== 'string') return 'endpoint: expected a URL';
   const t = region.traits;
-  if (!t || !Array.isArray(t.scripts) || !Array.isArray(t.apis) || typeof t.mobileShare !== 'number' || typeof t.network !== 'string') {
+  if (
+    !t ||
+    !Array.isArray(t.scripts) ||
+    !Array.isArray(t.apis) ||
+    typeof t.mobileShare !== 'number' ||
+    typeof t.network !== 'string'
+  ) {
     return 'traits: expected a validated region (scripts, apis, mobileShare, network): use meridian add-region, which validates it from the spec file';
   }
   return undefined;
@@ -165,7 +193,11 @@ function assignment(release: AmendableRelease, effect?: AmendmentEffect): Map<st
 }
 
 /** Rules the plan keeps, as sentences for what breaks them; only regions that have not started count. */
-function violations(release: AmendableRelease, waves: Map<string, number>, specs: ReadonlyMap<string, RegionSpec>): string[] {
+function violations(
+  release: AmendableRelease,
+  waves: Map<string, number>,
+  specs: ReadonlyMap<string, RegionSpec>,
+): string[] {
   const open = firstOpenWave(release);
   const found: string[] = [];
   const lastWave = Math.max(0, ...waves.values());
@@ -175,10 +207,17 @@ function violations(release: AmendableRelease, waves: Map<string, number>, specs
     const pin = specs.get(name)?.rollout;
     if (pin?.after) {
       const before = waves.get(pin.after);
-      if (before === undefined) found.push(`${name} is pinned after ${pin.after} (rollout.after), which would not go: skip or move ${name} first`);
-      else if (before >= wave) found.push(`${name} is pinned after ${pin.after} (rollout.after): ${pin.after} must go in an earlier wave than ${name}'s wave ${wave}`);
+      if (before === undefined)
+        found.push(
+          `${name} is pinned after ${pin.after} (rollout.after), which would not go: skip or move ${name} first`,
+        );
+      else if (before >= wave)
+        found.push(
+          `${name} is pinned after ${pin.after} (rollout.after): ${pin.after} must go in an earlier wave than ${name}'s wave ${wave}`,
+        );
     }
-    if (pin?.pin === 'last' && wave < lastWave) found.push(`${name} is pinned last (rollout.pin): no region may go after its wave ${wave}`);
+    if (pin?.pin === 'last' && wave < lastWave)
+      found.push(`${name} is pinned last (rollout.pin): no region may go after its wave ${wave}`);
   }
   if (release.byTraits) {
     const byWave = new Map<number, string[]>();
@@ -187,7 +226,10 @@ function violations(release: AmendableRelease, waves: Map<string, number>, specs
       const covered = new Set([...waves].filter(([, w]) => w < wave).flatMap(([n]) => traitsOf(specs.get(n)!)));
       for (const name of byWave.get(wave)!) {
         const unseen = traitsOf(specs.get(name)!).filter((t) => !covered.has(t));
-        if (unseen.length > 0) found.push(`${name} would go in parallel wave ${wave} with ${unseen.join(', ')} not yet exercised by an earlier wave`);
+        if (unseen.length > 0)
+          found.push(
+            `${name} would go in parallel wave ${wave} with ${unseen.join(', ')} not yet exercised by an earlier wave`,
+          );
       }
     }
   }
@@ -196,7 +238,8 @@ function violations(release: AmendableRelease, waves: Map<string, number>, specs
 
 /** Rule breaks the effect introduces (a plan pinned against its own rules stays amendable). */
 function newViolations(release: AmendableRelease, effect: AmendmentEffect): string[] {
-  const specs = effect.kind === 'add' ? new Map([...release.specs, [effect.region.name, effect.region]]) : release.specs;
+  const specs =
+    effect.kind === 'add' ? new Map([...release.specs, [effect.region.name, effect.region]]) : release.specs;
   const before = new Set(violations(release, assignment(release), specs));
   return violations(release, assignment(release, effect), specs).filter((v) => !before.has(v));
 }

@@ -25,5 +25,7 @@ export function planWarnings(spec: ReleaseSpec, plan: RolloutPlan, overrides: Re
 
 /** Regions a warning names: the first few, then how many more (a wave may hold hundreds). */
 function listed(regions: readonly string[], most = 10): string {
-  return regions.length > most ? `${regions.slice(0, most).join(', ')} and ${regions.length - most} more` : regions.join(', ');
+  return regions.length > most
+    ? `${regions.slice(0, most).join(', ')} and ${regions.length - most} more`
+    : regions.join(', ');
 }

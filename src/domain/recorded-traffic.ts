@@ -53,7 +53,9 @@ export function parseRecordedTraffic(text: string, source: string, format?: Traf
   const problems: string[] = [];
   lines.forEach((raw, i) => {
     if (raw.length > maxLineChars[chosen]) {
-      problems.push(`${source}:${i + 1}: the line ${quoteExcerpt(raw)} is longer than the ${maxLineChars[chosen]} characters a line of ${formatName[chosen]} may have: remove it or cut it short`);
+      problems.push(
+        `${source}:${i + 1}: the line ${quoteExcerpt(raw)} is longer than the ${maxLineChars[chosen]} characters a line of ${formatName[chosen]} may have: remove it or cut it short`,
+      );
       return;
     }
     if (raw.trim() === '') return;
@@ -67,10 +69,14 @@ export function parseRecordedTraffic(text: string, source: string, format?: Traf
     if (problems.length > listedProblems) listed.push(`  and ${problems.length - listedProblems} more`);
     const count = problems.length === 1 ? 'a problem' : `${problems.length} problems`;
     // The list is in the message, which callers pass on whole; `problems` would have the CLI print it twice.
-    throw new InvalidInputError(`recorded traffic ${source} (${formatName[chosen]}) has ${count}:\n${listed.join('\n')}`);
+    throw new InvalidInputError(
+      `recorded traffic ${source} (${formatName[chosen]}) has ${count}:\n${listed.join('\n')}`,
+    );
   }
   if (requests.length === 0) {
-    throw new InvalidInputError(`recorded traffic ${source} holds no request: give at least one ${chosen === 'jsonl' ? 'JSON line such as {"method":"GET","path":"/"}' : 'access log line'}`);
+    throw new InvalidInputError(
+      `recorded traffic ${source} holds no request: give at least one ${chosen === 'jsonl' ? 'JSON line such as {"method":"GET","path":"/"}' : 'access log line'}`,
+    );
   }
   return requests;
 }
@@ -117,7 +123,8 @@ function parseJsonLine(line: string): RecordedRequest | string | string[] {
   // The headers as JSON.parse made them: zod's record leaves out a header named __proto__.
   const given = own('headers') ? Object.entries((value as { headers: object }).headers) : [];
   const headers = checkHeaders(given, problems);
-  if (body !== undefined && json !== undefined) problems.push('both body and json are given: keep one (json is sent as JSON text)');
+  if (body !== undefined && json !== undefined)
+    problems.push('both body and json are given: keep one (json is sent as JSON text)');
   if (problems.length > 0 || typeof target !== 'string') return problems;
   const request: RecordedRequest = { method: method.toUpperCase(), path: target, headers };
   if (json !== undefined) {
@@ -140,10 +147,15 @@ function checkHeaders(given: Iterable<[string, unknown]>, problems: string[]): R
   const headers = Object.create(null) as Record<string, string>;
   for (const [name, value] of given) {
     const key = name.toLowerCase();
-    if (!token.test(name)) problems.push(`header name ${quoteExcerpt(name)} is not a valid HTTP header name: use letters, digits and - only`);
+    if (!token.test(name))
+      problems.push(
+        `header name ${quoteExcerpt(name)} is not a valid HTTP header name: use letters, digits and - only`,
+      );
     else if (typeof value !== 'string') problems.push(`header ${headerName(name)}: expected a string`);
-    else if (/[\r\n\0]/.test(value)) problems.push(`header ${headerName(name)} holds a line break or NUL: a header value is one line`);
-    else if (Object.hasOwn(headers, key)) problems.push(`header ${headerName(name)} is given twice (names are case-insensitive): keep one`);
+    else if (/[\r\n\0]/.test(value))
+      problems.push(`header ${headerName(name)} holds a line break or NUL: a header value is one line`);
+    else if (Object.hasOwn(headers, key))
+      problems.push(`header ${headerName(name)} is given twice (names are case-insensitive): keep one`);
     else headers[key] = value;
   }
   return headers;
@@ -322,10 +334,15 @@ function requestTarget(bytes: Uint8Array): string | { problem: string } {
       const url = new URL(target);
       return url.pathname + url.search;
     } catch {
-      return { problem: `the URL ${quoteExcerpt(target)} cannot be read: give a path starting with /, such as /search?q=1` };
+      return {
+        problem: `the URL ${quoteExcerpt(target)} cannot be read: give a path starting with /, such as /search?q=1`,
+      };
     }
   }
-  if (!target.startsWith('/')) return { problem: `the path ${quoteExcerpt(target)} does not start with /: give a path such as /search?q=1 (or a full http(s) URL)` };
+  if (!target.startsWith('/'))
+    return {
+      problem: `the path ${quoteExcerpt(target)} does not start with /: give a path such as /search?q=1 (or a full http(s) URL)`,
+    };
   return target;
 }
 
@@ -359,7 +376,19 @@ const credentialHeaderNames = new Set([
 const credentialHeaderWords = /token|secret|key|auth|session|passw|pwd|credential|signature|cookie|csrf|xsrf/i;
 
 /** Query parameters that carry credentials, compared without case. */
-const credentialQueryNames = new Set(['sig', 'pwd', 'pass', 'jwt', 'otp', 'sid', 'jsessionid', 'phpsessid', 'aspsessionid', 'sessid', 'code_verifier']);
+const credentialQueryNames = new Set([
+  'sig',
+  'pwd',
+  'pass',
+  'jwt',
+  'otp',
+  'sid',
+  'jsessionid',
+  'phpsessid',
+  'aspsessionid',
+  'sessid',
+  'code_verifier',
+]);
 
 /**
  * Words that make a query parameter a credential, where a word is a run of letters and digits split at
@@ -440,20 +469,30 @@ function withoutCredentialQuery(pathOrUrl: string): { cleaned: string; names: st
       const equals = pair.indexOf('=');
       const rawName = equals < 0 ? pair : pair.slice(0, equals);
       const name = decodeQueryPart(rawName);
-      if (!isCredentialQueryParameter(name) && (equals < 0 || !looksLikeCredential(decodeQueryPart(pair.slice(equals + 1))))) return true;
+      if (
+        !isCredentialQueryParameter(name) &&
+        (equals < 0 || !looksLikeCredential(decodeQueryPart(pair.slice(equals + 1))))
+      )
+        return true;
       names.push(rawName.length > 40 ? `${rawName.slice(0, 40)}…` : rawName);
       return false;
     });
   if (names.length === 0) return { cleaned: pathOrUrl, names };
   const query = kept.join('&');
-  return { cleaned: `${beforeHash.slice(0, question)}${query ? `?${query}` : ''}${hash < 0 ? '' : pathOrUrl.slice(hash)}`, names };
+  return {
+    cleaned: `${beforeHash.slice(0, question)}${query ? `?${query}` : ''}${hash < 0 ? '' : pathOrUrl.slice(hash)}`,
+    names,
+  };
 }
 
 /**
  * The recording without credentials (see above), and what was dropped from how many requests: a header
  * by its name in lower case, a query parameter as `query parameter NAME`.
  */
-export function withoutCredentials(requests: readonly RecordedRequest[]): { requests: RecordedRequest[]; dropped: Map<string, number> } {
+export function withoutCredentials(requests: readonly RecordedRequest[]): {
+  requests: RecordedRequest[];
+  dropped: Map<string, number>;
+} {
   const dropped = new Map<string, number>();
   const cleaned = requests.map((request) => {
     const droppedHere = new Set<string>();

@@ -125,16 +125,19 @@ export function describeRef(ref: ObjectRef): string {
  * becomes Infinity, which JSON sends as null: a null bake would be no bake at all.
  */
 export function releaseInputProblems(input: unknown): string[] {
-  if (!isRecord(input)) return [`input: expected the release input object that meridian start sends, got ${describeValue(input)}`];
+  if (!isRecord(input))
+    return [`input: expected the release input object that meridian start sends, got ${describeValue(input)}`];
   const problems: string[] = [];
   const duration = (path: string, value: unknown, max = maxDurationMs, optional = true) => {
     const problem = durationProblem(value, max, optional);
     if (problem) problems.push(`${path}: ${problem}`);
   };
-  if (typeof input.releaseId !== 'string' || input.releaseId === '') problems.push(`releaseId: expected the release id, got ${describeValue(input.releaseId)}`);
+  if (typeof input.releaseId !== 'string' || input.releaseId === '')
+    problems.push(`releaseId: expected the release id, got ${describeValue(input.releaseId)}`);
 
   const overrides = input.overrides;
-  if (overrides !== undefined && !isRecord(overrides)) problems.push(`overrides: expected an object, got ${describeValue(overrides)}`);
+  if (overrides !== undefined && !isRecord(overrides))
+    problems.push(`overrides: expected an object, got ${describeValue(overrides)}`);
   if (isRecord(overrides)) {
     duration('overrides.bakeMs', overrides.bakeMs);
     duration('overrides.canarySoakMs', overrides.canarySoakMs);
@@ -142,34 +145,57 @@ export function releaseInputProblems(input: unknown): string[] {
     duration('overrides.analysisIntervalMs', overrides.analysisIntervalMs);
   }
   if (input.timeToSmoke !== undefined) {
-    if (!isRecord(input.timeToSmoke)) problems.push(`timeToSmoke: expected { ms, method, derivation }, got ${describeValue(input.timeToSmoke)}`);
+    if (!isRecord(input.timeToSmoke))
+      problems.push(`timeToSmoke: expected { ms, method, derivation }, got ${describeValue(input.timeToSmoke)}`);
     else duration('timeToSmoke.ms', input.timeToSmoke.ms, maxDurationMs, false);
   }
 
   const spec = isRecord(input.spec) ? input.spec : undefined;
   const body = spec && isRecord(spec.spec) ? spec.spec : undefined;
-  if (!spec || !isRecord(spec.metadata) || typeof spec.metadata.app !== 'string' || typeof spec.metadata.version !== 'string' || !body) {
-    problems.push(`spec: expected a validated release spec (metadata.app, metadata.version, spec), got ${describeValue(input.spec)}`);
+  if (
+    !spec ||
+    !isRecord(spec.metadata) ||
+    typeof spec.metadata.app !== 'string' ||
+    typeof spec.metadata.version !== 'string' ||
+    !body
+  ) {
+    problems.push(
+      `spec: expected a validated release spec (metadata.app, metadata.version, spec), got ${describeValue(input.spec)}`,
+    );
     return problems;
   }
   const regions = Array.isArray(body.regions) ? body.regions : undefined;
-  const names = new Set((regions ?? []).map((r) => (isRecord(r) ? r.name : undefined)).filter((n): n is string => typeof n === 'string'));
-  if (!regions || regions.length === 0 || names.size !== regions.length) problems.push('spec.spec.regions: expected a list of regions, each with its own name');
+  const names = new Set(
+    (regions ?? []).map((r) => (isRecord(r) ? r.name : undefined)).filter((n): n is string => typeof n === 'string'),
+  );
+  if (!regions || regions.length === 0 || names.size !== regions.length)
+    problems.push('spec.spec.regions: expected a list of regions, each with its own name');
 
   const rollout = isRecord(body.rollout) ? body.rollout : undefined;
   if (!rollout) problems.push(`spec.spec.rollout: expected the rollout settings, got ${describeValue(body.rollout)}`);
   else {
     duration('spec.spec.rollout.canarySoak', rollout.canarySoak, maxDurationMs, false);
     const tts = isRecord(rollout.timeToSmoke) ? rollout.timeToSmoke : undefined;
-    if (!tts) problems.push(`spec.spec.rollout.timeToSmoke: expected { floor, ceiling, ... }, got ${describeValue(rollout.timeToSmoke)}`);
+    if (!tts)
+      problems.push(
+        `spec.spec.rollout.timeToSmoke: expected { floor, ceiling, ... }, got ${describeValue(rollout.timeToSmoke)}`,
+      );
     else {
       duration('spec.spec.rollout.timeToSmoke.floor', tts.floor, maxDurationMs, false);
       duration('spec.spec.rollout.timeToSmoke.ceiling', tts.ceiling, maxDurationMs, false);
-      if (tts.growth !== undefined && !(typeof tts.growth === 'number' && Number.isFinite(tts.growth) && tts.growth >= 0 && tts.growth <= 10)) {
-        problems.push(`spec.spec.rollout.timeToSmoke.growth: expected a share from 0 to 1000%, got ${describeValue(tts.growth)}`);
+      if (
+        tts.growth !== undefined &&
+        !(typeof tts.growth === 'number' && Number.isFinite(tts.growth) && tts.growth >= 0 && tts.growth <= 10)
+      ) {
+        problems.push(
+          `spec.spec.rollout.timeToSmoke.growth: expected a share from 0 to 1000%, got ${describeValue(tts.growth)}`,
+        );
       }
     }
-    if (!isCount(rollout.maxParallel, 1000)) problems.push(`spec.spec.rollout.maxParallel: expected a whole number from 1 to 1000, got ${describeValue(rollout.maxParallel)}`);
+    if (!isCount(rollout.maxParallel, 1000))
+      problems.push(
+        `spec.spec.rollout.maxParallel: expected a whole number from 1 to 1000, got ${describeValue(rollout.maxParallel)}`,
+      );
     if (Array.isArray(rollout.waves)) {
       rollout.waves.forEach((wave, i) => {
         if (isRecord(wave)) duration(`spec.spec.rollout.waves[${i}].bake`, wave.bake);
@@ -178,7 +204,8 @@ export function releaseInputProblems(input: unknown): string[] {
   }
 
   const image = isRecord(body.image) ? body.image : undefined;
-  if (image && isRecord(image.replication)) duration('spec.spec.image.replication.timeout', image.replication.timeout, maxTimerMs);
+  if (image && isRecord(image.replication))
+    duration('spec.spec.image.replication.timeout', image.replication.timeout, maxTimerMs);
   const validation = isRecord(body.validation) ? body.validation : {};
   if (validation.load !== undefined) {
     const load = isRecord(validation.load) ? validation.load : {};
@@ -191,27 +218,43 @@ export function releaseInputProblems(input: unknown): string[] {
   }
   if (input.checks !== undefined) {
     const checks = isRecord(input.checks) && Array.isArray(input.checks.checks) ? input.checks.checks : undefined;
-    if (!checks) problems.push(`checks: expected the integration suite { checks: [...] }, got ${describeValue(input.checks)}`);
+    if (!checks)
+      problems.push(`checks: expected the integration suite { checks: [...] }, got ${describeValue(input.checks)}`);
     checks?.forEach((check, i) => {
       if (!isRecord(check)) return problems.push(`checks.checks[${i}]: expected a check, got ${describeValue(check)}`);
-      if (check.kind === 'job' || check.kind === 'command') duration(`checks.checks[${i}].timeout`, check.timeout, maxTimerMs, false);
-      if (isRecord(check.expect)) duration(`checks.checks[${i}].expect.maxLatency`, check.expect.maxLatency, maxTimerMs);
+      if (check.kind === 'job' || check.kind === 'command')
+        duration(`checks.checks[${i}].timeout`, check.timeout, maxTimerMs, false);
+      if (isRecord(check.expect))
+        duration(`checks.checks[${i}].expect.maxLatency`, check.expect.maxLatency, maxTimerMs);
     });
   }
 
   if (input.plan !== undefined) {
     const plan = isRecord(input.plan) ? input.plan : undefined;
     const waves = plan && Array.isArray(plan.waves) ? plan.waves : undefined;
-    if (!plan || !waves || waves.length === 0) problems.push(`plan: expected the plan meridian plan shows ({ waves, maxParallel }), got ${describeValue(input.plan)}`);
+    if (!plan || !waves || waves.length === 0)
+      problems.push(
+        `plan: expected the plan meridian plan shows ({ waves, maxParallel }), got ${describeValue(input.plan)}`,
+      );
     else {
-      if (!isCount(plan.maxParallel, 1000)) problems.push(`plan.maxParallel: expected a whole number from 1 to 1000, got ${describeValue(plan.maxParallel)}`);
+      if (!isCount(plan.maxParallel, 1000))
+        problems.push(
+          `plan.maxParallel: expected a whole number from 1 to 1000, got ${describeValue(plan.maxParallel)}`,
+        );
       waves.forEach((wave, i) => {
-        if (!isRecord(wave)) return problems.push(`plan.waves[${i}]: expected { regions, bakeMs }, got ${describeValue(wave)}`);
+        if (!isRecord(wave))
+          return problems.push(`plan.waves[${i}]: expected { regions, bakeMs }, got ${describeValue(wave)}`);
         duration(`plan.waves[${i}].bakeMs`, wave.bakeMs, maxDurationMs, false);
         const listed: unknown[] | undefined = Array.isArray(wave.regions) ? wave.regions : undefined;
         const unknown = listed?.filter((n) => typeof n !== 'string' || !names.has(n));
-        if (!listed || !unknown || listed.length === 0) problems.push(`plan.waves[${i}].regions: expected the names of the wave's regions, got ${describeValue(wave.regions)}`);
-        else if (unknown.length > 0) problems.push(`plan.waves[${i}].regions: ${unknown.map((n) => describeValue(n)).join(', ')} not in spec.spec.regions`);
+        if (!listed || !unknown || listed.length === 0)
+          problems.push(
+            `plan.waves[${i}].regions: expected the names of the wave's regions, got ${describeValue(wave.regions)}`,
+          );
+        else if (unknown.length > 0)
+          problems.push(
+            `plan.waves[${i}].regions: ${unknown.map((n) => describeValue(n)).join(', ')} not in spec.spec.regions`,
+          );
       });
     }
   }
@@ -220,7 +263,8 @@ export function releaseInputProblems(input: unknown): string[] {
 
 /** What is wrong with a region workflow's input (the durations it waits and times out by), or none. */
 export function regionInputProblems(input: unknown): string[] {
-  if (!isRecord(input)) return [`input: expected the region input object the release workflow sends, got ${describeValue(input)}`];
+  if (!isRecord(input))
+    return [`input: expected the region input object the release workflow sends, got ${describeValue(input)}`];
   const problems: string[] = [];
   const duration = (path: string, value: unknown, max = maxDurationMs, optional = true) => {
     const problem = durationProblem(value, max, optional);
@@ -230,9 +274,12 @@ export function regionInputProblems(input: unknown): string[] {
     problems.push('release, region: expected the release and the region spec');
   }
   duration('bakeMs', input.bakeMs, maxDurationMs, false);
-  if (!isCount(input.attempt, Number.MAX_SAFE_INTEGER)) problems.push(`attempt: expected a whole number from 1, got ${describeValue(input.attempt)}`);
-  if (!isCount(input.wave, Number.MAX_SAFE_INTEGER)) problems.push(`wave: expected a whole number from 1, got ${describeValue(input.wave)}`);
-  if (input.load !== undefined) duration('load.durationMs', isRecord(input.load) ? input.load.durationMs : input.load, maxTimerMs, false);
+  if (!isCount(input.attempt, Number.MAX_SAFE_INTEGER))
+    problems.push(`attempt: expected a whole number from 1, got ${describeValue(input.attempt)}`);
+  if (!isCount(input.wave, Number.MAX_SAFE_INTEGER))
+    problems.push(`wave: expected a whole number from 1, got ${describeValue(input.wave)}`);
+  if (input.load !== undefined)
+    duration('load.durationMs', isRecord(input.load) ? input.load.durationMs : input.load, maxTimerMs, false);
   if (input.analysis !== undefined) {
     const interval = isRecord(input.analysis) ? input.analysis.interval : input.analysis;
     duration('analysis.interval', interval, maxDurationMs, false);
@@ -241,7 +288,8 @@ export function regionInputProblems(input: unknown): string[] {
   if (input.checks !== undefined) {
     const checks = isRecord(input.checks) && Array.isArray(input.checks.checks) ? input.checks.checks : [];
     checks.forEach((check, i) => {
-      if (isRecord(check) && (check.kind === 'job' || check.kind === 'command')) duration(`checks.checks[${i}].timeout`, check.timeout, maxTimerMs, false);
+      if (isRecord(check) && (check.kind === 'job' || check.kind === 'command'))
+        duration(`checks.checks[${i}].timeout`, check.timeout, maxTimerMs, false);
     });
   }
   return problems;
@@ -251,7 +299,8 @@ export function regionInputProblems(input: unknown): string[] {
 function durationProblem(value: unknown, max: number, optional: boolean): string | undefined {
   if (value === undefined && optional) return undefined;
   const expected = `expected a duration in milliseconds from 0 to ${formatDuration(max)}`;
-  if (value === null) return `${expected}, got null (a duration too long to count, such as one of hundreds of digits, is Infinity, which JSON sends as null)`;
+  if (value === null)
+    return `${expected}, got null (a duration too long to count, such as one of hundreds of digits, is Infinity, which JSON sends as null)`;
   if (typeof value !== 'number') return `${expected}, got ${describeValue(value)}`;
   if (!Number.isFinite(value) || value < 0 || value > max) return `${expected}, got ${describeValue(value)}`;
   return undefined;

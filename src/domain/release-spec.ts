@@ -14,7 +14,10 @@ import { parseValuePath, prototypeKeyPaths } from './value-paths';
 
 const dnsLabel = z
   .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected lowercase letters, digits and dashes (a DNS label), such as eu-west');
+  .regex(
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    'expected lowercase letters, digits and dashes (a DNS label), such as eu-west',
+  );
 
 /** Largest share a percentage field takes: 1000% (10 as a fraction). */
 export const maxShare = 10;
@@ -24,7 +27,9 @@ const percentField = () =>
   z
     .union([z.number().min(0), z.string().regex(/^\d+(\.\d+)?%$/, 'expected a percentage such as 20%')])
     .transform((v) => (typeof v === 'number' ? v : Number(v.slice(0, -1)) / 100))
-    .refine((share) => share <= maxShare, { error: `at most 1000% (or 10 as a fraction): give a smaller share, such as 20%` });
+    .refine((share) => share <= maxShare, {
+      error: `at most 1000% (or 10 as a fraction): give a smaller share, such as 20%`,
+    });
 
 /** Most requests per second a region's traffic or a load test may give. */
 export const maxRequestRate = 1_000_000;
@@ -42,7 +47,10 @@ const scriptName = z.string().refine(
       return false;
     }
   },
-  { error: (iss) => `unknown Unicode script ${quoteExcerpt(String(iss.input))}: use a name such as Latin, Hangul, Arabic, Devanagari, Han or Cyrillic` },
+  {
+    error: (iss) =>
+      `unknown Unicode script ${quoteExcerpt(String(iss.input))}: use a name such as Latin, Hangul, Arabic, Devanagari, Han or Cyrillic`,
+  },
 );
 
 export const trafficLevels = ['low', 'medium', 'high'] as const;
@@ -51,10 +59,16 @@ export const networkQualities = ['good', 'fair', 'poor'] as const;
 export const regionTraitsSchema = z
   .strictObject({
     traffic: z
-      .union([z.enum(trafficLevels), z.number().nonnegative().max(maxRequestRate, `at most ${maxRequestRate} requests per second`)])
+      .union([
+        z.enum(trafficLevels),
+        z.number().nonnegative().max(maxRequestRate, `at most ${maxRequestRate} requests per second`),
+      ])
       .describe('How much traffic the region serves: low | medium | high, or requests per second'),
     mobileShare: z.number().min(0).max(1).default(0).describe('Share of requests from mobile clients, 0 to 1'),
-    scripts: z.array(scriptName).default(['Latin']).describe('Unicode scripts seen in user input, e.g. [Hangul, Latin]'),
+    scripts: z
+      .array(scriptName)
+      .default(['Latin'])
+      .describe('Unicode scripts seen in user input, e.g. [Hangul, Latin]'),
     apis: z.array(z.string().min(1)).default([]).describe('APIs the region uses, e.g. [catalog, checkout, payments]'),
     network: z.enum(networkQualities).default('good').describe("Quality of the region's client networks"),
   })
@@ -86,23 +100,37 @@ export const deployWindowSchema = z
             return false;
           }
         },
-        { error: (iss) => `unknown time zone ${quoteExcerpt(String(iss.input))}: use an IANA name such as Asia/Seoul or Europe/Berlin` },
+        {
+          error: (iss) =>
+            `unknown time zone ${quoteExcerpt(String(iss.input))}: use an IANA name such as Asia/Seoul or Europe/Berlin`,
+        },
       )
       .describe("The region's time zone (IANA), e.g. Asia/Seoul"),
     hours: z
       .string()
-      .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'expected local hours such as 09:00-17:00 (22:00-06:00 spans midnight)')
+      .regex(
+        /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/,
+        'expected local hours such as 09:00-17:00 (22:00-06:00 spans midnight)',
+      )
       .refine((hours) => hours.length !== 11 || hours.slice(0, 5) !== hours.slice(6), {
-        error: (iss) => `${String(iss.input)} opens and closes at the same minute, so the window never opens: give a closing time after the opening, such as 09:00-17:00; to deploy at any hour, remove deployWindow`,
+        error: (iss) =>
+          `${String(iss.input)} opens and closes at the same minute, so the window never opens: give a closing time after the opening, such as 09:00-17:00; to deploy at any hour, remove deployWindow`,
       })
       .describe('Local hours deploys may start in'),
-    days: z.array(z.enum(weekdays)).min(1).default([...weekdays]).describe('Days of the week, e.g. [mon, tue, wed, thu, fri]'),
+    days: z
+      .array(z.enum(weekdays))
+      .min(1)
+      .default([...weekdays])
+      .describe('Days of the week, e.g. [mon, tue, wed, thu, fri]'),
     blocked: z
       .array(
         z
           .string()
           .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a local date such as 2026-12-25')
-          .refine((date) => !/^\d{4}-\d{2}-\d{2}$/.test(date) || isCalendarDate(date), { error: (iss) => `${String(iss.input)} is not a date of the calendar: give one that exists, such as 2026-12-25` }),
+          .refine((date) => !/^\d{4}-\d{2}-\d{2}$/.test(date) || isCalendarDate(date), {
+            error: (iss) =>
+              `${String(iss.input)} is not a date of the calendar: give one that exists, such as 2026-12-25`,
+          }),
       )
       .default([])
       .describe('Local dates with no deploys'),
@@ -115,7 +143,9 @@ export const regionSchema = z.strictObject({
   role: z
     .enum(regionRoles)
     .default('production')
-    .describe('production serves users; staging is a synthetic environment, deployed and proven (checks, load test) before any production region'),
+    .describe(
+      'production serves users; staging is a synthetic environment, deployed and proven (checks, load test) before any production region',
+    ),
   canary: z.boolean().default(false).describe('The canary goes first and soaks for rollout.canarySoak'),
   cluster: z
     .strictObject({
@@ -125,11 +155,19 @@ export const regionSchema = z.strictObject({
     .describe('Where the region runs'),
   registry: z
     .string()
-    .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, 'expected a registry host[:port], such as eu.registry.example.com or 127.0.0.1:5102')
+    .regex(
+      /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i,
+      'expected a registry host[:port], such as eu.registry.example.com or 127.0.0.1:5102',
+    )
     .describe('Registry the region pulls from'),
-  endpoint: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as https://eu.shop.example.com' }).describe('Base URL the checks call'),
+  endpoint: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as https://eu.shop.example.com' })
+    .describe('Base URL the checks call'),
   traits: regionTraitsSchema,
-  values: z.record(z.string(), z.unknown()).default({}).describe("Template values for this region, merged over spec.template.values"),
+  values: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe('Template values for this region, merged over spec.template.values'),
   deployWindow: deployWindowSchema.optional(),
   rollout: z
     .strictObject({
@@ -180,11 +218,17 @@ export const comparisonOperators = ['<', '<=', '>', '>=', '==', '!='] as const;
 const comparisonField = () =>
   z
     .string()
-    .regex(/^\s*(<=|>=|==|!=|<|>)\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/, "expected a comparison such as '< 0.01' or '>= 100'")
+    .regex(
+      /^\s*(<=|>=|==|!=|<|>)\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/,
+      "expected a comparison such as '< 0.01' or '>= 100'",
+    )
     .transform((text, ctx) => {
       const [, op, value] = /^\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$/.exec(text)!;
       if (!Number.isFinite(Number(value))) {
-        ctx.addIssue({ code: 'custom', message: `the value of ${quoteExcerpt(text)} is too large to be a number: give one such as '< 0.01' or '>= 100'` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `the value of ${quoteExcerpt(text)} is too large to be a number: give one such as '< 0.01' or '>= 100'`,
+        });
         return z.NEVER;
       }
       return { op: op as (typeof comparisonOperators)[number], value: Number(value) };
@@ -194,7 +238,9 @@ const promqlField = () =>
   z
     .string()
     .min(1)
-    .describe('PromQL; {{region}}, {{namespace}}, {{app}}, {{version}} and {{window}} (the bake so far, e.g. 300s) are filled in');
+    .describe(
+      'PromQL; {{region}}, {{namespace}}, {{app}}, {{version}} and {{window}} (the bake so far, e.g. 300s) are filled in',
+    );
 
 export const analysisSchema = z
   .strictObject({
@@ -202,7 +248,13 @@ export const analysisSchema = z
       .refine((ms) => ms >= 1000, 'measure at most once a second: give 1s or more, such as 30s')
       .default(30_000)
       .describe('Time between two measurements'),
-    failureLimit: z.number().int().min(0).max(maxCount).default(0).describe('Failed measurements tolerated; one more fails the bake at once'),
+    failureLimit: z
+      .number()
+      .int()
+      .min(0)
+      .max(maxCount)
+      .default(0)
+      .describe('Failed measurements tolerated; one more fails the bake at once'),
     inconclusiveLimit: z
       .number()
       .int()
@@ -210,10 +262,18 @@ export const analysisSchema = z
       .max(maxCount)
       .default(2)
       .describe('Inconclusive measurements (no data) tolerated; one more pauses the release for an operator'),
-    minSamples: z.number().int().min(1).max(maxCount).default(3).describe('Conclusive measurements a bake needs before it may pass'),
+    minSamples: z
+      .number()
+      .int()
+      .min(1)
+      .max(maxCount)
+      .default(3)
+      .describe('Conclusive measurements a bake needs before it may pass'),
     minRequests: z
       .strictObject({
-        query: promqlField().describe('Requests the region served during the bake, e.g. sum(increase(http_requests_total{region="{{region}}"}[{{window}}]))'),
+        query: promqlField().describe(
+          'Requests the region served during the bake, e.g. sum(increase(http_requests_total{region="{{region}}"}[{{window}}]))',
+        ),
         min: z.number().min(0).max(1e12).describe('Fewest requests for a conclusive bake'),
       })
       .optional()
@@ -237,7 +297,9 @@ export const analysisSchema = z
           pass: comparisonField().describe("Condition of a good value, e.g. '< 0.01'"),
           fail: comparisonField()
             .optional()
-            .describe('Condition of a bad value; values meeting neither are inconclusive (default: every value that does not pass fails)'),
+            .describe(
+              'Condition of a bad value; values meeting neither are inconclusive (default: every value that does not pass fails)',
+            ),
         }),
       )
       .default([])
@@ -255,7 +317,9 @@ export const validationSchema = z
       })
       .optional(),
     prometheus: z
-      .strictObject({ url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as http://prometheus:9090' }) })
+      .strictObject({
+        url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as http://prometheus:9090' }),
+      })
       .optional()
       .describe('Prometheus that load tests and bake analysis query'),
     load: z
@@ -274,7 +338,11 @@ export const validationSchema = z
         thresholds: thresholdsSchema.default({}),
         resources: z
           .strictObject({
-            cpu: promqlField().optional().describe('CPU cores the service uses, e.g. sum(rate(process_cpu_seconds_total{namespace="{{namespace}}"}[30s]))'),
+            cpu: promqlField()
+              .optional()
+              .describe(
+                'CPU cores the service uses, e.g. sum(rate(process_cpu_seconds_total{namespace="{{namespace}}"}[30s]))',
+              ),
             memory: promqlField().optional().describe('Memory bytes the service uses'),
           })
           .optional()
@@ -290,7 +358,10 @@ export const onFailurePolicies = ['rollback-region', 'halt', 'rollback-all'] as 
 
 const explicitWave = z.union([
   z.array(dnsLabel).min(1),
-  z.strictObject({ regions: z.array(dnsLabel).min(1), bake: durationField().optional().describe('Bake after this wave') }),
+  z.strictObject({
+    regions: z.array(dnsLabel).min(1),
+    bake: durationField().optional().describe('Bake after this wave'),
+  }),
 ]);
 
 export const rolloutSchema = z.strictObject({
@@ -305,11 +376,22 @@ export const rolloutSchema = z.strictObject({
       ceiling: durationField().default(12 * 3_600_000),
       growth: percentField()
         .optional()
-        .describe('Each production wave bakes this much longer than the one before (e.g. 25%), up to the ceiling: later waves reach more users'),
+        .describe(
+          'Each production wave bakes this much longer than the one before (e.g. 25%), up to the ceiling: later waves reach more users',
+        ),
     })
-    .default({ method: 'twice-mean', percentile: 95, window: 180 * 86_400_000, floor: 30 * 60_000, ceiling: 12 * 3_600_000 })
+    .default({
+      method: 'twice-mean',
+      percentile: 95,
+      window: 180 * 86_400_000,
+      floor: 30 * 60_000,
+      ceiling: 12 * 3_600_000,
+    })
     .describe('Bake time between waves, from incident history'),
-  waves: z.union([z.literal('auto'), z.array(explicitWave).min(1)]).default('auto').describe('auto, or an explicit list of waves'),
+  waves: z
+    .union([z.literal('auto'), z.array(explicitWave).min(1)])
+    .default('auto')
+    .describe('auto, or an explicit list of waves'),
   maxParallel: z.number().int().min(1).max(1000).default(1).describe('Most regions of a wave deployed at once'),
   approvals: z
     .array(z.string().regex(/^(after-canary|after-wave-[1-9]\d*)$/, 'expected after-canary or after-wave-N'))
@@ -332,15 +414,23 @@ export const releaseSpecSchema = z
     }),
     spec: z.strictObject({
       image: z.strictObject({
-        name: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a repository path such as shop/api').describe('Repository path, the same in every registry'),
-        tag: z.string().regex(/^[\w][\w.-]{0,127}$/, 'expected an image tag such as 2.4.0').describe('Tag CI pushed'),
+        name: z
+          .string()
+          .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'expected a repository path such as shop/api')
+          .describe('Repository path, the same in every registry'),
+        tag: z
+          .string()
+          .regex(/^[\w][\w.-]{0,127}$/, 'expected an image tag such as 2.4.0')
+          .describe('Tag CI pushed'),
         source: z.string().min(1).describe('Registry CI pushed to'),
         replication: z
           .strictObject({
             mode: z
               .enum(imageReplicationModes)
               .default('copy')
-              .describe("copy: Meridian copies the image into each region's registry; geo-replicated: the registry replicates it, Meridian waits until it is there"),
+              .describe(
+                "copy: Meridian copies the image into each region's registry; geo-replicated: the registry replicates it, Meridian waits until it is there",
+              ),
             timeout: durationField(maxTimerMs)
               .refine((ms) => ms >= 1000, 'give 1s or more, such as 10m')
               .default(10 * 60_000)
@@ -361,22 +451,39 @@ export const releaseSpecSchema = z
     const targets = new Map<string, string>();
     regions.forEach((r, i) => {
       if (names.has(r.name)) {
-        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'name'], message: `duplicate region name ${quoteExcerpt(r.name)} (also spec.regions[${names.get(r.name)}]): give each region its own name` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spec', 'regions', i, 'name'],
+          message: `duplicate region name ${quoteExcerpt(r.name)} (also spec.regions[${names.get(r.name)}]): give each region its own name`,
+        });
       }
       names.set(r.name, i);
       const target = `${r.cluster.context}/${r.cluster.namespace}`;
       const other = targets.get(target);
-      if (other) ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'cluster'], message: `${quoteExcerpt(target)} is already the target of region ${quoteExcerpt(other)}: two regions cannot share a namespace` });
+      if (other)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spec', 'regions', i, 'cluster'],
+          message: `${quoteExcerpt(target)} is already the target of region ${quoteExcerpt(other)}: two regions cannot share a namespace`,
+        });
       targets.set(target, r.name);
     });
     const production = new Set(regions.filter((r) => r.role !== 'staging').map((r) => r.name));
     regions.forEach((r, i) => {
       const after = r.rollout?.after;
       if (after !== undefined && (!production.has(after) || after === r.name)) {
-        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'rollout', 'after'], message: `${quoteExcerpt(after)} is not another production region: name one of ${[...production].filter((n) => n !== r.name).join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spec', 'regions', i, 'rollout', 'after'],
+          message: `${quoteExcerpt(after)} is not another production region: name one of ${[...production].filter((n) => n !== r.name).join(', ')}`,
+        });
       }
       if ((r.canary || r.role === 'staging') && r.rollout) {
-        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'rollout'], message: `${r.canary ? 'the canary always goes first' : 'staging regions always go first'}: remove rollout here` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spec', 'regions', i, 'rollout'],
+          message: `${r.canary ? 'the canary always goes first' : 'staging regions always go first'}: remove rollout here`,
+        });
       }
     });
     const afterOf = new Map(regions.map((r) => [r.name, r.rollout?.after]));
@@ -384,7 +491,11 @@ export const releaseSpecSchema = z
       const seen = new Set([r.name]);
       for (let next = afterOf.get(r.name); next; next = afterOf.get(next)) {
         if (seen.has(next)) {
-          ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'rollout', 'after'], message: `rollout.after goes round in a circle (${[...seen, next].join(' -> ')}): break it` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['spec', 'regions', i, 'rollout', 'after'],
+            message: `rollout.after goes round in a circle (${[...seen, next].join(' -> ')}): break it`,
+          });
           break;
         }
         seen.add(next);
@@ -392,7 +503,11 @@ export const releaseSpecSchema = z
     });
     regions.forEach((r, i) => {
       if (r.role === 'staging' && r.canary) {
-        ctx.addIssue({ code: 'custom', path: ['spec', 'regions', i, 'canary'], message: 'a staging region cannot be the canary: the canary serves users; remove canary or the staging role' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spec', 'regions', i, 'canary'],
+          message: 'a staging region cannot be the canary: the canary serves users; remove canary or the staging role',
+        });
       }
     });
     const { validation } = release.spec;
@@ -413,21 +528,35 @@ export const releaseSpecSchema = z
     ];
     for (const { values, path } of valueSets) {
       for (const at of prototypeKeyPaths(values)) {
-        ctx.addIssue({ code: 'custom', path: [...path, ...at], message: 'a key named "__proto__" is no template value and would reach the prototype of every object: remove it' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, ...at],
+          message:
+            'a key named "__proto__" is no template value and would reach the prototype of every object: remove it',
+        });
       }
       if (!release.spec.template.manifests) continue;
       for (const key of Object.keys(values)) {
         const parsed = parseValuePath(key);
         // Other malformed value paths are refused when rendering, as before.
-        if ('reachesPrototype' in parsed) ctx.addIssue({ code: 'custom', path: [...path, key], message: parsed.problem });
+        if ('reachesPrototype' in parsed)
+          ctx.addIssue({ code: 'custom', path: [...path, key], message: parsed.problem });
       }
     }
     if (!regions.some((r) => r.canary)) {
-      ctx.addIssue({ code: 'custom', path: ['spec', 'regions'], message: 'no canary region: mark the region that goes first with `canary: true`' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'regions'],
+        message: 'no canary region: mark the region that goes first with `canary: true`',
+      });
     }
     const tts = rollout.timeToSmoke;
     if (tts.floor > tts.ceiling) {
-      ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'timeToSmoke', 'floor'], message: 'floor is above ceiling: lower the floor or raise the ceiling' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'rollout', 'timeToSmoke', 'floor'],
+        message: 'floor is above ceiling: lower the floor or raise the ceiling',
+      });
     }
     if (rollout.waves !== 'auto') {
       const seen = new Map<string, number>();
@@ -435,8 +564,21 @@ export const releaseSpecSchema = z
         const list = Array.isArray(wave) ? wave : wave.regions;
         list.forEach((name, j) => {
           const path = ['spec', 'rollout', 'waves', w, ...(Array.isArray(wave) ? [] : ['regions']), j];
-          if (!names.has(name)) ctx.addIssue({ code: 'custom', path, message: `unknown region ${quoteExcerpt(name)}: use one of ${regions.filter((r) => r.role !== 'staging').map((r) => r.name).join(', ')}` });
-          else if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `region ${quoteExcerpt(name)} is already in wave ${seen.get(name)! + 1}: list each region once` });
+          if (!names.has(name))
+            ctx.addIssue({
+              code: 'custom',
+              path,
+              message: `unknown region ${quoteExcerpt(name)}: use one of ${regions
+                .filter((r) => r.role !== 'staging')
+                .map((r) => r.name)
+                .join(', ')}`,
+            });
+          else if (seen.has(name))
+            ctx.addIssue({
+              code: 'custom',
+              path,
+              message: `region ${quoteExcerpt(name)} is already in wave ${seen.get(name)! + 1}: list each region once`,
+            });
           // A region belongs to the first wave that lists it; a repeat is reported above, not moved.
           if (!seen.has(name)) seen.set(name, w);
         });
@@ -445,31 +587,55 @@ export const releaseSpecSchema = z
       rollout.waves.forEach((wave, w) => {
         (Array.isArray(wave) ? wave : wave.regions).forEach((name, j) => {
           if (staging.has(name)) {
-            ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves', w, ...(Array.isArray(wave) ? [] : ['regions']), j], message: `${quoteExcerpt(name)} is a staging region: staging regions always go first, before the waves; remove it here` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['spec', 'rollout', 'waves', w, ...(Array.isArray(wave) ? [] : ['regions']), j],
+              message: `${quoteExcerpt(name)} is a staging region: staging regions always go first, before the waves; remove it here`,
+            });
           }
         });
       });
       const missing = [...names.keys()].filter((n) => !seen.has(n) && !staging.has(n));
-      if (missing.length) ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves'], message: `regions in no wave: ${missing.join(', ')}; add them to a wave` });
-      regions.filter((r) => r.canary && seen.has(r.name) && seen.get(r.name) !== 0).forEach((r) => {
-        ctx.addIssue({ code: 'custom', path: ['spec', 'rollout', 'waves'], message: `canary region ${quoteExcerpt(r.name)} must be in the first wave` });
-      });
+      if (missing.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spec', 'rollout', 'waves'],
+          message: `regions in no wave: ${missing.join(', ')}; add them to a wave`,
+        });
+      regions
+        .filter((r) => r.canary && seen.has(r.name) && seen.get(r.name) !== 0)
+        .forEach((r) => {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['spec', 'rollout', 'waves'],
+            message: `canary region ${quoteExcerpt(r.name)} must be in the first wave`,
+          });
+        });
     }
   })
   // Only on an otherwise valid spec: the planner needs sane input (maxParallel of 1 or more, known regions).
-  .check(z.superRefine((release, ctx) => refuseUnreachableGates(release, ctx), { when: (payload) => payload.issues.length === 0 }));
+  .check(
+    z.superRefine((release, ctx) => refuseUnreachableGates(release, ctx), {
+      when: (payload) => payload.issues.length === 0,
+    }),
+  );
 
 /**
  * Gates that no wave reaches would be approved by no one and wait for nothing: refuse them. The waves are
  * the plan's (auto waves as the planner makes them), counted without the staging wave, as the workflow
  * counts them.
  */
-function refuseUnreachableGates(release: ReleaseSpec, ctx: { addIssue: (issue: { code: 'custom'; path: (string | number)[]; message: string }) => void }): void {
+function refuseUnreachableGates(
+  release: ReleaseSpec,
+  ctx: { addIssue: (issue: { code: 'custom'; path: (string | number)[]; message: string }) => void },
+): void {
   const { regions, rollout } = release.spec;
   if (rollout.approvals.length > 0) {
     let waves: string[][];
     try {
-      waves = buildRolloutPlan(release, { bakeMs: 0 }).waves.filter((w) => !w.staging).map((w) => w.regions);
+      waves = buildRolloutPlan(release, { bakeMs: 0 })
+        .waves.filter((w) => !w.staging)
+        .map((w) => w.regions);
     } catch {
       return;
     }
@@ -477,10 +643,18 @@ function refuseUnreachableGates(release: ReleaseSpec, ctx: { addIssue: (issue: {
     rollout.approvals.forEach((gate, i) => {
       const path = ['spec', 'rollout', 'approvals', i];
       const n = Number(/^after-wave-(\d+)$/.exec(gate)?.[1] ?? NaN);
-      const last = waves.length > 1 ? `after-wave-${waves.length - 1} (before the last wave)` : 'no gate: a release of one wave has none';
+      const last =
+        waves.length > 1
+          ? `after-wave-${waves.length - 1} (before the last wave)`
+          : 'no gate: a release of one wave has none';
       if (gate === 'after-canary' && (waves.length < 2 || !waves[0].every((name) => canaries.has(name)))) {
-        const why = waves.length < 2 ? 'no wave follows the canary' : 'the first wave holds regions that are not canaries';
-        ctx.addIssue({ code: 'custom', path, message: `after-canary is never reached: ${why}; use ${waves.length < 2 ? last : 'after-wave-1'}, or remove it` });
+        const why =
+          waves.length < 2 ? 'no wave follows the canary' : 'the first wave holds regions that are not canaries';
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `after-canary is never reached: ${why}; use ${waves.length < 2 ? last : 'after-wave-1'}, or remove it`,
+        });
       } else if (Number.isFinite(n) && n >= waves.length) {
         ctx.addIssue({
           code: 'custom',

@@ -68,7 +68,11 @@ function buildProductionPlan(spec: ReleaseSpec, options: PlanOptions): RolloutPl
       const names = Array.isArray(wave) ? wave : wave.regions;
       const explicitBake = Array.isArray(wave) ? undefined : wave.bake;
       const last = i === rollout.waves.length - 1;
-      return { regions: [...names], bakeMs: explicitBake ?? (last ? 0 : bakeFor(names)), reason: `wave ${i + 1} as listed in spec.rollout.waves` };
+      return {
+        regions: [...names],
+        bakeMs: explicitBake ?? (last ? 0 : bakeFor(names)),
+        reason: `wave ${i + 1} as listed in spec.rollout.waves`,
+      };
     });
     return { waves, maxParallel: rollout.maxParallel };
   }
@@ -84,14 +88,24 @@ function buildProductionPlan(spec: ReleaseSpec, options: PlanOptions): RolloutPl
     waves[0] = { ...waves[0], newTraits: [...covered].sort(), coverage: [...covered].sort() };
     for (const w of byTraits) {
       w.newTraits.forEach((t) => covered.add(t));
-      waves.push({ regions: w.regions, bakeMs: options.bakeMs, reason: w.reason, newTraits: w.newTraits, coverage: [...covered].sort() });
+      waves.push({
+        regions: w.regions,
+        bakeMs: options.bakeMs,
+        reason: w.reason,
+        newTraits: w.newTraits,
+        coverage: [...covered].sort(),
+      });
     }
     waves[waves.length - 1] = { ...waves[waves.length - 1], bakeMs: 0 };
     return { waves, maxParallel: rollout.maxParallel };
   }
   const rest = regions.filter((r) => !canaries.has(r.name)).map((r) => r.name);
   for (let i = 0; i < rest.length; i += rollout.maxParallel) {
-    waves.push({ regions: rest.slice(i, i + rollout.maxParallel), bakeMs: options.bakeMs, reason: 'in spec order, up to maxParallel at once' });
+    waves.push({
+      regions: rest.slice(i, i + rollout.maxParallel),
+      bakeMs: options.bakeMs,
+      reason: 'in spec order, up to maxParallel at once',
+    });
   }
   // No bake after the last wave: nothing waits for it.
   waves[waves.length - 1] = { ...waves[waves.length - 1], bakeMs: 0 };

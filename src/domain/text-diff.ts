@@ -56,7 +56,12 @@ function replaced(before: readonly string[], after: readonly string[]): LineEdit
   let head = 0;
   while (head < before.length && head < after.length && before[head] === after[head]) head += 1;
   let tail = 0;
-  while (tail < before.length - head && tail < after.length - head && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail += 1;
+  while (
+    tail < before.length - head &&
+    tail < after.length - head &&
+    before[before.length - 1 - tail] === after[after.length - 1 - tail]
+  )
+    tail += 1;
   const as = (kind: LineEdit['kind'], lines: readonly string[]): LineEdit[] => lines.map((line) => ({ kind, line }));
   return [
     ...as('same', before.slice(0, head)),

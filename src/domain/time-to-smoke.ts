@@ -43,9 +43,19 @@ export function parseIncidentsCsv(text: string): ParsedIncidents {
   const required = ['incident', 'deployed_at', 'detected_at'];
   const missing = required.filter((name) => !header.includes(name));
   // The header is never quoted (the file may be one named by mistake), but a likely cause is named.
-  if (missing.length > 0) return { incidents: [], problems: [`line 1: the header lacks ${missing.join(', ')}${headerHint(lines[0] ?? '')}`], warnings: [] };
+  if (missing.length > 0)
+    return {
+      incidents: [],
+      problems: [`line 1: the header lacks ${missing.join(', ')}${headerHint(lines[0] ?? '')}`],
+      warnings: [],
+    };
   const twice = required.filter((name) => header.indexOf(name) !== header.lastIndexOf(name));
-  if (twice.length > 0) return { incidents: [], problems: [`line 1: the header names ${twice.join(', ')} more than once: keep one column of each`], warnings: [] };
+  if (twice.length > 0)
+    return {
+      incidents: [],
+      problems: [`line 1: the header names ${twice.join(', ')} more than once: keep one column of each`],
+      warnings: [],
+    };
   const col = (name: string) => header.indexOf(name);
   const incidents: Incident[] = [];
   const problems: string[] = [];
@@ -65,7 +75,9 @@ export function parseIncidentsCsv(text: string): ParsedIncidents {
     const id = cells[col('incident')]?.trim() || `line ${line}`;
     const at = `line ${line} (${/^[\w.:#/-]{1,40}$/.test(id) ? id : quoteExcerpt(id, 40)})`;
     if (unclosedQuote) {
-      problem(`${at}: a quoted cell does not close on this line: close its quote ("), write a quote inside a cell as "", and keep each incident on one line`);
+      problem(
+        `${at}: a quoted cell does not close on this line: close its quote ("), write a quote inside a cell as "", and keep each incident on one line`,
+      );
       return;
     }
     const deployedAt = parseIncidentTime(cells[col('deployed_at')]);
@@ -76,22 +88,32 @@ export function parseIncidentsCsv(text: string): ParsedIncidents {
     else {
       const seen = firstLineOf.get(id);
       if (seen === undefined) firstLineOf.set(id, line);
-      else if ((duplicates += 1) <= maxListedProblems) warnings.push(`${at}: incident ${quoteExcerpt(id, 40)} is also on line ${seen}, so it counts twice: remove one of them if it is the same incident`);
+      else if ((duplicates += 1) <= maxListedProblems)
+        warnings.push(
+          `${at}: incident ${quoteExcerpt(id, 40)} is also on line ${seen}, so it counts twice: remove one of them if it is the same incident`,
+        );
       incidents.push({ id, deployedAt, detectedAt, line });
     }
   });
   if (unlisted > 0) problems.push(`and ${unlisted} more row${unlisted === 1 ? '' : 's'} that cannot be used`);
-  if (duplicates > maxListedProblems) warnings.push(`and ${duplicates - maxListedProblems} more incident${duplicates - maxListedProblems === 1 ? '' : 's'} listed twice`);
+  if (duplicates > maxListedProblems)
+    warnings.push(
+      `and ${duplicates - maxListedProblems} more incident${duplicates - maxListedProblems === 1 ? '' : 's'} listed twice`,
+    );
   if (incidents.length === 0 && problems.length === 0) {
-    warnings.push('no incident below the header: time-to-smoke has nothing to learn from, so every bake is the floor; add incidents, or name no incidents file');
+    warnings.push(
+      'no incident below the header: time-to-smoke has nothing to learn from, so every bake is the floor; add incidents, or name no incidents file',
+    );
   }
   return { incidents, problems, warnings };
 }
 
 /** Why a header may lack its columns, when the first line tells: another encoding or another separator. */
 function headerHint(first: string): string {
-  if (/^\uFFFD\uFFFD|\u0000/.test(first)) return ': the file looks like UTF-16 or binary, not CSV; save the history as UTF-8 CSV';
-  if (!first.includes(',') && /[;\t]/.test(first)) return ': its columns are separated by semicolons or tabs; separate them by commas';
+  if (/^\uFFFD\uFFFD|\u0000/.test(first))
+    return ': the file looks like UTF-16 or binary, not CSV; save the history as UTF-8 CSV';
+  if (!first.includes(',') && /[;\t]/.test(first))
+    return ': its columns are separated by semicolons or tabs; separate them by commas';
   return '';
 }
 
@@ -104,13 +126,24 @@ export function parseIncidentTime(cell: string | undefined): number | string {
   const text = (cell ?? '').trim();
   const expected = `write it as ${incidentTimeExample} (date, T, time, then Z for UTC or an offset such as +09:00)`;
   if (text === '') return `is empty: ${expected}`;
-  const match = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?([Zz]|[+-]\d{2}:\d{2})?$/.exec(text);
+  const match =
+    /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?([Zz]|[+-]\d{2}:\d{2})?$/.exec(text);
   if (!match) return `${quoteExcerpt(text)} is not an ISO 8601 time: ${expected}`;
   const [, year, month, day, hour, minute, second = '00', fraction = '', zone] = match;
-  if (!zone) return `${quoteExcerpt(text)} has no time zone, so it would be read in this machine's local time: add Z for UTC or the offset it was written in, e.g. ${text}Z or ${text}+09:00`;
+  if (!zone)
+    return `${quoteExcerpt(text)} has no time zone, so it would be read in this machine's local time: add Z for UTC or the offset it was written in, e.g. ${text}Z or ${text}+09:00`;
   const daysInMonth = new Date(Date.UTC(2000 + (Number(year) % 400), Number(month), 0)).getUTCDate();
   const offsetOk = zone.length === 1 || (Number(zone.slice(1, 3)) <= 23 && Number(zone.slice(4)) <= 59);
-  if (Number(month) < 1 || Number(month) > 12 || Number(day) < 1 || Number(day) > daysInMonth || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59 || !offsetOk) {
+  if (
+    Number(month) < 1 ||
+    Number(month) > 12 ||
+    Number(day) < 1 ||
+    Number(day) > daysInMonth ||
+    Number(hour) > 23 ||
+    Number(minute) > 59 ||
+    Number(second) > 59 ||
+    !offsetOk
+  ) {
     return `${quoteExcerpt(text)} is not a time of the calendar: ${expected}`;
   }
   // Rewritten in the one form ECMAScript defines exactly (milliseconds, upper-case zone).
@@ -201,7 +234,12 @@ export function computeTimeToSmoke(incidents: readonly Incident[], options: Time
   rawMs = Math.round(rawMs);
   const ms = Math.min(options.ceilingMs, Math.max(options.floorMs, rawMs));
   const clamped = ms === rawMs ? undefined : ms === options.floorMs ? 'floor' : 'ceiling';
-  const clamp = clamped === 'floor' ? `, raised to the floor ${formatDuration(ms)}` : clamped === 'ceiling' ? `, lowered to the ceiling ${formatDuration(ms)}` : '';
+  const clamp =
+    clamped === 'floor'
+      ? `, raised to the floor ${formatDuration(ms)}`
+      : clamped === 'ceiling'
+        ? `, lowered to the ceiling ${formatDuration(ms)}`
+        : '';
   return {
     ms,
     used: delays.length,

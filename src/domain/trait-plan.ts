@@ -89,7 +89,9 @@ export function planByTraits(input: TraitPlanInput): TraitWave[] {
   };
   /** The best of the eligible regions by `score` (higher first), ties to lower traffic, then spec order. */
   const best = (candidates: RegionSpec[], score: (r: RegionSpec) => number) =>
-    [...candidates].sort((a, b) => score(b) - score(a) || rank(a) - rank(b) || order.get(a.name)! - order.get(b.name)!)[0];
+    [...candidates].sort(
+      (a, b) => score(b) - score(a) || rank(a) - rank(b) || order.get(a.name)! - order.get(b.name)!,
+    )[0];
   const newCount = (r: RegionSpec) => traitsOf(r).filter((t) => !covered.has(t)).length;
 
   for (const r of remaining.filter((x) => x.rollout?.pin === 'first' && eligible(x))) place([r], 'pinned first');
@@ -97,13 +99,22 @@ export function planByTraits(input: TraitPlanInput): TraitWave[] {
   const low = remaining.filter((r) => eligible(r) && r.rollout?.pin !== 'last');
   if (low.length > 0 && !waves.length) {
     const lowest = Math.min(...low.map(rank));
-    const first = best(low.filter((r) => rank(r) === lowest), canaryLike);
-    place([first], `first production region: ${trafficLevel(first.traits.traffic)} traffic and most like the canary (${pct(canaryLike(first))} of traits shared)`);
+    const first = best(
+      low.filter((r) => rank(r) === lowest),
+      canaryLike,
+    );
+    place(
+      [first],
+      `first production region: ${trafficLevel(first.traits.traffic)} traffic and most like the canary (${pct(canaryLike(first))} of traits shared)`,
+    );
   }
   const high = remaining.filter((r) => eligible(r) && rank(r) === trafficRank.high && r.rollout?.pin !== 'last');
   if (high.length > 0 && !covered.has('traffic:high')) {
     const second = best(high, canaryLike);
-    place([second], `high traffic and like the canary (${pct(canaryLike(second))} of traits shared): proves the release at scale`);
+    place(
+      [second],
+      `high traffic and like the canary (${pct(canaryLike(second))} of traits shared): proves the release at scale`,
+    );
   }
   for (;;) {
     const open = remaining.filter((r) => newCount(r) > 0);
@@ -116,15 +127,29 @@ export function planByTraits(input: TraitPlanInput): TraitWave[] {
       continue;
     }
     // What brings new traits waits on another region: place the one it waits for.
-    const blocker = remaining.find((r) => eligible(r) && open.some((o) => o.rollout?.after === r.name)) ?? remaining.find(eligible);
+    const blocker =
+      remaining.find((r) => eligible(r) && open.some((o) => o.rollout?.after === r.name)) ?? remaining.find(eligible);
     if (!blocker) break;
-    place([blocker], `goes before ${open.filter((o) => o.rollout?.after === blocker.name).map((o) => o.name).join(', ') || 'the regions pinned last'}, which wait for it`);
+    place(
+      [blocker],
+      `goes before ${
+        open
+          .filter((o) => o.rollout?.after === blocker.name)
+          .map((o) => o.name)
+          .join(', ') || 'the regions pinned last'
+      }, which wait for it`,
+    );
   }
   while (remaining.length > 0) {
     const ready = remaining.filter(eligible);
     const group = (ready.length > 0 ? ready : remaining).slice(0, input.maxParallel);
     const pinnedLast = group.every((r) => r.rollout?.pin === 'last');
-    place(group, pinnedLast ? 'pinned last' : `every trait already exercised: in parallel, up to maxParallel ${input.maxParallel} at once`);
+    place(
+      group,
+      pinnedLast
+        ? 'pinned last'
+        : `every trait already exercised: in parallel, up to maxParallel ${input.maxParallel} at once`,
+    );
   }
   return waves;
 }

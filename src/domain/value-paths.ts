@@ -24,10 +24,16 @@ export interface ValuePath {
 /** Splits a plain-manifest value key, or says why it cannot be one and how to write it. */
 export function parseValuePath(key: string): ValuePath | { problem: string; reachesPrototype?: true } {
   const match = /^([A-Za-z]+)\/([a-z0-9.-]+):(.+)$/.exec(key);
-  if (!match) return { problem: 'a plain-manifest value is addressed as Kind/name:field.path, e.g. Deployment/shop-api:spec.replicas' };
+  if (!match)
+    return {
+      problem: 'a plain-manifest value is addressed as Kind/name:field.path, e.g. Deployment/shop-api:spec.replicas',
+    };
   const [, kind, name, path] = match;
   const segments = path.split('.');
-  if (segments.some((s) => s === '')) return { problem: `the field path ${quoteExcerpt(path)} has an empty segment: separate field names by single dots, e.g. spec.replicas` };
+  if (segments.some((s) => s === ''))
+    return {
+      problem: `the field path ${quoteExcerpt(path)} has an empty segment: separate field names by single dots, e.g. spec.replicas`,
+    };
   const unsafe = segments.find((s) => prototypeKeys.includes(s));
   if (unsafe) {
     return {
@@ -54,7 +60,8 @@ export function prototypeKeyPaths(values: unknown): (string | number)[][] {
     }
     if (typeof node !== 'object' || node === null) continue;
     // Children pushed last to first, so that what is found comes in document order.
-    for (const [key, child] of Object.entries(node).reverse()) stack.push({ node: child, path: [...path, Array.isArray(node) ? Number(key) : key] });
+    for (const [key, child] of Object.entries(node).reverse())
+      stack.push({ node: child, path: [...path, Array.isArray(node) ? Number(key) : key] });
   }
   return found;
 }

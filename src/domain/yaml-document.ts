@@ -1,4 +1,17 @@
-import { type Document, isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments, parseDocument, type YAMLError } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseAllDocuments,
+  parseDocument,
+  type YAMLError,
+} from 'yaml';
 import { InvalidInputError } from './errors';
 import { quoteExcerpt } from './excerpt';
 
@@ -73,7 +86,11 @@ export interface YamlBudget {
  * limits, the whole stream (and everything else sharing `budget`) to the expansion limit. Every problem
  * names the file, line and column; nothing the YAML library throws escapes.
  */
-export function parseYamlDocuments(text: string, source: string, budget: YamlBudget = { expandedChars: 0 }): YamlDocument[] {
+export function parseYamlDocuments(
+  text: string,
+  source: string,
+  budget: YamlBudget = { expandedChars: 0 },
+): YamlDocument[] {
   const { lineCounter, at, refuse } = locating(source);
   let docs: Document.Parsed[];
   try {
@@ -118,9 +135,13 @@ function located(e: YAMLError, source: string): string {
 
 /** The library's message in a line a person can act on, never a long quote of the input. */
 function libraryCause(err: unknown): string {
-  const message = String((err as Error)?.message ?? err).split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-  if (/Maximum call stack size exceeded/.test(message)) return `nested too deeply: at most ${yamlLimits.depth} levels of lists and mappings; flatten it`;
-  if (/Excessive alias count/.test(message)) return 'aliases expand the document too much: write the values out instead of repeating them with *aliases';
+  const message = String((err as Error)?.message ?? err)
+    .split('\n')[0]
+    .replace(/ at line \d+, column \d+:?$/, '');
+  if (/Maximum call stack size exceeded/.test(message))
+    return `nested too deeply: at most ${yamlLimits.depth} levels of lists and mappings; flatten it`;
+  if (/Excessive alias count/.test(message))
+    return 'aliases expand the document too much: write the values out instead of repeating them with *aliases';
   return message.length > maxCauseChars ? `${message.slice(0, maxCauseChars)}…` : message;
 }
 
@@ -138,7 +159,11 @@ interface Frame {
  * sit in, too many aliases, too deep nesting, too large an expansion. Walks without recursion, so a deep
  * document cannot exhaust the stack here.
  */
-function shapeProblem(doc: Document.Parsed, at: (offset: number | undefined) => string, budget: YamlBudget = { expandedChars: 0 }): string | undefined {
+function shapeProblem(
+  doc: Document.Parsed,
+  at: (offset: number | undefined) => string,
+  budget: YamlBudget = { expandedChars: 0 },
+): string | undefined {
   const root = doc.contents;
   if (!root) return undefined;
   const anchors = new Map<string, Node>();
@@ -170,18 +195,23 @@ function shapeProblem(doc: Document.Parsed, at: (offset: number | undefined) => 
     if (isAlias(node)) {
       aliases += 1;
       const name = quoteExcerpt(node.source);
-      if (aliases > yamlLimits.aliases) return `${at(node.range?.[0])}: more than ${yamlLimits.aliases} aliases (*name) in one document: write the values out instead`;
+      if (aliases > yamlLimits.aliases)
+        return `${at(node.range?.[0])}: more than ${yamlLimits.aliases} aliases (*name) in one document: write the values out instead`;
       const target = anchors.get(node.source);
-      if (!target) return `${at(node.range?.[0])}: alias ${name} names no anchor defined before it: define the anchor (&name) above the alias, or fix the name`;
-      if (open.has(target)) return `${at(node.range?.[0])}: alias ${name} sits inside the node its anchor marks, which would repeat it without end: remove the alias`;
+      if (!target)
+        return `${at(node.range?.[0])}: alias ${name} names no anchor defined before it: define the anchor (&name) above the alias, or fix the name`;
+      if (open.has(target))
+        return `${at(node.range?.[0])}: alias ${name} sits inside the node its anchor marks, which would repeat it without end: remove the alias`;
       const m = measured.get(target)!;
-      if (depth - 1 + m.height > yamlLimits.depth) return `${at(node.range?.[0])}: alias ${name} nests the document deeper than ${yamlLimits.depth} levels of lists and mappings: flatten it`;
+      if (depth - 1 + m.height > yamlLimits.depth)
+        return `${at(node.range?.[0])}: alias ${name} nests the document deeper than ${yamlLimits.depth} levels of lists and mappings: flatten it`;
       if (grow(m.size)) return tooLarge(node);
       addToParent(m.size, m.height);
       return undefined;
     }
     if (isMap(node) || isSeq(node)) {
-      if (depth > yamlLimits.depth) return `${at(node.range?.[0])}: nested too deeply: at most ${yamlLimits.depth} levels of lists and mappings; flatten it`;
+      if (depth > yamlLimits.depth)
+        return `${at(node.range?.[0])}: nested too deeply: at most ${yamlLimits.depth} levels of lists and mappings; flatten it`;
       const children: Node[] = [];
       for (const item of node.items as unknown[]) {
         if (isPair(item)) {

@@ -13,7 +13,8 @@ export function formatIssuePath(root: string, path: readonly PropertyKey[]): str
   let out = root;
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
-    else if (typeof key === 'string' && key.length <= 80 && /^[A-Za-z_$][\w$]*$/.test(key)) out += out ? `.${key}` : key;
+    else if (typeof key === 'string' && key.length <= 80 && /^[A-Za-z_$][\w$]*$/.test(key))
+      out += out ? `.${key}` : key;
     else out += `[${quoteExcerpt(String(key))}]`;
   }
   return out || '(document)';
@@ -24,7 +25,9 @@ export function formatZodIssues(error: z.ZodError, root = '', schema?: z.ZodType
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const known = schema ? knownKeysAt(schema, issue.path) : [];
-      return issue.keys.map((key) => `${formatIssuePath(root, [...issue.path, key])}: ${unknownFieldMessage(shortKey(key), known)}`);
+      return issue.keys.map(
+        (key) => `${formatIssuePath(root, [...issue.path, key])}: ${unknownFieldMessage(shortKey(key), known)}`,
+      );
     }
     const [path, settled] = settle(issue.path, issue);
     return [`${formatIssuePath(root, path)}: ${describeIssue(settled, path.length === 0)}`];
@@ -33,7 +36,9 @@ export function formatZodIssues(error: z.ZodError, root = '', schema?: z.ZodType
 
 /** Whether every branch of a union failed on its type or value at the union itself: then the union says what it expects. */
 function simpleUnion(issue: z.core.$ZodIssueInvalidUnion): boolean {
-  return issue.errors.map((branch) => branch.find((i) => i.path.length === 0)).every((b) => b && (b.code === 'invalid_value' || b.code === 'invalid_type'));
+  return issue.errors
+    .map((branch) => branch.find((i) => i.path.length === 0))
+    .every((b) => b && (b.code === 'invalid_value' || b.code === 'invalid_type'));
 }
 
 /** A union that failed deeper in one branch is reported at that branch's deepest issue, with the full path. */
@@ -47,8 +52,14 @@ function settle(path: readonly PropertyKey[], issue: z.core.$ZodIssue): [Propert
 
 function describeIssue(issue: z.core.$ZodIssue, wholeDocument = false): string {
   // The whole document read as one value (not a mapping) is named by its type, never quoted.
-  const input = wholeDocument && typeof (issue as { input?: unknown }).input === 'string' ? undefined : (issue as { input?: unknown }).input;
-  const found = wholeDocument && input === undefined && (issue as { input?: unknown }).input !== undefined ? ', got text (the file is not a YAML mapping)' : undefined;
+  const input =
+    wholeDocument && typeof (issue as { input?: unknown }).input === 'string'
+      ? undefined
+      : (issue as { input?: unknown }).input;
+  const found =
+    wholeDocument && input === undefined && (issue as { input?: unknown }).input !== undefined
+      ? ', got text (the file is not a YAML mapping)'
+      : undefined;
   switch (issue.code) {
     case 'invalid_value':
       return `expected ${issue.values.map(show).join(' | ')}, got ${show(input)}`;
@@ -67,10 +78,14 @@ function describeIssue(issue: z.core.$ZodIssue, wholeDocument = false): string {
         const expected = branches.map((b) =>
           b!.code === 'invalid_value' ? b!.values.map(show).join(' | ') : article((b as { expected: string }).expected),
         );
-        return input === undefined ? `missing: add this field (${expected.join(' or ')})` : `expected ${expected.join(' or ')}, got ${show(input)}`;
+        return input === undefined
+          ? `missing: add this field (${expected.join(' or ')})`
+          : `expected ${expected.join(' or ')}, got ${show(input)}`;
       }
       const deepest = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
-      return deepest ? `${formatIssuePath('', deepest.path) === '(document)' ? '' : `${formatIssuePath('', deepest.path)}: `}${describeIssue(deepest)}` : excerptOf(issue.message);
+      return deepest
+        ? `${formatIssuePath('', deepest.path) === '(document)' ? '' : `${formatIssuePath('', deepest.path)}: `}${describeIssue(deepest)}`
+        : excerptOf(issue.message);
     }
     default:
       return excerptOf(issue.message);
@@ -126,7 +141,15 @@ function editDistance(a: string, b: string): number {
   return row[b.length];
 }
 
-type Def = { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType; in?: z.ZodType; options?: z.ZodType[]; valueType?: z.ZodType };
+type Def = {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  options?: z.ZodType[];
+  valueType?: z.ZodType;
+};
 
 /** The field names an object schema allows at a path, found by walking the schema. */
 export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {

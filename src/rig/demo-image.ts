@@ -74,14 +74,17 @@ export async function pushDemoImage(options: DemoImageOptions): Promise<PushedDe
   const platforms = (options.platforms ?? DEFAULT_PLATFORMS).map(parsePlatform);
   const names = platforms.map(formatPlatform);
   if (platforms.length === 0) throw new InvalidInputError('platforms: give at least one, e.g. linux/amd64');
-  if (new Set(names).size !== names.length) throw new InvalidInputError(`platforms: ${names.join(', ')} lists one twice`);
+  if (new Set(names).size !== names.length)
+    throw new InvalidInputError(`platforms: ${names.join(', ')} lists one twice`);
   const layerBytes = options.layerBytes ?? DEFAULT_LAYER_BYTES;
   if (layerBytes.some((n) => !Number.isInteger(n) || n < 0 || n > MAX_LAYER_BYTES)) {
     throw new InvalidInputError(`layerBytes: each size must be a whole number of bytes from 0 to ${MAX_LAYER_BYTES}`);
   }
   const sharedLayers = options.sharedLayers ?? Math.min(1, layerBytes.length);
   if (!Number.isInteger(sharedLayers) || sharedLayers < 0 || sharedLayers > layerBytes.length) {
-    throw new InvalidInputError(`sharedLayers: expected 0 to ${layerBytes.length} (the number of layers), got ${sharedLayers}`);
+    throw new InvalidInputError(
+      `sharedLayers: expected 0 to ${layerBytes.length} (the number of layers), got ${sharedLayers}`,
+    );
   }
   const seed = options.seed ?? 'meridian-demo';
   const client = new RegistryClient(options.registry, { credentials: options.credentials });
@@ -95,9 +98,13 @@ export async function pushDemoImage(options: DemoImageOptions): Promise<PushedDe
     for (const [index, contentBytes] of layerBytes.entries()) {
       const shared = index < sharedLayers;
       const plan: LayerPlan = {
-        fileName: shared ? `demo/layer-${index}.bin` : `demo/${formatPlatform(platform).replace(/\//g, '-')}/layer-${index}.bin`,
+        fileName: shared
+          ? `demo/layer-${index}.bin`
+          : `demo/${formatPlatform(platform).replace(/\//g, '-')}/layer-${index}.bin`,
         contentBytes,
-        key: createHash('sha256').update(JSON.stringify([seed, shared ? 'shared' : formatPlatform(platform), index, contentBytes])).digest(),
+        key: createHash('sha256')
+          .update(JSON.stringify([seed, shared ? 'shared' : formatPlatform(platform), index, contentBytes]))
+          .digest(),
       };
       const id = plan.key.toString('hex');
       const layer = measured.get(id) ?? (await measureLayer(plan));
@@ -123,10 +130,20 @@ export async function pushDemoImage(options: DemoImageOptions): Promise<PushedDe
   const index = json({
     schemaVersion: 2,
     mediaType: OCI_INDEX,
-    manifests: entries.map(({ platform, manifest }) => ({ mediaType: OCI_MANIFEST, digest: digestOf(manifest), size: manifest.length, platform })),
+    manifests: entries.map(({ platform, manifest }) => ({
+      mediaType: OCI_MANIFEST,
+      digest: digestOf(manifest),
+      size: manifest.length,
+      platform,
+    })),
   });
   const digest = await client.putManifest(repo, options.tag, OCI_INDEX, index);
-  return { digest, platforms: names, blobs: blobs.size, bytes: [...blobs.values()].reduce((sum, b) => sum + b.size, 0) };
+  return {
+    digest,
+    platforms: names,
+    blobs: blobs.size,
+    bytes: [...blobs.values()].reduce((sum, b) => sum + b.size, 0),
+  };
 }
 
 function json(value: unknown): Buffer {
@@ -142,7 +159,10 @@ function imageConfig(platform: Platform, layers: readonly MeasuredLayer[]) {
     ...(platform.variant !== undefined && { variant: platform.variant }),
     config: { Labels: { 'org.opencontainers.image.title': 'meridian demo image' } },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map((l) => ({ created: CREATED, created_by: `meridian demo: ${l.fileName} (${l.contentBytes} bytes)` })),
+    history: layers.map((l) => ({
+      created: CREATED,
+      created_by: `meridian demo: ${l.fileName} (${l.contentBytes} bytes)`,
+    })),
   };
 }
 
@@ -165,7 +185,9 @@ async function measureLayer(plan: LayerPlan): Promise<MeasuredLayer> {
 /** The layer's blob (gzip'd tar), generated again from its plan. */
 function layerBlob(plan: LayerPlan): Readable {
   const packed = gzip();
-  pipeline(Readable.from(layerTar(plan), { objectMode: false }), packed).catch((err: unknown) => packed.destroy(err as Error));
+  pipeline(Readable.from(layerTar(plan), { objectMode: false }), packed).catch((err: unknown) =>
+    packed.destroy(err as Error),
+  );
   return packed;
 }
 
@@ -189,7 +211,8 @@ function* layerTar(plan: LayerPlan): Generator<Buffer> {
   yield tarHeader(plan.fileName, plan.contentBytes);
   const cipher = createCipheriv('aes-256-ctr', plan.key, Buffer.alloc(16));
   const zeros = Buffer.alloc(CHUNK);
-  for (let left = plan.contentBytes; left > 0; left -= CHUNK) yield cipher.update(left >= CHUNK ? zeros : zeros.subarray(0, left));
+  for (let left = plan.contentBytes; left > 0; left -= CHUNK)
+    yield cipher.update(left >= CHUNK ? zeros : zeros.subarray(0, left));
   const padding = (TAR_BLOCK - (plan.contentBytes % TAR_BLOCK)) % TAR_BLOCK;
   // The file's last block padded with zeros, then the two zero blocks that end an archive.
   yield Buffer.alloc(padding + 2 * TAR_BLOCK);

@@ -33,7 +33,10 @@ export function demoRegionsFromRelease(file: string): DemoRegion[] {
     }
     const port = Number(url.port);
     const other = seen.get(port);
-    if (other) throw new InvalidInputError(`spec.regions[${i}].endpoint: port ${port} is already the endpoint of ${other}; give each region its own port`);
+    if (other)
+      throw new InvalidInputError(
+        `spec.regions[${i}].endpoint: port ${port} is already the endpoint of ${other}; give each region its own port`,
+      );
     seen.set(port, region.name);
     return {
       name: region.name,

@@ -32,7 +32,10 @@ export function dominantVersion(rolledOut: RolledOut): string | undefined {
  * pre-release or build suffix (`2.4.3-mojibake.7` and `2.4.3-mojibake+ci.7` behave as `2.4.3-mojibake`),
  * so that every run of a test can release a bad version under a version of its own.
  */
-export function behaviourFor(versions: Record<string, VersionBehaviour>, version: string): VersionBehaviour | undefined {
+export function behaviourFor(
+  versions: Record<string, VersionBehaviour>,
+  version: string,
+): VersionBehaviour | undefined {
   if (versions[version]) return versions[version];
   const base = Object.keys(versions)
     .filter((key) => version.startsWith(`${key}.`) || version.startsWith(`${key}+`))
@@ -55,7 +58,10 @@ export function activeMisbehaviour(
  * Since when a version misbehaves (ms since the epoch): from when it became ready, plus `after`. Undefined
  * for a version whose behaviour changes nothing, or whose start is unknown.
  */
-export function misbehavingSince(behaviour: VersionBehaviour | undefined, readySince: number | undefined): number | undefined {
+export function misbehavingSince(
+  behaviour: VersionBehaviour | undefined,
+  readySince: number | undefined,
+): number | undefined {
   if (!behaviour || readySince === undefined) return undefined;
   const effect = behaviour.errorRate > 0 || behaviour.latency > 0 || behaviour.brokenScripts.length > 0;
   return effect ? readySince + behaviour.after : undefined;
@@ -83,10 +89,22 @@ export function mangleScripts(text: string, scripts: readonly string[]): string 
 }
 
 const catalog: Record<string, { sku: string; name: string }[]> = {
-  en: [{ sku: 'A-1', name: 'Coffee beans' }, { sku: 'B-2', name: 'Tea' }],
-  ko: [{ sku: 'A-1', name: '원두 커피' }, { sku: 'B-2', name: '차' }],
-  ar: [{ sku: 'A-1', name: 'حبوب القهوة' }, { sku: 'B-2', name: 'شاي' }],
-  hi: [{ sku: 'A-1', name: 'कॉफ़ी बीन्स' }, { sku: 'B-2', name: 'चाय' }],
+  en: [
+    { sku: 'A-1', name: 'Coffee beans' },
+    { sku: 'B-2', name: 'Tea' },
+  ],
+  ko: [
+    { sku: 'A-1', name: '원두 커피' },
+    { sku: 'B-2', name: '차' },
+  ],
+  ar: [
+    { sku: 'A-1', name: 'حبوب القهوة' },
+    { sku: 'B-2', name: 'شاي' },
+  ],
+  hi: [
+    { sku: 'A-1', name: 'कॉफ़ी बीन्स' },
+    { sku: 'B-2', name: 'चाय' },
+  ],
 };
 
 export interface DemoServiceOptions {
@@ -121,7 +139,9 @@ export function createDemoService(options: DemoServiceOptions): Server {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(text),
       ...(version ? { 'x-meridian-version': version } : {}),
-      ...(misbehavingSinceMs !== undefined ? { 'x-meridian-misbehaving-since': new Date(misbehavingSinceMs).toISOString() } : {}),
+      ...(misbehavingSinceMs !== undefined
+        ? { 'x-meridian-misbehaving-since': new Date(misbehavingSinceMs).toISOString() }
+        : {}),
     });
     res.end(text);
   };
@@ -134,7 +154,9 @@ export function createDemoService(options: DemoServiceOptions): Server {
     if (url.pathname === '/metrics') {
       const misbehaving = misbehavingVersions(rolledOut, versions, now());
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(metrics.exposition() + misbehaviourExposition(region.name, misbehaving) + processMetricsExposition(region.name));
+      res.end(
+        metrics.exposition() + misbehaviourExposition(region.name, misbehaving) + processMetricsExposition(region.name),
+      );
       return;
     }
     if (url.pathname === '/version') {
@@ -169,7 +191,13 @@ export function createDemoService(options: DemoServiceOptions): Server {
     const since = bad ? misbehavingSince(behaviour, rolledOut.readySince[version]) : undefined;
     if (bad && bad.latency > 0) await sleep(bad.latency);
     if (bad && bad.errorRate > 0 && (options.random ?? Math.random)() < bad.errorRate) {
-      send(res, 500, { error: 'internal error', version, reason: bad.reason ?? 'marked bad in the rig config' }, version, since);
+      send(
+        res,
+        500,
+        { error: 'internal error', version, reason: bad.reason ?? 'marked bad in the rig config' },
+        version,
+        since,
+      );
       record(500);
       return;
     }

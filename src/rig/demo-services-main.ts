@@ -36,7 +36,9 @@ async function main(configFile: string): Promise<void> {
       server.listen(region.port, '127.0.0.1', () => resolve());
     });
     servers.push(server);
-    process.stdout.write(`${JSON.stringify({ msg: 'demo service listening', region: region.name, port: region.port, userRps: rps })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ msg: 'demo service listening', region: region.name, port: region.port, userRps: rps })}\n`,
+    );
   }
   // Users arrive once every service listens.
   users.forEach((u) => u.start());

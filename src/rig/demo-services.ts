@@ -19,7 +19,11 @@ export interface DemoServicesConfig {
 }
 
 export function demoServicesProcess(layout: RigLayout): ManagedProcess {
-  return { name: 'demo-services', pidFile: join(layout.dir, 'demo-services.pid'), logFile: join(layout.logs, 'demo-services.log') };
+  return {
+    name: 'demo-services',
+    pidFile: join(layout.dir, 'demo-services.pid'),
+    logFile: join(layout.logs, 'demo-services.log'),
+  };
 }
 
 export interface ServiceHealth {
@@ -42,7 +46,10 @@ export async function serviceHealth(region: DemoRegion): Promise<ServiceHealth> 
 }
 
 /** Starts the demo services unless they run; a config change restarts them. */
-export async function startDemoServices(config: RigConfig, layout: RigLayout): Promise<{ started: boolean; regions: DemoRegion[] }> {
+export async function startDemoServices(
+  config: RigConfig,
+  layout: RigLayout,
+): Promise<{ started: boolean; regions: DemoRegion[] }> {
   const regions = demoRegionsFromRelease(config.release);
   const proc = demoServicesProcess(layout);
   const wanted: DemoServicesConfig = {
@@ -55,21 +62,29 @@ export async function startDemoServices(config: RigConfig, layout: RigLayout): P
   const configFile = join(layout.dir, 'demo-services.json');
   const text = `${JSON.stringify(wanted, null, 2)}\n`;
   const running = runningPid(proc) !== undefined;
-  if (running && readTextOr(configFile) === text && (await Promise.all(regions.map(serviceHealth))).every((h) => h.up)) {
+  if (
+    running &&
+    readTextOr(configFile) === text &&
+    (await Promise.all(regions.map(serviceHealth))).every((h) => h.up)
+  ) {
     return { started: false, regions };
   }
   if (running) await stopProcess(proc);
   writeFileSync(configFile, text);
   startDetached(proc, process.execPath, [join(__dirname, 'demo-services-main.js'), configFile]);
   const ok = await waitFor(async () => (await Promise.all(regions.map(serviceHealth))).every((h) => h.up), 20_000);
-  if (!ok) throw new UnreachableError(`the demo services did not answer within 20s; their log ends:\n${tailOf(proc.logFile)}`);
+  if (!ok)
+    throw new UnreachableError(`the demo services did not answer within 20s; their log ends:\n${tailOf(proc.logFile)}`);
   return { started: true, regions };
 }
 
 /** A hash of the compiled modules next to this one (dist/rig): any change of the services' code changes it. */
 function codeFingerprint(): string {
   const hash = createHash('sha256');
-  for (const file of readdirSync(__dirname).filter((f) => f.endsWith('.js')).sort()) hash.update(file).update(readFileSync(join(__dirname, file)));
+  for (const file of readdirSync(__dirname)
+    .filter((f) => f.endsWith('.js'))
+    .sort())
+    hash.update(file).update(readFileSync(join(__dirname, file)));
   return hash.digest('hex').slice(0, 16);
 }
 

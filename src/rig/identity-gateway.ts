@@ -54,7 +54,13 @@ export function startIdentityGateway(config: IdentityGatewayConfig): Promise<Ser
   const ui = createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === codecPathPrefix || url.startsWith(`${codecPathPrefix}/`)) {
-      forward(req, res, config.codec.upstreamPort, url.slice(codecPathPrefix.length) || '/', `Bearer ${readToken(config.codec.tokenFile)}`);
+      forward(
+        req,
+        res,
+        config.codec.upstreamPort,
+        url.slice(codecPathPrefix.length) || '/',
+        `Bearer ${readToken(config.codec.tokenFile)}`,
+      );
       return;
     }
     forward(req, res, config.ui.upstreamPort, url, `Bearer ${readToken(config.ui.tokenFile)}`);

@@ -26,7 +26,9 @@ async function kwokctl(layout: RigLayout, args: string[], timeoutMs = 180_000): 
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new UnreachableError(`kwokctl ${args.join(' ')} failed: ${(e.stderr || e.message).trim().split('\n').slice(-8).join('\n')}`);
+    throw new UnreachableError(
+      `kwokctl ${args.join(' ')} failed: ${(e.stderr || e.message).trim().split('\n').slice(-8).join('\n')}`,
+    );
   }
 }
 
@@ -80,7 +82,10 @@ function clusterKubeconfig(layout: RigLayout, name: string): string {
 export async function knownClusters(layout: RigLayout): Promise<string[]> {
   if (!existsSync(join(layout.kwokWorkdir, 'clusters'))) return [];
   const out = await kwokctl(layout, ['get', 'clusters']);
-  return out.split('\n').map((l) => l.trim()).filter(Boolean);
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 export interface ClusterHealth {
@@ -146,7 +151,18 @@ export async function startClusters(
         await restartKwokController(layout, name);
       } else {
         report(`creating cluster ${name} (kube-apiserver, etcd, controllers, kwok; about 20-40s)`);
-        await kwokctl(layout, ['create', 'cluster', '--name', name, '--config', configFile, '--kubeconfig', kwokctlKubeconfig(layout), '--wait', '120s']);
+        await kwokctl(layout, [
+          'create',
+          'cluster',
+          '--name',
+          name,
+          '--config',
+          configFile,
+          '--kubeconfig',
+          kwokctlKubeconfig(layout),
+          '--wait',
+          '120s',
+        ]);
       }
       started.push(name);
     }
@@ -167,7 +183,9 @@ export async function startClusters(
   await Promise.all(
     [...started, ...restarted].map(async (context) => {
       if (!(await deploymentRollsOut(kubeConfigForContext(context, layout.kubeconfig)))) {
-        throw new UnreachableError(`cluster ${context} does not roll Deployments out within 60s; see ${join(layout.kwokWorkdir, 'clusters', context, 'logs')}`);
+        throw new UnreachableError(
+          `cluster ${context} does not roll Deployments out within 60s; see ${join(layout.kwokWorkdir, 'clusters', context, 'logs')}`,
+        );
       }
     }),
   );
@@ -182,8 +200,13 @@ export async function startClusters(
  */
 async function restartKwokController(layout: RigLayout, name: string): Promise<void> {
   const dir = join(layout.kwokWorkdir, 'clusters', name);
-  const ok = await waitFor(async () => (await clusterHealth(join(dir, 'kubeconfig.yaml'), `kwok-${name}`)).reachable, 60_000, 250);
-  if (!ok) throw new UnreachableError(`cluster ${name}: the API server did not answer within 60s; see ${join(dir, 'logs')}`);
+  const ok = await waitFor(
+    async () => (await clusterHealth(join(dir, 'kubeconfig.yaml'), `kwok-${name}`)).reachable,
+    60_000,
+    250,
+  );
+  if (!ok)
+    throw new UnreachableError(`cluster ${name}: the API server did not answer within 60s; see ${join(dir, 'logs')}`);
   const pidFile = join(dir, 'pids', 'kwok-controller.pid');
   const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
   if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
@@ -208,15 +231,26 @@ async function deploymentRollsOut(kc: KubeConfig): Promise<boolean> {
     spec: {
       replicas: 1,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'probe', image: 'rig.local/probe:1' }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'probe', image: 'rig.local/probe:1' }] },
+      },
     },
   };
   await apps.deleteNamespacedDeployment({ name, namespace }).catch(() => undefined);
-  await waitFor(async () => {
-    await apps.createNamespacedDeployment({ namespace, body: probe });
-    return true;
-  }, 30_000, 500);
-  const ok = await waitFor(async () => assessRollout(await apps.readNamespacedDeployment({ name, namespace })).state === 'complete', 60_000, 250);
+  await waitFor(
+    async () => {
+      await apps.createNamespacedDeployment({ namespace, body: probe });
+      return true;
+    },
+    30_000,
+    500,
+  );
+  const ok = await waitFor(
+    async () => assessRollout(await apps.readNamespacedDeployment({ name, namespace })).state === 'complete',
+    60_000,
+    250,
+  );
   await apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Foreground' }).catch(() => undefined);
   return ok;
 }

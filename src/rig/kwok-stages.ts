@@ -51,7 +51,13 @@ export function jobPodExitStage(): Record<string, unknown> {
           { jq: { key: '.status.phase', operator: 'In', values: ['Running'] } },
           { jq: { key: '.metadata.ownerReferences.[].kind', operator: 'In', values: ['Job'] } },
           // A label that is no exit code (0, text) leaves the pod to pod-complete.
-          { jq: { key: `(${exitCodeOfLabel} // "") | test("^([1-9][0-9]?|1[0-9][0-9]|2[0-4][0-9]|25[0-5])$")`, operator: 'In', values: ['true'] } },
+          {
+            jq: {
+              key: `(${exitCodeOfLabel} // "") | test("^([1-9][0-9]?|1[0-9][0-9]|2[0-4][0-9]|25[0-5])$")`,
+              operator: 'In',
+              values: ['true'],
+            },
+          },
         ],
       },
       weight: 1,

@@ -33,7 +33,9 @@ function postgresDir(layout: RigLayout) {
 export function postgresBin(program: 'postgres' | 'initdb' | 'pg_isready'): string {
   const path = join('/usr/lib/postgresql', String(postgresMajor), 'bin', program);
   if (!existsSync(path)) {
-    throw new MissingPrerequisiteError(`missing PostgreSQL ${postgresMajor} (${path}): run \`npm run setup\`, which installs Debian's postgresql-${postgresMajor}`);
+    throw new MissingPrerequisiteError(
+      `missing PostgreSQL ${postgresMajor} (${path}): run \`npm run setup\`, which installs Debian's postgresql-${postgresMajor}`,
+    );
   }
   return path;
 }
@@ -50,7 +52,9 @@ function asOrdinaryUser(program: string, args: string[]): [string, string[]] {
 /** Whether the server accepts connections on its port. */
 export async function postgresReady(target: PostgresTarget): Promise<boolean> {
   try {
-    await run(postgresBin('pg_isready'), ['-h', '127.0.0.1', '-p', String(target.port), '-U', target.user, '-t', '2'], { timeout: 5_000 });
+    await run(postgresBin('pg_isready'), ['-h', '127.0.0.1', '-p', String(target.port), '-U', target.user, '-t', '2'], {
+      timeout: 5_000,
+    });
     return true;
   } catch {
     return false;
@@ -67,19 +71,32 @@ async function initialise(layout: RigLayout, target: PostgresTarget): Promise<vo
   writeFileSync(pwfile, `${target.password}\n`, { mode: 0o600 });
   try {
     const [cmd, args] = asOrdinaryUser(postgresBin('initdb'), [
-      '-D', dir.data, '-U', target.user, `--pwfile=${pwfile}`, '--auth-host=scram-sha-256', '--auth-local=scram-sha-256',
-      '-E', 'UTF8', '--locale=C',
+      '-D',
+      dir.data,
+      '-U',
+      target.user,
+      `--pwfile=${pwfile}`,
+      '--auth-host=scram-sha-256',
+      '--auth-local=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C',
     ]);
     await run(cmd, args, { timeout: 120_000 });
   } catch (err) {
-    throw new UnreachableError(`initdb failed for ${dir.data}: ${((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').slice(-3).join(' ')}`);
+    throw new UnreachableError(
+      `initdb failed for ${dir.data}: ${((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').slice(-3).join(' ')}`,
+    );
   } finally {
     rmSync(pwfile, { force: true });
   }
 }
 
 /** Starts PostgreSQL unless it runs; the first start creates its data folder. */
-export async function startPostgres(layout: RigLayout, target: PostgresTarget): Promise<{ started: boolean; pid: number }> {
+export async function startPostgres(
+  layout: RigLayout,
+  target: PostgresTarget,
+): Promise<{ started: boolean; pid: number }> {
   const proc = postgresProcess(layout);
   const existing = runningPid(proc);
   if (existing !== undefined && (await postgresReady(target))) return { started: false, pid: existing };
@@ -88,19 +105,27 @@ export async function startPostgres(layout: RigLayout, target: PostgresTarget): 
   const dir = postgresDir(layout);
   mkdirSync(dir.socket, { recursive: true });
   const [cmd, args] = asOrdinaryUser(postgresBin('postgres'), [
-    '-D', dir.data,
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', `port=${target.port}`,
-    '-c', `unix_socket_directories=${dir.socket}`,
-    '-c', 'max_connections=200',
-    '-c', 'log_min_messages=warning',
+    '-D',
+    dir.data,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    `port=${target.port}`,
+    '-c',
+    `unix_socket_directories=${dir.socket}`,
+    '-c',
+    'max_connections=200',
+    '-c',
+    'log_min_messages=warning',
   ]);
   const pid = startDetached(proc, cmd, args);
   const ok = await waitFor(() => postgresReady(target), 60_000, 250);
   if (!ok) {
     const tail = tailOf(proc.logFile);
     await stopPostgres(layout);
-    throw new UnreachableError(`PostgreSQL did not accept connections on 127.0.0.1:${target.port} within 60s; its log ends:\n${tail}`);
+    throw new UnreachableError(
+      `PostgreSQL did not accept connections on 127.0.0.1:${target.port} within 60s; its log ends:\n${tail}`,
+    );
   }
   return { started: true, pid };
 }

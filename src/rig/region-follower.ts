@@ -108,7 +108,9 @@ export class RegionFollower {
       throw err;
     }
     if (!selector || Object.keys(selector).length === 0) return {};
-    const labelSelector = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
+    const labelSelector = Object.entries(selector)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     const pods = await this.core.listNamespacedPod({ namespace, labelSelector });
     const counts: Record<string, number> = {};
     for (const pod of pods.items) {

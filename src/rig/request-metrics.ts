@@ -45,7 +45,9 @@ export class RequestMetrics {
     );
     for (const [version, s] of this.latency) {
       const labels = `region="${this.region}",version="${version}"`;
-      buckets.forEach((le, i) => lines.push(`demo_http_request_duration_seconds_bucket{${labels},le="${le}"} ${s.buckets[i]}`));
+      buckets.forEach((le, i) =>
+        lines.push(`demo_http_request_duration_seconds_bucket{${labels},le="${le}"} ${s.buckets[i]}`),
+      );
       lines.push(`demo_http_request_duration_seconds_bucket{${labels},le="+Inf"} ${s.count}`);
       lines.push(`demo_http_request_duration_seconds_sum{${labels}} ${s.sum}`);
       lines.push(`demo_http_request_duration_seconds_count{${labels}} ${s.count}`);

@@ -27,7 +27,10 @@ export const versionBehaviourSchema = z
 export type VersionBehaviour = z.infer<typeof versionBehaviourSchema>;
 
 /** The misbehaving versions as one region's demo service sees them: those limited to other regions left out. */
-export function versionsInRegion(versions: Record<string, VersionBehaviour>, region: string): Record<string, VersionBehaviour> {
+export function versionsInRegion(
+  versions: Record<string, VersionBehaviour>,
+  region: string,
+): Record<string, VersionBehaviour> {
   return Object.fromEntries(Object.entries(versions).filter(([, b]) => !b.regions || b.regions.includes(region)));
 }
 
@@ -37,7 +40,10 @@ export const rigPrometheusSchema = z
     /** Port of its HTTP API and UI on 127.0.0.1. */
     port: z.number().int().positive().default(9090),
     /** Where Meridian workers on this machine serve metrics (MERIDIAN_METRICS_ADDRESS), scraped as job `meridian-workers`. */
-    workerMetrics: z.array(z.string().regex(/^127\.0\.0\.1:\d{1,5}$/, 'expected 127.0.0.1:PORT')).max(16).default(['127.0.0.1:9464', '127.0.0.1:9465']),
+    workerMetrics: z
+      .array(z.string().regex(/^127\.0\.0\.1:\d{1,5}$/, 'expected 127.0.0.1:PORT'))
+      .max(16)
+      .default(['127.0.0.1:9464', '127.0.0.1:9465']),
   })
   .strict();
 

@@ -42,7 +42,10 @@ export function rigCredentialsDir(rigDir: string): string {
   return join(rigDir, 'credentials');
 }
 
-function paths(dir: string): Omit<RigCredentials, 'postgresPassword' | 'codecKeys' | 'codecServerToken'> & Record<'postgresPasswordFile' | 'codecKeysFile' | 'codecTokenFile', string> {
+function paths(
+  dir: string,
+): Omit<RigCredentials, 'postgresPassword' | 'codecKeys' | 'codecServerToken'> &
+  Record<'postgresPasswordFile' | 'codecKeysFile' | 'codecTokenFile', string> {
   return {
     dir,
     caCert: join(dir, 'ca.pem'),
@@ -68,9 +71,13 @@ async function openssl(args: string[]): Promise<void> {
     await run('openssl', args, { timeout: 60_000 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new MissingPrerequisiteError("missing 'openssl': run `npm run setup` (it installs Debian's openssl) or install it");
+      throw new MissingPrerequisiteError(
+        "missing 'openssl': run `npm run setup` (it installs Debian's openssl) or install it",
+      );
     }
-    throw new Error(`openssl ${args[0]} failed: ${((err as { stderr?: string }).stderr ?? String(err)).split('\n').slice(0, 3).join(' ')}`);
+    throw new Error(
+      `openssl ${args[0]} failed: ${((err as { stderr?: string }).stderr ?? String(err)).split('\n').slice(0, 3).join(' ')}`,
+    );
   }
 }
 
@@ -86,12 +93,50 @@ async function validFor(cert: string, seconds: number): Promise<boolean> {
 }
 
 /** A certificate signed by the rig's CA, with the given extensions. */
-async function issue(dir: string, name: string, subject: string, extensions: string, files: { cert: string; key: string }, ca: { cert: string; key: string }): Promise<void> {
+async function issue(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: string,
+  files: { cert: string; key: string },
+  ca: { cert: string; key: string },
+): Promise<void> {
   const csr = join(dir, `${name}.csr`);
   const ext = join(dir, `${name}.ext`);
   writeFileSync(ext, extensions);
-  await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', files.key, '-out', csr, '-subj', subject]);
-  await openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', files.cert, '-days', String(certificateDays), '-sha256', '-extfile', ext]);
+  await openssl([
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    files.key,
+    '-out',
+    csr,
+    '-subj',
+    subject,
+  ]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    files.cert,
+    '-days',
+    String(certificateDays),
+    '-sha256',
+    '-extfile',
+    ext,
+  ]);
   chmodSync(files.key, 0o600);
 }
 
@@ -102,25 +147,59 @@ export async function ensureRigCredentials(rigDir: string): Promise<RigCredentia
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const caKey = join(dir, 'ca.key');
-  if (!(await validFor(p.caCert, 2 * 86_400)) || !(await validFor(p.serverCert, 2 * 86_400)) || !(await validFor(p.clientCert, 2 * 86_400))) {
+  if (
+    !(await validFor(p.caCert, 2 * 86_400)) ||
+    !(await validFor(p.serverCert, 2 * 86_400)) ||
+    !(await validFor(p.clientCert, 2 * 86_400))
+  ) {
     await openssl([
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', caKey, '-out', p.caCert,
-      '-days', String(certificateDays), '-sha256', '-subj', '/CN=Meridian local rig CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      caKey,
+      '-out',
+      p.caCert,
+      '-days',
+      String(certificateDays),
+      '-sha256',
+      '-subj',
+      '/CN=Meridian local rig CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ]);
     chmodSync(caKey, 0o600);
     const ca = { cert: p.caCert, key: caKey };
-    await issue(dir, 'frontend', '/CN=localhost',
+    await issue(
+      dir,
+      'frontend',
+      '/CN=localhost',
       'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n',
-      { cert: p.serverCert, key: p.serverKey }, ca);
-    await issue(dir, 'client', '/CN=meridian-worker',
+      { cert: p.serverCert, key: p.serverKey },
+      ca,
+    );
+    await issue(
+      dir,
+      'client',
+      '/CN=meridian-worker',
       'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n',
-      { cert: p.clientCert, key: p.clientKey }, ca);
+      { cert: p.clientCert, key: p.clientKey },
+      ca,
+    );
   }
   if (!existsSync(p.jwtSigningKey) || !existsSync(p.jwks)) {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     writeSecret(p.jwtSigningKey, privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
-    writeFileSync(p.jwks, `${JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: rigJwtKeyId, use: 'sig', alg: 'RS256' }] })}\n`);
+    writeFileSync(
+      p.jwks,
+      `${JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: rigJwtKeyId, use: 'sig', alg: 'RS256' }] })}\n`,
+    );
   }
   const secret = (file: string, make: () => string) => {
     if (!existsSync(file)) writeSecret(file, `${make()}\n`);
@@ -161,7 +240,12 @@ function base64url(value: object | Buffer): string {
 export function signToken(privateKeyPem: string, claims: TokenClaims, keyId = rigJwtKeyId, now = Date.now()): string {
   const header = base64url({ alg: 'RS256', typ: 'JWT', kid: keyId });
   const iat = Math.floor(now / 1000);
-  const payload = base64url({ sub: claims.subject, permissions: claims.permissions, iat, exp: iat + claims.ttlSeconds });
+  const payload = base64url({
+    sub: claims.subject,
+    permissions: claims.permissions,
+    iat,
+    exp: iat + claims.ttlSeconds,
+  });
   const signature = sign('sha256', Buffer.from(`${header}.${payload}`), createPrivateKey(privateKeyPem));
   return `${header}.${payload}.${base64url(signature)}`;
 }

@@ -2,12 +2,33 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { type ServiceHealth, serviceHealth, startDemoServices, stopDemoServices } from './demo-services';
 import { demoRegionsFromRelease } from './demo-regions';
 import { type ClusterHealth, clusterHealth, startClusters, stopClusters } from './kwok-clusters';
-import { prometheusReady, prometheusTargets, prometheusUrl, startPrometheus, stopPrometheus } from './prometheus-server';
+import {
+  prometheusReady,
+  prometheusTargets,
+  prometheusUrl,
+  startPrometheus,
+  stopPrometheus,
+} from './prometheus-server';
 import { registriesFromRelease, registryAnswers, seedSourceImage, startRegistries, stopRegistries } from './registries';
-import { type RigProfile, currentProfile, productionClientEnv, productionHealth, recordProfile, startProductionTemporal, stopProductionTemporal } from './production-profile';
+import {
+  type RigProfile,
+  currentProfile,
+  productionClientEnv,
+  productionHealth,
+  recordProfile,
+  startProductionTemporal,
+  stopProductionTemporal,
+} from './production-profile';
 import type { RigConfig, RigLayout } from './rig-config';
 import { rigCredentialsDir } from './rig-credentials';
-import { type TemporalEndpoints, startTemporal, stopTemporal, temporalAnswers, temporalEndpoints, uiAnswers } from './temporal-dev-server';
+import {
+  type TemporalEndpoints,
+  startTemporal,
+  stopTemporal,
+  temporalAnswers,
+  temporalEndpoints,
+  uiAnswers,
+} from './temporal-dev-server';
 
 /** What `meridian dev status` reports. */
 export interface RigStatus {
@@ -47,28 +68,41 @@ export interface RigStatus {
  * clusters), then Prometheus (which scrapes the services). Each step keeps what already runs, so `up`
  * is idempotent.
  */
-export async function rigUp(config: RigConfig, layout: RigLayout, report: (line: string) => void, profile: RigProfile = 'dev'): Promise<RigStatus> {
+export async function rigUp(
+  config: RigConfig,
+  layout: RigLayout,
+  report: (line: string) => void,
+  profile: RigProfile = 'dev',
+): Promise<RigStatus> {
   mkdirSync(layout.logs, { recursive: true });
   if (profile === 'production') {
     if (await stopTemporal(layout)) report('Temporal dev server stopped (switching to the production profile)');
-    report('starting Temporal as production runs it: PostgreSQL, the Temporal server, the Web UI server, the codec server');
+    report(
+      'starting Temporal as production runs it: PostgreSQL, the Temporal server, the Web UI server, the codec server',
+    );
     await startProductionTemporal(config, layout, report);
   } else {
     await stopProductionTemporal(layout, (line) => report(`${line} (switching to the dev profile)`));
     report('starting the Temporal dev server');
     const temporal = await startTemporal(config, layout);
-    report(temporal.started ? `Temporal dev server started (pid ${temporal.pid})` : 'Temporal dev server already running');
+    report(
+      temporal.started ? `Temporal dev server started (pid ${temporal.pid})` : 'Temporal dev server already running',
+    );
   }
   recordProfile(layout, profile);
   const registries = await startRegistries(layout, registriesFromRelease(config.release));
   if (registries.started.length) report(`registries started on ${registries.started.join(', ')}`);
   if (registries.kept.length) report(`registries already running on ${registries.kept.join(', ')}`);
   const seeded = await seedSourceImage(config.release);
-  report(`${seeded.pushed ? 'pushed' : 'source has'} ${seeded.image} (${seeded.digest.slice(0, 19)}, linux/amd64 and linux/arm64)`);
+  report(
+    `${seeded.pushed ? 'pushed' : 'source has'} ${seeded.image} (${seeded.digest.slice(0, 19)}, linux/amd64 and linux/arm64)`,
+  );
   const clusters = await startClusters(config, layout, report);
   if (clusters.kept.length) report(`clusters already running: ${clusters.kept.join(', ')}`);
   const services = await startDemoServices(config, layout);
-  report(services.started ? `demo services started for ${services.regions.length} regions` : 'demo services already running');
+  report(
+    services.started ? `demo services started for ${services.regions.length} regions` : 'demo services already running',
+  );
   const prometheus = await startPrometheus(config, layout, services.regions);
   report(prometheus.started ? `Prometheus started (pid ${prometheus.pid})` : 'Prometheus already running');
   return rigStatus(config, layout);
@@ -95,17 +129,31 @@ export async function rigStatus(config: RigConfig, layout: RigLayout): Promise<R
   const temporal: Omit<RigStatus['temporal'], keyof TemporalEndpoints | 'profile'> =
     profile === 'production'
       ? await productionHealth(config, layout).then((h) => ({
-          up: h.temporal, uiUp: h.ui, postgresUp: h.postgres, codecServerUp: h.codecServer,
+          up: h.temporal,
+          uiUp: h.ui,
+          postgresUp: h.postgres,
+          codecServerUp: h.codecServer,
           clientEnv: productionClientEnv(layout, { dir: rigCredentialsDir(layout.dir) }),
         }))
-      : await Promise.all([temporalAnswers(endpoints), uiAnswers(endpoints)]).then(([up, uiUp]) => ({ up, uiUp, clientEnv: {} }));
+      : await Promise.all([temporalAnswers(endpoints), uiAnswers(endpoints)]).then(([up, uiUp]) => ({
+          up,
+          uiUp,
+          clientEnv: {},
+        }));
   const { up, uiUp } = temporal;
   const clusters = await Promise.all(
-    config.clusters.map(async (c) => ({ ...(await clusterHealth(layout.kubeconfig, c.context)), wantedNodes: c.nodes })),
+    config.clusters.map(async (c) => ({
+      ...(await clusterHealth(layout.kubeconfig, c.context)),
+      wantedNodes: c.nodes,
+    })),
   );
   const services = await Promise.all(demoRegionsFromRelease(config.release).map(serviceHealth));
   const registries = await Promise.all(
-    registriesFromRelease(config.release).map(async (r) => ({ host: r.host, usedBy: r.usedBy, up: await registryAnswers(r.host) })),
+    registriesFromRelease(config.release).map(async (r) => ({
+      host: r.host,
+      usedBy: r.usedBy,
+      up: await registryAnswers(r.host),
+    })),
   );
   const url = prometheusUrl(config);
   const [promUp, targets] = await Promise.all([prometheusReady(url), prometheusTargets(url)]);
@@ -119,5 +167,14 @@ export async function rigStatus(config: RigConfig, layout: RigLayout): Promise<R
     clusters.every((c) => c.reachable && c.readyNodes >= c.wantedNodes) &&
     services.every((s) => s.up) &&
     registries.every((r) => r.up);
-  return { healthy, temporal: { ...endpoints, ...temporal, profile }, clusters, services, registries, prometheus, kubeconfig: layout.kubeconfig, dir: layout.dir };
+  return {
+    healthy,
+    temporal: { ...endpoints, ...temporal, profile },
+    clusters,
+    services,
+    registries,
+    prometheus,
+    kubeconfig: layout.kubeconfig,
+    dir: layout.dir,
+  };
 }

@@ -10,7 +10,12 @@ import { type PostgresTarget } from './postgres-server';
 import { type ManagedProcess, readTextOr, runningPid, startDetached, stopProcess, tailOf, waitFor } from './processes';
 import type { RigConfig, RigLayout } from './rig-config';
 import { type RigCredentials, signToken } from './rig-credentials';
-import { type DevServerConfig, frontendAnswers, loadDevServerConfig, registerSearchAttributes } from './temporal-dev-server';
+import {
+  type DevServerConfig,
+  frontendAnswers,
+  loadDevServerConfig,
+  registerSearchAttributes,
+} from './temporal-dev-server';
 import { requireTool, toolchainCacheDir } from './toolchain';
 
 const run = promisify(execFile);
@@ -34,7 +39,11 @@ export const clusterPorts = {
 const databases = { default: 'temporal', visibility: 'temporal_visibility' } as const;
 
 export function temporalServerProcess(layout: RigLayout): ManagedProcess {
-  return { name: 'temporal-server', pidFile: join(layout.dir, 'temporal-server.pid'), logFile: join(layout.logs, 'temporal-server.log') };
+  return {
+    name: 'temporal-server',
+    pidFile: join(layout.dir, 'temporal-server.pid'),
+    logFile: join(layout.logs, 'temporal-server.log'),
+  };
 }
 
 function serverDir(layout: RigLayout): string {
@@ -45,7 +54,9 @@ function serverDir(layout: RigLayout): string {
 export function serverModuleDir(env: NodeJS.ProcessEnv = process.env): string {
   const dir = join(toolchainCacheDir(env), `temporal-server-${temporalServerVersion}`);
   if (!existsSync(join(dir, 'schema', 'postgresql'))) {
-    throw new MissingPrerequisiteError(`missing the Temporal server's schema folders (${dir}): run \`npm run setup\` to build the server ${temporalServerVersion}`);
+    throw new MissingPrerequisiteError(
+      `missing the Temporal server's schema folders (${dir}): run \`npm run setup\` to build the server ${temporalServerVersion}`,
+    );
   }
   return dir;
 }
@@ -61,7 +72,13 @@ export function dynamicConfigText(server: DevServerConfig): string {
  * mapper and authorizer with the rig's published key set, and an internal frontend that the server's own
  * system workers use, as Temporal recommends once authorization is on.
  */
-export function temporalServerConfig(config: RigConfig, layout: RigLayout, pg: PostgresTarget, creds: RigCredentials, jwksUrl: string): object {
+export function temporalServerConfig(
+  config: RigConfig,
+  layout: RigLayout,
+  pg: PostgresTarget,
+  creds: RigCredentials,
+  jwksUrl: string,
+): object {
   const sql = (databaseName: string, maxConns: number) => ({
     sql: {
       pluginName: 'postgres12',
@@ -75,21 +92,33 @@ export function temporalServerConfig(config: RigConfig, layout: RigLayout, pg: P
       maxConnLifetime: '1h',
     },
   });
-  const rpc = (grpcPort: number, membershipPort: number, extra: object = {}) => ({ rpc: { grpcPort, membershipPort, bindOnLocalHost: true, ...extra } });
+  const rpc = (grpcPort: number, membershipPort: number, extra: object = {}) => ({
+    rpc: { grpcPort, membershipPort, bindOnLocalHost: true, ...extra },
+  });
   return {
     log: { stdout: true, level: 'warn', format: 'json' },
     persistence: {
       defaultStore: 'postgres-default',
       visibilityStore: 'postgres-visibility',
       numHistoryShards: 4,
-      datastores: { 'postgres-default': sql(databases.default, 20), 'postgres-visibility': sql(databases.visibility, 10) },
+      datastores: {
+        'postgres-default': sql(databases.default, 20),
+        'postgres-visibility': sql(databases.visibility, 10),
+      },
     },
     global: {
       membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },
-      metrics: { prometheus: { framework: 'tally', timerType: 'histogram', listenAddress: `127.0.0.1:${clusterPorts.metrics}` } },
+      metrics: {
+        prometheus: { framework: 'tally', timerType: 'histogram', listenAddress: `127.0.0.1:${clusterPorts.metrics}` },
+      },
       tls: {
         frontend: {
-          server: { certFile: creds.serverCert, keyFile: creds.serverKey, requireClientAuth: true, clientCaFiles: [creds.caCert] },
+          server: {
+            certFile: creds.serverCert,
+            keyFile: creds.serverKey,
+            requireClientAuth: true,
+            clientCaFiles: [creds.caCert],
+          },
           client: { serverName: 'localhost', rootCaFiles: [creds.caCert] },
         },
       },
@@ -112,7 +141,14 @@ export function temporalServerConfig(config: RigConfig, layout: RigLayout, pg: P
       failoverVersionIncrement: 10,
       masterClusterName: 'active',
       currentClusterName: 'active',
-      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `localhost:${config.temporal.port}` } },
+      clusterInformation: {
+        active: {
+          enabled: true,
+          initialFailoverVersion: 1,
+          rpcName: 'frontend',
+          rpcAddress: `localhost:${config.temporal.port}`,
+        },
+      },
     },
     dcRedirectionPolicy: { policy: 'noop' },
     dynamicConfigClient: { filepath: join(serverDir(layout), 'config', 'dynamicconfig.yaml'), pollInterval: '10s' },
@@ -134,7 +170,10 @@ function sqlToolEnv(pg: PostgresTarget, database: string): NodeJS.ProcessEnv {
 
 async function sqlTool(pg: PostgresTarget, database: string, args: string[]): Promise<{ ok: boolean; output: string }> {
   try {
-    const { stdout, stderr } = await run(requireTool('temporal-sql-tool'), args, { env: sqlToolEnv(pg, database), timeout: 300_000 });
+    const { stdout, stderr } = await run(requireTool('temporal-sql-tool'), args, {
+      env: sqlToolEnv(pg, database),
+      timeout: 300_000,
+    });
     return { ok: true, output: `${stdout}${stderr}` };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
@@ -153,14 +192,19 @@ export async function ensureTemporalSchema(pg: PostgresTarget, report: (line: st
     // Each step leaves what exists as it is (create-database and setup-schema find it there), so the
     // same three steps serve a new database and one from an earlier version of the server.
     const created = await sqlTool(pg, database, ['create-database']);
-    if (!created.ok && !/already exists/i.test(created.output)) throw new UnreachableError(`temporal-sql-tool create-database ${database} failed: ${lastLines(created.output)}`);
+    if (!created.ok && !/already exists/i.test(created.output))
+      throw new UnreachableError(`temporal-sql-tool create-database ${database} failed: ${lastLines(created.output)}`);
     const setup = await sqlTool(pg, database, ['setup-schema', '-v', '0.0']);
-    if (!setup.ok) throw new UnreachableError(`temporal-sql-tool setup-schema ${database} failed: ${lastLines(setup.output)}`);
+    if (!setup.ok)
+      throw new UnreachableError(`temporal-sql-tool setup-schema ${database} failed: ${lastLines(setup.output)}`);
     const folder = join(schemaRoot, key === 'default' ? 'temporal' : 'visibility', 'versioned');
     const update = await sqlTool(pg, database, ['update-schema', '-d', folder]);
-    if (!update.ok) throw new UnreachableError(`temporal-sql-tool update-schema ${database} failed: ${lastLines(update.output)}`);
+    if (!update.ok)
+      throw new UnreachableError(`temporal-sql-tool update-schema ${database} failed: ${lastLines(update.output)}`);
   }
-  report(`schemas of ${Object.values(databases).join(' and ')} up to date (temporal-sql-tool, ${temporalServerVersion})`);
+  report(
+    `schemas of ${Object.values(databases).join(' and ')} up to date (temporal-sql-tool, ${temporalServerVersion})`,
+  );
 }
 
 function lastLines(text: string, n = 3): string {
@@ -215,7 +259,10 @@ async function ensureNamespace(options: ConnectionOptions, namespace: string): P
       await connection.workflowService.describeNamespace({ namespace });
       return false;
     } catch {
-      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('3 days') });
+      await connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: msToTs('3 days'),
+      });
       return true;
     }
   } finally {
@@ -244,7 +291,10 @@ export async function startTemporalCluster(
   const configText = `# Generated by \`meridian dev up --profile production\` from ${config.file}.\n${stringify(temporalServerConfig(config, layout, pg, creds, jwksUrl))}`;
   const configFile = join(dir, 'production.yaml');
   const existing = runningPid(proc);
-  const keep = existing !== undefined && readTextOr(configFile) === configText && (await clusterAnswers(options, config.temporal.namespace));
+  const keep =
+    existing !== undefined &&
+    readTextOr(configFile) === configText &&
+    (await clusterAnswers(options, config.temporal.namespace));
   let pid = existing ?? 0;
   if (!keep) {
     if (existing !== undefined) await stopProcess(proc, 15_000);
@@ -252,28 +302,50 @@ export async function startTemporalCluster(
     writeFileSync(configFile, configText, { mode: 0o600 });
     writeFileSync(join(dir, 'dynamicconfig.yaml'), dynamicConfigText(devServer));
     // `start` runs four services by default; the internal frontend must be named to run too.
-    const services = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'].flatMap((s) => ['--service', s]);
-    pid = startDetached(proc, requireTool('temporal-server'), ['--root', serverDir(layout), '--config', 'config', '--env', 'production', 'start', ...services]);
+    const services = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'].flatMap((s) => [
+      '--service',
+      s,
+    ]);
+    pid = startDetached(proc, requireTool('temporal-server'), [
+      '--root',
+      serverDir(layout),
+      '--config',
+      'config',
+      '--env',
+      'production',
+      'start',
+      ...services,
+    ]);
     const up = await waitFor(() => frontendAnswers(options), 90_000, 500);
     if (!up) {
       const tail = tailOf(proc.logFile);
       await stopProcess(proc);
-      throw new UnreachableError(`the Temporal server did not answer on ${options.address} within 90s; its log ends:\n${tail}`);
+      throw new UnreachableError(
+        `the Temporal server did not answer on ${options.address} within 90s; its log ends:\n${tail}`,
+      );
     }
   }
-  if (await ensureNamespace(options, config.temporal.namespace)) report(`namespace ${config.temporal.namespace} registered`);
+  if (await ensureNamespace(options, config.temporal.namespace))
+    report(`namespace ${config.temporal.namespace} registered`);
   // A new namespace reaches every service's cache within seconds; until then the operator API says it is not found.
   let added: string[] | undefined;
-  const registered = await waitFor(async () => {
-    const connection = await Connection.connect(options);
-    try {
-      added = await registerSearchAttributes(connection, config.temporal.namespace, devServer);
-      return await clusterAnswers(options, config.temporal.namespace);
-    } finally {
-      await connection.close();
-    }
-  }, 60_000, 500);
-  if (!registered) throw new UnreachableError(`the Temporal server did not serve namespace ${config.temporal.namespace} within 60s; its log ends:\n${tailOf(proc.logFile)}`);
+  const registered = await waitFor(
+    async () => {
+      const connection = await Connection.connect(options);
+      try {
+        added = await registerSearchAttributes(connection, config.temporal.namespace, devServer);
+        return await clusterAnswers(options, config.temporal.namespace);
+      } finally {
+        await connection.close();
+      }
+    },
+    60_000,
+    500,
+  );
+  if (!registered)
+    throw new UnreachableError(
+      `the Temporal server did not serve namespace ${config.temporal.namespace} within 60s; its log ends:\n${tailOf(proc.logFile)}`,
+    );
   if (added?.length) report(`search attributes registered: ${added.join(', ')}`);
   return { started: !keep, pid };
 }

@@ -26,7 +26,8 @@ export function loadDevServerConfig(
   file = resolve(__dirname, '..', '..', 'temporal', 'dev-server.yaml'),
 ): DevServerConfig {
   const parsed = devServerConfigSchema.safeParse(parseYaml(readFileSync(file, 'utf8'), file), { reportInput: true });
-  if (!parsed.success) throw new InvalidInputError(`${file} is invalid`, formatZodIssues(parsed.error, '', devServerConfigSchema));
+  if (!parsed.success)
+    throw new InvalidInputError(`${file} is invalid`, formatZodIssues(parsed.error, '', devServerConfigSchema));
   return parsed.data;
 }
 
@@ -53,17 +54,27 @@ export function temporalEndpoints(config: RigConfig): TemporalEndpoints {
 /** Command-line arguments of `temporal server start-dev` for the rig. */
 export function devServerArgs(config: RigConfig, layout: RigLayout, server: DevServerConfig): string[] {
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(config.temporal.port),
-    '--ui-port', String(config.temporal.uiPort),
-    '--namespace', config.temporal.namespace,
-    '--db-filename', layout.temporalDb,
-    '--log-format', 'json',
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(config.temporal.port),
+    '--ui-port',
+    String(config.temporal.uiPort),
+    '--namespace',
+    config.temporal.namespace,
+    '--db-filename',
+    layout.temporalDb,
+    '--log-format',
+    'json',
+    '--log-level',
+    'warn',
   ];
-  for (const [name, type] of Object.entries(server.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
-  for (const [key, value] of Object.entries(server.dynamicConfig)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  for (const [name, type] of Object.entries(server.searchAttributes))
+    args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(server.dynamicConfig))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   return args;
 }
 
@@ -114,7 +125,9 @@ export async function startTemporal(config: RigConfig, layout: RigLayout): Promi
   if (!ok) {
     const tail = tailOf(proc.logFile);
     await stopProcess(proc);
-    throw new UnreachableError(`the Temporal dev server did not answer on ${endpoints.address} within 60s; its log ends:\n${tail}`);
+    throw new UnreachableError(
+      `the Temporal dev server did not answer on ${endpoints.address} within 60s; its log ends:\n${tail}`,
+    );
   }
   await ensureSearchAttributes(endpoints, loadDevServerConfig());
   return { started: existing === undefined, pid };
@@ -145,7 +158,11 @@ export async function ensureSearchAttributes(endpoints: TemporalEndpoints, serve
 }
 
 /** Registers, through the operator API, the search attributes that the namespace lacks; returns their names. */
-export async function registerSearchAttributes(connection: Connection, namespace: string, server: DevServerConfig): Promise<string[]> {
+export async function registerSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  server: DevServerConfig,
+): Promise<string[]> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set(Object.keys(existing.customAttributes ?? {}));
   const missing = Object.entries(server.searchAttributes).filter(([name]) => !known.has(name));

@@ -10,7 +10,10 @@ export const rpsByTrafficLevel = { low: 2, medium: 4, high: 8 } as const;
  * level or a number) times the scale; never above `maxRps`. 0 while synthetic users are disabled, and
  * for a staging region without an override (staging serves no users).
  */
-export function userTrafficRps(region: Pick<DemoRegion, 'name' | 'role' | 'traits'>, config: UserTrafficConfig): number {
+export function userTrafficRps(
+  region: Pick<DemoRegion, 'name' | 'role' | 'traits'>,
+  config: UserTrafficConfig,
+): number {
   if (!config.enabled) return 0;
   const override = config.regions[region.name];
   if (override !== undefined) return Math.min(override, config.maxRps);
@@ -46,7 +49,11 @@ export interface UserRequest {
 
 /** What users type and are called, per Unicode script; scripts not listed fall back to Latin. */
 const wordsByScript: Record<string, { queries: string[]; customers: string[]; lang: string }> = {
-  Latin: { queries: ['coffee', 'green tea', 'grinder', 'espresso cups'], customers: ['Alex Martin', 'Maria Souza', 'Sam Lee'], lang: 'en' },
+  Latin: {
+    queries: ['coffee', 'green tea', 'grinder', 'espresso cups'],
+    customers: ['Alex Martin', 'Maria Souza', 'Sam Lee'],
+    lang: 'en',
+  },
   Hangul: { queries: ['원두', '결제', '녹차', '커피 그라인더'], customers: ['김민지', '이서준'], lang: 'ko' },
   Arabic: { queries: ['قهوة', 'شاي أخضر', 'مطحنة'], customers: ['محمد', 'فاطمة'], lang: 'ar' },
   Devanagari: { queries: ['कॉफ़ी', 'चाय', 'ग्राइंडर'], customers: ['प्रिया', 'अर्जुन'], lang: 'hi' },
@@ -81,7 +88,10 @@ export function userRequest(region: Pick<DemoRegion, 'traits'>, random: () => nu
   const orders = region.traits.apis.length === 0 || region.traits.apis.includes('checkout');
   const roll = random();
   if (orders && roll < 0.2) {
-    const body = JSON.stringify({ customer: pick(words.customers), items: [{ sku: pick(['A-1', 'B-2']), qty: 1 + Math.floor(random() * 3) }] });
+    const body = JSON.stringify({
+      customer: pick(words.customers),
+      items: [{ sku: pick(['A-1', 'B-2']), qty: 1 + Math.floor(random() * 3) }],
+    });
     return { method: 'POST', path: '/orders', headers: { ...headers, 'content-type': 'application/json' }, body };
   }
   if (roll < 0.6) return { method: 'GET', path: `/search?q=${encodeURIComponent(pick(words.queries))}`, headers };

@@ -14,7 +14,13 @@ import { readFileSync, statSync } from 'node:fs';
 import { platform } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { TLSConfig } from '@temporalio/client';
-import { loadClientConfig, loadClientConfigProfile, toClientOptions, type ClientConfigProfile, type ClientConfigTLS } from '@temporalio/envconfig';
+import {
+  loadClientConfig,
+  loadClientConfigProfile,
+  toClientOptions,
+  type ClientConfigProfile,
+  type ClientConfigTLS,
+} from '@temporalio/envconfig';
 import { InvalidInputError } from '../domain/errors';
 
 /** The local rig's frontend, used when neither the environment nor a profile names one. */
@@ -64,7 +70,10 @@ export interface ConnectionDefaults {
 }
 
 /** The connection config from `env`, or an InvalidInputError naming what is wrong and how to fix it. */
-export function loadTemporalConnectionConfig(env: NodeJS.ProcessEnv, defaults: ConnectionDefaults = {}): TemporalConnectionConfig {
+export function loadTemporalConnectionConfig(
+  env: NodeJS.ProcessEnv,
+  defaults: ConnectionDefaults = {},
+): TemporalConnectionConfig {
   const vars = envconfigVariables(env);
   const file = readConfigFile(env);
   const profiles = file ? parseProfiles(file.path, file.data) : {};
@@ -90,21 +99,26 @@ export function loadTemporalConnectionConfig(env: NodeJS.ProcessEnv, defaults: C
     });
   } catch (err) {
     // envconfig's own checks, e.g. "Cannot specify both client_cert_path and client_cert_data".
-    throw new InvalidInputError(`Temporal connection settings${where ? ` (TEMPORAL_TLS_* over ${where})` : ''}: ${firstLine(err)}: keep one of the two`);
+    throw new InvalidInputError(
+      `Temporal connection settings${where ? ` (TEMPORAL_TLS_* over ${where})` : ''}: ${firstLine(err)}: keep one of the two`,
+    );
   }
   if (vars.TEMPORAL_TLS_DISABLE_HOST_VERIFICATION === 'true' || vars.TEMPORAL_TLS_DISABLE_HOST_VERIFICATION === '1') {
     throw new InvalidInputError(
-      'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is set, but the Temporal Node SDK always verifies the server\'s certificate: set TEMPORAL_TLS_SERVER_NAME to the name in the certificate and TEMPORAL_TLS_SERVER_CA_CERT_PATH to its CA instead',
+      "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is set, but the Temporal Node SDK always verifies the server's certificate: set TEMPORAL_TLS_SERVER_NAME to the name in the certificate and TEMPORAL_TLS_SERVER_CA_CERT_PATH to its CA instead",
     );
   }
-  const origin = (envName: string, key: string) => (vars[envName] !== undefined ? envName : `${key} of ${where ?? 'the profile'}`);
+  const origin = (envName: string, key: string) =>
+    vars[envName] !== undefined ? envName : `${key} of ${where ?? 'the profile'}`;
   checkTlsFiles(profile.tls, origin);
 
   let options: ReturnType<typeof toClientOptions>;
   try {
     options = toClientOptions(profile);
   } catch (err) {
-    throw new InvalidInputError(`cannot read a TLS file of the Temporal connection (${(err as NodeJS.ErrnoException).code ?? 'error'}): check TEMPORAL_TLS_*_PATH${where ? ` and the tls table of ${where}` : ''}`);
+    throw new InvalidInputError(
+      `cannot read a TLS file of the Temporal connection (${(err as NodeJS.ErrnoException).code ?? 'error'}): check TEMPORAL_TLS_*_PATH${where ? ` and the tls table of ${where}` : ''}`,
+    );
   }
   const address = options.connectionOptions.address || defaults.address || localAddress;
   checkAddress(address, origin('TEMPORAL_ADDRESS', 'address'));
@@ -132,7 +146,12 @@ export function loadTemporalConnectionConfig(env: NodeJS.ProcessEnv, defaults: C
 }
 
 /** The options `Connection.connect` and `NativeConnection.connect` share. */
-export function connectionOptions(config: TemporalConnectionConfig): { address: string; tls?: TLSConfig | boolean; apiKey?: string; metadata?: Record<string, string> } {
+export function connectionOptions(config: TemporalConnectionConfig): {
+  address: string;
+  tls?: TLSConfig | boolean;
+  apiKey?: string;
+  metadata?: Record<string, string>;
+} {
   return { address: config.address, tls: config.tls, apiKey: config.apiKey, metadata: config.metadata };
 }
 
@@ -184,11 +203,16 @@ function readConfigFile(env: NodeJS.ProcessEnv): { path: string; data: string } 
   const named = explicit ? `TEMPORAL_CONFIG_FILE (${path})` : `the Temporal config file ${path}`;
   const problem = regularFileProblem(path);
   if (problem === 'does not exist' && !explicit) return undefined;
-  if (problem) throw new InvalidInputError(`${named} ${problem}: ${explicit ? 'point TEMPORAL_CONFIG_FILE at your temporal.toml, or unset it' : 'make it a temporal.toml file, or set TEMPORAL_CONFIG_FILE'}`);
+  if (problem)
+    throw new InvalidInputError(
+      `${named} ${problem}: ${explicit ? 'point TEMPORAL_CONFIG_FILE at your temporal.toml, or unset it' : 'make it a temporal.toml file, or set TEMPORAL_CONFIG_FILE'}`,
+    );
   try {
     return { path, data: readFileSync(path, 'utf8') };
   } catch (err) {
-    throw new InvalidInputError(`${named} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check its permissions`);
+    throw new InvalidInputError(
+      `${named} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check its permissions`,
+    );
   }
 }
 
@@ -199,7 +223,9 @@ function parseProfiles(path: string, data: string): Record<string, ClientConfigP
   } catch (err) {
     const position = err as { line?: unknown; column?: unknown };
     if (typeof position.line === 'number' && typeof position.column === 'number') {
-      throw new InvalidInputError(`${path} is not valid TOML (line ${position.line}, column ${position.column}): fix the file, or point TEMPORAL_CONFIG_FILE at another`);
+      throw new InvalidInputError(
+        `${path} is not valid TOML (line ${position.line}, column ${position.column}): fix the file, or point TEMPORAL_CONFIG_FILE at another`,
+      );
     }
     // A file with no [profile.*] table at all (only comments, say) has no profiles.
     if (err instanceof TypeError) return {};
@@ -225,12 +251,20 @@ function checkTlsFiles(tls: ClientConfigTLS | undefined, origin: (envName: strin
       try {
         text = readFileSync(source.path, 'utf8');
       } catch (err) {
-        throw new InvalidInputError(`${name} names ${source.path}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check its permissions`);
+        throw new InvalidInputError(
+          `${name} names ${source.path}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): check its permissions`,
+        );
       }
-      if (!text.includes('-----BEGIN ')) throw new InvalidInputError(`${name} names ${source.path}, which is not a PEM file: give the PEM (-----BEGIN ...) file`);
+      if (!text.includes('-----BEGIN '))
+        throw new InvalidInputError(
+          `${name} names ${source.path}, which is not a PEM file: give the PEM (-----BEGIN ...) file`,
+        );
     } else {
       const text = typeof source.data === 'string' ? source.data : Buffer.from(source.data).toString('utf8');
-      if (!text.includes('-----BEGIN ')) throw new InvalidInputError(`${origin(`${env}_DATA`, `${key}_data`)} is not PEM: give the PEM text (-----BEGIN ...), or use ${env}_PATH`);
+      if (!text.includes('-----BEGIN '))
+        throw new InvalidInputError(
+          `${origin(`${env}_DATA`, `${key}_data`)} is not PEM: give the PEM text (-----BEGIN ...), or use ${env}_PATH`,
+        );
     }
   }
   if (Boolean(tls.clientCert) !== Boolean(tls.clientKey)) {
@@ -261,19 +295,32 @@ function checkAddress(address: string, name: string): void {
     throw new InvalidInputError(`${name} is "${address}", a URL: give host:port, e.g. my-ns.a1b2c.tmprl.cloud:7233`);
   }
   if (!/^(\[[0-9a-f:.]+\]|[^\s:/[\]]+):\d{1,5}$/i.test(address)) {
-    throw new InvalidInputError(`${name} is "${address}": give host:port, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233`);
+    throw new InvalidInputError(
+      `${name} is "${address}": give host:port, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233`,
+    );
   }
 }
 
-function describeTls(tls: TLSConfig | boolean | undefined, settings: ClientConfigTLS | undefined, origin: (envName: string, key: string) => string, byApiKey: boolean): string {
-  if (!tls) return settings?.disabled ? `plaintext (${origin('TEMPORAL_TLS', 'tls.disabled')})` : 'plaintext (no TLS configured)';
+function describeTls(
+  tls: TLSConfig | boolean | undefined,
+  settings: ClientConfigTLS | undefined,
+  origin: (envName: string, key: string) => string,
+  byApiKey: boolean,
+): string {
+  if (!tls)
+    return settings?.disabled
+      ? `plaintext (${origin('TEMPORAL_TLS', 'tls.disabled')})`
+      : 'plaintext (no TLS configured)';
   const parts: string[] = [];
   if (typeof tls === 'object' && tls.serverRootCACertificate) {
-    parts.push(`the server CA from ${settings?.serverCACert && 'path' in settings.serverCACert ? origin('TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'tls.server_ca_cert_path') : origin('TEMPORAL_TLS_SERVER_CA_CERT_DATA', 'tls.server_ca_cert_data')}`);
+    parts.push(
+      `the server CA from ${settings?.serverCACert && 'path' in settings.serverCACert ? origin('TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'tls.server_ca_cert_path') : origin('TEMPORAL_TLS_SERVER_CA_CERT_DATA', 'tls.server_ca_cert_data')}`,
+    );
   } else {
     parts.push("the system's CA certificates");
   }
-  if (typeof tls === 'object' && tls.serverNameOverride) parts.push(`server name "${tls.serverNameOverride}" from ${origin('TEMPORAL_TLS_SERVER_NAME', 'tls.server_name')}`);
+  if (typeof tls === 'object' && tls.serverNameOverride)
+    parts.push(`server name "${tls.serverNameOverride}" from ${origin('TEMPORAL_TLS_SERVER_NAME', 'tls.server_name')}`);
   if (typeof tls === 'object' && tls.clientCertPair) parts.push('a client certificate');
   const why = settings ? '' : byApiKey ? ' (on because an API key is set)' : '';
   return `TLS${why} with ${parts.join(', ')}`;

@@ -18,7 +18,11 @@ const grpcUnavailable = 14;
 
 /** The gRPC status code of an error or of its cause (the client wraps them in ServiceError). */
 function grpcCode(err: unknown): number | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e.code === 'number') return e.code;
   }
   return undefined;
@@ -26,7 +30,11 @@ function grpcCode(err: unknown): number | undefined {
 
 function messages(err: unknown): string {
   const parts: string[] = [];
-  for (let e = err as { message?: unknown; details?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { message?: unknown; details?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e.details === 'string') parts.push(e.details);
     if (typeof e.message === 'string') parts.push(e.message);
   }
@@ -36,10 +44,16 @@ function messages(err: unknown): string {
 /** The server's own words, first line only, with the API key cut out should a proxy ever echo it. */
 function serverMessage(err: unknown, config?: TemporalConnectionConfig): string {
   const e = err as { details?: unknown; message?: unknown; cause?: { details?: unknown; message?: unknown } };
-  const raw = [e.cause?.details, e.details, e.cause?.message, e.message].find((m): m is string => typeof m === 'string' && m.trim() !== '') ?? String(err);
+  const raw =
+    [e.cause?.details, e.details, e.cause?.message, e.message].find(
+      (m): m is string => typeof m === 'string' && m.trim() !== '',
+    ) ?? String(err);
   // The native connection's form: Failed to call X: code: '...', message: "the server's words"
   const native = /message: "([^"]*)"/.exec(raw)?.[1];
-  let line = (native ?? raw).split('\n')[0].replace(/^\d+ [A-Z_]+: /, '').trim();
+  let line = (native ?? raw)
+    .split('\n')[0]
+    .replace(/^\d+ [A-Z_]+: /, '')
+    .trim();
   if (config?.apiKey && config.apiKey.length >= 4) line = line.split(config.apiKey).join('<redacted>');
   return line.length > 300 ? `${line.slice(0, 300)}...` : line;
 }
@@ -100,16 +114,24 @@ export function explainTemporalFailure(err: unknown, config: TemporalConnectionC
     );
   }
   if (grpcCode(err) === grpcNotFound && /namespace/i.test(messages(err))) {
-    return new InvalidInputError(`${at} has no namespace "${config.namespace}": ${serverMessage(err, config)}: set TEMPORAL_NAMESPACE (or the profile's namespace)`);
+    return new InvalidInputError(
+      `${at} has no namespace "${config.namespace}": ${serverMessage(err, config)}: set TEMPORAL_NAMESPACE (or the profile's namespace)`,
+    );
   }
-  if (grpcCode(err) === grpcUnavailable || (err as Error)?.name === 'TransportError' || /ECONNREFUSED|Failed to connect|connection refused|UNAVAILABLE|DEADLINE_EXCEEDED/i.test(messages(err))) {
+  if (
+    grpcCode(err) === grpcUnavailable ||
+    (err as Error)?.name === 'TransportError' ||
+    /ECONNREFUSED|Failed to connect|connection refused|UNAVAILABLE|DEADLINE_EXCEEDED/i.test(messages(err))
+  ) {
     const local = !config.configFile && !config.apiKey && !config.tls;
     // A TLS client talking to a plaintext server often sees only a timeout: name the TLS settings too.
     const hint = local
       ? 'start the local rig with `meridian dev up`, or set TEMPORAL_ADDRESS (or a profile)'
       : config.tls
         ? `check the address and the TLS settings (${config.sources.tls}${profileNote(config)}); a server without TLS needs TEMPORAL_TLS=false${
-            config.sources.clientCert ? '' : ', and one that requires mutual TLS also needs TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or a profile\'s client_cert_path and client_key_path)'
+            config.sources.clientCert
+              ? ''
+              : ", and one that requires mutual TLS also needs TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or a profile's client_cert_path and client_key_path)"
           }`
         : 'check the address, and set TEMPORAL_TLS=true if the server expects TLS';
     return new UnreachableError(`cannot reach ${at} (${serverMessage(err, config)}): ${hint}`);

@@ -59,18 +59,25 @@ export function allowCommandChecksFromEnv(env: NodeJS.ProcessEnv): boolean {
   const text = env[allowCommandChecksVariable]?.trim().toLowerCase();
   if (!text || ['0', 'false', 'no'].includes(text)) return false;
   if (['1', 'true', 'yes'].includes(text)) return true;
-  throw new InvalidInputError(`${allowCommandChecksVariable} is ${quoteExcerpt(env[allowCommandChecksVariable] ?? '')}: give 1 to let command checks run on this worker, or 0 (the default) to refuse them`);
+  throw new InvalidInputError(
+    `${allowCommandChecksVariable} is ${quoteExcerpt(env[allowCommandChecksVariable] ?? '')}: give 1 to let command checks run on this worker, or 0 (the default) to refuse them`,
+  );
 }
 
 /** A `host:port` for the metrics endpoint, or an InvalidInputError naming `name`. */
 export function checkMetricsAddress(address: string, name: string): string {
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address.trim());
-  if (!match || Number(match[2]) > 65535) throw new InvalidInputError(`${name} is ${quoteExcerpt(address)}: give host:port, e.g. 127.0.0.1:9464 (0.0.0.0:9464 to be scraped from elsewhere)`);
+  if (!match || Number(match[2]) > 65535)
+    throw new InvalidInputError(
+      `${name} is ${quoteExcerpt(address)}: give host:port, e.g. 127.0.0.1:9464 (0.0.0.0:9464 to be scraped from elsewhere)`,
+    );
   return address.trim();
 }
 
 /** A worker that runs Meridian's workflows and activities. */
-export async function createMeridianWorker(options: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createMeridianWorker(
+  options: WorkerOptions,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime(options.logger, options.metricsAddress);
   const temporal: TemporalConnectionConfig = {
     sources: { tls: 'plaintext (no TLS configured)' },
@@ -82,7 +89,11 @@ export async function createMeridianWorker(options: WorkerOptions): Promise<{ wo
   const allowCommandChecks = options.allowCommandChecks ?? allowCommandChecksFromEnv(process.env);
   // What check failures are scrubbed of, read once: the worker's credentials do not change while it runs.
   const tls = typeof temporal.tls === 'object' ? temporal.tls : undefined;
-  const secrets = workerSecrets(process.env, { temporalApiKey: temporal.apiKey, temporalClientKey: tls?.clientCertPair?.key, kubeconfigFile: options.kubeconfigFile });
+  const secrets = workerSecrets(process.env, {
+    temporalApiKey: temporal.apiKey,
+    temporalClientKey: tls?.clientCertPair?.key,
+    kubeconfigFile: options.kubeconfigFile,
+  });
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect(connectionOptions(temporal));

@@ -18,7 +18,13 @@ export function runtimeOptions(logger: Logger, metricsAddress?: string): Runtime
       logger[level]({ ...entry.meta }, entry.message);
     }),
     telemetryOptions: metricsAddress
-      ? { metrics: { metricPrefix, globalTags: { service: 'meridian-worker' }, prometheus: { bindAddress: metricsAddress } } }
+      ? {
+          metrics: {
+            metricPrefix,
+            globalTags: { service: 'meridian-worker' },
+            prometheus: { bindAddress: metricsAddress },
+          },
+        }
       : undefined,
   };
 }
@@ -26,7 +32,11 @@ export function runtimeOptions(logger: Logger, metricsAddress?: string): Runtime
 /** Installs the runtime once per process; a later call with another metrics address only warns. */
 export function installRuntime(logger: Logger, metricsAddress?: string): void {
   if (installedMetricsAddress !== null) {
-    if (installedMetricsAddress !== metricsAddress) logger.warn({ metricsAddress, installed: installedMetricsAddress }, 'the SDK runtime is installed already; its metrics setting stays');
+    if (installedMetricsAddress !== metricsAddress)
+      logger.warn(
+        { metricsAddress, installed: installedMetricsAddress },
+        'the SDK runtime is installed already; its metrics setting stays',
+      );
     return;
   }
   installedMetricsAddress = metricsAddress;
@@ -36,6 +46,7 @@ export function installRuntime(logger: Logger, metricsAddress?: string): void {
     // Someone else installed it first (a test harness, an embedding process): theirs stays.
     if (!/already been (instantiated|installed)/.test((err as Error).message)) throw err;
     installedMetricsAddress = undefined;
-    if (metricsAddress) logger.warn({ metricsAddress }, 'the SDK runtime was installed elsewhere: no metrics endpoint from this worker');
+    if (metricsAddress)
+      logger.warn({ metricsAddress }, 'the SDK runtime was installed elsewhere: no metrics endpoint from this worker');
   }
 }

@@ -13,5 +13,9 @@ export const maxRecordedRefusals = 20;
 export function refuseInput(kind: 'release' | 'region', problems: string[]): ApplicationFailure {
   const shown = problems.slice(0, 20).join('; ');
   const more = problems.length > 20 ? `; and ${problems.length - 20} more` : '';
-  return ApplicationFailure.nonRetryable(`the ${kind} input was refused before anything deployed: ${shown}${more}`, 'InvalidInput', ...problems.slice(0, 20));
+  return ApplicationFailure.nonRetryable(
+    `the ${kind} input was refused before anything deployed: ${shown}${more}`,
+    'InvalidInput',
+    ...problems.slice(0, 20),
+  );
 }

@@ -19,7 +19,14 @@ import type { LoadReport } from '../domain/load-report';
 import { readOperatorRequest } from '../domain/operator-requests';
 import { describeRef, type ObjectRef, type RegionInput, regionInputProblems } from '../domain/release-input';
 import type { RegionPhase, RegionStatus } from '../domain/release-status';
-import { abortSignal, type OperatorRequest, pauseSignal, type RegionResult, regionStatusQuery, resumeSignal } from './definitions';
+import {
+  abortSignal,
+  type OperatorRequest,
+  pauseSignal,
+  type RegionResult,
+  regionStatusQuery,
+  resumeSignal,
+} from './definitions';
 import { phaseKey } from './search-attributes';
 import { describeAbort, describeFailure } from './failures';
 import { type BakeOutcome, releaseMetrics } from './release-metrics';
@@ -74,7 +81,12 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     if (!patched(checksInputPatch)) return (payload ?? {}) as OperatorRequest;
     const read = readOperatorRequest(message, payload, true);
     if (read.ok) return read.request as OperatorRequest;
-    log.warn('operator signal refused', { release: release.releaseId, region: region.name, signal: message, reason: read.refused });
+    log.warn('operator signal refused', {
+      release: release.releaseId,
+      region: region.name,
+      signal: message,
+      reason: read.refused,
+    });
     return undefined;
   };
   setHandler(pauseSignal, (payload) => {
@@ -104,25 +116,41 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
 
   /** Replays the recorded traffic against the staging endpoint and judges it against thresholds and the last good release. */
   async function loadTest(load: NonNullable<RegionInput['load']>): Promise<LoadReport> {
-    report('LoadTesting', { waitingFor: `a load test: ${load.spec.rate} requests/s for ${formatDuration(load.durationMs)} against ${region.endpoint}` });
+    report('LoadTesting', {
+      waitingFor: `a load test: ${load.spec.rate} requests/s for ${formatDuration(load.durationMs)} against ${region.endpoint}`,
+    });
     const baseline = await quick.findLoadBaseline.executeWithOptions(named('find the last good load test'), [
       { app: release.app, environment: region.name, rate: load.spec.rate, excludeReleaseId: release.releaseId },
     ]);
-    const measured = await loadTesting(load.durationMs).runLoadTest.executeWithOptions(named(`load test ${load.spec.rate}/s for ${formatDuration(load.durationMs)}`), [
-      { ...step, load, prometheusUrl: input.prometheusUrl },
-    ]);
+    const measured = await loadTesting(load.durationMs).runLoadTest.executeWithOptions(
+      named(`load test ${load.spec.rate}/s for ${formatDuration(load.durationMs)}`),
+      [{ ...step, load, prometheusUrl: input.prometheusUrl }],
+    );
     const verdict = judgeLoad(measured.figures, load.spec.thresholds, baseline);
-    return { environment: region.name, endpoint: region.endpoint, figures: measured.figures, resources: measured.resources, baseline, ...verdict };
+    return {
+      environment: region.name,
+      endpoint: region.endpoint,
+      figures: measured.figures,
+      resources: measured.resources,
+      baseline,
+      ...verdict,
+    };
   }
 
   /** Waits durably for the region's deploy window to open; none in the next two weeks fails the region. */
   async function waitForDeployWindow(window: DeployWindow): Promise<void> {
     const opening = nextOpening(Date.now(), window);
     if (opening === undefined) {
-      throw ApplicationFailure.nonRetryable(`no deploy window (${describeWindow(window)}) opens in the next 14 days`, 'NoDeployWindow');
+      throw ApplicationFailure.nonRetryable(
+        `no deploy window (${describeWindow(window)}) opens in the next 14 days`,
+        'NoDeployWindow',
+      );
     }
     if (opening <= Date.now()) return;
-    report('Pending', { waitingFor: `its deploy window (${describeWindow(window)})`, until: new Date(opening).toISOString() });
+    report('Pending', {
+      waitingFor: `its deploy window (${describeWindow(window)})`,
+      until: new Date(opening).toISOString(),
+    });
     await sleep(opening - Date.now(), named(`wait for deploy window (${describeWindow(window)})`));
   }
 
@@ -136,12 +164,14 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
       const windowEnd = Math.min(deadline, Date.now() + analysisWindowMs(input.bakeMs));
       const final = windowEnd >= deadline;
       const windowMs = windowEnd - Date.now();
-      const watched = await watching(windowMs).watchBake.executeWithOptions(named(`watch bake health for ${formatDuration(windowMs)}`), [
-        { ...step, analysis, prometheusUrl: input.prometheusUrl, startedAt, until: windowEnd, final, tally },
-      ]);
+      const watched = await watching(windowMs).watchBake.executeWithOptions(
+        named(`watch bake health for ${formatDuration(windowMs)}`),
+        [{ ...step, analysis, prometheusUrl: input.prometheusUrl, startedAt, until: windowEnd, final, tally }],
+      );
       tally = watched.tally;
       // The activity watches until the window ends; should it return early, the rest is waited here.
-      if (tally.verdict === 'running' && Date.now() < windowEnd) await sleep(windowEnd - Date.now(), named('bake, rest of the stretch'));
+      if (tally.verdict === 'running' && Date.now() < windowEnd)
+        await sleep(windowEnd - Date.now(), named('bake, rest of the stretch'));
       if (final && tally.verdict === 'running') tally = concludeBake(tally, analysis, watched.requests);
       status.analysis = tally;
       showDetails();
@@ -162,24 +192,33 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
       await whenRunning();
       if (region.deployWindow) await waitForDeployWindow(region.deployWindow);
       report('Rendering');
-      const rendered = await quick.renderRegion.executeWithOptions(named(`render ${release.version}`), [{ ...step, template: input.template, values: input.values }]);
+      const rendered = await quick.renderRegion.executeWithOptions(named(`render ${release.version}`), [
+        { ...step, template: input.template, values: input.values },
+      ]);
       result = { digest: rendered.digest, image: rendered.image };
       deployments = rendered.deployments;
 
       await whenRunning();
       report('Deploying');
       deployed = true;
-      await deploying.deployRegion.executeWithOptions(named(`apply ${release.version}`), [{ ...step, template: input.template, values: input.values, digest: rendered.digest }]);
+      await deploying.deployRegion.executeWithOptions(named(`apply ${release.version}`), [
+        { ...step, template: input.template, values: input.values, digest: rendered.digest },
+      ]);
 
       report('RollingOut', { waitingFor: `${rendered.deployments.map((d) => d.name).join(', ')} to roll out` });
-      await rollingOut.waitForRollout.executeWithOptions(named('wait for rollout'), [{ ...step, deployments: rendered.deployments, timeoutMs: rolloutTimeoutMs }]);
+      await rollingOut.waitForRollout.executeWithOptions(named('wait for rollout'), [
+        { ...step, deployments: rendered.deployments, timeoutMs: rolloutTimeoutMs },
+      ]);
 
       if (input.checks) {
         await whenRunning();
-        report('Checking', { waitingFor: `${input.checks.checks.length} integration checks against ${region.endpoint}` });
-        const checks = await checking(input.checks).runIntegrationChecks.executeWithOptions(named(`${input.checks.checks.length} integration checks`), [
-          { ...step, checks: input.checks, attempt: input.attempt },
-        ]);
+        report('Checking', {
+          waitingFor: `${input.checks.checks.length} integration checks against ${region.endpoint}`,
+        });
+        const checks = await checking(input.checks).runIntegrationChecks.executeWithOptions(
+          named(`${input.checks.checks.length} integration checks`),
+          [{ ...step, checks: input.checks, attempt: input.attempt }],
+        );
         result = { ...result, checks };
         if (!checks.passed) {
           const failed = checks.results.filter((r) => !r.passed).map((r) => `${r.name}: ${r.failure}`);
@@ -202,12 +241,16 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
       if (input.bakeMs > 0) {
         const until = Date.now() + input.bakeMs;
         const measuring = input.analysis ? `, measuring health every ${formatDuration(input.analysis.interval)}` : '';
-        report('Baking', { waitingFor: `the bake before the next wave${measuring}`, until: new Date(until).toISOString() });
+        report('Baking', {
+          waitingFor: `the bake before the next wave${measuring}`,
+          until: new Date(until).toISOString(),
+        });
         bakeStartedAt = Date.now();
         if (input.analysis) {
           const analysis = await watchBake(until);
           result = { ...result, analysis };
-          if (analysis.verdict === 'failed') throw ApplicationFailure.nonRetryable(`bake analysis failed: ${analysis.reason}`, 'AnalysisFailed');
+          if (analysis.verdict === 'failed')
+            throw ApplicationFailure.nonRetryable(`bake analysis failed: ${analysis.reason}`, 'AnalysisFailed');
           if (analysis.verdict === 'inconclusive') {
             bakeEnded('inconclusive');
             inconclusive = analysis.reason;
@@ -238,10 +281,14 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
       report('RollingBack', { error, waitingFor: 'the region to run what it ran before' });
       // Finish the rollback even if the release is aborted meanwhile.
       await CancellationScope.nonCancellable(async () => {
-        const undone = await restoring.rollbackRegion.executeWithOptions(named('roll back to what it ran before'), [step]);
+        const undone = await restoring.rollbackRegion.executeWithOptions(named('roll back to what it ran before'), [
+          step,
+        ]);
         const restored = deployments.filter((d) => undone.restored.includes(describeRef(d)));
         if (restored.length > 0) {
-          await rollingOut.waitForRollout.executeWithOptions(named('wait for the rollback to roll out'), [{ ...step, deployments: restored, timeoutMs: rolloutTimeoutMs }]);
+          await rollingOut.waitForRollout.executeWithOptions(named('wait for the rollback to roll out'), [
+            { ...step, deployments: restored, timeoutMs: rolloutTimeoutMs },
+          ]);
         }
       });
     }

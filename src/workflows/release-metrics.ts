@@ -32,7 +32,8 @@ export type BakeOutcome = 'passed' | 'failed' | 'inconclusive' | 'aborted';
 
 /** Records Meridian's release metrics. Counters and histograms are made when used, so this may be called outside a workflow (tests). */
 export function releaseMetrics(meter: ReleaseMeter = metricMeter) {
-  const count = (name: string, description: string, tags: Record<string, string>) => meter.createCounter(name, undefined, description).add(1, tags);
+  const count = (name: string, description: string, tags: Record<string, string>) =>
+    meter.createCounter(name, undefined, description).add(1, tags);
   const recordMs = (name: string, description: string, ms: number, tags: Record<string, string>) =>
     meter.createHistogram(name, 'int', 'ms', description).record(Math.max(0, Math.round(ms)), tags);
   return {
@@ -54,7 +55,10 @@ export function releaseMetrics(meter: ReleaseMeter = metricMeter) {
       count(releaseMetricNames.regionsRolledBack, 'Regions rolled back to what they ran before', { region, by });
     },
     timeToHalt(ms: number, region: string, onFailure: string): void {
-      recordMs(releaseMetricNames.timeToHalt, "From a region's failure to the release halted or rolled back", ms, { region, onFailure });
+      recordMs(releaseMetricNames.timeToHalt, "From a region's failure to the release halted or rolled back", ms, {
+        region,
+        onFailure,
+      });
     },
     bakeEnded(ms: number, region: string, outcome: BakeOutcome): void {
       recordMs(releaseMetricNames.bakeDuration, 'How long bakes ran', ms, { region, outcome });

@@ -1,4 +1,11 @@
-import { allHandlersFinished, ApplicationFailure, condition, getExternalWorkflowHandle, patched, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  getExternalWorkflowHandle,
+  patched,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import { formatDuration } from '../domain/duration';
 import { releaseInputProblems, type ReleaseInput } from '../domain/release-input';
 import type { ReleaseResult } from './definitions';
@@ -31,8 +38,14 @@ export async function releaseWorkflow(input: ReleaseInput): Promise<ReleaseResul
     if (problems.length > 0) throw refuseInput('release', problems);
   }
   const ctx = releaseContext(input);
-  const state = new ReleaseState({ releaseId: input.releaseId, app: ctx.spec.metadata.app, version: ctx.spec.metadata.version, waves: ctx.waves }, patched(pausedIsAPhasePatch));
-  const patches = { answersAfterEffect: patched(answersAfterEffectPatch), amendsOneAtATime: patched(amendsOneAtATimePatch) };
+  const state = new ReleaseState(
+    { releaseId: input.releaseId, app: ctx.spec.metadata.app, version: ctx.spec.metadata.version, waves: ctx.waves },
+    patched(pausedIsAPhasePatch),
+  );
+  const patches = {
+    answersAfterEffect: patched(answersAfterEffectPatch),
+    amendsOneAtATime: patched(amendsOneAtATimePatch),
+  };
   ctx.metrics.releaseStarted(ctx.spec.metadata.app);
   const images = new ImageCopies(state, ctx.releaseRef, ctx.spec.spec.image.replication?.timeout ?? 10 * 60_000);
   const regions = new RegionRuns(ctx, state, images);
@@ -74,7 +87,10 @@ async function pauseIfFrozen(ctx: ReleaseContext, state: ReleaseState): Promise<
     );
   if (frozen && !state.paused && !state.isFinished()) {
     state.setPaused(true);
-    state.record('pause', { by: 'freeze', reason: `freeze of ${app}: started while frozen; meridian unfreeze --app ${app} resumes it` });
+    state.record('pause', {
+      by: 'freeze',
+      reason: `freeze of ${app}: started while frozen; meridian unfreeze --app ${app} resumes it`,
+    });
   }
 }
 
@@ -94,8 +110,14 @@ async function passGates(ctx: ReleaseContext, state: ReleaseState, index: number
 async function bakeOwedBefore(state: ReleaseState, index: number): Promise<boolean> {
   const owed = state.bakeOwed.get(index);
   if (!owed) return true;
-  state.setPhase('Running', `a bake of ${formatDuration(owed)} before wave ${index + 1}, which an operator added`, new Date(Date.now() + owed).toISOString());
-  await condition(() => state.abort !== undefined, owed, { summary: `wave ${index + 1}: bake ${formatDuration(owed)}, owed before a wave an operator added` });
+  state.setPhase(
+    'Running',
+    `a bake of ${formatDuration(owed)} before wave ${index + 1}, which an operator added`,
+    new Date(Date.now() + owed).toISOString(),
+  );
+  await condition(() => state.abort !== undefined, owed, {
+    summary: `wave ${index + 1}: bake ${formatDuration(owed)}, owed before a wave an operator added`,
+  });
   state.setPhase('Running');
   return !state.abort;
 }
@@ -105,7 +127,8 @@ async function bakeOwedBefore(state: ReleaseState, index: number): Promise<boole
  * ends. A failure halts the release for an operator (onFailure rollback-all ends it instead).
  */
 async function runWave(ctx: ReleaseContext, state: ReleaseState, regions: RegionRuns, index: number): Promise<void> {
-  const planned = () => ctx.waves[index].regions.filter((name) => state.phaseOf(name) !== 'Skipped' && !state.leaving.has(name));
+  const planned = () =>
+    ctx.waves[index].regions.filter((name) => state.phaseOf(name) !== 'Skipped' && !state.leaving.has(name));
   const notYetSucceeded = () => planned().filter((name) => state.resultOf(name)?.phase !== 'Succeeded');
   let pending = planned();
   for (;;) {
@@ -149,10 +172,22 @@ async function runWave(ctx: ReleaseContext, state: ReleaseState, regions: Region
  * Halts until an operator accepts the wave's inconclusive regions (approve), bakes them again (resume)
  * or aborts. True when accepted. Each halt asks anew: a later inconclusive bake needs its own approval.
  */
-async function haltOnInconclusive(ctx: ReleaseContext, state: ReleaseState, regions: RegionRuns, index: number, inconclusive: string[]): Promise<boolean> {
+async function haltOnInconclusive(
+  ctx: ReleaseContext,
+  state: ReleaseState,
+  regions: RegionRuns,
+  index: number,
+  inconclusive: string[],
+): Promise<boolean> {
   const gate = `accept-wave-${index + 1}`;
-  state.setGate(gate, inconclusive.map((name) => `${name}: ${state.resultOf(name)?.error ?? 'inconclusive'}`).join('; '));
-  state.setPhase('Halted', `an operator: approve accepts ${inconclusive.join(', ')} as they are; resume bakes them again; abort ends the release and rolls them back`);
+  state.setGate(
+    gate,
+    inconclusive.map((name) => `${name}: ${state.resultOf(name)?.error ?? 'inconclusive'}`).join('; '),
+  );
+  state.setPhase(
+    'Halted',
+    `an operator: approve accepts ${inconclusive.join(', ')} as they are; resume bakes them again; abort ends the release and rolls them back`,
+  );
   await condition(() => state.approved.has(gate) || state.resumeAfterHalt || state.abort !== undefined);
   const accepted = state.approved.has(gate);
   // A resume that came with the approval does not carry over to the next halt either.
@@ -170,15 +205,30 @@ async function haltOnInconclusive(ctx: ReleaseContext, state: ReleaseState, regi
  * Halts on failed regions until an operator resumes (retrying every region of the wave not yet
  * through), retries some (returned: just those run), skips them all, or aborts.
  */
-async function haltOnFailures(ctx: ReleaseContext, state: ReleaseState, failures: string[], summary: string): Promise<string[] | undefined> {
+async function haltOnFailures(
+  ctx: ReleaseContext,
+  state: ReleaseState,
+  failures: string[],
+  summary: string,
+): Promise<string[] | undefined> {
   state.status.reason = summary;
   state.haltedOn = failures;
-  state.setPhase('Halted', `an operator: resume retries ${failures.join(', ')}; skip-region and retry-region act on one; abort ends the release`);
+  state.setPhase(
+    'Halted',
+    `an operator: resume retries ${failures.join(', ')}; skip-region and retry-region act on one; abort ends the release`,
+  );
   recordTimeToHalt(ctx, state, failures);
-  await condition(() => state.resumeAfterHalt || state.abort !== undefined || state.retryNow.size > 0 || failures.every((name) => state.phaseOf(name) === 'Skipped'));
+  await condition(
+    () =>
+      state.resumeAfterHalt ||
+      state.abort !== undefined ||
+      state.retryNow.size > 0 ||
+      failures.every((name) => state.phaseOf(name) === 'Skipped'),
+  );
   state.haltedOn = [];
   if (state.abort) return undefined;
-  const retryOnly = !state.resumeAfterHalt && state.retryNow.size > 0 ? failures.filter((name) => state.retryNow.has(name)) : undefined;
+  const retryOnly =
+    !state.resumeAfterHalt && state.retryNow.size > 0 ? failures.filter((name) => state.retryNow.has(name)) : undefined;
   state.retryNow.clear();
   state.resumeAfterHalt = false;
   state.status.reason = undefined;
@@ -188,7 +238,9 @@ async function haltOnFailures(ctx: ReleaseContext, state: ReleaseState, failures
 
 /** From the earliest of these failures to now (the release halted or rolled back), for the time-to-halt metric. */
 function recordTimeToHalt(ctx: ReleaseContext, state: ReleaseState, failures: string[]): void {
-  const first = failures.map((name) => ({ name, at: state.resultOf(name)?.failedAt ?? Date.now() })).reduce((a, b) => (b.at < a.at ? b : a));
+  const first = failures
+    .map((name) => ({ name, at: state.resultOf(name)?.failedAt ?? Date.now() }))
+    .reduce((a, b) => (b.at < a.at ? b : a));
   ctx.metrics.timeToHalt(Date.now() - first.at, first.name, ctx.rollout.onFailure);
 }
 
@@ -196,27 +248,43 @@ function recordTimeToHalt(ctx: ReleaseContext, state: ReleaseState, failures: st
  * The end: regions still running (an abort rolls them back), amendments under way and image copies
  * stop first; a release that did not succeed leaves no region on a version whose bake proved nothing.
  */
-async function end(ctx: ReleaseContext, state: ReleaseState, regions: RegionRuns, images: ImageCopies): Promise<ReleaseResult> {
+async function end(
+  ctx: ReleaseContext,
+  state: ReleaseState,
+  regions: RegionRuns,
+  images: ImageCopies,
+): Promise<ReleaseResult> {
   const { releaseId } = ctx.input;
   const { app } = ctx.spec.metadata;
   await condition(() => state.running.size === 0 && allHandlersFinished());
   await images.settle();
-  const unproven = state.status.regions.filter((r) => state.resultOf(r.name)?.phase === 'Inconclusive').map((r) => r.name);
+  const unproven = state.status.regions
+    .filter((r) => state.resultOf(r.name)?.phase === 'Inconclusive')
+    .map((r) => r.name);
   if (state.isEnding() && unproven.length > 0) {
-    await regions.rollBack(unproven, `rolled back: its bake was inconclusive and the release ${state.abort ? 'was aborted' : 'failed'}`);
+    await regions.rollBack(
+      unproven,
+      `rolled back: its bake was inconclusive and the release ${state.abort ? 'was aborted' : 'failed'}`,
+    );
   }
   const results = state.orderedResults();
   if (state.failed) {
     state.status.reason = state.failed;
     state.setPhase('Failed');
     ctx.metrics.releaseEnded(app, 'Failed');
-    throw ApplicationFailure.nonRetryable(`release ${releaseId} failed: ${state.failed}`, 'ReleaseFailed', { ...state.status, results });
+    throw ApplicationFailure.nonRetryable(`release ${releaseId} failed: ${state.failed}`, 'ReleaseFailed', {
+      ...state.status,
+      results,
+    });
   }
   if (state.abort) {
     state.status.reason = describeAbort(state.abort);
     state.setPhase('Aborted');
     ctx.metrics.releaseEnded(app, 'Aborted');
-    throw ApplicationFailure.nonRetryable(`release ${releaseId} ${state.status.reason}`, 'ReleaseAborted', { ...state.status, results });
+    throw ApplicationFailure.nonRetryable(`release ${releaseId} ${state.status.reason}`, 'ReleaseAborted', {
+      ...state.status,
+      results,
+    });
   }
   state.setPhase('Succeeded');
   ctx.metrics.releaseEnded(app, 'Succeeded');

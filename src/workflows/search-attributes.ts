@@ -13,7 +13,11 @@ const quoted = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g,
  * The visibility query for releases (release workflows, not their region children), narrowed by app,
  * phase and execution status: one place that quotes values and names the attributes.
  */
-export function releasesQuery(filter: { app?: string; phase?: string; executionStatus?: 'Running' | 'Completed' }): string {
+export function releasesQuery(filter: {
+  app?: string;
+  phase?: string;
+  executionStatus?: 'Running' | 'Completed';
+}): string {
   return [
     `WorkflowType = ${quoted(releaseWorkflowType)}`,
     ...(filter.app !== undefined ? [`${appKey.name} = ${quoted(filter.app)}`] : []),

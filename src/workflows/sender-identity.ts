@@ -30,7 +30,9 @@ function identityIn(headers: Record<string, unknown> | undefined): string | unde
   const payload = headers?.[senderHeader];
   if (!payload) return undefined;
   try {
-    const value = defaultPayloadConverter.fromPayload<unknown>(payload as Parameters<typeof defaultPayloadConverter.fromPayload>[0]);
+    const value = defaultPayloadConverter.fromPayload<unknown>(
+      payload as Parameters<typeof defaultPayloadConverter.fromPayload>[0],
+    );
     return typeof value === 'string' && value !== '' ? value : undefined;
   } catch {
     return undefined;
@@ -65,7 +67,9 @@ export const interceptors: WorkflowInterceptorsFactory = () => ({
               try {
                 defaultPayloadConverter.fromPayload(payload);
               } catch (err) {
-                signal.input![i] = defaultPayloadConverter.toPayload(`an undecodable payload (${err instanceof Error ? err.message.slice(0, 200) : 'unknown encoding'})`)!;
+                signal.input![i] = defaultPayloadConverter.toPayload(
+                  `an undecodable payload (${err instanceof Error ? err.message.slice(0, 200) : 'unknown encoding'})`,
+                )!;
               }
             });
           }

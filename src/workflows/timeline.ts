@@ -37,7 +37,9 @@ export function regionChildDetails(input: RegionInput): string {
 export function imageStep(image: ReleaseRef['image'], registry: string): string {
   const ref = `${image.name}:${image.tag}`;
   if (registry === image.source) return `verify ${ref} in its source registry ${registry}`;
-  return (image.replication?.mode ?? 'copy') === 'copy' ? `copy ${ref} to registry ${registry}` : `wait for ${ref} to replicate to ${registry}`;
+  return (image.replication?.mode ?? 'copy') === 'copy'
+    ? `copy ${ref} to registry ${registry}`
+    : `wait for ${ref} to replicate to ${registry}`;
 }
 
 /** The release's current details: phase, wave, regions in flight, what it waits for. */
@@ -68,11 +70,16 @@ export function releaseDetails(status: ReleaseStatus): string {
 
 /** A region's current details: its phase and what it waits for. */
 export function regionDetails(status: RegionStatus, release: Pick<ReleaseRef, 'app' | 'version'>): string {
-  const lines = [`**${status.phase}**: ${release.app} ${release.version} in ${status.name}, wave ${status.wave}, attempt ${status.attempts}`];
+  const lines = [
+    `**${status.phase}**: ${release.app} ${release.version} in ${status.name}, wave ${status.wave}, attempt ${status.attempts}`,
+  ];
   if (status.waitingFor) lines.push('', `Waiting for ${status.waitingFor}${untilText(status.until)}`);
   if (status.analysis) {
     const a = status.analysis;
-    lines.push('', `Bake analysis: ${a.verdict}, ${a.passed} passed, ${a.failed} failed, ${a.inconclusive} inconclusive measurements`);
+    lines.push(
+      '',
+      `Bake analysis: ${a.verdict}, ${a.passed} passed, ${a.failed} failed, ${a.inconclusive} inconclusive measurements`,
+    );
   }
   if (status.error) lines.push('', `Error: ${status.error}`);
   return lines.join('\n');

@@ -13,14 +13,20 @@ describe('activity metrics', () => {
     for (const name of Object.values(activityMetricNames)) expect(name).toMatch(/^meridian_[a-z_]+_total$/);
   });
 
-  it('count copied bytes through the running activity\'s meter, tagged with the registry; nothing for zero bytes', async () => {
+  it("count copied bytes through the running activity's meter, tagged with the registry; nothing for zero bytes", async () => {
     const meter = recordingMeter();
     await new MockActivityEnvironment({}, { metricMeter: meter }).run(async () => {
       countImageCopyBytes(2048, 'registry.eu.example:5000');
       countImageCopyBytes(0, 'registry.eu.example:5000');
     });
     expect(meter.recorded).toEqual([
-      { name: 'meridian_image_copy_bytes_total', kind: 'counter', unit: 'bytes', value: 2048, tags: expect.objectContaining({ registry: 'registry.eu.example:5000' }) },
+      {
+        name: 'meridian_image_copy_bytes_total',
+        kind: 'counter',
+        unit: 'bytes',
+        value: 2048,
+        tags: expect.objectContaining({ registry: 'registry.eu.example:5000' }),
+      },
     ]);
   });
 
@@ -43,7 +49,12 @@ describe('the replicateImage activity', () => {
 
   beforeAll(async () => {
     [source, target] = await Promise.all([startTestRegistry(), startTestRegistry()]);
-    image = await pushDemoImage({ registry: source.host, repository: 'shop/api', tag: '2.4.0', seed: 'activity-metrics.test' });
+    image = await pushDemoImage({
+      registry: source.host,
+      repository: 'shop/api',
+      tag: '2.4.0',
+      seed: 'activity-metrics.test',
+    });
   });
 
   afterAll(async () => {
@@ -53,9 +64,11 @@ describe('the replicateImage activity', () => {
   it('counts every byte it copies into the target, once: a copy of what is already there adds nothing', async () => {
     const meter = recordingMeter();
     const env = new MockActivityEnvironment({}, { metricMeter: meter });
-    const copy = (): Promise<ReplicatedImage> => env.run(activities.replicateImage, { release: release(), registry: target.host });
+    const copy = (): Promise<ReplicatedImage> =>
+      env.run(activities.replicateImage, { release: release(), registry: target.host });
     const first = await copy();
-    const bytes = () => meter.recorded.filter((m) => m.name === activityMetricNames.imageCopyBytes).reduce((sum, m) => sum + m.value, 0);
+    const bytes = () =>
+      meter.recorded.filter((m) => m.name === activityMetricNames.imageCopyBytes).reduce((sum, m) => sum + m.value, 0);
     expect(first.how).toBe('copied');
     expect(bytes()).toBe(image.bytes);
     expect(first.blobs.bytesCopied).toBe(image.bytes);

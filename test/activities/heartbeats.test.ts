@@ -27,7 +27,9 @@ describe('heartbeating', () => {
     const env = new MockActivityEnvironment();
     let beats = 0;
     env.on('heartbeat', () => beats++);
-    await expect(env.run(() => heartbeating(async () => Promise.reject(new Error('cluster did not answer')), 20))).rejects.toThrow('cluster did not answer');
+    await expect(
+      env.run(() => heartbeating(async () => Promise.reject(new Error('cluster did not answer')), 20)),
+    ).rejects.toThrow('cluster did not answer');
     const after = beats;
     await new Promise((r) => setTimeout(r, 80));
     expect(beats).toBe(after);

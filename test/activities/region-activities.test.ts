@@ -17,11 +17,19 @@ const activities = createActivities({ helmPath: requireTool('helm'), logger: pin
 const folder = mkdtempSync(join(tmpdir(), 'meridian-render-activity-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-async function failureOf(files: Record<string, string>, values: Record<string, unknown> = {}): Promise<ApplicationFailure> {
+async function failureOf(
+  files: Record<string, string>,
+  values: Record<string, unknown> = {},
+): Promise<ApplicationFailure> {
   const dir = mkdtempSync(join(folder, 'manifests-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const template = packTemplate(dir, 'manifests', 'shop-api', 'spec.template.manifests.path');
-  const release = { releaseId: releaseIdOf(spec), app: spec.metadata.app, version: spec.metadata.version, image: spec.spec.image };
+  const release = {
+    releaseId: releaseIdOf(spec),
+    app: spec.metadata.app,
+    version: spec.metadata.version,
+    image: spec.spec.image,
+  };
   let thrown: unknown;
   try {
     await new MockActivityEnvironment().run(activities.renderRegion, { release, region, template, values });
@@ -32,19 +40,29 @@ async function failureOf(files: Record<string, string>, values: Record<string, u
   return thrown as ApplicationFailure;
 }
 
-const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: shop-api }\nspec:\n  template:\n    spec:\n      containers: [{ name: api, image: "shop/api:1" }]\n';
+const deployment =
+  'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: shop-api }\nspec:\n  template:\n    spec:\n      containers: [{ name: api, image: "shop/api:1" }]\n';
 
 describe('renderRegion activity with hostile input', () => {
   it('fails a manifest file with an alias to no anchor as non-retryable invalid input naming file:line:col', async () => {
-    const failure = await failureOf({ 'deployment.yaml': `${deployment}---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\ndata: { a: *nope }\n` });
+    const failure = await failureOf({
+      'deployment.yaml': `${deployment}---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\ndata: { a: *nope }\n`,
+    });
     expect(failure).toMatchObject({ nonRetryable: true, type: 'InvalidInput' });
-    expect(failure.message).toMatch(/^deployment\.yaml is not valid YAML: deployment\.yaml:12:12: alias "nope" names no anchor defined before it/);
+    expect(failure.message).toMatch(
+      /^deployment\.yaml is not valid YAML: deployment\.yaml:12:12: alias "nope" names no anchor defined before it/,
+    );
   });
 
   it('fails a value path through __proto__ as non-retryable invalid input, and Object.prototype stays clean', async () => {
-    const failure = await failureOf({ 'deployment.yaml': deployment }, { 'Deployment/shop-api:spec.__proto__.polluted': 'yes' });
+    const failure = await failureOf(
+      { 'deployment.yaml': deployment },
+      { 'Deployment/shop-api:spec.__proto__.polluted': 'yes' },
+    );
     expect(failure).toMatchObject({ nonRetryable: true, type: 'InvalidInput' });
-    expect(failure.message).toMatch(/^template value "Deployment\/shop-api:spec.__proto__.polluted": the field path names "__proto__"/);
+    expect(failure.message).toMatch(
+      /^template value "Deployment\/shop-api:spec.__proto__.polluted": the field path names "__proto__"/,
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

@@ -1,11 +1,22 @@
-import { compareWithSkopeo, describeReplicationComparison, type ReplicationComparison } from '../../src/bench/image-replication-vs-skopeo';
+import {
+  compareWithSkopeo,
+  describeReplicationComparison,
+  type ReplicationComparison,
+} from '../../src/bench/image-replication-vs-skopeo';
 import { findTool } from '../../src/rig/toolchain';
 
 const hasTools = findTool('skopeo') !== undefined && findTool('docker-registry') !== undefined;
 
 describe('compareWithSkopeo', () => {
   (hasTools ? it : it.skip)('copies a small image both ways, checks every target and compares the times', async () => {
-    const c = await compareWithSkopeo({ totalBytes: 300 * 1024, layers: 3, sharedLayers: 1, platforms: ['linux/amd64', 'linux/arm64'], registries: 3, rounds: 1 });
+    const c = await compareWithSkopeo({
+      totalBytes: 300 * 1024,
+      layers: 3,
+      sharedLayers: 1,
+      platforms: ['linux/amd64', 'linux/arm64'],
+      registries: 3,
+      rounds: 1,
+    });
 
     // 1 shared layer, 2 of each platform's own, 2 configs; B changes each platform's last layer and config.
     expect(c.image).toMatchObject({ platforms: ['linux/amd64', 'linux/arm64'], layers: 3, sharedLayers: 1, blobs: 7 });
@@ -55,7 +66,13 @@ describe('compareWithSkopeo', () => {
 
 describe('describeReplicationComparison', () => {
   it('says it in a heading, a line per scenario and the rounds', () => {
-    const run = (wallMs: number, peakMiB: number, cpuMs: number, extra: object) => ({ wallMs, peakRssBytes: peakMiB * 2 ** 20, cpuMs, digest: 'sha256:x', ...extra });
+    const run = (wallMs: number, peakMiB: number, cpuMs: number, extra: object) => ({
+      wallMs,
+      peakRssBytes: peakMiB * 2 ** 20,
+      cpuMs,
+      digest: 'sha256:x',
+      ...extra,
+    });
     const ours = (wallMs: number, cpuMs: number) => run(wallMs, 150, cpuMs, { rssBeforeBytes: 140 * 2 ** 20 });
     const theirs = (wallMs: number, cpuMs: number) => run(wallMs, 66, cpuMs, { largestProcessRssBytes: 22 * 2 ** 20 });
     const scenario = (bytesPerTarget: number, meridianMs: number, skopeoMs: number) => ({
@@ -73,12 +90,27 @@ describe('describeReplicationComparison', () => {
       skopeoCpuMs: 2200,
     });
     const c: ReplicationComparison = {
-      image: { platforms: ['linux/amd64', 'linux/arm64'], layers: 6, sharedLayers: 2, blobs: 12, bytes: 200e6, digest: 'sha256:a' },
+      image: {
+        platforms: ['linux/amd64', 'linux/arm64'],
+        layers: 6,
+        sharedLayers: 2,
+        blobs: 12,
+        bytes: 200e6,
+        digest: 'sha256:a',
+      },
       update: { newBlobs: 4, newBytes: 12.9e6, digest: 'sha256:b' },
       registries: 3,
       rounds: [
-        { first: 'meridian', meridian: { full: ours(3600, 1800), shared: ours(450, 200) }, skopeo: { full: theirs(4000, 2200), shared: theirs(700, 300) } },
-        { first: 'skopeo', meridian: { full: ours(3800, 1800), shared: ours(550, 200) }, skopeo: { full: theirs(3800, 2200), shared: theirs(700, 300) } },
+        {
+          first: 'meridian',
+          meridian: { full: ours(3600, 1800), shared: ours(450, 200) },
+          skopeo: { full: theirs(4000, 2200), shared: theirs(700, 300) },
+        },
+        {
+          first: 'skopeo',
+          meridian: { full: ours(3800, 1800), shared: ours(550, 200) },
+          skopeo: { full: theirs(3800, 2200), shared: theirs(700, 300) },
+        },
       ],
       full: scenario(200e6, 3700, 3900),
       shared: scenario(12.9e6, 500, 700),

@@ -11,6 +11,8 @@ describe('recorded traffic parsing bench (quick form)', () => {
     }
     const text = describeInputParsing(results);
     expect(text.split('\n')).toHaveLength(7);
-    expect(text).toMatch(/access log line of 262144 characters \(over the bound: refused\): [\d.]+ ms \(refused\), baseline [\d.]+ ms, ratio [\d.]+x/);
+    expect(text).toMatch(
+      /access log line of 262144 characters \(over the bound: refused\): [\d.]+ ms \(refused\), baseline [\d.]+ ms, ratio [\d.]+x/,
+    );
   });
 });

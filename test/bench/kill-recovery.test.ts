@@ -13,10 +13,18 @@ describe('describeKillRecovery', () => {
   });
 
   it('names the worst kind beside its heartbeat timeout and its start-to-close limit, and lists every kind', () => {
-    expect(describeKillRecovery([result('checks', 21_100, 120_000), result('copy', 25_400, 660_000), result('rollback', 22_100, 300_000)])).toBe(
+    expect(
+      describeKillRecovery([
+        result('checks', 21_100, 120_000),
+        result('copy', 25_400, 660_000),
+        result('rollback', 22_100, 300_000),
+      ]),
+    ).toBe(
       'recovery from a SIGKILLed worker, worst of 3 kinds: 25.4 s (copy), 1.27x its 20.0 s heartbeat timeout, 0.04x the 660.0 s start-to-close limit a kill cost without one; ' +
         'per kind: checks 21.1 s, copy 25.4 s, rollback 22.1 s',
     );
-    expect(describeKillRecovery([result('checks', 22_100, 120_000)])).toMatch(/^recovery from a SIGKILLed worker, worst of 1 kind: 22\.1 s \(checks\), 1\.10x/);
+    expect(describeKillRecovery([result('checks', 22_100, 120_000)])).toMatch(
+      /^recovery from a SIGKILLed worker, worst of 1 kind: 22\.1 s \(checks\), 1\.10x/,
+    );
   });
 });

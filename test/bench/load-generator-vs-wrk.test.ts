@@ -1,5 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { compareWithWrk, describeGeneratorComparison, type GeneratorComparison } from '../../src/bench/load-generator-vs-wrk';
+import {
+  compareWithWrk,
+  describeGeneratorComparison,
+  type GeneratorComparison,
+} from '../../src/bench/load-generator-vs-wrk';
 
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
 
@@ -19,7 +23,13 @@ describe('compareWithWrk', () => {
   });
 
   it('says it in one line', () => {
-    const run = (rps: number, cpu: number) => ({ rps, requests: rps * 10, errors: 0, cpuUsPerRequest: cpu, targetCpuUsPerRequest: 21 });
+    const run = (rps: number, cpu: number) => ({
+      rps,
+      requests: rps * 10,
+      errors: 0,
+      cpuUsPerRequest: cpu,
+      targetCpuUsPerRequest: 21,
+    });
     const c: GeneratorComparison = {
       connections: 10,
       durationMs: 10_000,

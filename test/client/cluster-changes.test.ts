@@ -8,19 +8,36 @@ const context = rig.regions[0].context;
 const namespace = uniqueName('diff-secret');
 const core = () => rig.kube(context).makeApiClient(CoreV1Api);
 const b64 = (text: string) => Buffer.from(text).toString('base64');
-const secret = (fields: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'shop-db', namespace }, type: 'Opaque', ...fields }) as KubernetesObject;
+const secret = (fields: Record<string, unknown>) =>
+  ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'shop-db', namespace },
+    type: 'Opaque',
+    ...fields,
+  }) as KubernetesObject;
 
 beforeAll(async () => {
   await core().createNamespace({ body: { metadata: { name: namespace } } });
-  await core().createNamespacedSecret({ namespace, body: secret({ data: { password: b64('live-password-1'), user: b64('shop-user'), old: b64('old-value-9') } }) as never });
+  await core().createNamespacedSecret({
+    namespace,
+    body: secret({
+      data: { password: b64('live-password-1'), user: b64('shop-user'), old: b64('old-value-9') },
+    }) as never,
+  });
 });
 afterAll(async () => {
-  await core().deleteNamespace({ name: namespace }).catch(() => undefined);
+  await core()
+    .deleteNamespace({ name: namespace })
+    .catch(() => undefined);
 });
 
 describe('previewClusterChanges', () => {
   it("shows which keys of a Secret change, never a value, from the live object or the dry run's answer", async () => {
-    const rendered = secret({ data: { user: b64('shop-user') }, stringData: { password: 'rendered-password-2', token: 'new-token-3' } });
+    const rendered = secret({
+      data: { user: b64('shop-user') },
+      stringData: { password: 'rendered-password-2', token: 'new-token-3' },
+    });
     const { changes } = await previewClusterChanges(rig.kube(context), [rendered], namespace, `cluster ${context}`);
     expect(changes.map((c) => [c.object, c.change])).toEqual([[`Secret ${namespace}/shop-db`, 'changed']]);
     const { diff } = changes[0];

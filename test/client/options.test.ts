@@ -22,17 +22,34 @@ describe('duration options', () => {
   });
 
   it.each([
-    ['--bake', `${'9'.repeat(400)}d`, undefined, /^--bake: at most 30d: give a shorter duration, got "9{80}…" \(401 characters\)$/],
+    [
+      '--bake',
+      `${'9'.repeat(400)}d`,
+      undefined,
+      /^--bake: at most 30d: give a shorter duration, got "9{80}…" \(401 characters\)$/,
+    ],
     ['--bake', '31d', undefined, /^--bake: at most 30d: give a shorter duration, got "31d"$/],
     ['--canary-soak', '1e400d', undefined, /^--canary-soak: expected a duration such as/],
-    ['--load-duration', '25d', maxTimerMs, /^--load-duration: at most 24d \(the longest a timer can wait\): give a shorter duration, got "25d"$/],
-    ['--analysis-interval', `${'1'.repeat(350)}ms`, undefined, /^--analysis-interval: at most 30d: give a shorter duration/],
+    [
+      '--load-duration',
+      '25d',
+      maxTimerMs,
+      /^--load-duration: at most 24d \(the longest a timer can wait\): give a shorter duration, got "25d"$/,
+    ],
+    [
+      '--analysis-interval',
+      `${'1'.repeat(350)}ms`,
+      undefined,
+      /^--analysis-interval: at most 30d: give a shorter duration/,
+    ],
   ])('refuse %s (case %#) with the bound, never Infinity', (flag, value, maxMs, message) => {
     expect(refusal(() => durationParser(flag, maxMs)(value))).toMatch(message);
   });
 
   it('refuse less than their least, saying what to give', () => {
-    expect(refusal(() => durationParser('--load-duration', maxTimerMs, { ms: 1000, fix: 'give 1s or more' })('999ms'))).toBe('--load-duration: give 1s or more');
+    expect(
+      refusal(() => durationParser('--load-duration', maxTimerMs, { ms: 1000, fix: 'give 1s or more' })('999ms')),
+    ).toBe('--load-duration: give 1s or more');
   });
 
   it('never return a number that is not finite', () => {
@@ -55,6 +72,11 @@ describe('overridesFrom', () => {
   it('names the bake and soak always, the load duration and analysis interval only when given (older releases keep their input)', () => {
     expect(overridesFrom({})).toEqual({ bakeMs: undefined, canarySoakMs: undefined });
     expect(Object.keys(overridesFrom({}))).toEqual(['bakeMs', 'canarySoakMs']);
-    expect(overridesFrom({ bake: 1, canarySoak: 2, loadDuration: 3000, analysisInterval: 4000 })).toEqual({ bakeMs: 1, canarySoakMs: 2, loadDurationMs: 3000, analysisIntervalMs: 4000 });
+    expect(overridesFrom({ bake: 1, canarySoak: 2, loadDuration: 3000, analysisInterval: 4000 })).toEqual({
+      bakeMs: 1,
+      canarySoakMs: 2,
+      loadDurationMs: 3000,
+      analysisIntervalMs: 4000,
+    });
   });
 });

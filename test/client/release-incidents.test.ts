@@ -25,7 +25,11 @@ function specWithIncidents(csv: string): string {
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(argv, { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+  const code = await runCli(argv, {
+    out: (t) => void (stdout += t),
+    err: (t) => void (stderr += t),
+    env: { TEMPORAL_ADDRESS: '127.0.0.1:1' },
+  });
   return { code, stdout, stderr };
 }
 
@@ -60,7 +64,9 @@ describe('the incident history of a release', () => {
   });
 
   it('is refused by validate when a time has no zone or is not ISO 8601, naming the file, line and the expected form', async () => {
-    const csv = exampleCsv.replace('2026-05-19T13:20:00Z', '2026-05-19T13:20:00').replace('2026-06-02T09:28:00Z', '06/02/2026 09:28');
+    const csv = exampleCsv
+      .replace('2026-05-19T13:20:00Z', '2026-05-19T13:20:00')
+      .replace('2026-06-02T09:28:00Z', '06/02/2026 09:28');
     const file = specWithIncidents(csv);
     expect(rejectionOf(file).problems).toEqual([
       'spec.rollout.timeToSmoke.incidents: "./incidents.csv" line 3 (INC-2044): deployed_at "2026-05-19T13:20:00" has no time zone, so it would be read in this machine\'s local time: add Z for UTC or the offset it was written in, e.g. 2026-05-19T13:20:00Z or 2026-05-19T13:20:00+09:00',
@@ -76,7 +82,9 @@ describe('the incident history of a release', () => {
 
   it('is refused by validate when a row cannot be used (detected before deployed), never left out silently', async () => {
     const file = specWithIncidents(exampleCsv.replace('2026-05-04T08:41:00Z', '2026-05-04T07:41:00Z'));
-    expect(rejectionOf(file).problems).toEqual(['spec.rollout.timeToSmoke.incidents: "./incidents.csv" line 2 (INC-2031): detected_at is before deployed_at']);
+    expect(rejectionOf(file).problems).toEqual([
+      'spec.rollout.timeToSmoke.incidents: "./incidents.csv" line 2 (INC-2031): detected_at is before deployed_at',
+    ]);
     expect((await cli('validate', '-f', file)).code).toBe(2);
   });
 
@@ -84,17 +92,23 @@ describe('the incident history of a release', () => {
     for (const [csv, hint] of [
       ['', ''],
       ['SECRET=hunter2\n', ''],
-      ['incident;deployed_at;detected_at\nA;2026-05-04T08:00:00Z;2026-05-04T08:41:00Z\n', ': its columns are separated by semicolons or tabs; separate them by commas'],
+      [
+        'incident;deployed_at;detected_at\nA;2026-05-04T08:00:00Z;2026-05-04T08:41:00Z\n',
+        ': its columns are separated by semicolons or tabs; separate them by commas',
+      ],
     ]) {
       const err = rejectionOf(specWithIncidents(csv));
-      expect(err.problems).toEqual([`spec.rollout.timeToSmoke.incidents: "./incidents.csv" line 1: the header lacks incident, deployed_at, detected_at${hint}`]);
+      expect(err.problems).toEqual([
+        `spec.rollout.timeToSmoke.incidents: "./incidents.csv" line 1: the header lacks incident, deployed_at, detected_at${hint}`,
+      ]);
       expect(err.problems.join('\n')).not.toContain('hunter2');
     }
   });
 
   it('warns, in validate and plan, of a history with no incident: every bake is the floor', async () => {
     const file = specWithIncidents('incident,deployed_at,detected_at,severity,summary\r\r');
-    const warning = 'warning: spec.rollout.timeToSmoke.incidents: "./incidents.csv" no incident below the header: time-to-smoke has nothing to learn from, so every bake is the floor; add incidents, or name no incidents file\n';
+    const warning =
+      'warning: spec.rollout.timeToSmoke.incidents: "./incidents.csv" no incident below the header: time-to-smoke has nothing to learn from, so every bake is the floor; add incidents, or name no incidents file\n';
     const validate = await cli('validate', '-f', file);
     expect(validate.code).toBe(0);
     expect(validate.stderr).toContain(warning);
@@ -114,7 +128,9 @@ describe('the incident history of a release', () => {
   });
 
   it('warns of incidents deployed after the release starts, which do not count', () => {
-    const release = loadRelease(specWithIncidents(`${exampleCsv}INC-9999,2027-11-01T10:00:00Z,2027-11-01T11:00:00Z,1,next year\n`));
+    const release = loadRelease(
+      specWithIncidents(`${exampleCsv}INC-9999,2027-11-01T10:00:00Z,2027-11-01T11:00:00Z,1,next year\n`),
+    );
     expect(releaseTimeToSmoke(release, releaseStart).warnings).toEqual([
       'spec.rollout.timeToSmoke.incidents: "./incidents.csv" line 10: 1 incident was deployed after now and does not count: check the year and the zone of its times',
     ]);
@@ -122,9 +138,14 @@ describe('the incident history of a release', () => {
 
   it('reads and checks the history when a release was loaded without it', () => {
     const release = loadRelease(specWithIncidents(exampleCsv));
-    writeFileSync(join(release.file, '..', 'incidents.csv'), 'incident,deployed_at,detected_at\nA,2026-05-04 08:00,2026-05-04T08:41:00Z\n');
+    writeFileSync(
+      join(release.file, '..', 'incidents.csv'),
+      'incident,deployed_at,detected_at\nA,2026-05-04 08:00,2026-05-04T08:41:00Z\n',
+    );
     const { incidents: _read, ...withoutHistory } = release;
     expect(() => releaseTimeToSmoke(withoutHistory, releaseStart)).toThrow(InvalidInputError);
-    expect(() => releaseTimeToSmoke(withoutHistory, releaseStart)).toThrow('"./incidents.csv" is not a usable incident history');
+    expect(() => releaseTimeToSmoke(withoutHistory, releaseStart)).toThrow(
+      '"./incidents.csv" is not a usable incident history',
+    );
   });
 });

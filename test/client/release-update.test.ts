@@ -21,7 +21,11 @@ describe('checkOperatorRequest (before the CLI sends anything)', () => {
     expect(refusal(() => checkOperatorRequest('abort', 'abort', { by: 'alice', reason: 'r'.repeat(2000) }))).toBe(
       'abort: reason: at most 1024 characters, got 2000: shorten it (from --reason); nothing was sent',
     );
-    expect(refusal(() => checkOperatorRequest('pause', 'pause', { by: 'x\u001b[2J' }))).toMatch(/^pause: by: one line of printable text, .*\(from MERIDIAN_OPERATOR \(or your user@host\)\); nothing was sent$/);
-    expect(refusal(() => checkOperatorRequest('approve', 'approve', { by: 'a', gate: 'after-lunch' }))).toMatch(/^approve: gate: .*\(from --gate\); nothing was sent$/);
+    expect(refusal(() => checkOperatorRequest('pause', 'pause', { by: 'x\u001b[2J' }))).toMatch(
+      /^pause: by: one line of printable text, .*\(from MERIDIAN_OPERATOR \(or your user@host\)\); nothing was sent$/,
+    );
+    expect(refusal(() => checkOperatorRequest('approve', 'approve', { by: 'a', gate: 'after-lunch' }))).toMatch(
+      /^approve: gate: .*\(from --gate\); nothing was sent$/,
+    );
   });
 });

@@ -8,7 +8,14 @@ const k1 = key('k1');
 const k2 = key('k2');
 const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString();
 
-const release = { releaseId: 'release-shop-api-2.4.0', regions: Array.from({ length: 40 }, (_, i) => ({ name: `region-${i}`, wave: i % 4, note: 'the same words again and again' })) };
+const release = {
+  releaseId: 'release-shop-api-2.4.0',
+  regions: Array.from({ length: 40 }, (_, i) => ({
+    name: `region-${i}`,
+    wave: i % 4,
+    note: 'the same words again and again',
+  })),
+};
 
 async function roundTrip(codec: AesGcmPayloadCodec, value: unknown): Promise<unknown> {
   const [encoded] = await codec.encode([defaultPayloadConverter.toPayload(value)]);
@@ -35,7 +42,8 @@ describe('AesGcmPayloadCodec', () => {
     const codec = new AesGcmPayloadCodec([k1]);
     const payload = defaultPayloadConverter.toPayload('same');
     const [a, b] = await codec.encode([payload, payload]);
-    const plainLength = (await import('@temporalio/proto')).temporal.api.common.v1.Payload.encode(payload).finish().length;
+    const plainLength = (await import('@temporalio/proto')).temporal.api.common.v1.Payload.encode(payload).finish()
+      .length;
     expect(a.data?.length).toBe(12 + plainLength + 16);
     expect(Buffer.from(a.data!.subarray(0, 12)).equals(Buffer.from(b.data!.subarray(0, 12)))).toBe(false);
   });
@@ -48,7 +56,10 @@ describe('AesGcmPayloadCodec', () => {
     expect(text(fromNow.metadata?.['encryption-key-id'])).toBe('k2');
     expect(rotated.encryptingKeyId).toBe('k2');
     const decoded = await rotated.decode([fromBefore, fromNow]);
-    expect(decoded.map((p) => defaultPayloadConverter.fromPayload(p))).toEqual(['written under k1', 'written under k2']);
+    expect(decoded.map((p) => defaultPayloadConverter.fromPayload(p))).toEqual([
+      'written under k1',
+      'written under k2',
+    ]);
   });
 
   it('refuses a payload whose key id is unknown, naming the id and never a key', async () => {
@@ -73,8 +84,14 @@ describe('AesGcmPayloadCodec', () => {
       ['a ciphertext byte', (p: Payload) => ({ ...p, data: flip(p.data!, 20) })],
       ['the tag', (p: Payload) => ({ ...p, data: flip(p.data!, p.data!.length - 1) })],
       ['the IV', (p: Payload) => ({ ...p, data: flip(p.data!, 0) })],
-      ['the key id (another configured key)', (p: Payload) => ({ ...p, metadata: { ...p.metadata, 'encryption-key-id': Buffer.from('k2') } })],
-      ['the compression flag', (p: Payload) => ({ ...p, metadata: { ...p.metadata, 'meridian-compression': Buffer.from('none') } })],
+      [
+        'the key id (another configured key)',
+        (p: Payload) => ({ ...p, metadata: { ...p.metadata, 'encryption-key-id': Buffer.from('k2') } }),
+      ],
+      [
+        'the compression flag',
+        (p: Payload) => ({ ...p, metadata: { ...p.metadata, 'meridian-compression': Buffer.from('none') } }),
+      ],
     ])('%s', async (_what, tamper) => {
       const encoded = await encodeOne();
       await expect(codec.decode([tamper(encoded)])).rejects.toThrow(/failed authentication/);
@@ -87,7 +104,9 @@ describe('AesGcmPayloadCodec', () => {
 
     it('an encrypted payload with no key id', async () => {
       const encoded = await encodeOne();
-      await expect(codec.decode([{ ...encoded, metadata: { encoding: encoded.metadata!.encoding } }])).rejects.toThrow(/no encryption-key-id/);
+      await expect(codec.decode([{ ...encoded, metadata: { encoding: encoded.metadata!.encoding } }])).rejects.toThrow(
+        /no encryption-key-id/,
+      );
     });
   });
 
@@ -113,7 +132,9 @@ describe('AesGcmPayloadCodec', () => {
   });
 
   it('leaves a payload that gzip would grow uncompressed', async () => {
-    const [encoded] = await new AesGcmPayloadCodec([k1], 'gzip').encode([defaultPayloadConverter.toPayload(randomBytes(64))]);
+    const [encoded] = await new AesGcmPayloadCodec([k1], 'gzip').encode([
+      defaultPayloadConverter.toPayload(randomBytes(64)),
+    ]);
     expect(encoded.metadata?.['meridian-compression']).toBeUndefined();
   });
 });

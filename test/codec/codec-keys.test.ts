@@ -50,17 +50,49 @@ describe('codec keys from the environment', () => {
   describe('refuses bad keys, naming the variable and entry, never the key', () => {
     const secret = b64(31);
     it.each([
-      ['a key of 31 bytes', { MERIDIAN_CODEC_KEYS: `k1:${secret}` }, /MERIDIAN_CODEC_KEYS entry 1: key "k1" is 31 bytes after base64 decoding.*exactly 32/],
-      ['a key of 33 bytes', { MERIDIAN_CODEC_KEYS: `k1:${b64()},k2:${b64(33)}` }, /MERIDIAN_CODEC_KEYS entry 2: key "k2" is 33 bytes/],
+      [
+        'a key of 31 bytes',
+        { MERIDIAN_CODEC_KEYS: `k1:${secret}` },
+        /MERIDIAN_CODEC_KEYS entry 1: key "k1" is 31 bytes after base64 decoding.*exactly 32/,
+      ],
+      [
+        'a key of 33 bytes',
+        { MERIDIAN_CODEC_KEYS: `k1:${b64()},k2:${b64(33)}` },
+        /MERIDIAN_CODEC_KEYS entry 2: key "k2" is 33 bytes/,
+      ],
       ['an entry without an id', { MERIDIAN_CODEC_KEYS: secret }, /MERIDIAN_CODEC_KEYS entry 1 is not id:base64/],
-      ['an id with a space', { MERIDIAN_CODEC_KEYS: `my key:${b64()}` }, /MERIDIAN_CODEC_KEYS entry 1: the key id must be 1 to 64/],
+      [
+        'an id with a space',
+        { MERIDIAN_CODEC_KEYS: `my key:${b64()}` },
+        /MERIDIAN_CODEC_KEYS entry 1: the key id must be 1 to 64/,
+      ],
       ['an id of 65 characters', { MERIDIAN_CODEC_KEYS: `${'a'.repeat(65)}:${b64()}` }, /the key id must be 1 to 64/],
-      ['a duplicate id', { MERIDIAN_CODEC_KEYS: `k1:${b64()},k1:${b64()}` }, /key id "k1" appears twice in MERIDIAN_CODEC_KEYS/],
-      ['not base64', { MERIDIAN_CODEC_KEYS: `k1:${secret.slice(0, 10)}!!${secret.slice(12)}` }, /key "k1" is not valid base64/],
+      [
+        'a duplicate id',
+        { MERIDIAN_CODEC_KEYS: `k1:${b64()},k1:${b64()}` },
+        /key id "k1" appears twice in MERIDIAN_CODEC_KEYS/,
+      ],
+      [
+        'not base64',
+        { MERIDIAN_CODEC_KEYS: `k1:${secret.slice(0, 10)}!!${secret.slice(12)}` },
+        /key "k1" is not valid base64/,
+      ],
       ['only separators', { MERIDIAN_CODEC_KEYS: ' , ' }, /entry 1 is not id:base64/],
-      ['both variables', { MERIDIAN_CODEC_KEYS: `k1:${b64()}`, MERIDIAN_CODEC_KEYS_FILE: '/etc/keys' }, /both MERIDIAN_CODEC_KEYS and MERIDIAN_CODEC_KEYS_FILE/],
-      ['unknown compression', { MERIDIAN_CODEC_KEYS: `k1:${b64()}`, MERIDIAN_CODEC_COMPRESSION: 'zstd' }, /MERIDIAN_CODEC_COMPRESSION is "zstd": use gzip or none/],
-      ['compression without keys', { MERIDIAN_CODEC_COMPRESSION: 'gzip' }, /MERIDIAN_CODEC_COMPRESSION=gzip needs MERIDIAN_CODEC_KEYS/],
+      [
+        'both variables',
+        { MERIDIAN_CODEC_KEYS: `k1:${b64()}`, MERIDIAN_CODEC_KEYS_FILE: '/etc/keys' },
+        /both MERIDIAN_CODEC_KEYS and MERIDIAN_CODEC_KEYS_FILE/,
+      ],
+      [
+        'unknown compression',
+        { MERIDIAN_CODEC_KEYS: `k1:${b64()}`, MERIDIAN_CODEC_COMPRESSION: 'zstd' },
+        /MERIDIAN_CODEC_COMPRESSION is "zstd": use gzip or none/,
+      ],
+      [
+        'compression without keys',
+        { MERIDIAN_CODEC_COMPRESSION: 'gzip' },
+        /MERIDIAN_CODEC_COMPRESSION=gzip needs MERIDIAN_CODEC_KEYS/,
+      ],
     ])('%s', (_what, env, message) => {
       const text = refusal(env);
       expect(text).toMatch(message);
@@ -70,7 +102,9 @@ describe('codec keys from the environment', () => {
     it('a bad line of the file, by line number', () => {
       const file = join(dir, 'bad-line');
       writeFileSync(file, `# keys\nk2:${b64()}\nk1:${secret}\n`);
-      expect(refusal({ MERIDIAN_CODEC_KEYS_FILE: file })).toMatch(new RegExp(`MERIDIAN_CODEC_KEYS_FILE \\(${file}\\) line 3: key "k1" is 31 bytes`));
+      expect(refusal({ MERIDIAN_CODEC_KEYS_FILE: file })).toMatch(
+        new RegExp(`MERIDIAN_CODEC_KEYS_FILE \\(${file}\\) line 3: key "k1" is 31 bytes`),
+      );
     });
 
     it('a file with only comments', () => {
@@ -82,13 +116,17 @@ describe('codec keys from the environment', () => {
 
   describe('MERIDIAN_CODEC_KEYS_FILE must be a small regular file', () => {
     it('missing', () => {
-      expect(refusal({ MERIDIAN_CODEC_KEYS_FILE: join(dir, 'absent') })).toMatch(/MERIDIAN_CODEC_KEYS_FILE \(.*absent\) does not exist/);
+      expect(refusal({ MERIDIAN_CODEC_KEYS_FILE: join(dir, 'absent') })).toMatch(
+        /MERIDIAN_CODEC_KEYS_FILE \(.*absent\) does not exist/,
+      );
     });
     it('a directory', () => {
       expect(refusal({ MERIDIAN_CODEC_KEYS_FILE: dir })).toMatch(/is a directory/);
     });
     it('a device', () => {
-      expect(refusal({ MERIDIAN_CODEC_KEYS_FILE: '/dev/zero' })).toMatch(/is not a regular file \(a device, fifo or socket\)/);
+      expect(refusal({ MERIDIAN_CODEC_KEYS_FILE: '/dev/zero' })).toMatch(
+        /is not a regular file \(a device, fifo or socket\)/,
+      );
     });
     it('a fifo, refused without blocking on it', () => {
       const fifo = join(dir, 'fifo');

@@ -12,7 +12,9 @@ const codec = new AesGcmPayloadCodec([{ id: 'k1', key: randomBytes(32) }]);
 function toJson(value: unknown) {
   const p = defaultPayloadConverter.toPayload(value);
   return {
-    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v as Uint8Array).toString('base64')])),
+    metadata: Object.fromEntries(
+      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v as Uint8Array).toString('base64')]),
+    ),
     data: Buffer.from(p.data ?? []).toString('base64'),
   };
 }
@@ -38,7 +40,11 @@ describe('the codec server', () => {
   });
 
   const post = (server: CodecServer, path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
 
   it('listens on 127.0.0.1 unless told otherwise', () => {
     expect(open.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -66,20 +72,28 @@ describe('the codec server', () => {
     expect(await (await post(open, '/decode', { payloads: [] })).json()).toEqual({ payloads: [] });
   });
 
-  it('answers the UI\'s CORS preflight for its origin with the headers it sends, without asking for the token', async () => {
+  it("answers the UI's CORS preflight for its origin with the headers it sends, without asking for the token", async () => {
     const res = await fetch(`${guarded.url}/decode`, {
       method: 'OPTIONS',
-      headers: { origin: uiOrigin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace,authorization' },
+      headers: {
+        origin: uiOrigin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-namespace,authorization',
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe(uiOrigin);
     expect(res.headers.get('access-control-allow-methods')).toContain('POST');
-    for (const h of ['content-type', 'x-namespace', 'authorization']) expect(res.headers.get('access-control-allow-headers')).toContain(h);
+    for (const h of ['content-type', 'x-namespace', 'authorization'])
+      expect(res.headers.get('access-control-allow-headers')).toContain(h);
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');
   });
 
   it('gives other origins no CORS headers', async () => {
-    const preflight = await fetch(`${open.url}/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(`${open.url}/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(preflight.status).toBe(403);
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     const res = await post(open, '/decode', { payloads: [] }, { origin: 'http://evil.example' });
@@ -102,10 +116,14 @@ describe('the codec server', () => {
 
     // Chunked: no content-length, so the server counts as it reads.
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${guarded.url}/decode`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        `${guarded.url}/decode`,
+        { method: 'POST', headers: { authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 20; i++) req.write(Buffer.alloc(8 * 1024, 'a'));
       req.end();
@@ -122,14 +140,18 @@ describe('the codec server', () => {
     expect((await post(open, '/decode', { nope: 1 })).status).toBe(400);
     const badBase64 = await post(open, '/encode', { payloads: [{ metadata: { encoding: 'not base64!' }, data: '' }] });
     expect(badBase64.status).toBe(400);
-    expect(((await badBase64.json()) as { error: string }).error).toBe('payloads[0].metadata["encoding"] must be a base64 string');
+    expect(((await badBase64.json()) as { error: string }).error).toBe(
+      'payloads[0].metadata["encoding"] must be a base64 string',
+    );
   });
 
   it('400 naming the key id when a payload was encrypted with a key it does not have', async () => {
     const other = new AesGcmPayloadCodec([{ id: 'k0', key: randomBytes(32) }]);
     const [p] = await other.encode([defaultPayloadConverter.toPayload('x')]);
     const json = {
-      metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v as Uint8Array).toString('base64')])),
+      metadata: Object.fromEntries(
+        Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v as Uint8Array).toString('base64')]),
+      ),
       data: Buffer.from(p.data ?? []).toString('base64'),
     };
     const res = await post(open, '/decode', { payloads: [json] });

@@ -1,7 +1,18 @@
-import { addMeasurement, concludeBake, emptyTally, fillQuery, judgeMetric, type Measurement } from '../../src/domain/bake-analysis';
+import {
+  addMeasurement,
+  concludeBake,
+  emptyTally,
+  fillQuery,
+  judgeMetric,
+  type Measurement,
+} from '../../src/domain/bake-analysis';
 
 const limits = { failureLimit: 1, inconclusiveLimit: 1 };
-const m = (outcome: Measurement['outcome'], detail = 'x'): Measurement => ({ at: '2026-11-26T10:00:00.000Z', outcome, readings: [{ name: 'error-rate', outcome, detail }] });
+const m = (outcome: Measurement['outcome'], detail = 'x'): Measurement => ({
+  at: '2026-11-26T10:00:00.000Z',
+  outcome,
+  readings: [{ name: 'error-rate', outcome, detail }],
+});
 
 describe('bake analysis', () => {
   it('judges a metric by its pass and fail conditions; between them, or without data, it is inconclusive', () => {
@@ -37,17 +48,27 @@ describe('bake analysis', () => {
 
   it('never passes a bake with too few data points or too little traffic', () => {
     const two = [m('passed'), m('passed')].reduce((t, x) => addMeasurement(t, x, limits), emptyTally);
-    expect(concludeBake(two, { minSamples: 3 })).toMatchObject({ verdict: 'inconclusive', reason: 'too few data points: 2 passing measurements, 3 needed' });
+    expect(concludeBake(two, { minSamples: 3 })).toMatchObject({
+      verdict: 'inconclusive',
+      reason: 'too few data points: 2 passing measurements, 3 needed',
+    });
     const three = addMeasurement(two, m('passed'), limits);
     const minRequests = { query: 'q', min: 100 };
-    expect(concludeBake(three, { minSamples: 3, minRequests }, 12)).toMatchObject({ verdict: 'inconclusive', reason: 'too little traffic: 12 requests during the bake, 100 needed', requests: 12 });
+    expect(concludeBake(three, { minSamples: 3, minRequests }, 12)).toMatchObject({
+      verdict: 'inconclusive',
+      reason: 'too little traffic: 12 requests during the bake, 100 needed',
+      requests: 12,
+    });
     expect(concludeBake(three, { minSamples: 3, minRequests }, undefined).verdict).toBe('inconclusive');
-    expect(concludeBake(three, { minSamples: 3, minRequests }, 250)).toMatchObject({ verdict: 'passed', requests: 250 });
+    expect(concludeBake(three, { minSamples: 3, minRequests }, 250)).toMatchObject({
+      verdict: 'passed',
+      requests: 250,
+    });
   });
 
   it('fills placeholders in queries and leaves unknown ones for Prometheus to reject', () => {
-    expect(fillQuery('sum(increase(x{region="{{region}}"}[{{ window }}])) {{other}}', { region: 'eu-west', window: '300s' })).toBe(
-      'sum(increase(x{region="eu-west"}[300s])) {{other}}',
-    );
+    expect(
+      fillQuery('sum(increase(x{region="{{region}}"}[{{ window }}])) {{other}}', { region: 'eu-west', window: '300s' }),
+    ).toBe('sum(increase(x{region="eu-west"}[300s])) {{other}}');
   });
 });

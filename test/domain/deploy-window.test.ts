@@ -1,13 +1,22 @@
 import { describeWindow, isOpen, localTime, nextOpening } from '../../src/domain/deploy-window';
 import { deployWindowSchema } from '../../src/domain/release-spec';
 
-const seoul = deployWindowSchema.parse({ timezone: 'Asia/Seoul', hours: '09:00-17:00', days: ['mon', 'tue', 'wed', 'thu', 'fri'], blocked: ['2026-12-25'] });
+const seoul = deployWindowSchema.parse({
+  timezone: 'Asia/Seoul',
+  hours: '09:00-17:00',
+  days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+  blocked: ['2026-12-25'],
+});
 const at = (iso: string) => Date.parse(iso);
 
 describe('deploy windows', () => {
   it('reads local time in the region time zone', () => {
     // 00:30 UTC is 09:30 in Seoul (UTC+9), a Thursday.
-    expect(localTime(at('2026-11-26T00:30:00Z'), 'Asia/Seoul')).toEqual({ date: '2026-11-26', day: 'thu', minute: 9 * 60 + 30 });
+    expect(localTime(at('2026-11-26T00:30:00Z'), 'Asia/Seoul')).toEqual({
+      date: '2026-11-26',
+      day: 'thu',
+      minute: 9 * 60 + 30,
+    });
   });
 
   it('is open during local working hours on working days only', () => {
@@ -28,7 +37,12 @@ describe('deploy windows', () => {
     const night = deployWindowSchema.parse({ timezone: 'Europe/Berlin', hours: '22:00-06:00' });
     expect(isOpen(at('2026-11-26T23:30:00Z'), night)).toBe(true); // 00:30 in Berlin
     expect(isOpen(at('2026-11-26T12:00:00Z'), night)).toBe(false);
-    const never = deployWindowSchema.parse({ timezone: 'UTC', hours: '09:00-10:00', days: ['mon'], blocked: ['2026-11-30', '2026-12-07'] });
+    const never = deployWindowSchema.parse({
+      timezone: 'UTC',
+      hours: '09:00-10:00',
+      days: ['mon'],
+      blocked: ['2026-11-30', '2026-12-07'],
+    });
     expect(nextOpening(at('2026-11-26T12:00:00Z'), never)).toBeUndefined();
     expect(describeWindow(seoul)).toBe('09:00-17:00 Asia/Seoul, mon,tue,wed,thu,fri, not on 2026-12-25');
   });

@@ -13,7 +13,10 @@ const figures = (over: Partial<LoadFigures> = {}, latencyMs: Partial<LoadFigures
   ...over,
 });
 
-const baseline = (latencyMs: Partial<LoadFigures['latencyMs']> = {}, over: Partial<LoadFigures> = {}): LoadBaseline => ({
+const baseline = (
+  latencyMs: Partial<LoadFigures['latencyMs']> = {},
+  over: Partial<LoadFigures> = {},
+): LoadBaseline => ({
   releaseId: 'release-shop-api-2.3.9',
   version: '2.3.9',
   figures: figures(over, { p50: 38, p90: 110, p99: 300, max: 850, ...latencyMs }),
@@ -32,7 +35,10 @@ describe('judgeLoad', () => {
 
   it('fails an error rate above its limit', () => {
     const verdict = judgeLoad(figures({ errorRate: 0.025 }), { errorRate: 0.01 });
-    expect(verdict).toMatchObject({ passed: false, gates: [{ gate: 'errorRate', passed: false, detail: 'error rate 2.5%, limit 1%' }] });
+    expect(verdict).toMatchObject({
+      passed: false,
+      gates: [{ gate: 'errorRate', passed: false, detail: 'error rate 2.5%, limit 1%' }],
+    });
   });
 
   it('judges regression against the baseline, in percent of its figures', () => {
@@ -67,7 +73,9 @@ describe('judgeLoad', () => {
   it('does not divide by a baseline latency of zero', () => {
     const verdict = judgeLoad(figures(), { regression: { p50: 0.2, p99: 0.2 } }, baseline({ p50: 0 }));
     expect(verdict.gates.map((g) => g.gate)).toEqual(['regression p99']);
-    expect(verdict.notes).toEqual(['regression p50 not judged: the baseline 2.3.9 recorded p50 0ms, so there is nothing to compare with']);
+    expect(verdict.notes).toEqual([
+      'regression p50 not judged: the baseline 2.3.9 recorded p50 0ms, so there is nothing to compare with',
+    ]);
     expect(JSON.stringify(verdict)).not.toMatch(/Infinity|NaN/);
   });
 
@@ -80,14 +88,23 @@ describe('judgeLoad', () => {
   });
 
   it('never passes a test that measured nothing', () => {
-    const empty = figures({ requests: 0, errorRate: 0, throughputRps: 0, statuses: {} }, { p50: 0, p90: 0, p99: 0, max: 0 });
+    const empty = figures(
+      { requests: 0, errorRate: 0, throughputRps: 0, statuses: {} },
+      { p50: 0, p90: 0, p99: 0, max: 0 },
+    );
     const verdict = judgeLoad(empty, {});
     expect(verdict.passed).toBe(false);
-    expect(verdict.gates).toEqual([{ gate: 'requests', passed: false, detail: 'no request was answered or failed: the load test measured nothing' }]);
+    expect(verdict.gates).toEqual([
+      { gate: 'requests', passed: false, detail: 'no request was answered or failed: the load test measured nothing' },
+    ]);
   });
 
   it('notes an endpoint that did not keep up with the asked rate, and a baseline run at another rate', () => {
-    const verdict = judgeLoad(figures({ throughputRps: 151.2 }), { regression: { p99: 0.5 } }, baseline({}, { targetRps: 100 }));
+    const verdict = judgeLoad(
+      figures({ throughputRps: 151.2 }),
+      { regression: { p99: 0.5 } },
+      baseline({}, { targetRps: 100 }),
+    );
     expect(verdict.passed).toBe(true);
     expect(verdict.notes).toEqual([
       'the baseline 2.3.9 ran at 100 requests/s and this test at 200: latencies are compared across different loads',
@@ -97,7 +114,13 @@ describe('judgeLoad', () => {
 });
 
 describe('formatMs', () => {
-  it.each([[412.4, '412ms'], [12.46, '12.5ms'], [2.149, '2.1ms'], [0.4213, '0.42ms'], [0, '0ms']])('formats %d as %s', (ms, text) => {
+  it.each([
+    [412.4, '412ms'],
+    [12.46, '12.5ms'],
+    [2.149, '2.1ms'],
+    [0.4213, '0.42ms'],
+    [0, '0ms'],
+  ])('formats %d as %s', (ms, text) => {
     expect(formatMs(ms)).toBe(text);
   });
 });

@@ -1,4 +1,12 @@
-import { comparableYaml, compareObject, objectName, pairObjects, redactSecretLists, redactSecretPair, withoutServerFields } from '../../src/domain/object-changes';
+import {
+  comparableYaml,
+  compareObject,
+  objectName,
+  pairObjects,
+  redactSecretLists,
+  redactSecretPair,
+  withoutServerFields,
+} from '../../src/domain/object-changes';
 
 /** A Deployment as a GET returns it: with everything the API server keeps for itself. */
 const live = {
@@ -38,7 +46,10 @@ describe('withoutServerFields', () => {
   });
 
   it('leaves no empty annotations behind and does not change its argument', () => {
-    const o = { kind: 'Service', metadata: { name: 's', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } } };
+    const o = {
+      kind: 'Service',
+      metadata: { name: 's', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } },
+    };
     expect(withoutServerFields(o)).toEqual({ kind: 'Service', metadata: { name: 's' } });
     expect(o.metadata.annotations).toHaveProperty(['kubectl.kubernetes.io/last-applied-configuration']);
   });
@@ -72,8 +83,12 @@ describe('compareObject', () => {
     after.spec.template.metadata.labels['app.kubernetes.io/version'] = '2.5.0';
     const change = compareObject('Deployment us-west/shop-api', comparableYaml(live), comparableYaml(after), labels);
     expect(change.change).toBe('changed');
-    expect(change.diff).toContain('--- live Deployment us-west/shop-api\n+++ after release Deployment us-west/shop-api\n');
-    expect(change.diff).toContain('\n-        app.kubernetes.io/version: 2.4.0\n+        app.kubernetes.io/version: 2.5.0\n');
+    expect(change.diff).toContain(
+      '--- live Deployment us-west/shop-api\n+++ after release Deployment us-west/shop-api\n',
+    );
+    expect(change.diff).toContain(
+      '\n-        app.kubernetes.io/version: 2.4.0\n+        app.kubernetes.io/version: 2.5.0\n',
+    );
   });
 
   it('reports a missing side as added or removed, with every line in the diff', () => {
@@ -93,7 +108,11 @@ describe('objectName', () => {
 describe('pairObjects', () => {
   it('pairs objects by API group, kind and name whatever their namespace, then lists what only the second side has', () => {
     const svc = (ns: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'shop-api', namespace: ns } });
-    const deploy = (ns: string, apiVersion = 'apps/v1') => ({ apiVersion, kind: 'Deployment', metadata: { name: 'shop-api', namespace: ns } });
+    const deploy = (ns: string, apiVersion = 'apps/v1') => ({
+      apiVersion,
+      kind: 'Deployment',
+      metadata: { name: 'shop-api', namespace: ns },
+    });
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'only-before', namespace: 'a' } };
     const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'only-after', namespace: 'b' } };
     expect(pairObjects([svc('a'), deploy('a'), cm], [job, deploy('b', 'apps/v2'), svc('b')])).toEqual([
@@ -106,32 +125,52 @@ describe('pairObjects', () => {
 });
 
 describe('redactSecretPair', () => {
-  const secret = (fields: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'us-west' }, type: 'Opaque', ...fields }) as Record<string, unknown>;
+  const secret = (fields: Record<string, unknown>) =>
+    ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'db', namespace: 'us-west' },
+      type: 'Opaque',
+      ...fields,
+    }) as Record<string, unknown>;
   const b64 = (text: string) => Buffer.from(text).toString('base64');
 
   it('shows keys and whether each value changed, never a value, on both sides', () => {
     const live = secret({ data: { password: b64('hunter2-old'), user: b64('shop'), gone: b64('old-only') } });
-    const rendered = secret({ data: { password: b64('hunter2-new'), user: b64('shop') }, stringData: { token: 'tok-new-value' } });
+    const rendered = secret({
+      data: { password: b64('hunter2-new'), user: b64('shop') },
+      stringData: { token: 'tok-new-value' },
+    });
     const [before, after] = redactSecretPair(live, rendered);
     expect(before).toMatchObject({ data: { password: '*** (before)', user: '***', gone: '***' } });
     expect(after).toMatchObject({ data: { password: '*** (after)', user: '***' }, stringData: { token: '***' } });
-    const change = compareObject('Secret us-west/db', comparableYaml(before!), comparableYaml(after!), { from: 'live', to: 'after' });
+    const change = compareObject('Secret us-west/db', comparableYaml(before!), comparableYaml(after!), {
+      from: 'live',
+      to: 'after',
+    });
     expect(change.change).toBe('changed');
     expect(change.diff).toContain('-  gone: "***"\n');
     expect(change.diff).toContain('-  password: "*** (before)"\n+  password: "*** (after)"\n');
     expect(change.diff).toContain('+stringData:\n+  token: "***"\n');
-    for (const value of ['hunter2', 'shop', 'old-only', 'tok-new', b64('hunter2-old'), b64('shop'), b64('old-only')]) expect(change.diff).not.toContain(value);
+    for (const value of ['hunter2', 'shop', 'old-only', 'tok-new', b64('hunter2-old'), b64('shop'), b64('old-only')])
+      expect(change.diff).not.toContain(value);
   });
 
   it('counts stringData and data with the same bytes as the same value, and leaves its arguments alone', () => {
     const live = secret({ data: { token: b64('tok-5f3a9c') } });
     const rendered = secret({ stringData: { token: 'tok-5f3a9c' } });
-    expect(redactSecretPair(live, rendered)).toEqual([secret({ data: { token: '***' } }), secret({ stringData: { token: '***' } })]);
+    expect(redactSecretPair(live, rendered)).toEqual([
+      secret({ data: { token: '***' } }),
+      secret({ stringData: { token: '***' } }),
+    ]);
     expect(live.data).toEqual({ token: b64('tok-5f3a9c') });
   });
 
   it('redacts a Secret that is only on one side, and data that is not a map; leaves other kinds as they are', () => {
-    expect(redactSecretPair(undefined, secret({ data: { k: b64('v') } }))).toEqual([undefined, secret({ data: { k: '***' } })]);
+    expect(redactSecretPair(undefined, secret({ data: { k: b64('v') } }))).toEqual([
+      undefined,
+      secret({ data: { k: '***' } }),
+    ]);
     expect(redactSecretPair(secret({ data: 'not-a-map' }), undefined)).toEqual([secret({ data: '***' }), undefined]);
     const config = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'v' } };
     expect(redactSecretPair(config, config)).toEqual([config, config]);
@@ -140,7 +179,12 @@ describe('redactSecretPair', () => {
 
 describe('redactSecretLists', () => {
   it("redacts each region's Secrets, paired by kind and name across namespaces, in each list's order", () => {
-    const secret = (ns: string, value: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: ns }, data: { password: Buffer.from(value).toString('base64') } });
+    const secret = (ns: string, value: string) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'db', namespace: ns },
+      data: { password: Buffer.from(value).toString('base64') },
+    });
     const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'shop-api' } };
     const [from, to] = redactSecretLists([service, secret('canary', 'one')], [secret('us-west', 'two'), service]);
     expect(from).toEqual([service, { ...secret('canary', ''), data: { password: '*** (before)' } }]);

@@ -13,7 +13,13 @@ function failure(text: string, format?: 'jsonl' | 'combined'): { message: string
   } catch (err) {
     expect(err).toBeInstanceOf(InvalidInputError);
     const message = (err as Error).message;
-    return { message, problems: message.split('\n').slice(1).map((l) => l.trim()) };
+    return {
+      message,
+      problems: message
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim()),
+    };
   }
   throw new Error('expected an error');
 }
@@ -22,7 +28,11 @@ describe('parseRecordedTraffic: JSON Lines', () => {
   it('reads the example recording with methods, headers and bodies', () => {
     const requests = parseRecordedTraffic(read('sample.jsonl'), 'sample.jsonl');
     expect(requests).toHaveLength(5);
-    expect(requests[1]).toEqual({ method: 'GET', path: '/search?q=%EA%B2%B0%EC%A0%9C', headers: { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)' } });
+    expect(requests[1]).toEqual({
+      method: 'GET',
+      path: '/search?q=%EA%B2%B0%EC%A0%9C',
+      headers: { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)' },
+    });
     expect(requests[2]).toEqual({
       method: 'POST',
       path: '/orders',
@@ -39,14 +49,30 @@ describe('parseRecordedTraffic: JSON Lines', () => {
       '{"method":"PUT","path":"/orders/1","headers":{"Content-Type":"application/merge-patch+json"},"json":{"qty":2}}',
     ].join('\r\n');
     expect(parseRecordedTraffic(text, 'orders.jsonl')).toEqual([
-      { method: 'POST', path: '/orders', headers: { 'content-type': 'application/json' }, body: '{"customer":"김민준","qty":1}' },
-      { method: 'PUT', path: '/orders/1', headers: { 'content-type': 'application/merge-patch+json' }, body: '{"qty":2}' },
+      {
+        method: 'POST',
+        path: '/orders',
+        headers: { 'content-type': 'application/json' },
+        body: '{"customer":"김민준","qty":1}',
+      },
+      {
+        method: 'PUT',
+        path: '/orders/1',
+        headers: { 'content-type': 'application/merge-patch+json' },
+        body: '{"qty":2}',
+      },
     ]);
   });
 
   it('percent-encodes a path written in any script and takes the path of a full URL', () => {
-    const text = ['{"method":"GET","path":"/search?q=결제 카드"}', '{"method":"GET","path":"https://shop.example.com/search?q=%D8%AF#top"}'].join('\n');
-    expect(parseRecordedTraffic(text, 'x.jsonl').map((r) => r.path)).toEqual(['/search?q=%EA%B2%B0%EC%A0%9C%20%EC%B9%B4%EB%93%9C', '/search?q=%D8%AF']);
+    const text = [
+      '{"method":"GET","path":"/search?q=결제 카드"}',
+      '{"method":"GET","path":"https://shop.example.com/search?q=%D8%AF#top"}',
+    ].join('\n');
+    expect(parseRecordedTraffic(text, 'x.jsonl').map((r) => r.path)).toEqual([
+      '/search?q=%EA%B2%B0%EC%A0%9C%20%EC%B9%B4%EB%93%9C',
+      '/search?q=%D8%AF',
+    ]);
   });
 
   it('reports every bad line with its number, what is wrong and the fix', () => {
@@ -63,7 +89,9 @@ describe('parseRecordedTraffic: JSON Lines', () => {
     const err = failure(text);
     expect(err.problems).toEqual([
       'traffic.txt:2: the path "search" does not start with /: give a path such as /search?q=1 (or a full http(s) URL)',
-      expect.stringMatching(/^traffic\.txt:3: not valid JSON \(.*\): write one object per line, such as \{"method":"GET","path":"\/healthz"\}$/),
+      expect.stringMatching(
+        /^traffic\.txt:3: not valid JSON \(.*\): write one object per line, such as \{"method":"GET","path":"\/healthz"\}$/,
+      ),
       'traffic.txt:4: method: missing: add this field (a string)',
       'traffic.txt:5: not a JSON object: write one object per line, such as {"method":"GET","path":"/healthz"}',
       'traffic.txt:6: headers["x-count"]: expected a string, got 5',
@@ -77,12 +105,16 @@ describe('parseRecordedTraffic: JSON Lines', () => {
     const text = Array.from({ length: 14 }, () => '{"method":"GET","path":"nope"}').join('\n');
     const lines = failure(text).message.split('\n');
     expect(lines).toHaveLength(12);
-    expect(lines[10]).toBe('  traffic.txt:10: the path "nope" does not start with /: give a path such as /search?q=1 (or a full http(s) URL)');
+    expect(lines[10]).toBe(
+      '  traffic.txt:10: the path "nope" does not start with /: give a path such as /search?q=1 (or a full http(s) URL)',
+    );
     expect(lines[11]).toBe('  and 4 more');
   });
 
   it('refuses a recording without a request', () => {
-    expect(failure('\n\n  \n', 'jsonl').message).toBe('recorded traffic traffic.txt holds no request: give at least one JSON line such as {"method":"GET","path":"/"}');
+    expect(failure('\n\n  \n', 'jsonl').message).toBe(
+      'recorded traffic traffic.txt holds no request: give at least one JSON line such as {"method":"GET","path":"/"}',
+    );
     expect(failure('').message).toMatch(/holds no request/);
   });
 });
@@ -98,20 +130,31 @@ describe('parseRecordedTraffic: access logs', () => {
     });
     expect(requests[1].path).toBe('/search?q=%EA%B2%B0%EC%A0%9C');
     expect(decodeURIComponent(requests[1].path.split('=')[1])).toBe('결제');
-    expect(requests[2]).toEqual({ method: 'GET', path: '/search?q=%D8%AF%D9%81%D8%B9', headers: { 'user-agent': 'Mozilla/5.0 (Linux; Android 15)' } });
+    expect(requests[2]).toEqual({
+      method: 'GET',
+      path: '/search?q=%D8%AF%D9%81%D8%B9',
+      headers: { 'user-agent': 'Mozilla/5.0 (Linux; Android 15)' },
+    });
     expect(requests[3]).toMatchObject({ method: 'POST', path: '/orders' });
     expect(requests.every((r) => r.body === undefined)).toBe(true);
   });
 
   it('reads the common format, which has no referer or user agent', () => {
     const line = '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif?x=1 HTTP/1.0" 200 2326';
-    expect(parseRecordedTraffic(line, 'common.log')).toEqual([{ method: 'GET', path: '/apache_pb.gif?x=1', headers: {} }]);
+    expect(parseRecordedTraffic(line, 'common.log')).toEqual([
+      { method: 'GET', path: '/apache_pb.gif?x=1', headers: {} },
+    ]);
   });
 
   it('reads the classic combined example and ignores fields a custom format appends', () => {
-    const line = '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif?x=1 HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)" "10.1.1.1" 0.004';
+    const line =
+      '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif?x=1 HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)" "10.1.1.1" 0.004';
     expect(parseRecordedTraffic(line, 'combined.log')).toEqual([
-      { method: 'GET', path: '/apache_pb.gif?x=1', headers: { referer: 'http://www.example.com/start.html', 'user-agent': 'Mozilla/4.08 [en] (Win98; I ;Nav)' } },
+      {
+        method: 'GET',
+        path: '/apache_pb.gif?x=1',
+        headers: { referer: 'http://www.example.com/start.html', 'user-agent': 'Mozilla/4.08 [en] (Win98; I ;Nav)' },
+      },
     ]);
   });
 
@@ -125,9 +168,17 @@ describe('parseRecordedTraffic: access logs', () => {
       '10.0.0.3 - - [26/Nov/2026:09:00:02 +0000] "GET /search?q=دفع HTTP/1.1" 200 10 "https://shop.example.com/بحث" "curl/8"',
     ].join('\n');
     const [a, b, c] = parseRecordedTraffic(lines, 'escaped.log');
-    expect(a).toEqual({ method: 'GET', path: '/search?q=%EA%B2%B0%EC%A0%9C', headers: { 'user-agent': 'agent "quoted"' } });
+    expect(a).toEqual({
+      method: 'GET',
+      path: '/search?q=%EA%B2%B0%EC%A0%9C',
+      headers: { 'user-agent': 'agent "quoted"' },
+    });
     expect(b).toEqual({ method: 'GET', path: '/catalog?lang=ar', headers: { 'user-agent': 'agent "quoted"' } });
-    expect(c).toEqual({ method: 'GET', path: '/search?q=%D8%AF%D9%81%D8%B9', headers: { 'user-agent': 'curl/8', referer: 'https://shop.example.com/بحث' } });
+    expect(c).toEqual({
+      method: 'GET',
+      path: '/search?q=%D8%AF%D9%81%D8%B9',
+      headers: { 'user-agent': 'curl/8', referer: 'https://shop.example.com/بحث' },
+    });
   });
 
   it('reports lines that are not access log lines or hold no replayable request', () => {
@@ -147,8 +198,12 @@ describe('parseRecordedTraffic: access logs', () => {
   });
 
   it('takes the format asked for over the first line', () => {
-    expect(failure('{"method":"GET","path":"/"}', 'combined').problems[0]).toMatch(/^traffic\.txt:1: not an access log line/);
-    expect(failure('10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] "GET / HTTP/1.1" 200 10', 'jsonl').problems[0]).toMatch(/^traffic\.txt:1: not valid JSON/);
+    expect(failure('{"method":"GET","path":"/"}', 'combined').problems[0]).toMatch(
+      /^traffic\.txt:1: not an access log line/,
+    );
+    expect(failure('10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] "GET / HTTP/1.1" 200 10', 'jsonl').problems[0]).toMatch(
+      /^traffic\.txt:1: not valid JSON/,
+    );
   });
 });
 
@@ -160,12 +215,16 @@ describe('withoutCredentials', () => {
       { method: 'GET', path: '/c', headers: {} },
     ]);
     expect(requests.map((r) => r.headers)).toEqual([{ 'user-agent': 'ua' }, {}, {}]);
-    expect([...dropped]).toEqual([['authorization', 2], ['cookie', 1]]);
+    expect([...dropped]).toEqual([
+      ['authorization', 2],
+      ['cookie', 1],
+    ]);
   });
 });
 
 describe('withoutCredentials: the rule', () => {
-  const one = (request: { path?: string; headers?: Record<string, string> }) => withoutCredentials([{ method: 'GET', path: '/', headers: {}, ...request }]);
+  const one = (request: { path?: string; headers?: Record<string, string> }) =>
+    withoutCredentials([{ method: 'GET', path: '/', headers: {}, ...request }]);
 
   it('drops API-key, token, session and cookie headers by name, and keeps the rest', () => {
     const headers = {
@@ -186,14 +245,24 @@ describe('withoutCredentials: the rule', () => {
       'content-type': 'application/json',
     };
     const { requests, dropped } = one({ headers });
-    expect(requests[0].headers).toEqual({ 'accept-language': 'ko-KR', 'user-agent': 'Mozilla/5.0', 'content-type': 'application/json' });
+    expect(requests[0].headers).toEqual({
+      'accept-language': 'ko-KR',
+      'user-agent': 'Mozilla/5.0',
+      'content-type': 'application/json',
+    });
     expect([...dropped.keys()].sort()).toEqual(Object.keys(headers).slice(0, 12).sort());
   });
 
   it('drops a header of any name whose value is a bearer or basic credential or a JWT', () => {
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl';
     const { requests, dropped } = one({
-      headers: { 'x-forwarded-user': 'Bearer abc.def', 'x-upstream': 'basic dXNlcjpwYXNz', 'x-context': `v=1; t=${jwt}`, 'x-trace': 'Basically fine', 'x-note': 'eyJ is not a token' },
+      headers: {
+        'x-forwarded-user': 'Bearer abc.def',
+        'x-upstream': 'basic dXNlcjpwYXNz',
+        'x-context': `v=1; t=${jwt}`,
+        'x-trace': 'Basically fine',
+        'x-note': 'eyJ is not a token',
+      },
     });
     expect(requests[0].headers).toEqual({ 'x-trace': 'Basically fine', 'x-note': 'eyJ is not a token' });
     expect([...dropped.keys()]).toEqual(['x-forwarded-user', 'x-upstream', 'x-context']);
@@ -226,17 +295,27 @@ describe('withoutCredentials: the rule', () => {
   });
 
   it('leaves nothing of a credential in what travels, from either recording format', () => {
-    const jsonl = '{"method":"GET","path":"/a?token=SECRET1","headers":{"X-Api-Key":"SECRET2","Cookie":"SECRET3","x-foo":"Bearer SECRET4"}}';
-    const log = '10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] "GET /b?api_key=SECRET5 HTTP/1.1" 200 1 "https://shop.example.com/?access_token=SECRET6" "curl/8"';
-    const { requests } = withoutCredentials([...parseRecordedTraffic(jsonl, 'a.jsonl'), ...parseRecordedTraffic(log, 'b.log')]);
+    const jsonl =
+      '{"method":"GET","path":"/a?token=SECRET1","headers":{"X-Api-Key":"SECRET2","Cookie":"SECRET3","x-foo":"Bearer SECRET4"}}';
+    const log =
+      '10.0.0.1 - - [26/Nov/2026:09:00:00 +0000] "GET /b?api_key=SECRET5 HTTP/1.1" 200 1 "https://shop.example.com/?access_token=SECRET6" "curl/8"';
+    const { requests } = withoutCredentials([
+      ...parseRecordedTraffic(jsonl, 'a.jsonl'),
+      ...parseRecordedTraffic(log, 'b.log'),
+    ]);
     expect(JSON.stringify(requests)).not.toMatch(/SECRET/);
-    expect(requests[1]).toEqual({ method: 'GET', path: '/b', headers: { 'user-agent': 'curl/8', referer: 'https://shop.example.com/' } });
+    expect(requests[1]).toEqual({
+      method: 'GET',
+      path: '/b',
+      headers: { 'user-agent': 'curl/8', referer: 'https://shop.example.com/' },
+    });
   });
 });
 
 describe('parseRecordedTraffic: hostile input', () => {
   it('takes headers named like Object.prototype members as headers, and none reaches the prototype', () => {
-    const text = '{"method":"GET","path":"/","headers":{"constructor":"a","__proto__":"b","toString":"c","hasOwnProperty":"d"}}';
+    const text =
+      '{"method":"GET","path":"/","headers":{"constructor":"a","__proto__":"b","toString":"c","hasOwnProperty":"d"}}';
     const [request] = parseRecordedTraffic(text, 'x.jsonl');
     expect(Object.keys(request.headers)).toEqual(['constructor', '__proto__', 'tostring', 'hasownproperty']);
     expect(request.headers['__proto__']).toBe('b');
@@ -249,7 +328,9 @@ describe('parseRecordedTraffic: hostile input', () => {
     expect(failure('{"method":"GET","path":"/","headers":{"Constructor":"a","constructor":"b"}}').problems).toEqual([
       'traffic.txt:1: header constructor is given twice (names are case-insensitive): keep one',
     ]);
-    expect(parseRecordedTraffic('{"__proto__":{"body":"x"},"method":"GET","path":"/"}', 'x.jsonl')).toEqual([{ method: 'GET', path: '/', headers: {} }]);
+    expect(parseRecordedTraffic('{"__proto__":{"body":"x"},"method":"GET","path":"/"}', 'x.jsonl')).toEqual([
+      { method: 'GET', path: '/', headers: {} },
+    ]);
   });
 
   it('refuses a 2 MB access log line at once, quoting only its start', () => {

@@ -60,7 +60,11 @@ function problemsOf(mutate: (doc: Document) => void): readonly string[] {
 describe('the example release specs', () => {
   it('accepts the shared contract file unchanged, warning only that its chart folder is not there', () => {
     const release = loadRelease(sharedExample);
-    expect(release.spec.metadata).toEqual({ app: 'shop-api', version: '2.4.0', description: 'Checkout rewrite — 결제 흐름 개편' });
+    expect(release.spec.metadata).toEqual({
+      app: 'shop-api',
+      version: '2.4.0',
+      description: 'Checkout rewrite — 결제 흐름 개편',
+    });
     expect(release.spec.spec.regions.map((r) => r.name)).toEqual(['us-east-canary', ...productionRegions]);
     expect(release.templateDir).toBe('/work/shared/examples/chart');
     expect(release.warnings).toEqual([
@@ -78,9 +82,21 @@ describe('the example release specs', () => {
 
   it('converts durations and percentages and fills in defaults', () => {
     const { spec } = loadRelease(join(examplesDir, 'release.yaml'));
-    expect(spec.spec.rollout).toMatchObject({ canarySoak: 72 * 3_600_000, maxParallel: 3, waves: 'auto', onFailure: 'rollback-region' });
-    expect(spec.spec.rollout.timeToSmoke).toMatchObject({ window: 180 * 86_400_000, floor: 30 * 60_000, ceiling: 12 * 3_600_000 });
-    expect(spec.spec.validation.load).toMatchObject({ duration: 30_000, thresholds: { p99: 400, regression: { p90: 0.2, p99: 0.2 } } });
+    expect(spec.spec.rollout).toMatchObject({
+      canarySoak: 72 * 3_600_000,
+      maxParallel: 3,
+      waves: 'auto',
+      onFailure: 'rollback-region',
+    });
+    expect(spec.spec.rollout.timeToSmoke).toMatchObject({
+      window: 180 * 86_400_000,
+      floor: 30 * 60_000,
+      ceiling: 12 * 3_600_000,
+    });
+    expect(spec.spec.validation.load).toMatchObject({
+      duration: 30_000,
+      thresholds: { p99: 400, regression: { p90: 0.2, p99: 0.2 } },
+    });
     // us-west gives no values: the default is an empty object, so merging over shared values is safe.
     expect(spec.spec.regions[1]).toMatchObject({ canary: false, values: {} });
   });
@@ -98,7 +114,11 @@ describe('text in any script', () => {
   });
 
   it('accepts the Unicode script names of the regions, including short aliases such as Hang', () => {
-    const release = loadRelease(writeSpec((doc) => doc.setIn(['spec', 'regions', 4, 'traits', 'scripts'], doc.createNode(['Hang', 'Han', 'Cyrillic']))));
+    const release = loadRelease(
+      writeSpec((doc) =>
+        doc.setIn(['spec', 'regions', 4, 'traits', 'scripts'], doc.createNode(['Hang', 'Han', 'Cyrillic'])),
+      ),
+    );
     expect(release.spec.spec.regions[4].traits.scripts).toEqual(['Hang', 'Han', 'Cyrillic']);
   });
 });
@@ -133,7 +153,9 @@ describe('rejected release specs', () => {
   });
 
   it('names a missing required field', () => {
-    expect(problemsOf((doc) => doc.deleteIn(['spec', 'image', 'tag']))).toEqual(['spec.image.tag: missing: add this field (a string)']);
+    expect(problemsOf((doc) => doc.deleteIn(['spec', 'image', 'tag']))).toEqual([
+      'spec.image.tag: missing: add this field (a string)',
+    ]);
   });
 
   it('lists the allowed values of an enum', () => {
@@ -179,9 +201,9 @@ describe('rejected release specs', () => {
   });
 
   it('requires exactly one of helm or manifests', () => {
-    expect(problemsOf((doc) => doc.setIn(['spec', 'template', 'manifests'], doc.createNode({ path: './manifests' })))).toEqual([
-      'spec.template: give exactly one of helm or manifests',
-    ]);
+    expect(
+      problemsOf((doc) => doc.setIn(['spec', 'template', 'manifests'], doc.createNode({ path: './manifests' }))),
+    ).toEqual(['spec.template: give exactly one of helm or manifests']);
   });
 
   it('reports every problem of a file at once', () => {
@@ -202,11 +224,24 @@ describe('rejected release specs', () => {
 });
 
 describe('explicit waves', () => {
-  const withWaves = (waves: unknown[]) => (doc: Document) => doc.setIn(['spec', 'rollout', 'waves'], doc.createNode(waves));
+  const withWaves = (waves: unknown[]) => (doc: Document) =>
+    doc.setIn(['spec', 'rollout', 'waves'], doc.createNode(waves));
 
   it('accepts lists and objects with their own bake', () => {
-    const release = loadRelease(writeSpec(withWaves([{ regions: ['us-east-canary'], bake: '1h' }, productionRegions.slice(0, 3), productionRegions.slice(3)])));
-    expect(release.spec.spec.rollout.waves).toEqual([{ regions: ['us-east-canary'], bake: 3_600_000 }, productionRegions.slice(0, 3), productionRegions.slice(3)]);
+    const release = loadRelease(
+      writeSpec(
+        withWaves([
+          { regions: ['us-east-canary'], bake: '1h' },
+          productionRegions.slice(0, 3),
+          productionRegions.slice(3),
+        ]),
+      ),
+    );
+    expect(release.spec.spec.rollout.waves).toEqual([
+      { regions: ['us-east-canary'], bake: 3_600_000 },
+      productionRegions.slice(0, 3),
+      productionRegions.slice(3),
+    ]);
   });
 
   it('rejects a wave naming an unknown region, at its position', () => {
@@ -216,7 +251,9 @@ describe('explicit waves', () => {
   });
 
   it('gives the position inside a wave written as an object', () => {
-    expect(problemsOf(withWaves([['us-east-canary'], { regions: ['us-west', 'mars'] }, productionRegions.slice(1)]))).toEqual([
+    expect(
+      problemsOf(withWaves([['us-east-canary'], { regions: ['us-west', 'mars'] }, productionRegions.slice(1)])),
+    ).toEqual([
       'spec.rollout.waves[1].regions[1]: unknown region "mars": use one of us-east-canary, us-west, us-east, eu-west, ap-northeast-2, me-central, sa-east, ap-south',
     ]);
   });
@@ -241,15 +278,15 @@ describe('explicit waves', () => {
   });
 
   it('rejects waves that leave a region out', () => {
-    expect(problemsOf(withWaves([['us-east-canary'], productionRegions.filter((r) => r !== 'ap-south' && r !== 'eu-west')]))).toEqual([
-      'spec.rollout.waves: regions in no wave: eu-west, ap-south; add them to a wave',
-    ]);
+    expect(
+      problemsOf(withWaves([['us-east-canary'], productionRegions.filter((r) => r !== 'ap-south' && r !== 'eu-west')])),
+    ).toEqual(['spec.rollout.waves: regions in no wave: eu-west, ap-south; add them to a wave']);
   });
 
   it('requires the canary in the first wave', () => {
-    expect(problemsOf(withWaves([['us-west'], { regions: ['us-east-canary', ...productionRegions.slice(1)] }]))).toEqual([
-      'spec.rollout.waves: canary region "us-east-canary" must be in the first wave',
-    ]);
+    expect(
+      problemsOf(withWaves([['us-west'], { regions: ['us-east-canary', ...productionRegions.slice(1)] }])),
+    ).toEqual(['spec.rollout.waves: canary region "us-east-canary" must be in the first wave']);
   });
 
   it('rejects an approval after a wave that does not exist', () => {
@@ -258,7 +295,9 @@ describe('explicit waves', () => {
         withWaves([['us-east-canary'], productionRegions])(doc);
         doc.setIn(['spec', 'rollout', 'approvals'], doc.createNode(['after-canary', 'after-wave-3']));
       }),
-    ).toEqual(['spec.rollout.approvals[1]: after-wave-3 is never reached: it waits before wave 4, and there are only 2 waves; the last gate is after-wave-1 (before the last wave), or remove it']);
+    ).toEqual([
+      'spec.rollout.approvals[1]: after-wave-3 is never reached: it waits before wave 4, and there are only 2 waves; the last gate is after-wave-1 (before the last wave), or remove it',
+    ]);
   });
 
   it('rejects a gate after the last wave: it would wait before a wave that does not exist', () => {
@@ -267,7 +306,9 @@ describe('explicit waves', () => {
         withWaves([['us-east-canary'], productionRegions.slice(0, 3), productionRegions.slice(3)])(doc);
         doc.setIn(['spec', 'rollout', 'approvals'], doc.createNode(['after-wave-2', 'after-wave-3']));
       }),
-    ).toEqual(['spec.rollout.approvals[1]: after-wave-3 is never reached: it waits before wave 4, and there are only 3 waves; the last gate is after-wave-2 (before the last wave), or remove it']);
+    ).toEqual([
+      'spec.rollout.approvals[1]: after-wave-3 is never reached: it waits before wave 4, and there are only 3 waves; the last gate is after-wave-2 (before the last wave), or remove it',
+    ]);
   });
 
   it('rejects after-canary when the first wave is not the canary alone', () => {
@@ -276,7 +317,9 @@ describe('explicit waves', () => {
         withWaves([['us-east-canary', 'us-west'], productionRegions.slice(1)])(doc);
         doc.setIn(['spec', 'rollout', 'approvals'], doc.createNode(['after-canary']));
       }),
-    ).toEqual(['spec.rollout.approvals[0]: after-canary is never reached: the first wave holds regions that are not canaries; use after-wave-1, or remove it']);
+    ).toEqual([
+      'spec.rollout.approvals[0]: after-canary is never reached: the first wave holds regions that are not canaries; use after-wave-1, or remove it',
+    ]);
   });
 
   it('rejects a gate no auto wave reaches, counting the waves the planner makes', () => {
@@ -285,7 +328,11 @@ describe('explicit waves', () => {
         doc.setIn(['spec', 'rollout', 'maxParallel'], 10);
         doc.setIn(['spec', 'rollout', 'approvals'], doc.createNode(['after-canary', 'after-wave-9']));
       }),
-    ).toEqual([expect.stringMatching(/^spec\.rollout\.approvals\[1\]: after-wave-9 is never reached: it waits before wave 10, and there are only \d waves; the last gate is after-wave-\d \(before the last wave\), or remove it$/)]);
+    ).toEqual([
+      expect.stringMatching(
+        /^spec\.rollout\.approvals\[1\]: after-wave-9 is never reached: it waits before wave 10, and there are only \d waves; the last gate is after-wave-\d \(before the last wave\), or remove it$/,
+      ),
+    ]);
   });
 
   it('suggests the field meant by a misspelt field of a wave', () => {
@@ -305,17 +352,25 @@ describe('files that are not YAML', () => {
     const error = rejectionOf(file);
     expect(error.message).toBe(`${file} is not valid YAML`);
     expect(error.exitCode).toBe(2);
-    expect(error.problems).toEqual([expect.stringMatching(new RegExp(`^${escapeRegExp(file)}:12:10: Plain value cannot start with reserved character @`))]);
+    expect(error.problems).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${escapeRegExp(file)}:12:10: Plain value cannot start with reserved character @`),
+      ),
+    ]);
   });
 
   it('rejects a key given twice, at the second one', () => {
     const file = writeText(exampleText.replace('kind: Release\n', 'kind: Release\nkind: Release\n'));
-    expect(rejectionOf(file).problems).toEqual([expect.stringMatching(new RegExp(`^${escapeRegExp(file)}:5:1: Map keys must be unique`))]);
+    expect(rejectionOf(file).problems).toEqual([
+      expect.stringMatching(new RegExp(`^${escapeRegExp(file)}:5:1: Map keys must be unique`)),
+    ]);
   });
 
   it('refuses a file that does not exist, naming the option', () => {
     const missing = join(tmpdir(), 'meridian-no-such-release.yaml');
-    expect(() => loadRelease(missing)).toThrow(new InvalidInputError(`release spec ${missing} does not exist: pass an existing file with -f`));
+    expect(() => loadRelease(missing)).toThrow(
+      new InvalidInputError(`release spec ${missing} does not exist: pass an existing file with -f`),
+    );
   });
 });
 

@@ -37,8 +37,16 @@ describe('buildRolloutPlan with waves: auto', () => {
       maxParallel: 3,
       waves: [
         { regions: ['us-east-canary'], bakeMs: 72 * hour, reason: 'canary first' },
-        { regions: ['us-west', 'us-east', 'eu-west'], bakeMs: 2 * hour, reason: 'in spec order, up to maxParallel at once' },
-        { regions: ['ap-northeast-2', 'me-central', 'sa-east'], bakeMs: 2 * hour, reason: 'in spec order, up to maxParallel at once' },
+        {
+          regions: ['us-west', 'us-east', 'eu-west'],
+          bakeMs: 2 * hour,
+          reason: 'in spec order, up to maxParallel at once',
+        },
+        {
+          regions: ['ap-northeast-2', 'me-central', 'sa-east'],
+          bakeMs: 2 * hour,
+          reason: 'in spec order, up to maxParallel at once',
+        },
         { regions: ['ap-south'], bakeMs: 0, reason: 'in spec order, up to maxParallel at once' },
       ],
     });
@@ -68,7 +76,11 @@ describe('buildRolloutPlan with waves: auto', () => {
       raw.spec.regions[4].canary = true; // ap-northeast-2
     });
     const plan = buildRolloutPlan(spec, { bakeMs: hour });
-    expect(regionsOf(plan)).toEqual([['us-east-canary', 'ap-northeast-2'], ['us-west', 'us-east', 'eu-west'], ['me-central', 'sa-east', 'ap-south']]);
+    expect(regionsOf(plan)).toEqual([
+      ['us-east-canary', 'ap-northeast-2'],
+      ['us-west', 'us-east', 'eu-west'],
+      ['me-central', 'sa-east', 'ap-south'],
+    ]);
   });
 
   it('bakes 0 after the canary when the canary is the only region', () => {
@@ -77,7 +89,9 @@ describe('buildRolloutPlan with waves: auto', () => {
       // after-canary gates the wave after the canary, and there is none: validation refuses it.
       raw.spec.rollout!.approvals = [];
     });
-    expect(buildRolloutPlan(spec, { bakeMs: hour }).waves).toEqual([{ regions: ['us-east-canary'], bakeMs: 0, reason: 'canary first' }]);
+    expect(buildRolloutPlan(spec, { bakeMs: hour }).waves).toEqual([
+      { regions: ['us-east-canary'], bakeMs: 0, reason: 'canary first' },
+    ]);
   });
 
   it('uses the canarySoakMs option instead of spec.rollout.canarySoak', () => {
@@ -103,7 +117,11 @@ describe('buildRolloutPlan with explicit waves', () => {
       maxParallel: 2,
       waves: [
         { regions: ['us-east-canary'], bakeMs: 10 * 60_000, reason: 'wave 1 as listed in spec.rollout.waves' },
-        { regions: ['ap-south', 'us-west', 'us-east', 'eu-west'], bakeMs: 2 * hour, reason: 'wave 2 as listed in spec.rollout.waves' },
+        {
+          regions: ['ap-south', 'us-west', 'us-east', 'eu-west'],
+          bakeMs: 2 * hour,
+          reason: 'wave 2 as listed in spec.rollout.waves',
+        },
         { regions: ['sa-east', 'me-central'], bakeMs: 45 * 60_000, reason: 'wave 3 as listed in spec.rollout.waves' },
         { regions: ['ap-northeast-2'], bakeMs: 0, reason: 'wave 4 as listed in spec.rollout.waves' },
       ],
@@ -116,7 +134,11 @@ describe('buildRolloutPlan with explicit waves', () => {
       raw.spec.rollout!.waves = [['us-east-canary'], ['us-west', 'us-east'], production.slice(2)];
     });
     expect(buildRolloutPlan(spec, { bakeMs: hour }).waves.map((w) => w.bakeMs)).toEqual([72 * hour, hour, 0]);
-    expect(buildRolloutPlan(spec, { bakeMs: hour, canarySoakMs: 1_000 }).waves.map((w) => w.bakeMs)).toEqual([1_000, hour, 0]);
+    expect(buildRolloutPlan(spec, { bakeMs: hour, canarySoakMs: 1_000 }).waves.map((w) => w.bakeMs)).toEqual([
+      1_000,
+      hour,
+      0,
+    ]);
 
     const mixed = specWith((raw) => {
       raw.spec.rollout!.waves = [['us-east-canary', 'us-west'], production.slice(1)];
@@ -143,7 +165,11 @@ describe('buildRolloutPlan with explicit waves', () => {
 });
 
 /** The bakes a plan of `waves` waves has: the canary soak, the bake after each middle wave, none after the last. */
-const bakes = (waves: number, canarySoak: number, bake: number) => [canarySoak, ...Array<number>(waves - 2).fill(bake), 0];
+const bakes = (waves: number, canarySoak: number, bake: number) => [
+  canarySoak,
+  ...Array<number>(waves - 2).fill(bake),
+  0,
+];
 
 describe('planRelease', () => {
   it('bakes each production wave for the time-to-smoke floor and soaks the canary for canarySoak by default', () => {
@@ -175,7 +201,12 @@ describe('planRelease', () => {
   });
 
   it('orders regions in spec order for releases started before the trait planner', () => {
-    expect(regionsOf(planRelease(specWith(), {}, undefined, 'spec-order'))).toEqual([['us-east-canary'], production.slice(0, 3), production.slice(3, 6), production.slice(6)]);
+    expect(regionsOf(planRelease(specWith(), {}, undefined, 'spec-order'))).toEqual([
+      ['us-east-canary'],
+      production.slice(0, 3),
+      production.slice(3, 6),
+      production.slice(6),
+    ]);
   });
 
   it.each([1, 2, 3, 4, 7, 8])('puts every region in exactly one wave with maxParallel %d', (maxParallel) => {
@@ -208,9 +239,14 @@ describe('buildRolloutPlan with a staging region', () => {
       raw.spec.rollout!.waves = [['us-east-canary'], production];
     }, true);
     expect(regionsOf(buildRolloutPlan(spec, { bakeMs: hour }))).toEqual([['staging'], ['us-east-canary'], production]);
-    const listed = releaseSpecSchema.safeParse({ ...parse(exampleText), spec: { ...parse(exampleText).spec, rollout: { waves: [['us-east-canary', 'staging'], production] } } });
+    const listed = releaseSpecSchema.safeParse({
+      ...parse(exampleText),
+      spec: { ...parse(exampleText).spec, rollout: { waves: [['us-east-canary', 'staging'], production] } },
+    });
     expect(listed.success).toBe(false);
-    expect(listed.error?.issues.map((i) => i.message)).toContain('"staging" is a staging region: staging regions always go first, before the waves; remove it here');
+    expect(listed.error?.issues.map((i) => i.message)).toContain(
+      '"staging" is a staging region: staging regions always go first, before the waves; remove it here',
+    );
   });
 });
 
@@ -223,10 +259,21 @@ describe('time-to-smoke growth per wave', () => {
     expect(bakes.slice(0, 5)).toEqual([72 * hour, hour, 1.5 * hour, 2 * hour, 2 * hour]);
     expect(bakes.at(-1)).toBe(0);
     // A --bake override is taken as given.
-    expect(new Set(planRelease(spec, { bakeMs: 1_000 }, hour).waves.slice(1, -1).map((w) => w.bakeMs))).toEqual(new Set([1_000]));
+    expect(
+      new Set(
+        planRelease(spec, { bakeMs: 1_000 }, hour)
+          .waves.slice(1, -1)
+          .map((w) => w.bakeMs),
+      ),
+    ).toEqual(new Set([1_000]));
     const written = specWith((raw) => {
       raw.spec.rollout!.timeToSmoke = { ...raw.spec.rollout!.timeToSmoke, growth: '50%' };
-      raw.spec.rollout!.waves = [['us-east-canary'], { regions: ['us-west'], bake: '10m' }, production.slice(1, 4), production.slice(4)];
+      raw.spec.rollout!.waves = [
+        ['us-east-canary'],
+        { regions: ['us-west'], bake: '10m' },
+        production.slice(1, 4),
+        production.slice(4),
+      ];
     });
     expect(planRelease(written, {}, hour).waves.map((w) => w.bakeMs)).toEqual([72 * hour, 10 * 60_000, hour, 0]);
   });

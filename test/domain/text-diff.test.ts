@@ -19,7 +19,8 @@ function lcsLength(a: readonly string[], b: readonly string[]): number {
   return row[b.length];
 }
 
-const side = (edits: LineEdit[], keep: LineEdit['kind']) => edits.filter((e) => e.kind === 'same' || e.kind === keep).map((e) => e.line);
+const side = (edits: LineEdit[], keep: LineEdit['kind']) =>
+  edits.filter((e) => e.kind === 'same' || e.kind === keep).map((e) => e.line);
 
 describe('splitLines', () => {
   it('treats a final newline as the end of the last line', () => {
@@ -133,13 +134,18 @@ describe('unifiedDiff', () => {
     const far = [...before];
     far[5] = 'six';
     far[20] = 'twenty-one'; // fourteen unchanged lines between: two hunks
-    expect(unifiedDiff(text(before), text(far), labels).match(/^@@ .* @@$/gm)).toEqual(['@@ -3,7 +3,7 @@', '@@ -18,7 +18,7 @@']);
+    expect(unifiedDiff(text(before), text(far), labels).match(/^@@ .* @@$/gm)).toEqual([
+      '@@ -3,7 +3,7 @@',
+      '@@ -18,7 +18,7 @@',
+    ]);
   });
 
   it('numbers an empty side from the line before it, and a single line by its number alone', () => {
     expect(unifiedDiff('', 'a\nb\n', labels)).toBe('--- old\n+++ new\n@@ -0,0 +1,2 @@\n+a\n+b\n');
     expect(unifiedDiff('a\n', '', labels)).toBe('--- old\n+++ new\n@@ -1 +0,0 @@\n-a\n');
-    expect(unifiedDiff('a\nb\n', 'a\nb\nc\n', { ...labels, context: 1 })).toBe('--- old\n+++ new\n@@ -2 +2,2 @@\n b\n+c\n');
+    expect(unifiedDiff('a\nb\n', 'a\nb\nc\n', { ...labels, context: 1 })).toBe(
+      '--- old\n+++ new\n@@ -2 +2,2 @@\n b\n+c\n',
+    );
   });
 
   it('shows less context at the edges of the text', () => {

@@ -1,12 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { computeTimeToSmoke, type Incident, parseIncidentsCsv, parseIncidentTime } from '../../src/domain/time-to-smoke';
+import {
+  computeTimeToSmoke,
+  type Incident,
+  parseIncidentsCsv,
+  parseIncidentTime,
+} from '../../src/domain/time-to-smoke';
 
 const minute = 60_000;
 const day = 86_400_000;
 const example = readFileSync(resolve(__dirname, '..', '..', 'examples', 'incidents.csv'), 'utf8');
 const releaseStart = Date.parse('2026-11-26T12:00:00Z');
-const base = { method: 'twice-mean' as const, percentile: 95, windowMs: 180 * day, floorMs: 30 * minute, ceilingMs: 12 * 60 * minute, now: releaseStart };
+const base = {
+  method: 'twice-mean' as const,
+  percentile: 95,
+  windowMs: 180 * day,
+  floorMs: 30 * minute,
+  ceilingMs: 12 * 60 * minute,
+  now: releaseStart,
+};
 
 const incident = (id: string, deployed: string, delayMinutes: number, line = 2): Incident => {
   const deployedAt = Date.parse(deployed);
@@ -54,7 +66,11 @@ describe('parseIncidentsCsv', () => {
   ])('reads %s line endings alike, with the same line numbers', (_name, eol) => {
     const { incidents, problems, warnings } = parseIncidentsCsv(`${rows.join(eol)}${eol}`);
     expect({ problems, warnings }).toEqual({ problems: [], warnings: [] });
-    expect(incidents.map((i) => [i.id, i.line, (i.detectedAt - i.deployedAt) / minute])).toEqual([['A', 2, 30], ['B', 3, 60], ['C', 4, 45]]);
+    expect(incidents.map((i) => [i.id, i.line, (i.detectedAt - i.deployedAt) / minute])).toEqual([
+      ['A', 2, 30],
+      ['B', 3, 60],
+      ['C', 4, 45],
+    ]);
   });
 
   it('reads the example the same with CRLF or CR line endings and a byte-order mark', () => {
@@ -65,11 +81,17 @@ describe('parseIncidentsCsv', () => {
 
   it('reads a mix of line endings, blank lines included, and numbers lines as an editor does', () => {
     const { incidents } = parseIncidentsCsv(`${rows[0]}\r\n${rows[1]}\r\r${rows[2]}\n${rows[3]}`);
-    expect(incidents.map((i) => [i.id, i.line])).toEqual([['A', 2], ['B', 4], ['C', 5]]);
+    expect(incidents.map((i) => [i.id, i.line])).toEqual([
+      ['A', 2],
+      ['B', 4],
+      ['C', 5],
+    ]);
   });
 
   it('refuses a time without a zone, naming the line and the expected form', () => {
-    const { incidents, problems } = parseIncidentsCsv(`${rows[0]}\nA,2026-10-01T10:00:00,2026-10-01T10:30:00Z,1,local time\n`);
+    const { incidents, problems } = parseIncidentsCsv(
+      `${rows[0]}\nA,2026-10-01T10:00:00,2026-10-01T10:30:00Z,1,local time\n`,
+    );
     expect(incidents).toEqual([]);
     expect(problems).toEqual([
       'line 2 (A): deployed_at "2026-10-01T10:00:00" has no time zone, so it would be read in this machine\'s local time: add Z for UTC or the offset it was written in, e.g. 2026-10-01T10:00:00Z or 2026-10-01T10:00:00+09:00',
@@ -84,10 +106,18 @@ describe('parseIncidentsCsv', () => {
     ['epoch seconds', '1790848800'],
     ['a basic-form offset', '2026-10-01T10:00:00+0900'],
   ])('refuses %s as not ISO 8601', (_name, time) => {
-    expect(parseIncidentTime(time)).toBe(`${JSON.stringify(time)} is not an ISO 8601 time: write it as 2026-03-01T12:00:00Z (date, T, time, then Z for UTC or an offset such as +09:00)`);
+    expect(parseIncidentTime(time)).toBe(
+      `${JSON.stringify(time)} is not an ISO 8601 time: write it as 2026-03-01T12:00:00Z (date, T, time, then Z for UTC or an offset such as +09:00)`,
+    );
   });
 
-  it.each(['2026-02-30T10:00:00Z', '2026-13-01T10:00:00Z', '2026-10-01T24:00:00Z', '2026-10-01T10:60:00Z', '2026-10-01T10:00:00+24:00'])('refuses %s, which is not in the calendar', (time) => {
+  it.each([
+    '2026-02-30T10:00:00Z',
+    '2026-13-01T10:00:00Z',
+    '2026-10-01T24:00:00Z',
+    '2026-10-01T10:60:00Z',
+    '2026-10-01T10:00:00+24:00',
+  ])('refuses %s, which is not in the calendar', (time) => {
     expect(parseIncidentTime(time)).toMatch(/ is not a time of the calendar: write it as 2026-03-01T12:00:00Z/);
   });
 
@@ -104,8 +134,12 @@ describe('parseIncidentsCsv', () => {
   });
 
   it('refuses a quote that does not close on its line', () => {
-    const { problems } = parseIncidentsCsv(`${rows[0]}\nA,2026-10-01T10:00:00Z,2026-10-01T10:30:00Z,1,"a summary\nover two lines"\n`);
-    expect(problems[0]).toBe('line 2 (A): a quoted cell does not close on this line: close its quote ("), write a quote inside a cell as "", and keep each incident on one line');
+    const { problems } = parseIncidentsCsv(
+      `${rows[0]}\nA,2026-10-01T10:00:00Z,2026-10-01T10:30:00Z,1,"a summary\nover two lines"\n`,
+    );
+    expect(problems[0]).toBe(
+      'line 2 (A): a quoted cell does not close on this line: close its quote ("), write a quote inside a cell as "", and keep each incident on one line',
+    );
   });
 
   it('warns of a history with a header and no incident, which would leave every bake at the floor', () => {
@@ -113,7 +147,9 @@ describe('parseIncidentsCsv', () => {
       expect(parseIncidentsCsv(text)).toEqual({
         incidents: [],
         problems: [],
-        warnings: ['no incident below the header: time-to-smoke has nothing to learn from, so every bake is the floor; add incidents, or name no incidents file'],
+        warnings: [
+          'no incident below the header: time-to-smoke has nothing to learn from, so every bake is the floor; add incidents, or name no incidents file',
+        ],
       });
     }
   });
@@ -121,7 +157,9 @@ describe('parseIncidentsCsv', () => {
   it('warns of an incident listed twice', () => {
     const { incidents, warnings } = parseIncidentsCsv(`${rows.join('\n')}\n${rows[2]}\n`);
     expect(incidents).toHaveLength(4);
-    expect(warnings).toEqual(['line 5 (B): incident "B" is also on line 3, so it counts twice: remove one of them if it is the same incident']);
+    expect(warnings).toEqual([
+      'line 5 (B): incident "B" is also on line 3, so it counts twice: remove one of them if it is the same incident',
+    ]);
   });
 
   it('lists at most 20 incidents listed twice, and counts the rest', () => {
@@ -132,11 +170,22 @@ describe('parseIncidentsCsv', () => {
   });
 
   it('refuses a header naming a column twice, and never quotes the header', () => {
-    expect(parseIncidentsCsv('incident,deployed_at,detected_at,deployed_at\n').problems).toEqual(['line 1: the header names deployed_at more than once: keep one column of each']);
-    expect(parseIncidentsCsv('SECRET=hunter2\0PATH=/bin\n').problems).toEqual(['line 1: the header lacks incident, deployed_at, detected_at: the file looks like UTF-16 or binary, not CSV; save the history as UTF-8 CSV']);
-    expect(parseIncidentsCsv(Buffer.from('\uFEFFincident,deployed_at,detected_at\n', 'utf16le').toString('utf8')).problems[0]).toMatch(/: the file looks like UTF-16 or binary/);
-    expect(parseIncidentsCsv('incident;deployed_at;detected_at\n').problems).toEqual(['line 1: the header lacks incident, deployed_at, detected_at: its columns are separated by semicolons or tabs; separate them by commas']);
-    expect(parseIncidentsCsv('incident\tdeployed_at\tdetected_at\n').problems[0]).toMatch(/separated by semicolons or tabs/);
+    expect(parseIncidentsCsv('incident,deployed_at,detected_at,deployed_at\n').problems).toEqual([
+      'line 1: the header names deployed_at more than once: keep one column of each',
+    ]);
+    expect(parseIncidentsCsv('SECRET=hunter2\0PATH=/bin\n').problems).toEqual([
+      'line 1: the header lacks incident, deployed_at, detected_at: the file looks like UTF-16 or binary, not CSV; save the history as UTF-8 CSV',
+    ]);
+    expect(
+      parseIncidentsCsv(Buffer.from('\uFEFFincident,deployed_at,detected_at\n', 'utf16le').toString('utf8'))
+        .problems[0],
+    ).toMatch(/: the file looks like UTF-16 or binary/);
+    expect(parseIncidentsCsv('incident;deployed_at;detected_at\n').problems).toEqual([
+      'line 1: the header lacks incident, deployed_at, detected_at: its columns are separated by semicolons or tabs; separate them by commas',
+    ]);
+    expect(parseIncidentsCsv('incident\tdeployed_at\tdetected_at\n').problems[0]).toMatch(
+      /separated by semicolons or tabs/,
+    );
     expect(parseIncidentsCsv('').problems).toEqual(['line 1: the header lacks incident, deployed_at, detected_at']);
   });
 
@@ -153,7 +202,9 @@ describe('parseIncidentsCsv', () => {
   });
 
   it('names the columns a header lacks', () => {
-    expect(parseIncidentsCsv('id,when\n1,2\n').problems).toEqual(['line 1: the header lacks incident, deployed_at, detected_at']);
+    expect(parseIncidentsCsv('id,when\n1,2\n').problems).toEqual([
+      'line 1: the header lacks incident, deployed_at, detected_at',
+    ]);
   });
 });
 
@@ -167,20 +218,35 @@ describe('computeTimeToSmoke', () => {
     ['p95 by nearest rank', { ...base, method: 'percentile' as const }, 210 * minute, 6, undefined],
     ['p50 by nearest rank', { ...base, method: 'percentile' as const, percentile: 50 }, 35 * minute, 6, undefined],
     ['clamped to the ceiling', { ...base, ceilingMs: 2 * 60 * minute }, 120 * minute, 6, 'ceiling'],
-    ['raised to the floor', { ...base, method: 'percentile' as const, percentile: 10, floorMs: 20 * minute }, 20 * minute, 6, 'floor'],
+    [
+      'raised to the floor',
+      { ...base, method: 'percentile' as const, percentile: 10, floorMs: 20 * minute },
+      20 * minute,
+      6,
+      'floor',
+    ],
   ])('%s', (_name, options, ms, used, clamped) => {
     const result = computeTimeToSmoke(incidents, options);
     expect(result).toMatchObject({ ms, used, clamped });
   });
 
   it('says how the figure was derived', () => {
-    expect(computeTimeToSmoke(incidents, base).derivation).toBe('2 x mean detection delay 1h25m over 6 incidents in the last 180d = 2h50m');
-    expect(computeTimeToSmoke(incidents, { ...base, ceilingMs: 2 * 60 * minute }).derivation).toContain('lowered to the ceiling 2h');
+    expect(computeTimeToSmoke(incidents, base).derivation).toBe(
+      '2 x mean detection delay 1h25m over 6 incidents in the last 180d = 2h50m',
+    );
+    expect(computeTimeToSmoke(incidents, { ...base, ceilingMs: 2 * 60 * minute }).derivation).toContain(
+      'lowered to the ceiling 2h',
+    );
   });
 
   it('falls back to the floor, and says so, with no incident in the window', () => {
     const old = [incident('X', '2020-01-01T00:00:00Z', 600)];
-    expect(computeTimeToSmoke(old, base)).toEqual({ ms: 30 * minute, used: 0, method: 'default', derivation: 'no incident in the last 180d: the floor 30m' });
+    expect(computeTimeToSmoke(old, base)).toEqual({
+      ms: 30 * minute,
+      used: 0,
+      method: 'default',
+      derivation: 'no incident in the last 180d: the floor 30m',
+    });
     expect(computeTimeToSmoke([], base).method).toBe('default');
   });
 

@@ -22,7 +22,13 @@ const regionsArb = fc
     }),
     { minLength: 1, maxLength: 14 },
   )
-  .chain((traits) => fc.record({ traits: fc.constant(traits), maxParallel: fc.integer({ min: 1, max: 5 }), canaries: fc.integer({ min: 1, max: Math.min(2, traits.length) }) }));
+  .chain((traits) =>
+    fc.record({
+      traits: fc.constant(traits),
+      maxParallel: fc.integer({ min: 1, max: 5 }),
+      canaries: fc.integer({ min: 1, max: Math.min(2, traits.length) }),
+    }),
+  );
 
 function specOf(input: { traits: unknown[]; maxParallel: number; canaries: number }): ReleaseSpec {
   const raw = structuredClone(example);
@@ -80,9 +86,22 @@ describe('the trait planner (waves: auto)', () => {
   it('orders the example: like the canary at low traffic, then at scale, then one new trait set at a time, then in parallel', () => {
     const spec = releaseSpecSchema.parse(example);
     const waves = plan(spec).waves.map((w) => w.regions);
-    expect(waves).toEqual([['staging'], ['us-east-canary'], ['us-west'], ['us-east'], ['ap-northeast-2'], ['me-central'], ['ap-south'], ['eu-west'], ['sa-east']]);
+    expect(waves).toEqual([
+      ['staging'],
+      ['us-east-canary'],
+      ['us-west'],
+      ['us-east'],
+      ['ap-northeast-2'],
+      ['me-central'],
+      ['ap-south'],
+      ['eu-west'],
+      ['sa-east'],
+    ]);
     const w = plan(spec).waves;
-    expect(w[4]).toMatchObject({ newTraits: ['mobile:high', 'script:Hangul', 'traffic:medium'], reason: 'exercises mobile:high, script:Hangul, traffic:medium first' });
+    expect(w[4]).toMatchObject({
+      newTraits: ['mobile:high', 'script:Hangul', 'traffic:medium'],
+      reason: 'exercises mobile:high, script:Hangul, traffic:medium first',
+    });
     expect(w.at(-1)?.coverage).toHaveLength(14);
   });
 
@@ -105,8 +124,12 @@ describe('the trait planner (waves: auto)', () => {
     raw.spec.regions.find((r: { name: string }) => r.name === 'us-east').rollout = { after: 'us-west' };
     raw.spec.regions.find((r: { name: string }) => r.name === 'eu-west').rollout = { after: 'mars' };
     const issues = releaseSpecSchema.safeParse(raw).error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    expect(issues).toContain('spec.regions.1.rollout.after: rollout.after goes round in a circle (us-west -> us-east -> us-west): break it');
-    expect(issues.some((i) => i.startsWith('spec.regions.3.rollout.after: "mars" is not another production region'))).toBe(true);
+    expect(issues).toContain(
+      'spec.regions.1.rollout.after: rollout.after goes round in a circle (us-west -> us-east -> us-west): break it',
+    );
+    expect(
+      issues.some((i) => i.startsWith('spec.regions.3.rollout.after: "mars" is not another production region')),
+    ).toBe(true);
   });
 
   it('reads numeric traffic as a level, and similarity leaves traffic aside', () => {

@@ -27,16 +27,40 @@ describe('formatIssuePath', () => {
 describe('knownKeysAt', () => {
   it.each<[PropertyKey[], string[]]>([
     [[], ['apiVersion', 'kind', 'metadata', 'spec']],
-    [['spec', 'regions', 2], ['name', 'role', 'canary', 'cluster', 'registry', 'endpoint', 'traits', 'values', 'deployWindow', 'rollout']],
-    [['spec', 'regions', 0, 'cluster'], ['context', 'namespace']],
+    [
+      ['spec', 'regions', 2],
+      ['name', 'role', 'canary', 'cluster', 'registry', 'endpoint', 'traits', 'values', 'deployWindow', 'rollout'],
+    ],
+    [
+      ['spec', 'regions', 0, 'cluster'],
+      ['context', 'namespace'],
+    ],
     // Through a default and a refine:
-    [['spec', 'rollout'], ['canarySoak', 'timeToSmoke', 'waves', 'maxParallel', 'approvals', 'onFailure']],
-    [['spec', 'rollout', 'timeToSmoke'], ['incidents', 'method', 'percentile', 'window', 'floor', 'ceiling', 'growth']],
-    [['spec', 'template'], ['helm', 'manifests', 'values']],
-    [['spec', 'template', 'helm'], ['chart', 'releaseName']],
+    [
+      ['spec', 'rollout'],
+      ['canarySoak', 'timeToSmoke', 'waves', 'maxParallel', 'approvals', 'onFailure'],
+    ],
+    [
+      ['spec', 'rollout', 'timeToSmoke'],
+      ['incidents', 'method', 'percentile', 'window', 'floor', 'ceiling', 'growth'],
+    ],
+    [
+      ['spec', 'template'],
+      ['helm', 'manifests', 'values'],
+    ],
+    [
+      ['spec', 'template', 'helm'],
+      ['chart', 'releaseName'],
+    ],
     // Through a union of a list and an object: only the object has fields.
-    [['spec', 'rollout', 'waves', 0], ['regions', 'bake']],
-    [['spec', 'validation', 'load', 'thresholds', 'regression'], ['p50', 'p90', 'p99', 'max']],
+    [
+      ['spec', 'rollout', 'waves', 0],
+      ['regions', 'bake'],
+    ],
+    [
+      ['spec', 'validation', 'load', 'thresholds', 'regression'],
+      ['p50', 'p90', 'p99', 'max'],
+    ],
   ])('lists the fields at %j', (path, keys) => {
     expect(knownKeysAt(releaseSpecSchema, path)).toEqual(keys);
   });
@@ -52,7 +76,10 @@ describe('knownKeysAt', () => {
   });
 
   it('merges the fields of every object in a union, once each', () => {
-    const schema = z.union([z.strictObject({ a: z.string(), b: z.string() }), z.strictObject({ b: z.number(), c: z.number() })]);
+    const schema = z.union([
+      z.strictObject({ a: z.string(), b: z.string() }),
+      z.strictObject({ b: z.number(), c: z.number() }),
+    ]);
     expect(knownKeysAt(schema, [])).toEqual(['a', 'b', 'c']);
   });
 
@@ -92,13 +119,19 @@ describe('formatZodIssues', () => {
 
   it('names a whole document of the wrong type, without printing it (it may be a file named by mistake)', () => {
     const result = schema.safeParse('colour: red', { reportInput: true });
-    expect(formatZodIssues(result.error!, '', schema)).toEqual(['(document): expected an object (key: value), got text (the file is not a YAML mapping)']);
+    expect(formatZodIssues(result.error!, '', schema)).toEqual([
+      '(document): expected an object (key: value), got text (the file is not a YAML mapping)',
+    ]);
   });
 });
 
 describe('formatZodIssues quotes only an excerpt of input', () => {
   const megabyte = 'x'.repeat(1024 * 1024);
-  const schema = z.strictObject({ colour: z.enum(['red', 'blue']), size: z.number(), tags: z.record(z.string(), z.number()).optional() });
+  const schema = z.strictObject({
+    colour: z.enum(['red', 'blue']),
+    size: z.number(),
+    tags: z.record(z.string(), z.number()).optional(),
+  });
 
   it.each<[string, unknown]>([
     ['a 1 MB value of the wrong value', { colour: megabyte, size: 1 }],

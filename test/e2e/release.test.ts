@@ -13,11 +13,23 @@ import { pushDemoImage } from '../../src/rig/demo-image';
 import { startTemporal, stopTemporal } from '../../src/rig/temporal-dev-server';
 import { requireTool } from '../../src/rig/toolchain';
 import { meridian } from '../support/cli';
-import { deployedImages, rig, rigEnv, servedVersion, specFor, spawnWorker, statusWhen, stopWorker, temporalCli, temporalClient } from '../support/e2e';
+import {
+  deployedImages,
+  rig,
+  rigEnv,
+  servedVersion,
+  specFor,
+  spawnWorker,
+  statusWhen,
+  stopWorker,
+  temporalCli,
+  temporalClient,
+} from '../support/e2e';
 import { eventually } from '../support/eventually';
 
 const stamp = Date.now().toString(36);
-const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) => doc.setIn(['spec', 'rollout', 'approvals'], []);
+const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) =>
+  doc.setIn(['spec', 'rollout', 'approvals'], []);
 const idOf = (version: string) => `release-shop-api-${version}`;
 const canary = rig.regions.find((r) => r.name === 'us-east-canary')!;
 
@@ -34,7 +46,10 @@ beforeAll(async () => {
 /** Blob files in a registry's storage: each blob is a `data` file under blobs/. */
 function countBlobs(dir: string): number {
   const walk = (d: string): number =>
-    readdirSync(d, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? walk(join(d, e.name)) : e.name === 'data' ? 1 : 0), 0);
+    readdirSync(d, { withFileTypes: true }).reduce(
+      (n, e) => n + (e.isDirectory() ? walk(join(d, e.name)) : e.name === 'data' ? 1 : 0),
+      0,
+    );
   const blobs = join(dir, 'docker', 'registry', 'v2', 'blobs');
   return existsSync(blobs) ? walk(blobs) : 0;
 }
@@ -59,9 +74,16 @@ describe('a release on the local rig', () => {
     expect(started.stdout).toContain(`started ${idOf(good)}`);
     expect(started.stdout).toContain(`http://127.0.0.1:8233/namespaces/default/workflows/${idOf(good)}`);
 
-    const waiting = await statusWhen(client, idOf(good), (s) => s.phase === 'WaitingForApproval', 'the after-canary gate');
+    const waiting = await statusWhen(
+      client,
+      idOf(good),
+      (s) => s.phase === 'WaitingForApproval',
+      'the after-canary gate',
+    );
     expect(waiting.gate).toBe('after-canary');
-    const approved = await meridian(['approve', idOf(good), '--reason', 'canary healthy'], { env: { ...env, MERIDIAN_OPERATOR: 'e2e@ci' } });
+    const approved = await meridian(['approve', idOf(good), '--reason', 'canary healthy'], {
+      env: { ...env, MERIDIAN_OPERATOR: 'e2e@ci' },
+    });
     expect(approved.code).toBe(0);
     // Approving the same gate again is harmless; approving when no gate waits is refused with exit 2.
     expect((await meridian(['approve', idOf(good), '--gate', 'after-canary'], { env })).code).toBe(0);
@@ -78,22 +100,42 @@ describe('a release on the local rig', () => {
     const images = await deployedImages();
     const registries = new Map(loadRelease(file).spec.spec.regions.map((r) => [r.name, r.registry]));
     for (const registry of new Set(registries.values())) {
-      expect(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${registry}/shop/api:2.4.0`)).toBe(sourceRaw);
-      const arm = JSON.parse(await skopeo('inspect', '--tls-verify=false', '--override-arch', 'arm64', `docker://${registry}/shop/api@${digest}`));
+      expect(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${registry}/shop/api:2.4.0`)).toBe(
+        sourceRaw,
+      );
+      const arm = JSON.parse(
+        await skopeo(
+          'inspect',
+          '--tls-verify=false',
+          '--override-arch',
+          'arm64',
+          `docker://${registry}/shop/api@${digest}`,
+        ),
+      );
       expect(arm.Architecture).toBe('arm64');
     }
     for (const region of rig.regions.filter((r) => registries.has(r.name))) {
       const registry = registries.get(region.name);
       expect(images[region.name]).toMatchObject({ image: `${registry}/shop/api:2.4.0@${digest}`, version: good });
-      await eventually(async () => ((await servedVersion(region.port)) === good ? true : undefined), `${region.name} to serve ${good}`, 20_000);
+      await eventually(
+        async () => ((await servedVersion(region.port)) === good ? true : undefined),
+        `${region.name} to serve ${good}`,
+        20_000,
+      );
     }
     const status = await meridian(['status', idOf(good), '--json'], { env });
     const parsed = JSON.parse(status.stdout);
     expect(parsed.phase).toBe('Succeeded');
-    expect(parsed.registries.map((r: { registry: string; phase: string; digest: string }) => [r.registry, r.phase, r.digest])).toEqual(
-      [...new Set(registries.values())].map((registry) => [registry, 'Ready', digest]),
+    expect(
+      parsed.registries.map((r: { registry: string; phase: string; digest: string }) => [
+        r.registry,
+        r.phase,
+        r.digest,
+      ]),
+    ).toEqual([...new Set(registries.values())].map((registry) => [registry, 'Ready', digest]));
+    expect(parsed.actions).toContainEqual(
+      expect.objectContaining({ action: 'approve after-canary', by: 'e2e@ci', reason: 'canary healthy' }),
     );
-    expect(parsed.actions).toContainEqual(expect.objectContaining({ action: 'approve after-canary', by: 'e2e@ci', reason: 'canary healthy' }));
 
     const listed = await meridian(['list', '--app', 'shop-api', '--json'], { env });
     expect(JSON.parse(listed.stdout).map((r: { releaseId: string }) => r.releaseId)).toContain(idOf(good));
@@ -104,7 +146,10 @@ describe('a release on the local rig', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('already started with this spec');
 
-    const changed = await meridian(['start', '-f', specFor(good, (doc) => doc.setIn(['spec', 'template', 'values', 'replicas'], 4))], { env });
+    const changed = await meridian(
+      ['start', '-f', specFor(good, (doc) => doc.setIn(['spec', 'template', 'values', 'replicas'], 4))],
+      { env },
+    );
     expect(changed.code).toBe(2);
     expect(changed.stderr).toContain(`release ${idOf(good)} already exists with a different spec`);
   });
@@ -112,7 +157,9 @@ describe('a release on the local rig', () => {
   it('halts a bad release at the canary, where the cluster runs the old image again', async () => {
     const before = await deployedImages();
     const bad = `2.4.3-mojibake.${stamp}`; // examples/rig.yaml: 2.4.3-mojibake mangles Hangul and Arabic input
-    expect((await meridian(['start', '-f', specFor(bad, noGate), '--bake', '1s', '--canary-soak', '1s'], { env })).code).toBe(0);
+    expect(
+      (await meridian(['start', '-f', specFor(bad, noGate), '--bake', '1s', '--canary-soak', '1s'], { env })).code,
+    ).toBe(0);
 
     const halted = await statusWhen(client, idOf(bad), (s) => s.phase === 'Halted', 'the release to halt');
     expect(halted.regions[0]).toMatchObject({ name: 'us-east-canary', phase: 'RolledBack' });
@@ -122,8 +169,13 @@ describe('a release on the local rig', () => {
     // Through the Kubernetes API: the canary runs what it ran before; nothing else was touched.
     const after = await deployedImages();
     expect(after[canary.name]).toMatchObject({ image: before[canary.name].image, version: good });
-    for (const region of rig.regions.filter((r) => r.name !== canary.name)) expect(after[region.name]).toEqual(before[region.name]);
-    await eventually(async () => ((await servedVersion(canary.port)) === good ? true : undefined), 'the canary to serve the good version again', 20_000);
+    for (const region of rig.regions.filter((r) => r.name !== canary.name))
+      expect(after[region.name]).toEqual(before[region.name]);
+    await eventually(
+      async () => ((await servedVersion(canary.port)) === good ? true : undefined),
+      'the canary to serve the good version again',
+      20_000,
+    );
 
     const aborted = await meridian(['abort', idOf(bad), '--reason', 'Hangul broken'], { env });
     expect(aborted.code).toBe(0);
@@ -134,55 +186,97 @@ describe('a release on the local rig', () => {
 
   it('pauses and resumes through the temporal CLI with the documented signal names', async () => {
     const version = `2.5.1-e2e.${stamp}`;
-    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '4s'], { env })).code).toBe(0);
+    expect(
+      (await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '4s'], { env })).code,
+    ).toBe(0);
     await statusWhen(client, idOf(version), (s) => s.regions[0].phase === 'Baking', 'the canary to bake');
-    await temporalCli('workflow', 'signal', '--workflow-id', idOf(version), '--name', 'pause', '--input', '{"by":"ops@temporal-cli","reason":"look at dashboards"}');
+    await temporalCli(
+      'workflow',
+      'signal',
+      '--workflow-id',
+      idOf(version),
+      '--name',
+      'pause',
+      '--input',
+      '{"by":"ops@temporal-cli","reason":"look at dashboards"}',
+    );
     const paused = await statusWhen(client, idOf(version), (s) => s.paused, 'the pause');
     expect(paused.actions).toContainEqual(expect.objectContaining({ action: 'pause', by: 'ops@temporal-cli' }));
 
     // The canary's soak ends while paused: it holds there, and no region of wave 2 starts.
-    await statusWhen(client, idOf(version), (s) => s.regions[0].waitingFor?.includes('an operator to resume') ?? false, 'the canary to hold after its soak');
+    await statusWhen(
+      client,
+      idOf(version),
+      (s) => s.regions[0].waitingFor?.includes('an operator to resume') ?? false,
+      'the canary to hold after its soak',
+    );
     await new Promise((r) => setTimeout(r, 2_000));
-    const held = JSON.parse(await temporalCli('workflow', 'query', '--workflow-id', idOf(version), '--type', 'status', '--output', 'json'));
+    const held = JSON.parse(
+      await temporalCli('workflow', 'query', '--workflow-id', idOf(version), '--type', 'status', '--output', 'json'),
+    );
     const heldStatus = held.queryResult?.[0] ?? held[0] ?? held;
     expect(heldStatus.regions.slice(1).every((r: { phase: string }) => r.phase === 'Pending')).toBe(true);
     // Paused is the release's phase, in the status and in the search attribute that list filters on.
     expect(heldStatus.phase).toBe('Paused');
-    const pausedOnes = await eventually(async () => {
-      const listed = await meridian(['list', '--app', 'shop-api', '--phase', 'Paused', '--json'], { env });
-      const ids = (JSON.parse(listed.stdout) as { releaseId: string }[]).map((r) => r.releaseId);
-      return ids.includes(idOf(version)) ? ids : undefined;
-    }, 'list --phase Paused to show the paused release', 20_000);
+    const pausedOnes = await eventually(
+      async () => {
+        const listed = await meridian(['list', '--app', 'shop-api', '--phase', 'Paused', '--json'], { env });
+        const ids = (JSON.parse(listed.stdout) as { releaseId: string }[]).map((r) => r.releaseId);
+        return ids.includes(idOf(version)) ? ids : undefined;
+      },
+      'list --phase Paused to show the paused release',
+      20_000,
+    );
     expect(pausedOnes).toContain(idOf(version));
 
     await temporalCli('workflow', 'signal', '--workflow-id', idOf(version), '--name', 'resume');
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 240_000 })).code).toBe(0);
     // A signal without a by is recorded with the identity Temporal gives its sender (the worker's interceptor).
-    const done = JSON.parse((await meridian(['status', idOf(version), '--json'], { env })).stdout) as { actions: { action: string; by: string }[] };
-    expect(done.actions).toContainEqual(expect.objectContaining({ action: 'resume', by: expect.stringMatching(/^temporal-cli:/) }));
+    const done = JSON.parse((await meridian(['status', idOf(version), '--json'], { env })).stdout) as {
+      actions: { action: string; by: string }[];
+    };
+    expect(done.actions).toContainEqual(
+      expect.objectContaining({ action: 'resume', by: expect.stringMatching(/^temporal-cli:/) }),
+    );
   });
 
   it('stops the line: a freeze pauses every running release of the app and refuses new ones until lifted', async () => {
     const version = `2.5.4-e2e.${stamp}`;
-    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '4s'], { env })).code).toBe(0);
+    expect(
+      (await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '4s'], { env })).code,
+    ).toBe(0);
     await statusWhen(client, idOf(version), (s) => s.regions[0].phase === 'Baking', 'the canary to bake');
     const oncall = { ...env, MERIDIAN_OPERATOR: 'oncall@e2e' };
     const frozen = await meridian(['freeze', '--app', 'shop-api', '--reason', 'incident INC-42'], { env: oncall });
     expect(frozen.code).toBe(0);
     expect(frozen.stdout).toContain(`paused ${idOf(version)}`);
     const paused = await statusWhen(client, idOf(version), (s) => s.paused, 'the freeze to pause the release');
-    expect(paused.actions).toContainEqual(expect.objectContaining({ action: 'pause', by: 'oncall@e2e', reason: 'freeze of shop-api: incident INC-42' }));
+    expect(paused.actions).toContainEqual(
+      expect.objectContaining({ action: 'pause', by: 'oncall@e2e', reason: 'freeze of shop-api: incident INC-42' }),
+    );
 
     const refused = await meridian(['start', '-f', specFor(`2.5.5-e2e.${stamp}`, noGate)], { env });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/shop-api is frozen by oncall@e2e since .*: incident INC-42; nothing started/);
-    expect((await meridian(['freeze', '--app', 'shop-api'], { env })).stdout).toContain('shop-api is already frozen by oncall@e2e');
+    expect((await meridian(['freeze', '--app', 'shop-api'], { env })).stdout).toContain(
+      'shop-api is already frozen by oncall@e2e',
+    );
 
     // Started around the CLI (as with the temporal CLI or an SDK): the release finds the freeze and pauses itself.
     const sneaked = `2.5.7-e2e.${stamp}`;
-    const { input } = releaseInputOf(loadRelease(specFor(sneaked, noGate)), { bakeMs: 1000, canarySoakMs: 1000 }, 'sdk@e2e', Date.now());
+    const { input } = releaseInputOf(
+      loadRelease(specFor(sneaked, noGate)),
+      { bakeMs: 1000, canarySoakMs: 1000 },
+      'sdk@e2e',
+      Date.now(),
+    );
     await client.workflow.start(releaseWorkflowType, { workflowId: input.releaseId, taskQueue, args: [input] });
-    const selfPaused = await statusWhen(client, idOf(sneaked), (s) => s.paused, 'the release started during the freeze to pause itself');
+    const selfPaused = await statusWhen(
+      client,
+      idOf(sneaked),
+      (s) => s.paused,
+      'the release started during the freeze to pause itself',
+    );
     expect(selfPaused.actions).toContainEqual(expect.objectContaining({ action: 'pause', by: 'freeze' }));
     expect(selfPaused.regions.every((r) => r.phase === 'Pending')).toBe(true);
 
@@ -199,14 +293,26 @@ describe('a release on the local rig', () => {
     const version = `2.5.6-e2e.${stamp}`;
     const tag = `big-${stamp}`;
     // An image big enough that copying it takes seconds: 2 platforms, 40 + 40 + 20 MB layers, the first shared.
-    await pushDemoImage({ registry: '127.0.0.1:5100', repository: 'shop/api', tag, layerBytes: [40e6, 40e6, 20e6], sharedLayers: 1, seed: `big ${stamp}` });
+    await pushDemoImage({
+      registry: '127.0.0.1:5100',
+      repository: 'shop/api',
+      tag,
+      layerBytes: [40e6, 40e6, 20e6],
+      sharedLayers: 1,
+      seed: `big ${stamp}`,
+    });
     const europe = '127.0.0.1:5102';
     const blobFiles = () => countBlobs(join(rig.layout.dir, 'registries', '5102', 'data'));
     const before = blobFiles();
     const file = specFor(version, (doc) => (noGate(doc), doc.setIn(['spec', 'image', 'tag'], tag)));
     expect((await meridian(['start', '-f', file, '--bake', '1s', '--canary-soak', '1s'], { env })).code).toBe(0);
     // The first new blob has landed in Europe's registry: kill the worker in the middle of the copy.
-    await eventually(async () => (blobFiles() > before ? true : undefined), 'a first blob in the Europe registry', 60_000, 20);
+    await eventually(
+      async () => (blobFiles() > before ? true : undefined),
+      'a first blob in the Europe registry',
+      60_000,
+      20,
+    );
     await stopWorker(worker, 'SIGKILL');
     worker = spawnWorker('worker-3');
 
@@ -231,31 +337,55 @@ describe('a release on the local rig', () => {
   it('finishes with each region deployed once when its worker is killed during a deploy and another takes over', async () => {
     const version = `2.5.2-e2e.${stamp}`;
     const before = await deployedImages();
-    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '1s'], { env })).code).toBe(0);
-    await statusWhen(client, idOf(version), (s) => s.regions.some((r) => r.wave === 2 && ['Deploying', 'RollingOut'].includes(r.phase)), 'a wave-2 region to deploy');
+    expect(
+      (await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '1s'], { env })).code,
+    ).toBe(0);
+    await statusWhen(
+      client,
+      idOf(version),
+      (s) => s.regions.some((r) => r.wave === 2 && ['Deploying', 'RollingOut'].includes(r.phase)),
+      'a wave-2 region to deploy',
+    );
     await stopWorker(worker, 'SIGKILL');
     worker = spawnWorker('worker-2');
 
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 300_000 })).code).toBe(0);
     const after = await deployedImages();
-    const { results } = (await client.workflow.getHandle(idOf(version)).result()) as { results: { name: string; attempt: number }[] };
+    const { results } = (await client.workflow.getHandle(idOf(version)).result()) as {
+      results: { name: string; attempt: number }[];
+    };
     const production = rig.regions.filter((r) => r.name !== 'staging');
     for (const region of production) {
       expect(after[region.name].version).toBe(version);
       // One new generation per region: the new spec was applied, and a retried apply changed nothing.
       expect(after[region.name].generation).toBe((before[region.name].generation ?? 0) + 1);
       // The previous revision was recorded once, before the deploy: it holds the old version, not the new.
-      const revision = await readRevision(rig.kube(region.context), region.namespace, revisionSecretName('shop-api', idOf(version)));
-      const previous = revision?.find((e) => e.ref.kind === 'Deployment')?.previous as { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } } | null;
-      expect(previous?.spec?.template?.metadata?.labels?.['app.kubernetes.io/version']).toBe(before[region.name].version);
+      const revision = await readRevision(
+        rig.kube(region.context),
+        region.namespace,
+        revisionSecretName('shop-api', idOf(version)),
+      );
+      const previous = revision?.find((e) => e.ref.kind === 'Deployment')?.previous as {
+        spec?: { template?: { metadata?: { labels?: Record<string, string> } } };
+      } | null;
+      expect(previous?.spec?.template?.metadata?.labels?.['app.kubernetes.io/version']).toBe(
+        before[region.name].version,
+      );
     }
     expect(results.map((r) => r.attempt)).toEqual(production.map(() => 1));
   }, 360_000);
 
   it('keeps a bake deadline when the Temporal dev server restarts during the bake', async () => {
     const version = `2.5.3-e2e.${stamp}`;
-    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '25s'], { env })).code).toBe(0);
-    const baking = await statusWhen(client, idOf(version), (s) => s.regions[0].phase === 'Baking', 'the canary to bake');
+    expect(
+      (await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '25s'], { env })).code,
+    ).toBe(0);
+    const baking = await statusWhen(
+      client,
+      idOf(version),
+      (s) => s.regions[0].phase === 'Baking',
+      'the canary to bake',
+    );
     const until = baking.regions[0].until!;
 
     await closeClient();
@@ -267,7 +397,9 @@ describe('a release on the local rig', () => {
     const resumed = await statusWhen(client, idOf(version), () => true, 'the release after the restart');
     expect(resumed.regions[0]).toMatchObject({ phase: 'Baking', until });
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 240_000 })).code).toBe(0);
-    const canaryRun = await client.workflow.getHandle(resumed.regions[0].workflowId ?? `${idOf(version)}.us-east-canary.1`).describe();
+    const canaryRun = await client.workflow
+      .getHandle(resumed.regions[0].workflowId ?? `${idOf(version)}.us-east-canary.1`)
+      .describe();
     // The bake ended no earlier than its deadline: the timer survived the restart unchanged.
     expect(canaryRun.closeTime!.getTime()).toBeGreaterThanOrEqual(new Date(until).getTime());
   }, 360_000);

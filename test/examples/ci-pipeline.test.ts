@@ -22,7 +22,12 @@ const stamp = Date.now().toString(36);
 const idOf = (version: string) => `release-shop-api-${version}`;
 
 /** The settings that must come from the CI's secret store, never from the pipeline file. */
-const secretNames = ['TEMPORAL_API_KEY', 'TEMPORAL_TLS_CLIENT_CERT_DATA', 'TEMPORAL_TLS_CLIENT_KEY_DATA', 'MERIDIAN_CODEC_KEYS'];
+const secretNames = [
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS_CLIENT_CERT_DATA',
+  'TEMPORAL_TLS_CLIENT_KEY_DATA',
+  'MERIDIAN_CODEC_KEYS',
+];
 /** What either pipeline may not do: run meridian's release steps other than through the script. */
 const directMeridian = /(^|[\s;&|(])(npx\s+)?(\S*\/)?meridian\s+(validate|plan|start)\b/;
 
@@ -33,24 +38,38 @@ interface Run {
 }
 
 /** Runs examples/ci/release.sh as a pipeline step runs it: bash, from the repository's root, MERIDIAN=bin/meridian unless `env` names one. */
-function releaseScript(args: string[], env: NodeJS.ProcessEnv, options: { trace?: boolean; timeoutMs?: number } = {}): Promise<Run> {
+function releaseScript(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { trace?: boolean; timeoutMs?: number } = {},
+): Promise<Run> {
   const bashArgs = [...(options.trace ? ['-x'] : []), join(ci, 'release.sh'), ...args];
   return new Promise((done) => {
-    execFile('bash', bashArgs, { cwd: root, env: { MERIDIAN: 'bin/meridian', ...env }, timeout: options.timeoutMs ?? 240_000 }, (err, stdout, stderr) => {
-      const code = err ? (err as { code?: unknown }).code : 0;
-      done({ code: typeof code === 'number' ? code : -1, stdout, stderr });
-    });
+    execFile(
+      'bash',
+      bashArgs,
+      { cwd: root, env: { MERIDIAN: 'bin/meridian', ...env }, timeout: options.timeoutMs ?? 240_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (err as { code?: unknown }).code : 0;
+        done({ code: typeof code === 'number' ? code : -1, stdout, stderr });
+      },
+    );
   });
 }
 
 /** `env` without what a surrounding CI (or the machine running the tests) set for the script. */
 function scrubbed(env: NodeJS.ProcessEnv, drop: RegExp = /^$/): NodeJS.ProcessEnv {
-  const ours = /^(GITHUB_ACTIONS|GITHUB_STEP_SUMMARY|MERIDIAN|MERIDIAN_START_ARGS|MERIDIAN_EXPECT_VERSION|MERIDIAN_EXPECT_APP)$/;
+  const ours =
+    /^(GITHUB_ACTIONS|GITHUB_STEP_SUMMARY|MERIDIAN|MERIDIAN_START_ARGS|MERIDIAN_EXPECT_VERSION|MERIDIAN_EXPECT_APP)$/;
   return Object.fromEntries(Object.entries(env).filter(([name]) => !ours.test(name) && !drop.test(name)));
 }
 
 /** No rig: this machine's environment without any Temporal connection or codec settings, plus `extra`. */
-const bareEnv = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...scrubbed(process.env, /^(TEMPORAL_|MERIDIAN_CODEC_)/), MERIDIAN_LOG_LEVEL: 'warn', ...extra });
+const bareEnv = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+  ...scrubbed(process.env, /^(TEMPORAL_|MERIDIAN_CODEC_)/),
+  MERIDIAN_LOG_LEVEL: 'warn',
+  ...extra,
+});
 
 const exampleSpec = join(root, 'examples', 'release.yaml');
 const pipelineFile = (name: string) => parse(readFileSync(join(ci, name), 'utf8'));
@@ -97,21 +116,35 @@ describe('the CI pipeline files', () => {
     const fromSecrets = Object.entries(start.env ?? {}).filter(([, v]) => v.includes('secrets.'));
     expect(fromSecrets.length).toBe(text.match(/secrets\./g)?.length);
     for (const [name, value] of fromSecrets) expect(value).toBe(`\${{ secrets.${name} }}`);
-    expect(fromSecrets.map(([name]) => name)).toEqual(expect.arrayContaining(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', ...secretNames]));
+    expect(fromSecrets.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', ...secretNames]),
+    );
     expect(JSON.stringify(job.env)).not.toContain('secrets.');
   });
 
   it('GitLab CI: stages validate, plan and release each run release.sh, one release per app, retried on exit code 3 only', () => {
     const pipeline = pipelineFile('gitlab-ci.yml');
     expect(pipeline.stages).toEqual(['validate', 'plan', 'release']);
-    const jobs = Object.fromEntries(Object.entries(pipeline).filter(([, v]) => typeof v === 'object' && v !== null && 'stage' in v)) as Record<
+    const jobs = Object.fromEntries(
+      Object.entries(pipeline).filter(([, v]) => typeof v === 'object' && v !== null && 'stage' in v),
+    ) as Record<
       string,
-      { stage: string; script: string[]; resource_group?: string; timeout?: string; retry?: unknown; variables?: Record<string, unknown> }
+      {
+        stage: string;
+        script: string[];
+        resource_group?: string;
+        timeout?: string;
+        retry?: unknown;
+        variables?: Record<string, unknown>;
+      }
     >;
     expect(Object.values(jobs).map((j) => j.stage)).toEqual(['validate', 'plan', 'release']);
     for (const job of Object.values(jobs)) {
-      expect(scriptCalls(job.script)).toEqual([`bash examples/ci/release.sh release.yaml ${job.stage === 'release' ? 'start' : job.stage}`]);
-      for (const line of [...job.script, ...(pipeline.default?.before_script ?? [])]) expect(line).not.toMatch(directMeridian);
+      expect(scriptCalls(job.script)).toEqual([
+        `bash examples/ci/release.sh release.yaml ${job.stage === 'release' ? 'start' : job.stage}`,
+      ]);
+      for (const line of [...job.script, ...(pipeline.default?.before_script ?? [])])
+        expect(line).not.toMatch(directMeridian);
     }
     const release = Object.values(jobs).find((j) => j.stage === 'release')!;
     expect(release.resource_group).toContain(app);
@@ -125,10 +158,21 @@ describe('the CI pipeline files', () => {
     // Secrets come from the project's CI/CD variables: the file names them (for whoever sets them up)
     // but sets none, at any level.
     const text = readFileSync(join(ci, 'gitlab-ci.yml'), 'utf8');
-    const assigned = [pipeline.variables, ...pipeline.workflow.rules.map((r: { variables?: object }) => r.variables), ...Object.values(jobs).map((j) => j.variables)]
+    const assigned = [
+      pipeline.variables,
+      ...pipeline.workflow.rules.map((r: { variables?: object }) => r.variables),
+      ...Object.values(jobs).map((j) => j.variables),
+    ]
       .filter(Boolean)
       .flatMap((v) => Object.keys(v));
-    for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'MERIDIAN_CODEC_KEYS_FILE']) {
+    for (const name of [
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+      'TEMPORAL_API_KEY',
+      'TEMPORAL_TLS_CLIENT_CERT_PATH',
+      'TEMPORAL_TLS_CLIENT_KEY_PATH',
+      'MERIDIAN_CODEC_KEYS_FILE',
+    ]) {
       expect(text).toContain(name);
       expect(assigned).not.toContain(name);
     }
@@ -147,29 +191,47 @@ describe('release.sh without Temporal', () => {
   it('exits 3 with the retry message when Temporal is unreachable, and prints no secret even when traced', async () => {
     const apiKey = `ci-test-api-key-${randomBytes(12).toString('hex')}`;
     const codecKey = randomBytes(32).toString('base64');
-    const run = await releaseScript([exampleSpec], bareEnv({ TEMPORAL_ADDRESS: '127.0.0.1:1', TEMPORAL_API_KEY: apiKey, MERIDIAN_CODEC_KEYS: `ci-test:${codecKey}` }), { trace: true });
+    const run = await releaseScript(
+      [exampleSpec],
+      bareEnv({
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        TEMPORAL_API_KEY: apiKey,
+        MERIDIAN_CODEC_KEYS: `ci-test:${codecKey}`,
+      }),
+      { trace: true },
+    );
     expect(run.code).toBe(3);
     // validate and plan need no Temporal: they ran, and start is what could not reach it.
     expect(run.stdout).toContain('is valid: shop-api 2.4.0');
     expect(run.stdout).toContain('wave 1:');
     expect(run.stderr).toContain('cannot reach Temporal');
-    expect(run.stderr).toContain('release.sh: error: meridian start: Temporal or a cluster is unreachable: retry: starting again is harmless, a repeated start finds the running release');
+    expect(run.stderr).toContain(
+      'release.sh: error: meridian start: Temporal or a cluster is unreachable: retry: starting again is harmless, a repeated start finds the running release',
+    );
     for (const secret of [apiKey, codecKey]) expect(run.stdout + run.stderr).not.toContain(secret);
   }, 60_000);
 
   it('refuses a spec of another version than the pipeline releases (exit 2, nothing started), as ::error:: annotations on GitHub', async () => {
     const summaryDir = mkdtempSync(join(tmpdir(), 'meridian-ci-summary-'));
     const summary = join(summaryDir, 'summary.md');
-    const run = await releaseScript([exampleSpec], bareEnv({ MERIDIAN_EXPECT_VERSION: 'v2.4.1', GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary }));
+    const run = await releaseScript(
+      [exampleSpec],
+      bareEnv({ MERIDIAN_EXPECT_VERSION: 'v2.4.1', GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary }),
+    );
     expect(run.code).toBe(2);
     const message = `${exampleSpec} is version 2.4.0, but the pipeline releases 2.4.1: set metadata.version (and the image tag) in ${exampleSpec}, or release the version it names; nothing was started`;
     expect(run.stdout).toContain(`::error::${message}`);
     expect(readFileSync(summary, 'utf8')).toBe(`- ${message}\n`);
     expect(run.stdout).not.toContain('wave 1:');
 
-    const otherApp = await releaseScript([exampleSpec, 'plan'], bareEnv({ MERIDIAN_EXPECT_VERSION: '2.4.0', MERIDIAN_EXPECT_APP: 'cart-api' }));
+    const otherApp = await releaseScript(
+      [exampleSpec, 'plan'],
+      bareEnv({ MERIDIAN_EXPECT_VERSION: '2.4.0', MERIDIAN_EXPECT_APP: 'cart-api' }),
+    );
     expect(otherApp.code).toBe(2);
-    expect(otherApp.stderr).toContain('releases app shop-api, but this pipeline (and its concurrency group) is for cart-api');
+    expect(otherApp.stderr).toContain(
+      'releases app shop-api, but this pipeline (and its concurrency group) is for cart-api',
+    );
   }, 60_000);
 
   it('refuses a call it does not understand (exit 2) and says when meridian cannot be run', async () => {
@@ -179,14 +241,18 @@ describe('release.sh without Temporal', () => {
     expect(unknown.stderr).toContain('usage: release.sh <release.yaml> [validate|plan|start]');
     const missing = await releaseScript([exampleSpec], bareEnv({ MERIDIAN: 'no-such-meridian' }));
     expect(missing.code).toBe(127);
-    expect(missing.stderr).toContain('cannot run meridian as "no-such-meridian": install Meridian (npm ci) or point MERIDIAN at its binary');
+    expect(missing.stderr).toContain(
+      'cannot run meridian as "no-such-meridian": install Meridian (npm ci) or point MERIDIAN at its binary',
+    );
   }, 60_000);
 });
 
 /** Only the canary and one production region, no approval gate: the script is under test here, not the rollout. */
 const quick = (doc: Doc) => {
   const regions = doc.getIn(['spec', 'regions']) as { items: { get: (key: string) => unknown }[] };
-  for (let i = regions.items.length - 1; i >= 0; i--) if (!['us-east-canary', 'us-west'].includes(String(regions.items[i].get('name')))) doc.deleteIn(['spec', 'regions', i]);
+  for (let i = regions.items.length - 1; i >= 0; i--)
+    if (!['us-east-canary', 'us-west'].includes(String(regions.items[i].get('name'))))
+      doc.deleteIn(['spec', 'regions', i]);
   doc.setIn(['spec', 'rollout', 'approvals'], []);
 };
 
@@ -208,7 +274,12 @@ describe('release.sh on the local rig', () => {
   it('takes a valid spec through validate, plan and start --wait: exit 0, the release succeeded; running the pipeline again is harmless', async () => {
     const version = `2.6.0-ci.${stamp}`;
     const file = specFor(version, quick);
-    const env = { ...scrubbed(rigEnv()), MERIDIAN_START_ARGS: '--bake 1s --canary-soak 1s', MERIDIAN_EXPECT_VERSION: `v${version}`, MERIDIAN_EXPECT_APP: 'shop-api' };
+    const env = {
+      ...scrubbed(rigEnv()),
+      MERIDIAN_START_ARGS: '--bake 1s --canary-soak 1s',
+      MERIDIAN_EXPECT_VERSION: `v${version}`,
+      MERIDIAN_EXPECT_APP: 'shop-api',
+    };
     const run = await releaseScript([file], env, { timeoutMs: 300_000 });
     expect(run).toMatchObject({ code: 0 }); // on failure, jest shows the whole run: its output says why
     expect(run.stdout).toContain(`is valid: shop-api ${version}`);
@@ -230,7 +301,9 @@ describe('release.sh on the local rig', () => {
     const run = await releaseScript([file], scrubbed(rigEnv()), { timeoutMs: 120_000 });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('spec.rollout.maxParallel');
-    expect(run.stderr).toContain('release.sh: error: meridian validate refused: invalid input, usage or a credential refused (the error above says which): fix the spec or the credentials; nothing was started');
+    expect(run.stderr).toContain(
+      'release.sh: error: meridian validate refused: invalid input, usage or a credential refused (the error above says which): fix the spec or the credentials; nothing was started',
+    );
     expect(run.stdout).not.toContain('started');
     await expect(client.workflow.getHandle(idOf(version)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
   }, 120_000);

@@ -3,8 +3,24 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { packTraffic, unpackTraffic } from '../../src/infra/load/packed-traffic';
 import { InvalidInputError } from '../../src/domain/errors';
-import { parseRecordedTraffic, type RecordedRequest, type TrafficFormat, withoutCredentials } from '../../src/domain/recorded-traffic';
-import { exampleCopy, expectInputInvariants, FuzzTally, fuzzOptions, fuzzRuns, fuzzSeed, fuzzTimeoutMs, maxOutputLineChars, meridian, mustHold } from '../support/fuzz-cli';
+import {
+  parseRecordedTraffic,
+  type RecordedRequest,
+  type TrafficFormat,
+  withoutCredentials,
+} from '../../src/domain/recorded-traffic';
+import {
+  exampleCopy,
+  expectInputInvariants,
+  FuzzTally,
+  fuzzOptions,
+  fuzzRuns,
+  fuzzSeed,
+  fuzzTimeoutMs,
+  maxOutputLineChars,
+  meridian,
+  mustHold,
+} from '../support/fuzz-cli';
 import { hostileStrings, mutatedText } from '../support/fuzz-inputs';
 
 /**
@@ -25,11 +41,44 @@ const examples: Record<TrafficFormat, string[]> = {
   combined: readFileSync(join(dir, 'traffic', 'access.log'), 'utf8').split('\n'),
 };
 
-const text = fc.oneof(fc.constantFrom(...hostileStrings), fc.string({ maxLength: 12 }), fc.string({ maxLength: 12, unit: 'binary' }));
-const credential = fc.constantFrom('Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln', 'Basic dXNlcjpwYXNz', 'session=abc', 'k-123');
-const headerName = fc.oneof(fc.constantFrom('authorization', 'Cookie', 'X-Api-Key', 'x-amz-security-token', 'user-agent', 'Content-Type', '__proto__', 'constructor', 'x y', ''), text);
+const text = fc.oneof(
+  fc.constantFrom(...hostileStrings),
+  fc.string({ maxLength: 12 }),
+  fc.string({ maxLength: 12, unit: 'binary' }),
+);
+const credential = fc.constantFrom(
+  'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln',
+  'Basic dXNlcjpwYXNz',
+  'session=abc',
+  'k-123',
+);
+const headerName = fc.oneof(
+  fc.constantFrom(
+    'authorization',
+    'Cookie',
+    'X-Api-Key',
+    'x-amz-security-token',
+    'user-agent',
+    'Content-Type',
+    '__proto__',
+    'constructor',
+    'x y',
+    '',
+  ),
+  text,
+);
 const path = fc.oneof(
-  fc.constantFrom('/', '/search?q=%EA%B2%B0', '/x?access_token=s3cr3t&a=1', '/x?X-Amz-Signature=abc', '/?api_key=k', 'http://shop.example.com/a?b#frag', '//x', '*', '/a b'),
+  fc.constantFrom(
+    '/',
+    '/search?q=%EA%B2%B0',
+    '/x?access_token=s3cr3t&a=1',
+    '/x?X-Amz-Signature=abc',
+    '/?api_key=k',
+    'http://shop.example.com/a?b#frag',
+    '//x',
+    '*',
+    '/a b',
+  ),
   text.map((t) => `/${t}`),
   text,
 );
@@ -38,7 +87,10 @@ const jsonLine = fc
     {
       method: fc.oneof(fc.constantFrom('GET', 'post', 'PATCH', 'G ET', ''), text),
       path,
-      headers: fc.oneof(fc.dictionary(headerName, fc.oneof(text, credential), { maxKeys: 4 }), fc.jsonValue({ maxDepth: 1 })),
+      headers: fc.oneof(
+        fc.dictionary(headerName, fc.oneof(text, credential), { maxKeys: 4 }),
+        fc.jsonValue({ maxDepth: 1 }),
+      ),
       body: fc.oneof(text, fc.jsonValue({ maxDepth: 1 })),
       json: fc.jsonValue({ maxDepth: 3 }),
       status: fc.integer(),
@@ -46,29 +98,51 @@ const jsonLine = fc
     { requiredKeys: [] },
   )
   .map((o) => JSON.stringify(o));
-const quotedField = fc.oneof(text, fc.constantFrom('-', '\\x22', '\\"', '\\\\', '\\xE2\\x82\\xAC'), credential).map((t) => `"${t}"`);
+const quotedField = fc
+  .oneof(text, fc.constantFrom('-', '\\x22', '\\"', '\\\\', '\\xE2\\x82\\xAC'), credential)
+  .map((t) => `"${t}"`);
 const logLine = fc
   .tuple(
     fc.constantFrom('203.0.113.7', '::1', '-', ''),
     fc.constantFrom('- -', '- alice', 'x'),
     fc.constantFrom('[26/Nov/2026:09:14:02 +0000]', '[]', '[', '[26/Nov/2026'),
-    fc.oneof(fc.tuple(fc.constantFrom('GET', 'POST', 'get', 'BREW', ''), path, fc.constantFrom(' HTTP/1.1', ' HTTP/2.0', '', ' HTTP/x', ' HTTP/1.1 extra')).map(([m, p, v]) => `"${m} ${p}${v}"`), quotedField),
+    fc.oneof(
+      fc
+        .tuple(
+          fc.constantFrom('GET', 'POST', 'get', 'BREW', ''),
+          path,
+          fc.constantFrom(' HTTP/1.1', ' HTTP/2.0', '', ' HTTP/x', ' HTTP/1.1 extra'),
+        )
+        .map(([m, p, v]) => `"${m} ${p}${v}"`),
+      quotedField,
+    ),
     fc.constantFrom('200 1843', '- -', '400 0', '2000 1', 'x y'),
-    fc.option(fc.tuple(quotedField, quotedField).map(([r, u]) => ` ${r} ${u}`), { nil: '' }),
+    fc.option(
+      fc.tuple(quotedField, quotedField).map(([r, u]) => ` ${r} ${u}`),
+      { nil: '' },
+    ),
   )
   .map(([host, who, time, request, status, tail]) => `${host} ${who} ${time} ${request} ${status}${tail}`);
 
 const recording = fc.oneof(
   {
     weight: 6,
-    arbitrary: fc.tuple(fc.constantFrom<TrafficFormat>('jsonl', 'combined'), fc.boolean()).chain(([format, named]) =>
-      mutatedText(examples[format], format === 'jsonl' ? jsonLine : logLine).map((lines) => ({ text: lines.join('\n'), format: named ? format : undefined })),
-    ),
+    arbitrary: fc
+      .tuple(fc.constantFrom<TrafficFormat>('jsonl', 'combined'), fc.boolean())
+      .chain(([format, named]) =>
+        mutatedText(examples[format], format === 'jsonl' ? jsonLine : logLine).map((lines) => ({
+          text: lines.join('\n'),
+          format: named ? format : undefined,
+        })),
+      ),
   },
   {
     weight: 6,
     arbitrary: fc
-      .tuple(fc.array(fc.oneof(jsonLine, logLine), { minLength: 1, maxLength: 6 }), fc.constantFrom<TrafficFormat | undefined>('jsonl', 'combined', undefined))
+      .tuple(
+        fc.array(fc.oneof(jsonLine, logLine), { minLength: 1, maxLength: 6 }),
+        fc.constantFrom<TrafficFormat | undefined>('jsonl', 'combined', undefined),
+      )
       .map(([lines, format]) => ({ text: lines.join('\n'), format })),
   },
   {
@@ -86,7 +160,11 @@ const token = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** A request the load test can send as it is. */
 function expectSendable(request: RecordedRequest): void {
-  mustHold(token.test(request.method) && request.method === request.method.toUpperCase(), 'a method that is an upper-case token', request.method);
+  mustHold(
+    token.test(request.method) && request.method === request.method.toUpperCase(),
+    'a method that is an upper-case token',
+    request.method,
+  );
   mustHold(/^\/[\x21-\x7e]*$/.test(request.path), 'a path of printable ASCII starting with /', request.path);
   for (const [name, value] of Object.entries(request.headers)) {
     mustHold(token.test(name) && name === name.toLowerCase(), 'a header name that is a lower-case token', name);
@@ -120,40 +198,62 @@ function expectRefusal(err: unknown, source: string): void {
 }
 
 describe('fuzzed recorded traffic', () => {
-  it(`parses or refuses ${runs} recordings (seed ${fuzzSeed})`, () => {
-    const tally = new FuzzTally('recorded-traffic (parser)');
-    fc.assert(
-      fc.property(recording, ({ text: input, format }) => {
-        let requests: RecordedRequest[] | undefined;
-        try {
-          requests = parseRecordedTraffic(input, 'traffic.rec', format);
-        } catch (err) {
-          expectRefusal(err, 'traffic.rec');
-        }
-        // How fast: the bench's parsing section times long and hostile lines against JSON.parse (no timed assertions here).
-        mustHold(({} as Record<string, unknown>).polluted === undefined, 'no prototype reached');
-        tally.count(requests !== undefined);
-        if (!requests) return;
-        mustHold(requests.length > 0, 'an accepted recording holds requests');
-        requests.forEach(expectSendable);
-        const cleaned = withoutCredentials(requests).requests;
-        for (const request of cleaned) {
-          expectSendable(request);
-          const names = Object.keys(request.headers);
-          mustHold(!names.some((n) => /^(authorization|cookie|x-api-key|x-amz-security-token)$/.test(n)), 'no credential header left', names);
-          mustHold(!/Bearer ey|Basic dXNlcjpwYXNz/.test(Object.values(request.headers).join('\n')), 'no credential value left', request.headers);
-          mustHold(!/access_token=|X-Amz-Signature=|api_key=/i.test(request.path), 'no credential query parameter left', request.path);
-        }
-        const packed = packTraffic(cleaned, 'traffic.rec', 'spec.validation.load.replay');
-        mustHold(JSON.stringify(unpackTraffic(packed)) === JSON.stringify(cleaned), 'a packed recording unpacks to the same requests');
-      }),
-      fuzzOptions(runs),
-    );
-    tally.report();
-    if (findingsSeen.size) process.stderr.write(`fuzz recorded-traffic: known findings hit ${JSON.stringify(Object.fromEntries(findingsSeen))}\n`);
-    expect(tally.accepted).toBeGreaterThan(0);
-    expect(tally.refused).toBeGreaterThan(0);
-  }, fuzzTimeoutMs);
+  it(
+    `parses or refuses ${runs} recordings (seed ${fuzzSeed})`,
+    () => {
+      const tally = new FuzzTally('recorded-traffic (parser)');
+      fc.assert(
+        fc.property(recording, ({ text: input, format }) => {
+          let requests: RecordedRequest[] | undefined;
+          try {
+            requests = parseRecordedTraffic(input, 'traffic.rec', format);
+          } catch (err) {
+            expectRefusal(err, 'traffic.rec');
+          }
+          // How fast: the bench's parsing section times long and hostile lines against JSON.parse (no timed assertions here).
+          mustHold(({} as Record<string, unknown>).polluted === undefined, 'no prototype reached');
+          tally.count(requests !== undefined);
+          if (!requests) return;
+          mustHold(requests.length > 0, 'an accepted recording holds requests');
+          requests.forEach(expectSendable);
+          const cleaned = withoutCredentials(requests).requests;
+          for (const request of cleaned) {
+            expectSendable(request);
+            const names = Object.keys(request.headers);
+            mustHold(
+              !names.some((n) => /^(authorization|cookie|x-api-key|x-amz-security-token)$/.test(n)),
+              'no credential header left',
+              names,
+            );
+            mustHold(
+              !/Bearer ey|Basic dXNlcjpwYXNz/.test(Object.values(request.headers).join('\n')),
+              'no credential value left',
+              request.headers,
+            );
+            mustHold(
+              !/access_token=|X-Amz-Signature=|api_key=/i.test(request.path),
+              'no credential query parameter left',
+              request.path,
+            );
+          }
+          const packed = packTraffic(cleaned, 'traffic.rec', 'spec.validation.load.replay');
+          mustHold(
+            JSON.stringify(unpackTraffic(packed)) === JSON.stringify(cleaned),
+            'a packed recording unpacks to the same requests',
+          );
+        }),
+        fuzzOptions(runs),
+      );
+      tally.report();
+      if (findingsSeen.size)
+        process.stderr.write(
+          `fuzz recorded-traffic: known findings hit ${JSON.stringify(Object.fromEntries(findingsSeen))}\n`,
+        );
+      expect(tally.accepted).toBeGreaterThan(0);
+      expect(tally.refused).toBeGreaterThan(0);
+    },
+    fuzzTimeoutMs,
+  );
 
   // Finding traffic-header-name (src/domain/recorded-traffic.ts), found by the fuzzer and fixed there.
   it('finding traffic-header-name: a refusal quotes a long header name as an excerpt, not whole', () => {
@@ -168,24 +268,28 @@ describe('fuzzed recorded traffic', () => {
     expect(Math.max(...message.split('\n').map((l) => l.length))).toBeLessThanOrEqual(maxOutputLineChars);
   });
 
-  it(`hold the CLI's input invariants through meridian validate over ${cliRuns} recordings (seed ${fuzzSeed})`, async () => {
-    const tally = new FuzzTally('recorded-traffic (validate)');
-    const spec = readFileSync(join(dir, 'release.yaml'), 'utf8');
-    const specs = {
-      jsonl: join(dir, 'jsonl.yaml'),
-      combined: join(dir, 'combined.yaml'),
-    };
-    writeFileSync(specs.jsonl, spec.replace('./traffic/sample.jsonl', './traffic/fuzz.jsonl'));
-    writeFileSync(specs.combined, spec.replace('./traffic/sample.jsonl', './traffic/fuzz.log'));
-    await fc.assert(
-      fc.asyncProperty(recording, async ({ text: input }) => {
-        const format = input.trimStart().startsWith('{') ? 'jsonl' : 'combined';
-        writeFileSync(join(dir, 'traffic', format === 'jsonl' ? 'fuzz.jsonl' : 'fuzz.log'), input);
-        const outcome = await meridian(['validate', '-f', specs[format], '--json'], dir);
-        tally.count(expectInputInvariants(outcome, /spec\.validation\.load\.replay: .*fuzz\.(jsonl|log)/));
-      }),
-      fuzzOptions(cliRuns),
-    );
-    tally.report();
-  }, fuzzTimeoutMs);
+  it(
+    `hold the CLI's input invariants through meridian validate over ${cliRuns} recordings (seed ${fuzzSeed})`,
+    async () => {
+      const tally = new FuzzTally('recorded-traffic (validate)');
+      const spec = readFileSync(join(dir, 'release.yaml'), 'utf8');
+      const specs = {
+        jsonl: join(dir, 'jsonl.yaml'),
+        combined: join(dir, 'combined.yaml'),
+      };
+      writeFileSync(specs.jsonl, spec.replace('./traffic/sample.jsonl', './traffic/fuzz.jsonl'));
+      writeFileSync(specs.combined, spec.replace('./traffic/sample.jsonl', './traffic/fuzz.log'));
+      await fc.assert(
+        fc.asyncProperty(recording, async ({ text: input }) => {
+          const format = input.trimStart().startsWith('{') ? 'jsonl' : 'combined';
+          writeFileSync(join(dir, 'traffic', format === 'jsonl' ? 'fuzz.jsonl' : 'fuzz.log'), input);
+          const outcome = await meridian(['validate', '-f', specs[format], '--json'], dir);
+          tally.count(expectInputInvariants(outcome, /spec\.validation\.load\.replay: .*fuzz\.(jsonl|log)/));
+        }),
+        fuzzOptions(cliRuns),
+      );
+      tally.report();
+    },
+    fuzzTimeoutMs,
+  );
 });

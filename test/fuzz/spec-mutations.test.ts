@@ -1,7 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { exampleCopy, expectInputInvariants, FuzzTally, fuzzOptions, fuzzRuns, fuzzSeed, fuzzTimeoutMs, meridian, mustHold, writeCase } from '../support/fuzz-cli';
+import {
+  exampleCopy,
+  expectInputInvariants,
+  FuzzTally,
+  fuzzOptions,
+  fuzzRuns,
+  fuzzSeed,
+  fuzzTimeoutMs,
+  meridian,
+  mustHold,
+  writeCase,
+} from '../support/fuzz-cli';
 import { mutatedLines } from '../support/fuzz-inputs';
 
 /**
@@ -16,30 +27,42 @@ const dir = exampleCopy();
 const example = readFileSync(join(dir, 'release.yaml'), 'utf8').split('\n');
 
 describe('mutated release specs through meridian plan', () => {
-  it(`hold the input invariants over ${runs} mutations (seed ${fuzzSeed})`, async () => {
-    let n = 0;
-    const tally = new FuzzTally('spec-mutations');
-    await fc.assert(
-      fc.asyncProperty(mutatedLines(example), async (lines) => {
-        const text = lines.join('\n');
-        const outcome = await meridian(['plan', '-f', writeCase(dir, 'fuzz.yaml', n++, text), '--json'], dir);
-        mustHold(({} as Record<string, unknown>).polluted === undefined, 'no prototype reached');
-        // A refusal names where: a field path, a file:line:col, or the file.
-        const accepted = expectInputInvariants(outcome, /(spec|metadata|apiVersion|kind)[.[:\s]|:\d+:\d+|fuzz-\d+\.yaml|release\.yaml|\.(yaml|csv|jsonl)/);
-        tally.count(accepted);
-        if (accepted) {
-          const planned = JSON.parse(outcome.stdout) as { waves: { bakeMs: unknown }[]; timeToSmoke?: { ms: unknown } };
-          mustHold(planned.waves.length > 0, 'an accepted spec plans a wave', planned);
-          for (const wave of planned.waves) mustHold(Number.isFinite(wave.bakeMs), 'every wave has a finite bake', wave);
-          if (planned.timeToSmoke) mustHold(Number.isFinite(planned.timeToSmoke.ms), 'a finite time-to-smoke', planned.timeToSmoke);
-        }
-      }),
-      fuzzOptions(runs),
-    );
-    tally.report();
-    expect(tally.accepted).toBeGreaterThan(0);
-    expect(tally.refused).toBeGreaterThan(0);
-  }, fuzzTimeoutMs);
+  it(
+    `hold the input invariants over ${runs} mutations (seed ${fuzzSeed})`,
+    async () => {
+      let n = 0;
+      const tally = new FuzzTally('spec-mutations');
+      await fc.assert(
+        fc.asyncProperty(mutatedLines(example), async (lines) => {
+          const text = lines.join('\n');
+          const outcome = await meridian(['plan', '-f', writeCase(dir, 'fuzz.yaml', n++, text), '--json'], dir);
+          mustHold(({} as Record<string, unknown>).polluted === undefined, 'no prototype reached');
+          // A refusal names where: a field path, a file:line:col, or the file.
+          const accepted = expectInputInvariants(
+            outcome,
+            /(spec|metadata|apiVersion|kind)[.[:\s]|:\d+:\d+|fuzz-\d+\.yaml|release\.yaml|\.(yaml|csv|jsonl)/,
+          );
+          tally.count(accepted);
+          if (accepted) {
+            const planned = JSON.parse(outcome.stdout) as {
+              waves: { bakeMs: unknown }[];
+              timeToSmoke?: { ms: unknown };
+            };
+            mustHold(planned.waves.length > 0, 'an accepted spec plans a wave', planned);
+            for (const wave of planned.waves)
+              mustHold(Number.isFinite(wave.bakeMs), 'every wave has a finite bake', wave);
+            if (planned.timeToSmoke)
+              mustHold(Number.isFinite(planned.timeToSmoke.ms), 'a finite time-to-smoke', planned.timeToSmoke);
+          }
+        }),
+        fuzzOptions(runs),
+      );
+      tally.report();
+      expect(tally.accepted).toBeGreaterThan(0);
+      expect(tally.refused).toBeGreaterThan(0);
+    },
+    fuzzTimeoutMs,
+  );
 });
 
 describe('paths the spec names, echoed in warnings and refusals', () => {
@@ -55,7 +78,9 @@ describe('paths the spec names, echoed in warnings and refusals', () => {
       [`./${'x'.repeat(5000)}`, /"\/[^"]*x…" \(\d{4} characters\)/],
       ['"./\\e[2Jforged\\rerror: fine"', /\\u001b\[2Jforged\\rerror: fine"/],
     ] as const) {
-      const text = example.map((line) => (line.trimStart().startsWith(written) ? line.replace(/:\s*\S.*$/, `: ${value}`) : line)).join('\n');
+      const text = example
+        .map((line) => (line.trimStart().startsWith(written) ? line.replace(/:\s*\S.*$/, `: ${value}`) : line))
+        .join('\n');
       const outcome = await meridian(['plan', '-f', writeCase(dir, 'long.yaml', 0, text), '--json'], dir);
       expectInputInvariants(outcome, new RegExp(`${field.replace(/\./g, '\\.')}|${key}`));
       expect(outcome.stderr).toMatch(shown);

@@ -3,7 +3,16 @@ import type { Client } from '@temporalio/client';
 import type { ReleaseStatus } from '../../src/domain/release-status';
 import type { ReleaseResult } from '../../src/domain/release-results';
 import { meridian } from '../support/cli';
-import { deployedImages, rig, rigEnv, specFor, spawnWorker, statusWhen, stopWorker, temporalClient } from '../support/e2e';
+import {
+  deployedImages,
+  rig,
+  rigEnv,
+  specFor,
+  spawnWorker,
+  statusWhen,
+  stopWorker,
+  temporalClient,
+} from '../support/e2e';
 import { killPostgres, killTemporalServer, restartMissing } from '../support/production';
 
 /**
@@ -15,7 +24,8 @@ import { killPostgres, killTemporalServer, restartMissing } from '../support/pro
 const stamp = Date.now().toString(36);
 const env = rigEnv();
 const idOf = (version: string) => `release-shop-api-${version}`;
-const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) => doc.setIn(['spec', 'rollout', 'approvals'], []);
+const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) =>
+  doc.setIn(['spec', 'rollout', 'approvals'], []);
 let workers: ChildProcess[] = [];
 let client: Client;
 let closeClient: () => Promise<void>;
@@ -40,7 +50,12 @@ async function killAWorker(): Promise<void> {
 }
 
 /** Checks the end state: Succeeded, every region once (generation +1, attempt 1), every bake kept its deadline. */
-async function expectDeployedOnce(releaseId: string, before: Awaited<ReturnType<typeof deployedImages>>, version: string, deadlines: Map<string, string>): Promise<void> {
+async function expectDeployedOnce(
+  releaseId: string,
+  before: Awaited<ReturnType<typeof deployedImages>>,
+  version: string,
+  deadlines: Map<string, string>,
+): Promise<void> {
   const result = (await client.workflow.getHandle(releaseId).result()) as ReleaseResult;
   expect(result.phase).toBe('Succeeded');
   const after = await deployedImages();
@@ -66,10 +81,24 @@ describe('hard failures on the production profile', () => {
     const version = `2.7.0-prod.${stamp}`;
     const before = await deployedImages();
     const deadlines = new Map<string, string>();
-    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '6s', '--canary-soak', '3s'], { env })).code).toBe(0);
-    await statusWhen(client, idOf(version), (s) => s.regions.some((r) => r.wave === 2 && ['Deploying', 'RollingOut'].includes(r.phase)), 'a wave-2 region to deploy', 240_000);
+    expect(
+      (await meridian(['start', '-f', specFor(version, noGate), '--bake', '6s', '--canary-soak', '3s'], { env })).code,
+    ).toBe(0);
+    await statusWhen(
+      client,
+      idOf(version),
+      (s) => s.regions.some((r) => r.wave === 2 && ['Deploying', 'RollingOut'].includes(r.phase)),
+      'a wave-2 region to deploy',
+      240_000,
+    );
     await killAWorker();
-    const baking = await statusWhen(client, idOf(version), (s) => s.regions.some((r) => (r.wave ?? 0) >= 3 && r.phase === 'Baking'), 'a wave-3 region to bake', 300_000);
+    const baking = await statusWhen(
+      client,
+      idOf(version),
+      (s) => s.regions.some((r) => (r.wave ?? 0) >= 3 && r.phase === 'Baking'),
+      'a wave-3 region to bake',
+      300_000,
+    );
     bakingDeadlines(baking, deadlines);
     await killAWorker();
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 400_000 })).code).toBe(0);
@@ -80,15 +109,25 @@ describe('hard failures on the production profile', () => {
     const version = `2.7.1-prod.${stamp}`;
     const before = await deployedImages();
     const deadlines = new Map<string, string>();
-    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '25s'], { env })).code).toBe(0);
-    const baking = await statusWhen(client, idOf(version), (s) => s.regions[0].phase === 'Baking', 'the canary to bake', 240_000);
+    expect(
+      (await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '25s'], { env })).code,
+    ).toBe(0);
+    const baking = await statusWhen(
+      client,
+      idOf(version),
+      (s) => s.regions[0].phase === 'Baking',
+      'the canary to bake',
+      240_000,
+    );
     bakingDeadlines(baking, deadlines);
     await closeClient();
     killTemporalServer();
     const down = Date.now();
     await restartMissing();
     ({ client, close: closeClient } = await temporalClient());
-    process.stderr.write(`production e2e: Temporal server killed and serving again after ${((Date.now() - down) / 1000).toFixed(1)}s\n`);
+    process.stderr.write(
+      `production e2e: Temporal server killed and serving again after ${((Date.now() - down) / 1000).toFixed(1)}s\n`,
+    );
     const resumed = await statusWhen(client, idOf(version), () => true, 'the release after the restart', 120_000);
     expect(resumed.regions[0]).toMatchObject({ phase: 'Baking', until: deadlines.get(resumed.regions[0].name) });
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 400_000 })).code).toBe(0);
@@ -99,14 +138,24 @@ describe('hard failures on the production profile', () => {
     const version = `2.7.2-prod.${stamp}`;
     const before = await deployedImages();
     const deadlines = new Map<string, string>();
-    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '4s', '--canary-soak', '2s'], { env })).code).toBe(0);
-    const deploying = await statusWhen(client, idOf(version), (s) => s.regions.some((r) => r.wave === 2 && ['Deploying', 'RollingOut', 'Checking', 'Baking'].includes(r.phase)), 'wave 2 to start', 240_000);
+    expect(
+      (await meridian(['start', '-f', specFor(version, noGate), '--bake', '4s', '--canary-soak', '2s'], { env })).code,
+    ).toBe(0);
+    const deploying = await statusWhen(
+      client,
+      idOf(version),
+      (s) => s.regions.some((r) => r.wave === 2 && ['Deploying', 'RollingOut', 'Checking', 'Baking'].includes(r.phase)),
+      'wave 2 to start',
+      240_000,
+    );
     bakingDeadlines(deploying, deadlines);
     killPostgres();
     const down = Date.now();
     await new Promise((r) => setTimeout(r, 3_000));
     await restartMissing();
-    process.stderr.write(`production e2e: PostgreSQL killed and accepting again after ${((Date.now() - down) / 1000).toFixed(1)}s\n`);
+    process.stderr.write(
+      `production e2e: PostgreSQL killed and accepting again after ${((Date.now() - down) / 1000).toFixed(1)}s\n`,
+    );
     expect((await meridian(['watch', idOf(version)], { env, timeoutMs: 400_000 })).code).toBe(0);
     await expectDeployedOnce(idOf(version), before, version, deadlines);
   }, 600_000);

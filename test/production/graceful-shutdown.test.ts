@@ -31,16 +31,27 @@ afterAll(async () => {
 
 describe('a worker stopped with SIGTERM', () => {
   it('finishes the activity attempt it holds, exits 0, and leaves nothing to retry', async () => {
-    const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) => doc.setIn(['spec', 'rollout', 'approvals'], []);
-    expect((await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '1s'], { env })).code).toBe(0);
-    const rolling = await statusWhen(client, releaseId, (s) => s.regions.some((r) => r.phase === 'RollingOut'), 'a region rolling out', 240_000);
+    const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) =>
+      doc.setIn(['spec', 'rollout', 'approvals'], []);
+    expect(
+      (await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '1s'], { env })).code,
+    ).toBe(0);
+    const rolling = await statusWhen(
+      client,
+      releaseId,
+      (s) => s.regions.some((r) => r.phase === 'RollingOut'),
+      'a region rolling out',
+      240_000,
+    );
     const region = rolling.regions.find((r) => r.phase === 'RollingOut')!;
     const exited = new Promise<number | null>((resolve) => first.once('exit', (code) => resolve(code)));
     const signalled = Date.now();
     first.kill('SIGTERM');
     second = spawnWorker('after-drain');
     const code = await exited;
-    process.stderr.write(`production e2e: a SIGTERMed worker drained and exited ${code} after ${((Date.now() - signalled) / 1000).toFixed(1)}s\n`);
+    process.stderr.write(
+      `production e2e: a SIGTERMed worker drained and exited ${code} after ${((Date.now() - signalled) / 1000).toFixed(1)}s\n`,
+    );
     expect(code).toBe(0);
     expect(Date.now() - signalled).toBeLessThan(60_000 + 5_000);
 
@@ -50,7 +61,9 @@ describe('a worker stopped with SIGTERM', () => {
     // No activity of any region ran a second attempt: the drained one was finished, not abandoned.
     for (const r of result.results) {
       const history = await client.workflow.getHandle(`${releaseId}.${r.name}.${r.attempt}`).fetchHistory();
-      const attempts = (history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.attempt).filter((a) => a !== undefined && a !== null);
+      const attempts = (history.events ?? [])
+        .map((e) => e.activityTaskStartedEventAttributes?.attempt)
+        .filter((a) => a !== undefined && a !== null);
       expect(attempts.every((a) => a === 1)).toBe(true);
     }
     // The region that was rolling out at the signal finished that step on the draining worker.

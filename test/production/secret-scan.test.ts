@@ -2,7 +2,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { rig, temporalClient } from '../support/e2e';
-import { allWorkflows, decodedHistory, filesUnder, historyShownByTemporalCli, leaks, rigSecrets } from '../support/production';
+import {
+  allWorkflows,
+  decodedHistory,
+  filesUnder,
+  historyShownByTemporalCli,
+  leaks,
+  rigSecrets,
+} from '../support/production';
 
 /**
  * Runs last in the production tier (see test/support/production-sequencer.js): every workflow history
@@ -21,7 +28,9 @@ describe('secrets on the production profile', () => {
   const secrets = rigSecrets();
 
   it('knows the secrets to look for, and finds one planted in a log', () => {
-    expect(secrets.map((s) => s.name)).toEqual(expect.arrayContaining(['admin API key', 'codec key', 'codec server token', 'PostgreSQL password']));
+    expect(secrets.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['admin API key', 'codec key', 'codec server token', 'PostgreSQL password']),
+    );
     expect(secrets.some((s) => s.name.startsWith('kube client key'))).toBe(true);
     const planted = join(rig.layout.logs, 'planted-for-the-scan.log');
     writeFileSync(planted, `a careless line with ${secrets[0].value} in it\n`);
@@ -54,7 +63,11 @@ describe('secrets on the production profile', () => {
     // The control: the same profile without its codec section shows the ciphertext.
     const toml = readFileSync(rig.clientEnv.TEMPORAL_CONFIG_FILE, 'utf8');
     const withoutCodec = join(rig.layout.dir, 'temporal-no-codec.toml');
-    writeFileSync(withoutCodec, toml.slice(0, toml.indexOf('.codec]') > 0 ? toml.lastIndexOf('[', toml.indexOf('.codec]')) : toml.length), { mode: 0o600 });
+    writeFileSync(
+      withoutCodec,
+      toml.slice(0, toml.indexOf('.codec]') > 0 ? toml.lastIndexOf('[', toml.indexOf('.codec]')) : toml.length),
+      { mode: 0o600 },
+    );
     const raw = await historyShownByTemporalCli(ended.workflowId, { TEMPORAL_CONFIG_FILE: withoutCodec });
     expect(raw).toContain(b64('binary/encrypted'));
   }, 120_000);

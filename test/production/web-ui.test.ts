@@ -23,12 +23,23 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     // Headless as root, and nothing that would reach for the network beyond loopback.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
 afterAll(async () => {
-  await client.workflow.getHandle(releaseId).terminate('web UI test done').catch(() => undefined);
+  await client.workflow
+    .getHandle(releaseId)
+    .terminate('web UI test done')
+    .catch(() => undefined);
   await closeClient();
   await browser?.close();
 });
@@ -43,7 +54,9 @@ describe('the Web UI of the production profile', () => {
     page.on('response', (r) => {
       if (r.url().includes('/codec/decode')) codecCalls.push(r.status());
     });
-    await page.goto(`${rig.temporal.uiUrl}/namespaces/${rig.temporal.namespace}/workflows/${releaseId}`, { waitUntil: 'domcontentloaded' });
+    await page.goto(`${rig.temporal.uiUrl}/namespaces/${rig.temporal.namespace}/workflows/${releaseId}`, {
+      waitUntil: 'domcontentloaded',
+    });
     await page.getByText(marker).first().waitFor({ timeout: 60_000 });
     expect(codecCalls.length).toBeGreaterThan(0);
     expect(codecCalls.every((s) => s === 200)).toBe(true);
@@ -56,7 +69,9 @@ describe('the Web UI of the production profile', () => {
   it('filters releases by Meridian search attributes in the workflow list', async () => {
     const page = await browser.newPage();
     const query = encodeURIComponent(`MeridianVersion="${version}"`);
-    await page.goto(`${rig.temporal.uiUrl}/namespaces/${rig.temporal.namespace}/workflows?query=${query}`, { waitUntil: 'networkidle' });
+    await page.goto(`${rig.temporal.uiUrl}/namespaces/${rig.temporal.namespace}/workflows?query=${query}`, {
+      waitUntil: 'networkidle',
+    });
     await page.getByText(releaseId).first().waitFor({ timeout: 60_000 });
     await page.screenshot({ path: join(rig.layout.logs, 'screenshots', 'release-list-filtered.png') });
   }, 120_000);

@@ -6,7 +6,17 @@ import { temporalServerVersion } from '../../src/rig/temporal-cluster';
 
 const root = resolve(__dirname, '..', '..');
 const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8')) as {
-  services: Record<string, { image?: string; build?: unknown; ports?: string[]; environment?: Record<string, string>; command?: string[]; volumes?: string[] }>;
+  services: Record<
+    string,
+    {
+      image?: string;
+      build?: unknown;
+      ports?: string[];
+      environment?: Record<string, string>;
+      command?: string[];
+      volumes?: string[];
+    }
+  >;
 };
 const versions = Object.fromEntries(
   readFileSync(resolve(root, 'toolchain', 'versions.env'), 'utf8')
@@ -29,7 +39,15 @@ describe('docker-compose.yml and the production profile describe the same stack'
 
   it('has the same parts: database, schema tool, server, namespace setup, Web UI, codec server, workers', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['codec-server', 'meridian-worker', 'postgresql', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui'].sort(),
+      [
+        'codec-server',
+        'meridian-worker',
+        'postgresql',
+        'temporal',
+        'temporal-schema',
+        'temporal-setup',
+        'temporal-ui',
+      ].sort(),
     );
     expect(compose.services['temporal-schema'].command?.join(' ')).toMatch(/setup-schema -v 0\.0.*update-schema/s);
     expect(compose.services['temporal-setup'].command?.join(' ')).toMatch(/namespace create --namespace default/);
@@ -39,7 +57,9 @@ describe('docker-compose.yml and the production profile describe the same stack'
     expect(compose.services.temporal.ports).toContain(`127.0.0.1:${rig.temporal.port}:7233`);
     expect(compose.services['temporal-ui'].ports).toContain(`127.0.0.1:${rig.temporal.uiPort}:8233`);
     expect(compose.services['codec-server'].ports).toContain(`127.0.0.1:${rig.production.codecServerPort}:8888`);
-    expect(compose.services['temporal-ui'].environment?.TEMPORAL_CODEC_ENDPOINT).toBe(`http://localhost:${rig.production.codecServerPort}`);
+    expect(compose.services['temporal-ui'].environment?.TEMPORAL_CODEC_ENDPOINT).toBe(
+      `http://localhost:${rig.production.codecServerPort}`,
+    );
     for (const service of ['meridian-worker', 'codec-server']) {
       // The key file the service is told to read is the one mounted into it.
       const keys = compose.services[service].environment?.MERIDIAN_CODEC_KEYS_FILE;

@@ -14,7 +14,10 @@ import { versionsInRegion } from '../../src/rig/rig-config';
 import { versionBehaviourSchema } from '../../src/rig/rig-config';
 import { syntheticUserHeader, type UserTrafficControl } from '../../src/rig/user-traffic';
 
-const rolled = (readyPods: Record<string, number>, readySince: Record<string, number> = {}): RolledOut => ({ readyPods, readySince });
+const rolled = (readyPods: Record<string, number>, readySince: Record<string, number> = {}): RolledOut => ({
+  readyPods,
+  readySince,
+});
 
 describe('pickVersion', () => {
   it('splits requests by ready pods', () => {
@@ -68,7 +71,10 @@ describe('misbehavingSince and misbehavingVersions', () => {
   });
 
   it('lists the rolled-out versions that misbehave now, not those whose time has not come', () => {
-    const r = rolled({ '2.4.4-leak.7': 1, '2.4.1-bad': 1, '2.3.9': 2, '2.4.9-harmless': 1 }, { '2.4.4-leak.7': 0, '2.4.1-bad': 5_000, '2.3.9': 0, '2.4.9-harmless': 0 });
+    const r = rolled(
+      { '2.4.4-leak.7': 1, '2.4.1-bad': 1, '2.3.9': 2, '2.4.9-harmless': 1 },
+      { '2.4.4-leak.7': 0, '2.4.1-bad': 5_000, '2.3.9': 0, '2.4.9-harmless': 0 },
+    );
     expect(misbehavingVersions(r, versions, 119_999)).toEqual({ '2.4.1-bad': 5_000 });
     expect(misbehavingVersions(r, versions, 120_000)).toEqual({ '2.4.1-bad': 5_000, '2.4.4-leak.7': 120_000 });
   });
@@ -94,7 +100,15 @@ describe('mangleScripts', () => {
 });
 
 describe('the demo service', () => {
-  const region = { name: 'r1', context: 'c', namespace: 'n', deployment: 'shop-api', port: 0, role: 'production' as const, traits: { traffic: 'low' as const, scripts: ['Latin'], mobileShare: 0, apis: [] } };
+  const region = {
+    name: 'r1',
+    context: 'c',
+    namespace: 'n',
+    deployment: 'shop-api',
+    port: 0,
+    role: 'production' as const,
+    traits: { traffic: 'low' as const, scripts: ['Latin'], mobileShare: 0, apis: [] },
+  };
   let state = rolled({ '1.0.0': 2 });
   const clock = { now: Date.parse('2026-03-01T10:00:00Z') };
   const views: string[] = [];
@@ -141,7 +155,13 @@ describe('the demo service', () => {
     expect(await order.text()).toContain('محمد');
 
     const catalog = await fetch(`${base}/catalog?lang=hi`, { headers: { 'accept-language': 'hi-IN' } });
-    expect(await catalog.json()).toMatchObject({ lang: 'hi', items: [{ sku: 'A-1', name: 'कॉफ़ी बीन्स' }, { sku: 'B-2', name: 'चाय' }] });
+    expect(await catalog.json()).toMatchObject({
+      lang: 'hi',
+      items: [
+        { sku: 'A-1', name: 'कॉफ़ी बीन्स' },
+        { sku: 'B-2', name: 'चाय' },
+      ],
+    });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
@@ -176,8 +196,14 @@ describe('the demo service', () => {
     const after = await fetch(`${base}/search?q=${encodeURIComponent('결제')}`);
     expect(after.headers.get('x-meridian-misbehaving-since')).toBe(since);
     expect(await after.json()).toMatchObject({ query: '??' });
-    expect(await (await fetch(`${base}/version`)).json()).toMatchObject({ version: '9.9.8-leak', misbehavingSince: since, misbehaving: { '9.9.8-leak': since } });
-    const gauge = new RegExp(`demo_misbehaving_since_seconds\\{region="r1",version="9.9.8-leak"\\} ${(ready + 120_000) / 1000}(\\.0+)?\n`);
+    expect(await (await fetch(`${base}/version`)).json()).toMatchObject({
+      version: '9.9.8-leak',
+      misbehavingSince: since,
+      misbehaving: { '9.9.8-leak': since },
+    });
+    const gauge = new RegExp(
+      `demo_misbehaving_since_seconds\\{region="r1",version="9.9.8-leak"\\} ${(ready + 120_000) / 1000}(\\.0+)?\n`,
+    );
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(gauge);
   });
 
@@ -199,7 +225,11 @@ describe('the demo service', () => {
   });
 
   it('shows and sets the rate of its synthetic users at /_rig/user-traffic, without counting those calls', async () => {
-    expect(await (await fetch(`${base}/_rig/user-traffic`)).json()).toMatchObject({ region: 'r1', rps: 2, configuredRps: 2 });
+    expect(await (await fetch(`${base}/_rig/user-traffic`)).json()).toMatchObject({
+      region: 'r1',
+      rps: 2,
+      configuredRps: 2,
+    });
     const set = await fetch(`${base}/_rig/user-traffic`, { method: 'PUT', body: JSON.stringify({ rps: 0 }) });
     expect(await set.json()).toMatchObject({ rps: 0, configuredRps: 2 });
     expect((await fetch(`${base}/_rig/user-traffic`, { method: 'PUT', body: '{"rps": -1}' })).status).toBe(400);

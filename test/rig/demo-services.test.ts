@@ -30,7 +30,9 @@ function shopApi(version: string) {
 async function rollOut(version: string): Promise<void> {
   await serverSideApply(kc, [shopApi(version)]);
   await eventually(async () => {
-    const d = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: region.deployment, namespace: region.namespace });
+    const d = await kc
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ name: region.deployment, namespace: region.namespace });
     return assessRollout(d).state === 'complete' ? true : undefined;
   }, `shop-api ${version} to roll out in ${region.name}`);
 }
@@ -50,7 +52,13 @@ describe(`the demo service of ${region.name}`, () => {
     await serverSideApply(kc, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: region.namespace } }]);
     // A release may have left its own shop-api here (another selector, which is immutable): start clean.
     const apps = kc.makeApiClient(AppsV1Api);
-    await apps.deleteNamespacedDeployment({ name: region.deployment, namespace: region.namespace, propagationPolicy: 'Foreground' }).catch(() => undefined);
+    await apps
+      .deleteNamespacedDeployment({
+        name: region.deployment,
+        namespace: region.namespace,
+        propagationPolicy: 'Foreground',
+      })
+      .catch(() => undefined);
     await eventually(async () => {
       try {
         await apps.readNamespacedDeployment({ name: region.deployment, namespace: region.namespace });
@@ -62,7 +70,10 @@ describe(`the demo service of ${region.name}`, () => {
   });
 
   afterAll(async () => {
-    await kc.makeApiClient(AppsV1Api).deleteNamespacedDeployment({ name: region.deployment, namespace: region.namespace }).catch(() => undefined);
+    await kc
+      .makeApiClient(AppsV1Api)
+      .deleteNamespacedDeployment({ name: region.deployment, namespace: region.namespace })
+      .catch(() => undefined);
   });
 
   it('reports and behaves as the version its cluster runs, and heals when the bad version is rolled back', async () => {
@@ -73,7 +84,10 @@ describe(`the demo service of ${region.name}`, () => {
 
     // The rig config marks 2.4.3-mojibake as mangling Hangul: the region really breaks.
     await rollOut('2.4.3-mojibake');
-    await eventually(async () => ((await reportedVersion()) === '2.4.3-mojibake' ? true : undefined), 'the service to report 2.4.3-mojibake');
+    await eventually(
+      async () => ((await reportedVersion()) === '2.4.3-mojibake' ? true : undefined),
+      'the service to report 2.4.3-mojibake',
+    );
     await eventually(async () => {
       const r = await search('결제');
       return r.version === '2.4.3-mojibake' ? r : undefined;
@@ -81,7 +95,10 @@ describe(`the demo service of ${region.name}`, () => {
 
     // Rolling back heals it.
     await rollOut('2.3.9');
-    await eventually(async () => ((await reportedVersion()) === '2.3.9' ? true : undefined), 'the service to report 2.3.9 again');
+    await eventually(
+      async () => ((await reportedVersion()) === '2.3.9' ? true : undefined),
+      'the service to report 2.3.9 again',
+    );
     await eventually(async () => {
       const r = await search('결제');
       return r.version === '2.3.9' && r.query === '결제' ? r : undefined;
@@ -90,7 +107,10 @@ describe(`the demo service of ${region.name}`, () => {
 
   it('answers with errors while a version marked bad runs', async () => {
     await rollOut('2.4.1-bad');
-    await eventually(async () => ((await reportedVersion()) === '2.4.1-bad' ? true : undefined), 'the service to report 2.4.1-bad');
+    await eventually(
+      async () => ((await reportedVersion()) === '2.4.1-bad' ? true : undefined),
+      'the service to report 2.4.1-bad',
+    );
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) statuses.push((await fetch(`${base}/healthz`)).status);
     // errorRate 0.5 in examples/rig.yaml: 30 requests without a single 500 would happen once in a billion runs.
@@ -106,12 +126,19 @@ describe(`the demo service of ${region.name}`, () => {
     expect(since).toBeLessThanOrEqual(Date.now());
     expect(Date.now() - since).toBeLessThan(5 * 60_000);
     const query = `demo_misbehaving_since_seconds{region="${region.name}",version="2.4.1-bad"}`;
-    const seconds = await eventually(async () => {
-      const res = (await (await fetch(`${prometheusUrl(rig.config)}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as {
-        data: { result: { value: [number, string] }[] };
-      };
-      return res.data.result.length === 1 ? Number(res.data.result[0].value[1]) : undefined;
-    }, 'Prometheus to scrape the misbehaviour gauge', 20_000, 500);
+    const seconds = await eventually(
+      async () => {
+        const res = (await (
+          await fetch(`${prometheusUrl(rig.config)}/api/v1/query?query=${encodeURIComponent(query)}`)
+        ).json()) as {
+          data: { result: { value: [number, string] }[] };
+        };
+        return res.data.result.length === 1 ? Number(res.data.result[0].value[1]) : undefined;
+      },
+      'Prometheus to scrape the misbehaviour gauge',
+      20_000,
+      500,
+    );
     expect(seconds * 1000).toBeCloseTo(since, -1);
 
     // Rolled back, the region behaves again: /version says so at once.

@@ -6,7 +6,11 @@ import { theRig, uniqueName } from '../support/rig';
 
 const rig = theRig();
 
-function deployment(name: string, namespace: string, options: { replicas: number; cpu: string; deadlineSeconds?: number }): V1Deployment {
+function deployment(
+  name: string,
+  namespace: string,
+  options: { replicas: number; cpu: string; deadlineSeconds?: number },
+): V1Deployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -17,13 +21,21 @@ function deployment(name: string, namespace: string, options: { replicas: number
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'web', image: '127.0.0.1:5101/rig/web:1.0.0', resources: { requests: { cpu: options.cpu } } }] },
+        spec: {
+          containers: [
+            { name: 'web', image: '127.0.0.1:5101/rig/web:1.0.0', resources: { requests: { cpu: options.cpu } } },
+          ],
+        },
       },
     },
   };
 }
 
-async function rolloutOf(kc: KubeConfig, name: string, namespace: string): Promise<{ assessment: RolloutAssessment; d: V1Deployment }> {
+async function rolloutOf(
+  kc: KubeConfig,
+  name: string,
+  namespace: string,
+): Promise<{ assessment: RolloutAssessment; d: V1Deployment }> {
   const d = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name, namespace });
   return { assessment: assessRollout(d), d };
 }
@@ -37,12 +49,17 @@ describe.each(rig.config.clusters.map((c) => c.context))('KWOK cluster %s', (con
   });
 
   afterAll(async () => {
-    await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace }).catch(() => undefined);
+    await kc
+      .makeApiClient(CoreV1Api)
+      .deleteNamespace({ name: namespace })
+      .catch(() => undefined);
   });
 
   it('has the simulated nodes the rig config asks for, all Ready', async () => {
     const nodes = await kc.makeApiClient(CoreV1Api).listNode();
-    const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    const ready = nodes.items.filter((n) =>
+      n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
     expect(ready.length).toBeGreaterThanOrEqual(rig.config.clusters.find((c) => c.context === context)!.nodes);
   });
 

@@ -11,8 +11,14 @@ const rig = theRig();
 
 describe('the kwok stages file', () => {
   it('holds one Stage for Job pods with the label, weighted above the default pod-complete', () => {
-    const doc = parse(kwokStagesText()) as ReturnType<typeof jobPodExitStage> & { spec: { weight: number; resourceRef: unknown } };
-    expect(doc).toMatchObject({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Stage', spec: { weight: 1, resourceRef: { apiGroup: 'v1', kind: 'Pod' } } });
+    const doc = parse(kwokStagesText()) as ReturnType<typeof jobPodExitStage> & {
+      spec: { weight: number; resourceRef: unknown };
+    };
+    expect(doc).toMatchObject({
+      apiVersion: 'kwok.x-k8s.io/v1alpha1',
+      kind: 'Stage',
+      spec: { weight: 1, resourceRef: { apiGroup: 'v1', kind: 'Pod' } },
+    });
     expect(JSON.stringify(doc)).toContain(simulateExitCodeLabel);
   });
 });
@@ -47,14 +53,20 @@ describe('withStagesConfig', () => {
     const patched = withStagesConfig(kwokYaml, '/rig/kwok-stages.yaml')!;
     const [settings, stage] = parseAllDocuments(patched).map((d) => d.toJS());
     const [original, originalStage] = parseAllDocuments(kwokYaml).map((d) => d.toJS());
-    expect(settings.components[1].args).toEqual(['--manage-all-nodes=true', '--config=/w/clusters/c/kwok.yaml', '--config=/rig/kwok-stages.yaml']);
+    expect(settings.components[1].args).toEqual([
+      '--manage-all-nodes=true',
+      '--config=/w/clusters/c/kwok.yaml',
+      '--config=/rig/kwok-stages.yaml',
+    ]);
     expect(settings.components[0]).toEqual(original.components[0]);
     expect(stage).toEqual(originalStage);
     expect(withStagesConfig(patched, '/rig/kwok-stages.yaml')).toBeUndefined();
   });
 
   it('refuses a file without a kwok controller, rather than guessing', () => {
-    expect(() => withStagesConfig('kind: KwokctlConfiguration\ncomponents: []\n', '/s.yaml')).toThrow(/kwok-controller/);
+    expect(() => withStagesConfig('kind: KwokctlConfiguration\ncomponents: []\n', '/s.yaml')).toThrow(
+      /kwok-controller/,
+    );
   });
 
   it.each(rig.config.clusters.map((c) => c.context))('is in force for the rig cluster %s', (context) => {
@@ -80,11 +92,16 @@ function job(name: string, namespace: string, exitCode?: string): V1Job {
 
 /** The Job's terminal condition (Complete or Failed), once it has one. */
 async function finished(kc: KubeConfig, name: string, namespace: string): Promise<{ type: string; reason?: string }> {
-  return eventually(async () => {
-    const j = await kc.makeApiClient(BatchV1Api).readNamespacedJob({ name, namespace });
-    const done = j.status?.conditions?.find((c) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True');
-    return done ? { type: done.type, reason: done.reason } : undefined;
-  }, `Job ${name} to finish`, 60_000, 250);
+  return eventually(
+    async () => {
+      const j = await kc.makeApiClient(BatchV1Api).readNamespacedJob({ name, namespace });
+      const done = j.status?.conditions?.find((c) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True');
+      return done ? { type: done.type, reason: done.reason } : undefined;
+    },
+    `Job ${name} to finish`,
+    60_000,
+    250,
+  );
 }
 
 describe.each(rig.config.clusters.map((c) => c.context))('Jobs on the KWOK cluster %s', (context) => {
@@ -96,11 +113,18 @@ describe.each(rig.config.clusters.map((c) => c.context))('Jobs on the KWOK clust
   });
 
   afterAll(async () => {
-    await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace }).catch(() => undefined);
+    await kc
+      .makeApiClient(CoreV1Api)
+      .deleteNamespace({ name: namespace })
+      .catch(() => undefined);
   });
 
   it(`fail when their pods carry ${simulateExitCodeLabel}, with that exit code; complete otherwise`, async () => {
-    await serverSideApply(kc, [job('fails', namespace, '3'), job('passes', namespace), job('exit-zero', namespace, '0')]);
+    await serverSideApply(kc, [
+      job('fails', namespace, '3'),
+      job('passes', namespace),
+      job('exit-zero', namespace, '0'),
+    ]);
     const [fails, passes, exitZero] = await Promise.all([
       finished(kc, 'fails', namespace),
       finished(kc, 'passes', namespace),
@@ -113,6 +137,9 @@ describe.each(rig.config.clusters.map((c) => c.context))('Jobs on the KWOK clust
     const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace, labelSelector: 'app=fails' });
     expect(pods.items).toHaveLength(1);
     expect(pods.items[0].status?.phase).toBe('Failed');
-    expect(pods.items[0].status?.containerStatuses?.[0].state?.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+    expect(pods.items[0].status?.containerStatuses?.[0].state?.terminated).toMatchObject({
+      exitCode: 3,
+      reason: 'Error',
+    });
   });
 });

@@ -1,14 +1,25 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { RegionFollower } from '../../src/rig/region-follower';
 
-const region = { name: 'r1', context: 'c', namespace: 'n', deployment: 'shop-api', port: 0, role: 'production' as const, traits: { traffic: 'low' as const, scripts: ['Latin'], mobileShare: 0, apis: [] } };
+const region = {
+  name: 'r1',
+  context: 'c',
+  namespace: 'n',
+  deployment: 'shop-api',
+  port: 0,
+  role: 'production' as const,
+  traits: { traffic: 'low' as const, scripts: ['Latin'], mobileShare: 0, apis: [] },
+};
 
 function follower(clock: { now: number }, answers: Record<string, number>[]) {
   const kc = new KubeConfig();
   kc.loadFromClusterAndUser({ name: 'c', server: 'http://127.0.0.1:1', skipTLSVerify: true }, { name: 'u' });
   const f = new RegionFollower(region, kc, 500, () => clock.now);
   // The cluster's answers, one per look, without a cluster.
-  const look = jest.spyOn(f as unknown as { readyPodsByVersion: () => Promise<Record<string, number>> }, 'readyPodsByVersion');
+  const look = jest.spyOn(
+    f as unknown as { readyPodsByVersion: () => Promise<Record<string, number>> },
+    'readyPodsByVersion',
+  );
   for (const answer of answers) look.mockResolvedValueOnce(answer);
   return { f, look };
 }

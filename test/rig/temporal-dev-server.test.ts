@@ -12,7 +12,12 @@ async function withWorker<T>(taskQueue: string, fn: (client: Client) => Promise<
   const nativeConnection = await NativeConnection.connect({ address: rig.temporal.address });
   try {
     const client = new Client({ connection, namespace: rig.temporal.namespace });
-    const worker = await Worker.create({ connection: nativeConnection, namespace: rig.temporal.namespace, taskQueue, workflowsPath });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      namespace: rig.temporal.namespace,
+      taskQueue,
+      workflowsPath,
+    });
     return await worker.runUntil(fn(client));
   } finally {
     await nativeConnection.close();
@@ -36,7 +41,9 @@ describe('the Temporal dev server of the rig', () => {
   it("has Meridian's search attributes registered from temporal/dev-server.yaml", async () => {
     const connection = await Connection.connect({ address: rig.temporal.address });
     try {
-      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: rig.temporal.namespace });
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({
+        namespace: rig.temporal.namespace,
+      });
       const wanted = Object.keys(loadDevServerConfig().searchAttributes);
       expect(wanted.length).toBeGreaterThan(0);
       expect(Object.keys(customAttributes ?? {})).toEqual(expect.arrayContaining(wanted));

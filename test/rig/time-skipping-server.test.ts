@@ -26,7 +26,11 @@ describe('the time-skipping test server from Maven Central', () => {
     const wallStart = Date.now();
     const serverStart = await env.currentTimeMs();
     const { sleptMs } = await worker.runUntil(
-      env.client.workflow.execute(sleepingWorkflow, { taskQueue: 'time-skipping', workflowId: 'sleeper', args: [thirtyDays] }),
+      env.client.workflow.execute(sleepingWorkflow, {
+        taskQueue: 'time-skipping',
+        workflowId: 'sleeper',
+        args: [thirtyDays],
+      }),
     );
     expect(sleptMs).toBeGreaterThanOrEqual(thirtyDays);
     expect((await env.currentTimeMs()) - serverStart).toBeGreaterThanOrEqual(thirtyDays);

@@ -1,14 +1,31 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { userTrafficSchema } from '../../src/rig/rig-config';
-import { rpsByTrafficLevel, syntheticUserHeader, UserTraffic, userRequest, userTrafficRps, userTrafficRpsByRegion } from '../../src/rig/user-traffic';
+import {
+  rpsByTrafficLevel,
+  syntheticUserHeader,
+  UserTraffic,
+  userRequest,
+  userTrafficRps,
+  userTrafficRpsByRegion,
+} from '../../src/rig/user-traffic';
 import { prometheusUrl } from '../../src/rig/prometheus-server';
 import { eventually } from '../support/eventually';
 import { theRig } from '../support/rig';
 
 type Traits = Parameters<typeof userRequest>[0]['traits'];
-const traits = (t: Partial<Traits> = {}): Traits => ({ traffic: 'low', scripts: ['Latin'], mobileShare: 0, apis: ['catalog', 'checkout'], ...t });
-const region = (name: string, t: Partial<Traits> = {}, role: 'production' | 'staging' = 'production') => ({ name, role, traits: traits(t) });
+const traits = (t: Partial<Traits> = {}): Traits => ({
+  traffic: 'low',
+  scripts: ['Latin'],
+  mobileShare: 0,
+  apis: ['catalog', 'checkout'],
+  ...t,
+});
+const region = (name: string, t: Partial<Traits> = {}, role: 'production' | 'staging' = 'production') => ({
+  name,
+  role,
+  traits: traits(t),
+});
 
 /** A seeded generator, so that request mixes are the same on every run. */
 function seeded(seed: number): () => number {
@@ -48,25 +65,37 @@ describe('userTrafficRps', () => {
 
   it('sends no users to a staging region unless the rig config names it', () => {
     expect(userTrafficRps(region('staging', { traffic: 'low' }, 'staging'), config)).toBe(0);
-    expect(userTrafficRps(region('staging', { traffic: 'low' }, 'staging'), userTrafficSchema.parse({ regions: { staging: 3 } }))).toBe(3);
+    expect(
+      userTrafficRps(
+        region('staging', { traffic: 'low' }, 'staging'),
+        userTrafficSchema.parse({ regions: { staging: 3 } }),
+      ),
+    ).toBe(3);
   });
 });
 
 describe('userRequest', () => {
   it('mixes catalog, search and orders, in the scripts of the region, from phones in mobileShare of cases', () => {
     const random = seeded(7);
-    const requests = Array.from({ length: 2000 }, () => userRequest({ traits: traits({ scripts: ['Hangul', 'Latin'], mobileShare: 0.6 }) }, random));
+    const requests = Array.from({ length: 2000 }, () =>
+      userRequest({ traits: traits({ scripts: ['Hangul', 'Latin'], mobileShare: 0.6 }) }, random),
+    );
     const share = (p: (r: (typeof requests)[number]) => boolean) => requests.filter(p).length / requests.length;
     expect(share((r) => r.method === 'POST' && r.path === '/orders')).toBeCloseTo(0.2, 1);
     expect(share((r) => r.path.startsWith('/search?q='))).toBeCloseTo(0.4, 1);
     expect(share((r) => r.path.startsWith('/catalog'))).toBeCloseTo(0.4, 1);
     expect(share((r) => /Mobile/.test(r.headers['user-agent']))).toBeCloseTo(0.6, 1);
-    const searched = requests.filter((r) => r.path.startsWith('/search')).map((r) => decodeURIComponent(r.path.slice('/search?q='.length)));
+    const searched = requests
+      .filter((r) => r.path.startsWith('/search'))
+      .map((r) => decodeURIComponent(r.path.slice('/search?q='.length)));
     expect(searched.some((q) => /\p{Script=Hangul}/u.test(q))).toBe(true);
     expect(searched.some((q) => /^[\p{Script=Latin} ]+$/u.test(q))).toBe(true);
     expect(requests.every((r) => r.headers[syntheticUserHeader] === '1')).toBe(true);
     const order = requests.find((r) => r.method === 'POST')!;
-    expect(JSON.parse(order.body!)).toMatchObject({ customer: expect.any(String), items: [{ sku: expect.stringMatching(/^[AB]-[12]$/) }] });
+    expect(JSON.parse(order.body!)).toMatchObject({
+      customer: expect.any(String),
+      items: [{ sku: expect.stringMatching(/^[AB]-[12]$/) }],
+    });
   });
 
   it('sends no orders to a region without checkout', () => {
@@ -137,19 +166,29 @@ describe("the rig's synthetic users", () => {
 
   async function query(promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
     const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const body = (await res.json()) as {
+      status: string;
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     if (body.status !== 'success') throw new Error(`query failed: ${JSON.stringify(body)}`);
     return body.data.result;
   }
 
   it('give every production region traffic that Prometheus counts', async () => {
-    const production = rig.regions.filter((r) => r.role === 'production' && userTrafficRps(r, rig.config.userTraffic) > 0);
+    const production = rig.regions.filter(
+      (r) => r.role === 'production' && userTrafficRps(r, rig.config.userTraffic) > 0,
+    );
     expect(production.length).toBeGreaterThan(0);
-    const counted = await eventually(async () => {
-      const result = await query('sum by (region) (increase(demo_http_requests_total[1m]))');
-      const byRegion = Object.fromEntries(result.map((r) => [r.metric.region, Number(r.value[1])]));
-      return production.every((r) => byRegion[r.name] > 0) ? byRegion : undefined;
-    }, 'Prometheus to count requests in every production region', 30_000, 1_000);
+    const counted = await eventually(
+      async () => {
+        const result = await query('sum by (region) (increase(demo_http_requests_total[1m]))');
+        const byRegion = Object.fromEntries(result.map((r) => [r.metric.region, Number(r.value[1])]));
+        return production.every((r) => byRegion[r.name] > 0) ? byRegion : undefined;
+      },
+      'Prometheus to count requests in every production region',
+      30_000,
+      1_000,
+    );
     const usWest = rig.regions.find((r) => r.name === 'us-west')!;
     const [one] = await query(`sum(increase(demo_http_requests_total{region="${usWest.name}"}[1m]))`);
     expect(Number(one.value[1])).toBeGreaterThan(0);
@@ -161,12 +200,21 @@ describe("the rig's synthetic users", () => {
     const staging = rig.regions.find((r) => r.role === 'staging') ?? rig.regions[rig.regions.length - 1];
     const control = `http://127.0.0.1:${staging.port}/_rig/user-traffic`;
     const configured = userTrafficRps(staging, rig.config.userTraffic);
-    const countedNow = async () => Number((await query(`sum(demo_http_requests_total{region="${staging.name}"}) or vector(0)`))[0].value[1]);
+    const countedNow = async () =>
+      Number((await query(`sum(demo_http_requests_total{region="${staging.name}"}) or vector(0)`))[0].value[1]);
     const before = await countedNow();
     try {
-      const set = (await (await fetch(control, { method: 'PUT', body: JSON.stringify({ rps: 10 }) })).json()) as { rps: number; sent: number };
+      const set = (await (await fetch(control, { method: 'PUT', body: JSON.stringify({ rps: 10 }) })).json()) as {
+        rps: number;
+        sent: number;
+      };
       expect(set).toMatchObject({ rps: 10, configuredRps: configured });
-      await eventually(async () => ((await countedNow()) >= before + 10 ? true : undefined), `Prometheus to count the users sent to ${staging.name}`, 20_000, 500);
+      await eventually(
+        async () => ((await countedNow()) >= before + 10 ? true : undefined),
+        `Prometheus to count the users sent to ${staging.name}`,
+        20_000,
+        500,
+      );
     } finally {
       await fetch(control, { method: 'PUT', body: JSON.stringify({ rps: null }) });
     }

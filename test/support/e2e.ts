@@ -31,7 +31,11 @@ export interface SpecShape {
  * gate). Relative paths still point at the example's chart and checks. Unless asked, the copy has
  * no staging region and no bake analysis: tests about other things stay quick and to the point.
  */
-export function specFor(version: string, edit: (doc: ReturnType<typeof parseDocument>) => void = () => undefined, shape: SpecShape = {}): string {
+export function specFor(
+  version: string,
+  edit: (doc: ReturnType<typeof parseDocument>) => void = () => undefined,
+  shape: SpecShape = {},
+): string {
   const file = writeDemoSpec(exampleSpec, version, workDir);
   const doc = parseDocument(readFileSync(file, 'utf8'));
   if (!shape.staging) {
@@ -47,7 +51,13 @@ export function specFor(version: string, edit: (doc: ReturnType<typeof parseDocu
 
 /** The environment of a CLI or worker on the rig. */
 export function rigEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, KUBECONFIG: rig.layout.kubeconfig, TEMPORAL_ADDRESS: rig.temporal.address, MERIDIAN_LOG_LEVEL: 'warn', ...rig.clientEnv };
+  return {
+    ...process.env,
+    KUBECONFIG: rig.layout.kubeconfig,
+    TEMPORAL_ADDRESS: rig.temporal.address,
+    MERIDIAN_LOG_LEVEL: 'warn',
+    ...rig.clientEnv,
+  };
 }
 
 /** Where e2e workers write their logs: in the rig's logs folder, so a later scan finds every one. */
@@ -57,7 +67,10 @@ export const workerLogDir = join(rig.layout.logs, 'e2e-workers');
 export function spawnWorker(name: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
   mkdirSync(workerLogDir, { recursive: true });
   const log = openSync(join(workerLogDir, `${name}-${Date.now().toString(36)}.log`), 'a');
-  return spawn(process.execPath, [meridianBin, 'worker'], { env: { ...rigEnv(), ...env }, stdio: ['ignore', log, log] });
+  return spawn(process.execPath, [meridianBin, 'worker'], {
+    env: { ...rigEnv(), ...env },
+    stdio: ['ignore', log, log],
+  });
 }
 
 export async function stopWorker(worker: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -74,19 +87,35 @@ export async function temporalClient(): Promise<{ client: Client; close: () => P
 }
 
 /** Polls the merged release status until `ready` holds. */
-export async function statusWhen(client: Client, releaseId: string, ready: (s: ReleaseStatus) => boolean, what: string, timeoutMs = 120_000): Promise<ReleaseStatus> {
-  return eventually(async (saw) => {
-    const status = saw(await queryStatus(client, releaseId));
-    return ready(status) ? status : undefined;
-  }, what, timeoutMs, 250);
+export async function statusWhen(
+  client: Client,
+  releaseId: string,
+  ready: (s: ReleaseStatus) => boolean,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<ReleaseStatus> {
+  return eventually(
+    async (saw) => {
+      const status = saw(await queryStatus(client, releaseId));
+      return ready(status) ? status : undefined;
+    },
+    what,
+    timeoutMs,
+    250,
+  );
 }
 
 /** What each region's cluster runs: image and generation of the app's Deployment (undefined: none). */
-export async function deployedImages(): Promise<Record<string, { image?: string; generation?: number; version?: string }>> {
+export async function deployedImages(): Promise<
+  Record<string, { image?: string; generation?: number; version?: string }>
+> {
   const out: Record<string, { image?: string; generation?: number; version?: string }> = {};
   for (const region of rig.regions) {
     try {
-      const d = await rig.kube(region.context).makeApiClient(AppsV1Api).readNamespacedDeployment({ name: region.deployment, namespace: region.namespace });
+      const d = await rig
+        .kube(region.context)
+        .makeApiClient(AppsV1Api)
+        .readNamespacedDeployment({ name: region.deployment, namespace: region.namespace });
       out[region.name] = {
         image: d.spec?.template.spec?.containers[0].image,
         generation: d.metadata?.generation,
@@ -107,6 +136,10 @@ export async function servedVersion(port: number): Promise<string | null> {
 
 /** Runs the `temporal` CLI against the rig's server: its stdout, or a rejection carrying its stderr. */
 export async function temporalCli(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(requireTool('temporal'), [...args, '--address', rig.temporal.address, '--namespace', rig.temporal.namespace], { env: rigEnv() });
+  const { stdout } = await promisify(execFile)(
+    requireTool('temporal'),
+    [...args, '--address', rig.temporal.address, '--namespace', rig.temporal.namespace],
+    { env: rigEnv() },
+  );
   return stdout;
 }

@@ -73,14 +73,17 @@ export function fakeActivities() {
   /** Regions rolled back since their last deploy (release/region). */
   const restored = new Set<string>();
 
-  const note = (releaseId: string, activity: keyof MeridianActivities, region: string) => calls.push({ releaseId, activity, region });
+  const note = (releaseId: string, activity: keyof MeridianActivities, region: string) =>
+    calls.push({ releaseId, activity, region });
 
   const imageFailuresLeft = new Map<string, number>();
   const activities: MeridianActivities = {
     async replicateImage({ release, registry }) {
       note(release.releaseId, 'replicateImage', registry);
       if (behaviours.get(release.releaseId)?.downRegistries?.includes(registry)) {
-        throw new Error(`registry ${registry} did not answer (connect ECONNREFUSED ${registry}): is it running and reachable from the worker?`);
+        throw new Error(
+          `registry ${registry} did not answer (connect ECONNREFUSED ${registry}): is it running and reachable from the worker?`,
+        );
       }
       const ms = behaviours.get(release.releaseId)?.imageMs;
       if (ms) await new Promise((r) => setTimeout(r, ms));
@@ -89,16 +92,39 @@ export function fakeActivities() {
       const left = imageFailuresLeft.get(key) ?? failures;
       if (left > 0) {
         imageFailuresLeft.set(key, left - 1);
-        throw ApplicationFailure.nonRetryable(`no image ${release.image.name}:${release.image.tag} in ${release.image.source}: push it there first`, 'ImageUnavailable');
+        throw ApplicationFailure.nonRetryable(
+          `no image ${release.image.name}:${release.image.tag} in ${release.image.source}: push it there first`,
+          'ImageUnavailable',
+        );
       }
       const blobs = { copied: 3, skipped: 0, mounted: 0, bytesCopied: 3000 };
-      const digest = behaviours.get(release.releaseId)?.movedTag?.includes(registry) ? `sha256:${'cd'.repeat(32)}` : fakeDigest;
-      return { registry, digest, mediaType: 'application/vnd.oci.image.index.v1+json', platforms: ['linux/amd64', 'linux/arm64'], how: 'copied', blobs, elapsedMs: 5 };
+      const digest = behaviours.get(release.releaseId)?.movedTag?.includes(registry)
+        ? `sha256:${'cd'.repeat(32)}`
+        : fakeDigest;
+      return {
+        registry,
+        digest,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        platforms: ['linux/amd64', 'linux/arm64'],
+        how: 'copied',
+        blobs,
+        elapsedMs: 5,
+      };
     },
     async renderRegion({ release, region }) {
       note(release.releaseId, 'renderRegion', region.name);
-      const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: region.cluster.namespace, name: release.app };
-      return { digest: `digest-${region.name}`, objects: [deployment], deployments: [deployment], image: regionImage(release, region) };
+      const deployment = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        namespace: region.cluster.namespace,
+        name: release.app,
+      };
+      return {
+        digest: `digest-${region.name}`,
+        objects: [deployment],
+        deployments: [deployment],
+        image: regionImage(release, region),
+      };
     },
     async deployRegion({ release, region, digest }) {
       note(release.releaseId, 'deployRegion', region.name);
@@ -112,12 +138,24 @@ export function fakeActivities() {
     },
     async waitForRollout({ release, region }) {
       note(release.releaseId, 'waitForRollout', region.name);
-      if (restored.has(`${release.releaseId}/${region.name}`) && behaviours.get(release.releaseId)?.failRestore?.includes(region.name)) {
-        throw ApplicationFailure.nonRetryable('Deployment shop-api failed to roll out: ProgressDeadlineExceeded', 'RolloutFailed');
+      if (
+        restored.has(`${release.releaseId}/${region.name}`) &&
+        behaviours.get(release.releaseId)?.failRestore?.includes(region.name)
+      ) {
+        throw ApplicationFailure.nonRetryable(
+          'Deployment shop-api failed to roll out: ProgressDeadlineExceeded',
+          'RolloutFailed',
+        );
       }
       // A failing rollout is the new version's: once rolled back, the old version rolls out fine.
-      if (behaviours.get(release.releaseId)?.failRollout?.includes(region.name) && !restored.has(`${release.releaseId}/${region.name}`)) {
-        throw ApplicationFailure.nonRetryable('Deployment shop-api failed to roll out: ProgressDeadlineExceeded', 'RolloutFailed');
+      if (
+        behaviours.get(release.releaseId)?.failRollout?.includes(region.name) &&
+        !restored.has(`${release.releaseId}/${region.name}`)
+      ) {
+        throw ApplicationFailure.nonRetryable(
+          'Deployment shop-api failed to roll out: ProgressDeadlineExceeded',
+          'RolloutFailed',
+        );
       }
       return { elapsedMs: 1 };
     },
@@ -132,7 +170,15 @@ export function fakeActivities() {
       return {
         endpoint: region.endpoint,
         passed: !fail,
-        results: [{ name: 'search in Korean', passed: !fail, checked: 'GET /search?q=결제 -> 200', failure: fail ? '$.query is "??", expected "결제"' : undefined, latencyMs: 3 }],
+        results: [
+          {
+            name: 'search in Korean',
+            passed: !fail,
+            checked: 'GET /search?q=결제 -> 200',
+            failure: fail ? '$.query is "??", expected "결제"' : undefined,
+            latencyMs: 3,
+          },
+        ],
       };
     },
     async findLoadBaseline({ excludeReleaseId }) {
@@ -146,11 +192,25 @@ export function fakeActivities() {
     async watchBake({ release, region, analysis, startedAt, until, final, tally }) {
       note(release.releaseId, 'watchBake', region.name);
       const behaviour = behaviours.get(release.releaseId);
-      const outcome = behaviour?.bake?.[region.name] === 'failed' ? 'failed' : behaviour?.bake?.[region.name] === 'inconclusive' ? 'inconclusive' : 'passed';
+      const outcome =
+        behaviour?.bake?.[region.name] === 'failed'
+          ? 'failed'
+          : behaviour?.bake?.[region.name] === 'inconclusive'
+            ? 'inconclusive'
+            : 'passed';
       const from = tally.last ? Date.parse(tally.last.at) + analysis.interval : startedAt;
       let next = tally;
       for (let at = from; at < until && next.verdict === 'running'; at += analysis.interval) {
-        const reading = { name: 'health', outcome, detail: outcome === 'failed' ? 'GET /healthz answered 500, expected 200' : outcome === 'inconclusive' ? 'no data' : 'GET /healthz answered 200 in 3ms' } as const;
+        const reading = {
+          name: 'health',
+          outcome,
+          detail:
+            outcome === 'failed'
+              ? 'GET /healthz answered 500, expected 200'
+              : outcome === 'inconclusive'
+                ? 'no data'
+                : 'GET /healthz answered 200 in 3ms',
+        } as const;
         next = addMeasurement(next, { at: new Date(at).toISOString(), outcome, readings: [reading] }, analysis);
       }
       return { tally: next, requests: final ? (behaviour?.bakeRequests?.[region.name] ?? 1000) : undefined };
@@ -164,8 +224,18 @@ export function fakeActivities() {
       if (rollbackMs) await new Promise((r) => setTimeout(r, rollbackMs));
       inFlight.set(key, inFlight.get(key)! - 1);
       restored.add(`${release.releaseId}/${region.name}`);
-      const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: region.cluster.namespace, name: release.app };
-      return { restored: [`Deployment/${region.cluster.namespace}/${release.app}`], deleted: [], recorded: true, deployments: [deployment] };
+      const deployment = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        namespace: region.cluster.namespace,
+        name: release.app,
+      };
+      return {
+        restored: [`Deployment/${region.cluster.namespace}/${release.app}`],
+        deleted: [],
+        recorded: true,
+        deployments: [deployment],
+      };
     },
   };
 
@@ -187,7 +257,11 @@ const example = () => loadRelease(resolve(__dirname, '..', '..', 'examples', 're
  * A release input built from the example spec's production regions, without bake analysis, with
  * changes applied to the parsed spec. Tests about staging and analysis add them back (withStaging, withAnalysis).
  */
-export function exampleInput(releaseId: string, change: (spec: ReleaseSpec) => void = () => undefined, overrides: ReleaseInput['overrides'] = {}): ReleaseInput {
+export function exampleInput(
+  releaseId: string,
+  change: (spec: ReleaseSpec) => void = () => undefined,
+  overrides: ReleaseInput['overrides'] = {},
+): ReleaseInput {
   const release = example();
   const spec = structuredClone(release.spec);
   spec.spec.regions = spec.spec.regions.filter((r) => r.role !== 'staging');

@@ -36,7 +36,12 @@ export function fuzzOptions<T>(numRuns: number): fc.Parameters<T> {
       if (!details.failed) return;
       const report = fc.defaultReportMessage(details) ?? 'failed';
       // Each long line (the counterexample) cut in its middle, so that the cause below it stays in view.
-      throw new Error(report.split('\n').map((l) => (l.length > 2000 ? `${l.slice(0, 1000)} …(${l.length} characters)… ${l.slice(-500)}` : l)).join('\n'));
+      throw new Error(
+        report
+          .split('\n')
+          .map((l) => (l.length > 2000 ? `${l.slice(0, 1000)} …(${l.length} characters)… ${l.slice(-500)}` : l))
+          .join('\n'),
+      );
     },
   };
 }
@@ -47,7 +52,10 @@ export function fuzzOptions<T>(numRuns: number): fc.Parameters<T> {
  */
 export function mustHold(holds: boolean, what: string, value?: unknown): void {
   if (holds) return;
-  const shown = value === undefined ? '' : `: ${String(typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? value).slice(0, 500)}`;
+  const shown =
+    value === undefined
+      ? ''
+      : `: ${String(typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? value)).slice(0, 500)}`;
   throw new Error(`${what}${shown}`);
 }
 
@@ -76,7 +84,11 @@ export interface Outcome {
 export async function meridian(args: string[], home: string, env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env: { HOME: home, PATH: process.env.PATH, ...env } });
+  const code = await runCli(args, {
+    out: (t) => void (stdout += t),
+    err: (t) => void (stderr += t),
+    env: { HOME: home, PATH: process.env.PATH, ...env },
+  });
   return { code, stdout, stderr };
 }
 
@@ -102,7 +114,11 @@ export function expectInputInvariants(outcome: Outcome, where: RegExp): boolean 
   mustHold(code === 0 || code === 2, 'exit 0 or 2 (70 is a crash)', { code, stderr });
   mustHold(!stackFrame.test(stderr), 'no stack trace', stderr);
   const control = /[\u0000-\u0008\u000b-\u001f\u007f]/.exec(stderr);
-  mustHold(!control, 'no control character but newline and tab', stderr.slice(Math.max(0, (control?.index ?? 0) - 100), (control?.index ?? 0) + 100));
+  mustHold(
+    !control,
+    'no control character but newline and tab',
+    stderr.slice(Math.max(0, (control?.index ?? 0) - 100), (control?.index ?? 0) + 100),
+  );
   const long = stderr.split('\n').find((l) => l.length > maxOutputLineChars);
   mustHold(long === undefined, `no line over ${maxOutputLineChars} characters`, long);
   // The CLI cuts any line over 2,000 characters as a last resort: a cut line is a message not bounded where it is made.

@@ -22,10 +22,14 @@ const secretFile = (name: string) => readFileSync(join(credentials, name), 'utf8
 export async function databaseDump(): Promise<string> {
   const dumps = await Promise.all(
     ['temporal', 'temporal_visibility'].map(async (db) => {
-      const { stdout } = await run('/usr/lib/postgresql/15/bin/pg_dump', ['-h', '127.0.0.1', '-p', String(rig.config.production.postgresPort), '-U', 'temporal', '--data-only', db], {
-        env: { ...process.env, PGPASSWORD: secretFile('postgres-password') },
-        maxBuffer: 1024 * 2 ** 20,
-      });
+      const { stdout } = await run(
+        '/usr/lib/postgresql/15/bin/pg_dump',
+        ['-h', '127.0.0.1', '-p', String(rig.config.production.postgresPort), '-U', 'temporal', '--data-only', db],
+        {
+          env: { ...process.env, PGPASSWORD: secretFile('postgres-password') },
+          maxBuffer: 1024 * 2 ** 20,
+        },
+      );
       return stdout;
     }),
   );
@@ -70,15 +74,27 @@ export function rigSecrets(): { name: string; value: string }[] {
     { name: 'PostgreSQL password', value: secretFile('postgres-password') },
   ];
   for (const key of ['client.key', 'frontend.key', 'jwt-signing.key']) {
-    const body = secretFile(key).split('\n').filter((l) => !l.startsWith('-----'));
+    const body = secretFile(key)
+      .split('\n')
+      .filter((l) => !l.startsWith('-----'));
     secrets.push({ name: `${key} (private key)`, value: body[1] ?? body[0] });
   }
-  const kubeconfig = parse(readFileSync(rig.layout.kubeconfig, 'utf8')) as { users?: { name: string; user: Record<string, string> }[] };
+  const kubeconfig = parse(readFileSync(rig.layout.kubeconfig, 'utf8')) as {
+    users?: { name: string; user: Record<string, string> }[];
+  };
   for (const user of kubeconfig.users ?? []) {
     const keyData = user.user['client-key-data'];
     const keyFile = user.user['client-key'];
-    const pem = keyData ? Buffer.from(keyData, 'base64').toString() : keyFile && existsSync(keyFile) ? readFileSync(keyFile, 'utf8') : undefined;
-    if (pem) secrets.push({ name: `kube client key of ${user.name}`, value: pem.split('\n').filter((l) => l && !l.startsWith('-----'))[1] ?? '' });
+    const pem = keyData
+      ? Buffer.from(keyData, 'base64').toString()
+      : keyFile && existsSync(keyFile)
+        ? readFileSync(keyFile, 'utf8')
+        : undefined;
+    if (pem)
+      secrets.push({
+        name: `kube client key of ${user.name}`,
+        value: pem.split('\n').filter((l) => l && !l.startsWith('-----'))[1] ?? '',
+      });
     if (user.user.token) secrets.push({ name: `kube token of ${user.name}`, value: user.user.token });
   }
   return secrets.filter((s) => s.value && s.value.length >= 20);
@@ -87,7 +103,9 @@ export function rigSecrets(): { name: string; value: string }[] {
 /** Every file under a folder (logs), recursively. */
 export function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : statSync(join(dir, e.name)).isFile() ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : statSync(join(dir, e.name)).isFile() ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Where each secret occurs in `text`: `source: secret name` per hit. */
@@ -97,7 +115,11 @@ export function leaks(text: string, source: string, secrets: readonly { name: st
 
 /** A workflow's history as the `temporal` CLI shows it, payloads decoded through the rig's codec server. */
 export async function historyShownByTemporalCli(workflowId: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const { stdout } = await run(requireTool('temporal'), ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json'], { env: { ...rigEnv(), ...env }, maxBuffer: 256 * 2 ** 20, timeout: 60_000 });
+  const { stdout } = await run(
+    requireTool('temporal'),
+    ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json'],
+    { env: { ...rigEnv(), ...env }, maxBuffer: 256 * 2 ** 20, timeout: 60_000 },
+  );
   return stdout;
 }
 

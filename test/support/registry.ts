@@ -1,4 +1,10 @@
-import { bcryptHash, freePort, type ScratchRegistry, type ScratchRegistryOptions, startScratchRegistry } from '../../src/rig/scratch-registry';
+import {
+  bcryptHash,
+  freePort,
+  type ScratchRegistry,
+  type ScratchRegistryOptions,
+  startScratchRegistry,
+} from '../../src/rig/scratch-registry';
 
 /**
  * Real registries for tests: the scratch registries of src/rig/scratch-registry.ts (docker-registry on a

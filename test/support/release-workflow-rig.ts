@@ -96,12 +96,18 @@ export function releaseWorkflowRig(): ReleaseWorkflowRig {
     get env() {
       return env();
     },
-    start: (input) => env().client.workflow.start(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] }),
+    start: (input) =>
+      env().client.workflow.start(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] }),
     statusWhen: (releaseId, ready, what) =>
-      eventually(async (saw) => {
-        const status = saw(await queryStatus(env().client, releaseId));
-        return ready(status) ? status : undefined;
-      }, what, 30_000, 100),
+      eventually(
+        async (saw) => {
+          const status = saw(await queryStatus(env().client, releaseId));
+          return ready(status) ? status : undefined;
+        },
+        what,
+        30_000,
+        100,
+      ),
     keepHistory: (workflowId, name) => keepReplayFixture(env().client, workflowId, name),
   };
 }

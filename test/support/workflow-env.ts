@@ -17,20 +17,32 @@ export const workflowWorkerOptions = {
  * as the dev server has them: the test server knows no custom search attributes until told.
  */
 export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: requireTool('temporal-test-server') } } });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: requireTool('temporal-test-server') } },
+  });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(
-      Object.keys(loadDevServerConfig().searchAttributes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      Object.keys(loadDevServerConfig().searchAttributes).map((name) => [
+        name,
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
     ),
   });
   return env;
 }
 
 /** A test server and a worker on Meridian's task queue running the workflows with `activities`; `stop` ends both. */
-export async function workflowTestRig(activities: Partial<MeridianActivities>): Promise<{ env: TestWorkflowEnvironment; worker: Worker; stop: () => Promise<void> }> {
+export async function workflowTestRig(
+  activities: Partial<MeridianActivities>,
+): Promise<{ env: TestWorkflowEnvironment; worker: Worker; stop: () => Promise<void> }> {
   const env = await timeSkippingEnvironment();
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, ...workflowWorkerOptions, activities });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    ...workflowWorkerOptions,
+    activities,
+  });
   const running = worker.run();
   return {
     env,

@@ -2,7 +2,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../src/domain/errors';
-import { connectionLogFields, connectionOptions, loadTemporalConnectionConfig } from '../../src/temporal/connection-config';
+import {
+  connectionLogFields,
+  connectionOptions,
+  loadTemporalConnectionConfig,
+} from '../../src/temporal/connection-config';
 
 const pem = (label: string) => `-----BEGIN ${label}-----\nMIIBfake\n-----END ${label}-----\n`;
 
@@ -54,7 +58,12 @@ describe('loadTemporalConnectionConfig', () => {
   it('defaults to the local rig when nothing is configured: 127.0.0.1:7233, namespace default, plaintext', () => {
     const { env } = sandbox();
     const config = loadTemporalConnectionConfig(env());
-    expect(connectionOptions(config)).toEqual({ address: '127.0.0.1:7233', tls: undefined, apiKey: undefined, metadata: undefined });
+    expect(connectionOptions(config)).toEqual({
+      address: '127.0.0.1:7233',
+      tls: undefined,
+      apiKey: undefined,
+      metadata: undefined,
+    });
     expect(config.namespace).toBe('default');
     expect(config.profile).toBeUndefined();
     expect(config.sources.tls).toMatch(/plaintext/);
@@ -62,8 +71,19 @@ describe('loadTemporalConnectionConfig', () => {
 
   it('reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and TEMPORAL_API_KEY; an API key turns TLS on', () => {
     const { env } = sandbox();
-    const config = loadTemporalConnectionConfig(env({ TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233', TEMPORAL_NAMESPACE: 'prod.a1b2c', TEMPORAL_API_KEY: 'key-123' }));
-    expect(config).toMatchObject({ address: 'us-east-1.aws.api.temporal.io:7233', namespace: 'prod.a1b2c', apiKey: 'key-123', tls: true });
+    const config = loadTemporalConnectionConfig(
+      env({
+        TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233',
+        TEMPORAL_NAMESPACE: 'prod.a1b2c',
+        TEMPORAL_API_KEY: 'key-123',
+      }),
+    );
+    expect(config).toMatchObject({
+      address: 'us-east-1.aws.api.temporal.io:7233',
+      namespace: 'prod.a1b2c',
+      apiKey: 'key-123',
+      tls: true,
+    });
     expect(config.sources.apiKey).toBe('TEMPORAL_API_KEY');
     expect(config.sources.tls).toMatch(/API key/);
     // Logs say which kind of credential, never its value.
@@ -92,7 +112,10 @@ describe('loadTemporalConnectionConfig', () => {
       }),
     );
     expect(config.tls).toMatchObject({ serverNameOverride: 'frontend.example' });
-    const tls = config.tls as { serverRootCACertificate: Uint8Array; clientCertPair: { crt: Uint8Array; key: Uint8Array } };
+    const tls = config.tls as {
+      serverRootCACertificate: Uint8Array;
+      clientCertPair: { crt: Uint8Array; key: Uint8Array };
+    };
     expect(Buffer.from(tls.serverRootCACertificate).toString()).toBe(pem('CERTIFICATE'));
     expect(Buffer.from(tls.clientCertPair.key).toString()).toBe(pem('PRIVATE KEY'));
     expect(config.sources.clientCert).toBe('TEMPORAL_TLS_CLIENT_CERT_PATH');
@@ -115,7 +138,14 @@ describe('loadTemporalConnectionConfig', () => {
     const key = box.write('client.key', pem('PRIVATE KEY'));
     const file = box.write('temporal.toml', profiles(ca, cert, key));
     const cloud = loadTemporalConnectionConfig(box.env({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'cloud' }));
-    expect(cloud).toMatchObject({ address: 'prod.a1b2c.tmprl.cloud:7233', namespace: 'prod.a1b2c', apiKey: 'file-api-key-secret', tls: true, profile: 'cloud', configFile: file });
+    expect(cloud).toMatchObject({
+      address: 'prod.a1b2c.tmprl.cloud:7233',
+      namespace: 'prod.a1b2c',
+      apiKey: 'file-api-key-secret',
+      tls: true,
+      profile: 'cloud',
+      configFile: file,
+    });
     expect(cloud.sources.apiKey).toBe(`api_key of profile "cloud" in ${file}`);
 
     const mtls = loadTemporalConnectionConfig(box.env({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'mtls' }));
@@ -128,27 +158,46 @@ describe('loadTemporalConnectionConfig', () => {
     const box = sandbox();
     const file = box.write('temporal.toml', profiles('/x', '/y', '/z'));
     const config = loadTemporalConnectionConfig(
-      box.env({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'cloud', TEMPORAL_NAMESPACE: 'staging.a1b2c', TEMPORAL_API_KEY: 'env-key', TEMPORAL_GRPC_META_X_TEAM: 'rel' }),
+      box.env({
+        TEMPORAL_CONFIG_FILE: file,
+        TEMPORAL_PROFILE: 'cloud',
+        TEMPORAL_NAMESPACE: 'staging.a1b2c',
+        TEMPORAL_API_KEY: 'env-key',
+        TEMPORAL_GRPC_META_X_TEAM: 'rel',
+      }),
     );
-    expect(config).toMatchObject({ address: 'prod.a1b2c.tmprl.cloud:7233', namespace: 'staging.a1b2c', apiKey: 'env-key', metadata: { 'x-team': 'rel' } });
+    expect(config).toMatchObject({
+      address: 'prod.a1b2c.tmprl.cloud:7233',
+      namespace: 'staging.a1b2c',
+      apiKey: 'env-key',
+      metadata: { 'x-team': 'rel' },
+    });
     expect(config.sources.apiKey).toBe('TEMPORAL_API_KEY');
   });
 
   it('empty variables count as unset', () => {
     const { env } = sandbox();
-    expect(loadTemporalConnectionConfig(env({ TEMPORAL_ADDRESS: '', TEMPORAL_API_KEY: '' }))).toMatchObject({ address: '127.0.0.1:7233', apiKey: undefined });
+    expect(loadTemporalConnectionConfig(env({ TEMPORAL_ADDRESS: '', TEMPORAL_API_KEY: '' }))).toMatchObject({
+      address: '127.0.0.1:7233',
+      apiKey: undefined,
+    });
   });
 
-  it('takes the caller\'s defaults for what nothing configures (the bench: the rig\'s port)', () => {
+  it("takes the caller's defaults for what nothing configures (the bench: the rig's port)", () => {
     const { env } = sandbox();
-    expect(loadTemporalConnectionConfig(env(), { address: '127.0.0.1:17233', namespace: 'bench' })).toMatchObject({ address: '127.0.0.1:17233', namespace: 'bench' });
+    expect(loadTemporalConnectionConfig(env(), { address: '127.0.0.1:17233', namespace: 'bench' })).toMatchObject({
+      address: '127.0.0.1:17233',
+      namespace: 'bench',
+    });
   });
 
   describe('refuses bad config with exit 2, naming the variable or key and the fix, never a secret or file contents', () => {
     it('an unknown profile, listing the ones there are', () => {
       const box = sandbox();
       const file = box.write('temporal.toml', profiles('/x', '/y', '/z'));
-      const err = refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod' })));
+      const err = refusal(() =>
+        loadTemporalConnectionConfig(box.env({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod' })),
+      );
       expect(err.message).toContain('TEMPORAL_PROFILE is "prod"');
       expect(err.message).toContain('[profile.prod]');
       expect(err.message).toContain('"cloud"');
@@ -157,13 +206,20 @@ describe('loadTemporalConnectionConfig', () => {
 
     it('a profile asked for with no config file at all', () => {
       const { env } = sandbox();
-      expect(refusal(() => loadTemporalConnectionConfig(env({ TEMPORAL_PROFILE: 'cloud' }))).message).toMatch(/TEMPORAL_PROFILE is "cloud", but there is no config file.*TEMPORAL_CONFIG_FILE/);
+      expect(refusal(() => loadTemporalConnectionConfig(env({ TEMPORAL_PROFILE: 'cloud' }))).message).toMatch(
+        /TEMPORAL_PROFILE is "cloud", but there is no config file.*TEMPORAL_CONFIG_FILE/,
+      );
     });
 
     it('a TEMPORAL_CONFIG_FILE that does not exist, or is a directory', () => {
       const box = sandbox();
-      expect(refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_CONFIG_FILE: join(box.home, 'nope.toml') }))).message).toMatch(/TEMPORAL_CONFIG_FILE .* does not exist/);
-      expect(refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_CONFIG_FILE: box.home }))).message).toMatch(/TEMPORAL_CONFIG_FILE .* is a directory/);
+      expect(
+        refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_CONFIG_FILE: join(box.home, 'nope.toml') })))
+          .message,
+      ).toMatch(/TEMPORAL_CONFIG_FILE .* does not exist/);
+      expect(refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_CONFIG_FILE: box.home }))).message).toMatch(
+        /TEMPORAL_CONFIG_FILE .* is a directory/,
+      );
     });
 
     it('malformed TOML: the line and column, not the text there', () => {
@@ -182,19 +238,28 @@ describe('loadTemporalConnectionConfig', () => {
 
     it('a TLS file that is missing, named by its variable or profile key', () => {
       const box = sandbox();
-      const err = refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: join(box.home, 'ca.pem') })));
-      expect(err.message).toMatch(/^TEMPORAL_TLS_SERVER_CA_CERT_PATH names .*ca\.pem, which does not exist: fix the path/);
-      const file = box.write('temporal.toml', profiles(join(box.home, 'missing-ca.pem'), '/y', '/z'));
-      expect(refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'mtls' }))).message).toContain(
-        `tls.server_ca_cert_path of profile "mtls" in ${file} names`,
+      const err = refusal(() =>
+        loadTemporalConnectionConfig(box.env({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: join(box.home, 'ca.pem') })),
       );
+      expect(err.message).toMatch(
+        /^TEMPORAL_TLS_SERVER_CA_CERT_PATH names .*ca\.pem, which does not exist: fix the path/,
+      );
+      const file = box.write('temporal.toml', profiles(join(box.home, 'missing-ca.pem'), '/y', '/z'));
+      expect(
+        refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'mtls' })))
+          .message,
+      ).toContain(`tls.server_ca_cert_path of profile "mtls" in ${file} names`);
     });
 
     it('a TLS file that is not PEM, without printing it', () => {
       const box = sandbox();
       const key = box.write('key.der', 'secret-bytes-not-pem');
       const cert = box.write('client.pem', pem('CERTIFICATE'));
-      const err = refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_KEY_PATH: key })));
+      const err = refusal(() =>
+        loadTemporalConnectionConfig(
+          box.env({ TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_KEY_PATH: key }),
+        ),
+      );
       expect(err.message).toMatch(/TEMPORAL_TLS_CLIENT_KEY_PATH names .* which is not a PEM file/);
       expect(err.message).not.toContain('secret-bytes');
     });
@@ -202,24 +267,40 @@ describe('loadTemporalConnectionConfig', () => {
     it('a client certificate without its key', () => {
       const box = sandbox();
       const cert = box.write('client.pem', pem('CERTIFICATE'));
-      expect(refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_TLS_CLIENT_CERT_PATH: cert }))).message).toMatch(/client certificate is configured without its key/);
+      expect(
+        refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_TLS_CLIENT_CERT_PATH: cert }))).message,
+      ).toMatch(/client certificate is configured without its key/);
     });
 
     it('a path and data for the same file', () => {
       const box = sandbox();
       const cert = box.write('client.pem', pem('CERTIFICATE'));
-      expect(refusal(() => loadTemporalConnectionConfig(box.env({ TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_CERT_DATA: pem('CERTIFICATE') }))).message).toMatch(/client_cert_path and client_cert_data/);
+      expect(
+        refusal(() =>
+          loadTemporalConnectionConfig(
+            box.env({ TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_CERT_DATA: pem('CERTIFICATE') }),
+          ),
+        ).message,
+      ).toMatch(/client_cert_path and client_cert_data/);
     });
 
     it('TEMPORAL_TLS_DISABLE_HOST_VERIFICATION, which the Node SDK cannot honour', () => {
       const { env } = sandbox();
-      expect(refusal(() => loadTemporalConnectionConfig(env({ TEMPORAL_TLS: 'true', TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' }))).message).toMatch(/TEMPORAL_TLS_SERVER_NAME/);
+      expect(
+        refusal(() =>
+          loadTemporalConnectionConfig(env({ TEMPORAL_TLS: 'true', TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' })),
+        ).message,
+      ).toMatch(/TEMPORAL_TLS_SERVER_NAME/);
     });
 
     it('an address that is a URL or has no port', () => {
       const { env } = sandbox();
-      expect(refusal(() => loadTemporalConnectionConfig(env({ TEMPORAL_ADDRESS: 'https://x.tmprl.cloud:7233' }))).message).toMatch(/^TEMPORAL_ADDRESS is "https:\/\/x.tmprl.cloud:7233", a URL: give host:port/);
-      expect(refusal(() => loadTemporalConnectionConfig(env({ TEMPORAL_ADDRESS: 'temporal.internal' }))).message).toMatch(/^TEMPORAL_ADDRESS is "temporal.internal": give host:port/);
+      expect(
+        refusal(() => loadTemporalConnectionConfig(env({ TEMPORAL_ADDRESS: 'https://x.tmprl.cloud:7233' }))).message,
+      ).toMatch(/^TEMPORAL_ADDRESS is "https:\/\/x.tmprl.cloud:7233", a URL: give host:port/);
+      expect(
+        refusal(() => loadTemporalConnectionConfig(env({ TEMPORAL_ADDRESS: 'temporal.internal' }))).message,
+      ).toMatch(/^TEMPORAL_ADDRESS is "temporal.internal": give host:port/);
     });
   });
 });

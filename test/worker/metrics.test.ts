@@ -14,8 +14,11 @@ describe('the worker runtime with a metrics address', () => {
   it("serves the SDK's metrics and custom ones from workflow and activity metricMeter on one Prometheus endpoint", async () => {
     const address = `127.0.0.1:${await freePort()}`;
     const text = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [require.resolve('./fixtures/metrics-child.js'), address, requireTool('temporal-test-server')], { timeout: 110_000 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      execFile(
+        process.execPath,
+        [require.resolve('./fixtures/metrics-child.js'), address, requireTool('temporal-test-server')],
+        { timeout: 110_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
       );
     });
     const line = (name: string) => text.split('\n').find((l) => l.startsWith(name));

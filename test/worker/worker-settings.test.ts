@@ -17,7 +17,9 @@ describe('MERIDIAN_SHUTDOWN_GRACE', () => {
     ['9'.repeat(400) + 's', /at most 10m/],
   ])('refuses %s naming the variable', (value, message) => {
     expect(() => shutdownGraceFromEnv({ MERIDIAN_SHUTDOWN_GRACE: value })).toThrow(InvalidInputError);
-    expect(() => shutdownGraceFromEnv({ MERIDIAN_SHUTDOWN_GRACE: value })).toThrow(new RegExp(`MERIDIAN_SHUTDOWN_GRACE: .*${message.source}`));
+    expect(() => shutdownGraceFromEnv({ MERIDIAN_SHUTDOWN_GRACE: value })).toThrow(
+      new RegExp(`MERIDIAN_SHUTDOWN_GRACE: .*${message.source}`),
+    );
     expect(() => shutdownGraceFromEnv({ MERIDIAN_SHUTDOWN_GRACE: value })).toThrow(/^.{0,300}$/s);
   });
 });
@@ -26,15 +28,23 @@ describe('the metrics address', () => {
   it('is host:port', () => {
     expect(checkMetricsAddress('127.0.0.1:9464', 'MERIDIAN_METRICS_ADDRESS')).toBe('127.0.0.1:9464');
     expect(checkMetricsAddress('[::1]:9464', 'x')).toBe('[::1]:9464');
-    expect(() => checkMetricsAddress('9464', '--metrics-address')).toThrow(/^--metrics-address is "9464": give host:port/);
-    expect(() => checkMetricsAddress('http://0.0.0.0:9464', 'MERIDIAN_METRICS_ADDRESS')).toThrow(/MERIDIAN_METRICS_ADDRESS/);
+    expect(() => checkMetricsAddress('9464', '--metrics-address')).toThrow(
+      /^--metrics-address is "9464": give host:port/,
+    );
+    expect(() => checkMetricsAddress('http://0.0.0.0:9464', 'MERIDIAN_METRICS_ADDRESS')).toThrow(
+      /MERIDIAN_METRICS_ADDRESS/,
+    );
   });
 });
 
 describe('meridian worker refuses bad settings with exit 2 before connecting', () => {
   const run = async (env: NodeJS.ProcessEnv, argv: string[] = []) => {
     let err = '';
-    const code = await runCli(['worker', ...argv], { out: () => undefined, err: (t) => (err += t), env: { HOME: '/nonexistent', ...env } });
+    const code = await runCli(['worker', ...argv], {
+      out: () => undefined,
+      err: (t) => (err += t),
+      env: { HOME: '/nonexistent', ...env },
+    });
     return { code, err };
   };
 
@@ -55,12 +65,16 @@ describe('meridian worker refuses bad settings with exit 2 before connecting', (
 describe('MERIDIAN_ALLOW_COMMAND_CHECKS', () => {
   it('is off unless set to 1, true or yes', () => {
     expect(allowCommandChecksFromEnv({})).toBe(false);
-    for (const off of ['', '0', 'false', 'no', ' NO ']) expect(allowCommandChecksFromEnv({ MERIDIAN_ALLOW_COMMAND_CHECKS: off })).toBe(false);
-    for (const on of ['1', 'true', 'Yes']) expect(allowCommandChecksFromEnv({ MERIDIAN_ALLOW_COMMAND_CHECKS: on })).toBe(true);
+    for (const off of ['', '0', 'false', 'no', ' NO '])
+      expect(allowCommandChecksFromEnv({ MERIDIAN_ALLOW_COMMAND_CHECKS: off })).toBe(false);
+    for (const on of ['1', 'true', 'Yes'])
+      expect(allowCommandChecksFromEnv({ MERIDIAN_ALLOW_COMMAND_CHECKS: on })).toBe(true);
   });
 
   it('refuses anything else, naming the variable', () => {
     expect(() => allowCommandChecksFromEnv({ MERIDIAN_ALLOW_COMMAND_CHECKS: 'sure' })).toThrow(InvalidInputError);
-    expect(() => allowCommandChecksFromEnv({ MERIDIAN_ALLOW_COMMAND_CHECKS: 'sure' })).toThrow(/^MERIDIAN_ALLOW_COMMAND_CHECKS is "sure": give 1 /);
+    expect(() => allowCommandChecksFromEnv({ MERIDIAN_ALLOW_COMMAND_CHECKS: 'sure' })).toThrow(
+      /^MERIDIAN_ALLOW_COMMAND_CHECKS is "sure": give 1 /,
+    );
   });
 });

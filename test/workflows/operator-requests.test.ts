@@ -6,13 +6,22 @@ import { exampleInput, withAnalysis, withStaging } from '../support/fake-activit
 
 describe('operator payloads as the workflows read them', () => {
   it('keeps only the fields of the message, as they were sent', () => {
-    expect(readOperatorRequest('approve', { gate: 'accept-wave-3', by: 'alice', reason: 'fine' })).toEqual({ ok: true, request: { gate: 'accept-wave-3', by: 'alice', reason: 'fine' } });
+    expect(readOperatorRequest('approve', { gate: 'accept-wave-3', by: 'alice', reason: 'fine' })).toEqual({
+      ok: true,
+      request: { gate: 'accept-wave-3', by: 'alice', reason: 'fine' },
+    });
     expect(readOperatorRequest('resume', undefined, true)).toEqual({ ok: true, request: {} });
-    expect(readOperatorRequest('move-region', { region: 'sa-east', toWave: 5, reason: 'r' })).toEqual({ ok: true, request: { region: 'sa-east', toWave: 5, reason: 'r' } });
+    expect(readOperatorRequest('move-region', { region: 'sa-east', toWave: 5, reason: 'r' })).toEqual({
+      ok: true,
+      request: { region: 'sa-east', toWave: 5, reason: 'r' },
+    });
   });
 
   it('refuses a missing payload where one is needed, and names unknown fields (at most three)', () => {
-    expect(readOperatorRequest('skip-region', undefined)).toEqual({ ok: false, refused: 'skip-region: expected an object such as {"region":"eu-west","by":"alice","reason":"..."}, got nothing' });
+    expect(readOperatorRequest('skip-region', undefined)).toEqual({
+      ok: false,
+      refused: 'skip-region: expected an object such as {"region":"eu-west","by":"alice","reason":"..."}, got nothing',
+    });
     expect(readOperatorRequest('pause', JSON.parse('{"a":1,"b":2,"c":3,"__proto__":4,"e":5}'))).toEqual({
       ok: false,
       refused: 'pause: unknown fields "a", "b", "c" and 2 more (pause takes by, reason)',
@@ -30,7 +39,11 @@ describe('operator payloads as the workflows read them', () => {
 describe('releaseInputProblems', () => {
   it('finds none in the inputs meridian start sends', () => {
     expect(releaseInputProblems(exampleInput('ok'))).toEqual([]);
-    expect(releaseInputProblems(exampleInput('ok', (s) => (withStaging(s), withAnalysis(s)), { bakeMs: 0, canarySoakMs: 1000 }))).toEqual([]);
+    expect(
+      releaseInputProblems(
+        exampleInput('ok', (s) => (withStaging(s), withAnalysis(s)), { bakeMs: 0, canarySoakMs: 1000 }),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -38,7 +51,14 @@ describe('printable', () => {
   it('escapes control characters and bidirectional overrides in what the status view prints of operators', () => {
     expect(printable('ok\u001b[2J\n\u202e')).toBe('ok\\u001b[2J\\u000a\\u202e');
     const status = {
-      releaseId: 'r', app: 'a', version: '1', phase: 'Running', wave: 1, waves: [], regions: [{ name: 'x', wave: 1, phase: 'Pending', attempts: 0 }], paused: false,
+      releaseId: 'r',
+      app: 'a',
+      version: '1',
+      phase: 'Running',
+      wave: 1,
+      waves: [],
+      regions: [{ name: 'x', wave: 1, phase: 'Pending', attempts: 0 }],
+      paused: false,
       actions: [{ action: 'pause', by: 'mallory\u001b[2J', reason: 'a\rb', at: 't' }],
     } as unknown as ReleaseStatus;
     expect(formatStatus(status)).toContain('t  mallory\\u001b[2J  pause: a\\u000db');

@@ -21,11 +21,16 @@ beforeAll(async () => {
   // The setup file installed a quiet runtime, unused so far: replace it with one that also buffers metrics.
   await Runtime.instance().shutdown();
   Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { metrics: { buffer } } });
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: requireTool('temporal-test-server') } } });
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: requireTool('temporal-test-server') } },
+  });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(
-      Object.keys(loadDevServerConfig().searchAttributes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      Object.keys(loadDevServerConfig().searchAttributes).map((name) => [
+        name,
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
     ),
   });
 });
@@ -40,18 +45,29 @@ function meridianUpdates(): { name: string; value: number; tags: Record<string, 
     .filter((u: BufferedMetricUpdate) => u.metric.name.startsWith('meridian_'))
     .map((u) => {
       const { region, app, phase, by, outcome, onFailure } = u.attributes as Record<string, unknown>;
-      const tags = Object.fromEntries(Object.entries({ region, app, phase, by, outcome, onFailure }).filter(([, v]) => v !== undefined));
+      const tags = Object.fromEntries(
+        Object.entries({ region, app, phase, by, outcome, onFailure }).filter(([, v]) => v !== undefined),
+      );
       return { name: u.metric.name, value: Number(u.value), tags };
     });
 }
 
 it('a release counts its start and end, regions deployed and rolled back, bakes and the time to halt; a replay of it counts nothing', async () => {
-  const input = exampleInput('wf-metrics', (spec) => {
-    withoutGates(spec);
-    spec.spec.rollout.onFailure = 'rollback-all';
-  }, { canarySoakMs: 3_600_000, bakeMs: 0 });
+  const input = exampleInput(
+    'wf-metrics',
+    (spec) => {
+      withoutGates(spec);
+      spec.spec.rollout.onFailure = 'rollback-all';
+    },
+    { canarySoakMs: 3_600_000, bakeMs: 0 },
+  );
   fake.behave(input.releaseId, { failChecks: { 'eu-west': Infinity } });
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../src/workflows'), activities: fake.activities });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../../src/workflows'),
+    activities: fake.activities,
+  });
   const failed = await worker.runUntil(
     env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] }).then(
       () => undefined,
@@ -62,8 +78,12 @@ it('a release counts its start and end, regions deployed and rolled back, bakes 
 
   const updates = meridianUpdates();
   const named = (name: string) => updates.filter((u) => u.name === name);
-  expect(named('meridian_releases_started_total')).toEqual([{ name: 'meridian_releases_started_total', value: 1, tags: { app: 'shop-api' } }]);
-  expect(named('meridian_releases_total')).toEqual([{ name: 'meridian_releases_total', value: 1, tags: { app: 'shop-api', phase: 'Failed' } }]);
+  expect(named('meridian_releases_started_total')).toEqual([
+    { name: 'meridian_releases_started_total', value: 1, tags: { app: 'shop-api' } },
+  ]);
+  expect(named('meridian_releases_total')).toEqual([
+    { name: 'meridian_releases_total', value: 1, tags: { app: 'shop-api', phase: 'Failed' } },
+  ]);
   const deployed = named('meridian_regions_deployed_total').map((u) => u.tags.region);
   expect(deployed).toContain('us-east-canary');
   const rolledBack = named('meridian_regions_rolled_back_total').map((u) => `${u.tags.region} by ${u.tags.by}`);
@@ -75,9 +95,18 @@ it('a release counts its start and end, regions deployed and rolled back, bakes 
   expect(soak!.value).toBeGreaterThanOrEqual(3_600_000);
   expect(soak!.value).toBeLessThan(3_660_000);
   const halt = named('meridian_time_to_halt_ms');
-  expect(halt).toEqual([{ name: 'meridian_time_to_halt_ms', value: expect.any(Number), tags: { region: 'eu-west', onFailure: 'rollback-all' } }]);
+  expect(halt).toEqual([
+    {
+      name: 'meridian_time_to_halt_ms',
+      value: expect.any(Number),
+      tags: { region: 'eu-west', onFailure: 'rollback-all' },
+    },
+  ]);
 
   const history = await env.client.workflow.getHandle(input.releaseId).fetchHistory();
-  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../src/workflows'), replayName: 'metrics' }, history);
+  await Worker.runReplayHistory(
+    { workflowsPath: require.resolve('../../src/workflows'), replayName: 'metrics' },
+    history,
+  );
   expect(meridianUpdates()).toEqual([]);
 });

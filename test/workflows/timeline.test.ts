@@ -1,5 +1,11 @@
 import type { ReleaseStatus } from '../../src/domain/release-status';
-import { imageStep, regionChildDetails, regionChildSummary, regionDetails, releaseDetails } from '../../src/workflows/timeline';
+import {
+  imageStep,
+  regionChildDetails,
+  regionChildSummary,
+  regionDetails,
+  releaseDetails,
+} from '../../src/workflows/timeline';
 import { exampleInput } from '../support/fake-activities';
 
 const input = exampleInput('timeline');
@@ -10,7 +16,9 @@ const release = { releaseId: 'timeline', app: 'shop-api', version: '2.4.0', imag
 describe('the Web UI timeline', () => {
   it('summarizes a region child by region, version, wave and (on a retry) attempt', () => {
     expect(regionChildSummary({ release, region: euWest, wave: 3, attempt: 1 })).toBe('eu-west: deploy 2.4.0 (wave 3)');
-    expect(regionChildSummary({ release, region: euWest, wave: 3, attempt: 2 })).toBe('eu-west: deploy 2.4.0 (wave 3, attempt 2)');
+    expect(regionChildSummary({ release, region: euWest, wave: 3, attempt: 2 })).toBe(
+      'eu-west: deploy 2.4.0 (wave 3, attempt 2)',
+    );
   });
 
   it('details a region child with its cluster, image by digest, bake and failure policy', () => {
@@ -32,18 +40,23 @@ describe('the Web UI timeline', () => {
 
   it('names the image step by how the registry gets the image', () => {
     expect(imageStep(image, 'registry.eu:5000')).toBe('copy shop/api:2.4.0 to registry registry.eu:5000');
-    expect(imageStep({ ...image, replication: { mode: 'geo-replicated', timeout: 60_000 } }, 'registry.eu:5000')).toBe('wait for shop/api:2.4.0 to replicate to registry.eu:5000');
+    expect(imageStep({ ...image, replication: { mode: 'geo-replicated', timeout: 60_000 } }, 'registry.eu:5000')).toBe(
+      'wait for shop/api:2.4.0 to replicate to registry.eu:5000',
+    );
     expect(imageStep(image, image.source)).toBe(`verify shop/api:2.4.0 in its source registry ${image.source}`);
   });
 
-  it('shows a release\'s phase, wave, regions in flight, what failed and what it waits for', () => {
+  it("shows a release's phase, wave, regions in flight, what failed and what it waits for", () => {
     const status: ReleaseStatus = {
       releaseId: 'timeline',
       app: 'shop-api',
       version: '2.4.0',
       phase: 'Halted',
       wave: 2,
-      waves: [{ regions: ['us-east-canary'], bakeMs: 0 }, { regions: ['us-west', 'eu-west'], bakeMs: 0 }],
+      waves: [
+        { regions: ['us-east-canary'], bakeMs: 0 },
+        { regions: ['us-west', 'eu-west'], bakeMs: 0 },
+      ],
       regions: [
         { name: 'us-east-canary', wave: 1, phase: 'Succeeded', attempts: 1 },
         { name: 'us-west', wave: 2, phase: 'Replicating', attempts: 1, waitingFor: 'the image in registry.us:5000' },
@@ -68,8 +81,20 @@ describe('the Web UI timeline', () => {
     );
   });
 
-  it('shows a region\'s phase, its wait and until when', () => {
-    const details = regionDetails({ name: 'eu-west', wave: 2, phase: 'Baking', attempts: 1, waitingFor: 'the bake before the next wave', until: '2026-01-01T00:30:00.000Z' }, release);
-    expect(details).toBe('**Baking**: shop-api 2.4.0 in eu-west, wave 2, attempt 1\n\nWaiting for the bake before the next wave (until 2026-01-01T00:30:00.000Z)');
+  it("shows a region's phase, its wait and until when", () => {
+    const details = regionDetails(
+      {
+        name: 'eu-west',
+        wave: 2,
+        phase: 'Baking',
+        attempts: 1,
+        waitingFor: 'the bake before the next wave',
+        until: '2026-01-01T00:30:00.000Z',
+      },
+      release,
+    );
+    expect(details).toBe(
+      '**Baking**: shop-api 2.4.0 in eu-west, wave 2, attempt 1\n\nWaiting for the bake before the next wave (until 2026-01-01T00:30:00.000Z)',
+    );
   });
 });

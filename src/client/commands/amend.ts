@@ -30,7 +30,8 @@ export interface AmendOptions {
 export function amendCommand(action: Amendment): Command<AmendOptions> {
   return async (values: AmendOptions, [releaseId, regionArgument]: string[], ctx: CommandContext) => {
     const region = regionName(regionArgument);
-    if (!values.reason?.trim()) throw new UsageError('--reason: say why; every amendment is recorded with who asked and why');
+    if (!values.reason?.trim())
+      throw new UsageError('--reason: say why; every amendment is recorded with who asked and why');
     const base = { by: operatorName(ctx.env), reason: values.reason, region };
     switch (action) {
       case 'skip':
@@ -39,7 +40,14 @@ export function amendCommand(action: Amendment): Command<AmendOptions> {
         return sendReleaseUpdate(ctx, action, releaseId, retryRegionUpdate, base, values.json);
       case 'move': {
         if (values.toWave === undefined) throw new UsageError(`--to-wave: give the later wave to move ${region} to`);
-        return sendReleaseUpdate(ctx, action, releaseId, moveRegionUpdate, { ...base, toWave: values.toWave }, values.json);
+        return sendReleaseUpdate(
+          ctx,
+          action,
+          releaseId,
+          moveRegionUpdate,
+          { ...base, toWave: values.toWave },
+          values.json,
+        );
       }
       case 'add-region': {
         // The region comes from the spec file, validated like any spec: the same definition a new release would use.
@@ -48,9 +56,18 @@ export function amendCommand(action: Amendment): Command<AmendOptions> {
         const spec = release.spec.spec.regions.find((r) => r.name === region);
         if (!spec) {
           const names = release.spec.spec.regions.map((r) => r.name).join(', ');
-          throw new UsageError(`${file}: no region ${region} in spec.regions (it has ${names}): add it to the file first`);
+          throw new UsageError(
+            `${file}: no region ${region} in spec.regions (it has ${names}): add it to the file first`,
+          );
         }
-        return sendReleaseUpdate(ctx, action, releaseId, addRegionUpdate, { ...base, region: spec, ...(values.wave ? { wave: values.wave } : {}) }, values.json);
+        return sendReleaseUpdate(
+          ctx,
+          action,
+          releaseId,
+          addRegionUpdate,
+          { ...base, region: spec, ...(values.wave ? { wave: values.wave } : {}) },
+          values.json,
+        );
       }
     }
   };
@@ -59,6 +76,9 @@ export function amendCommand(action: Amendment): Command<AmendOptions> {
 /** The <region> argument, held to the spec's rule for region names (regionSchema's name). */
 function regionName(text: string): string {
   const checked = regionSchema.shape.name.safeParse(text);
-  if (!checked.success) throw new UsageError(`<region>: ${checked.error.issues[0]?.message ?? 'not a region name'}, got ${quoteExcerpt(text)}`);
+  if (!checked.success)
+    throw new UsageError(
+      `<region>: ${checked.error.issues[0]?.message ?? 'not a region name'}, got ${quoteExcerpt(text)}`,
+    );
   return checked.data;
 }

@@ -17,22 +17,33 @@ export async function codecServerCommand(
   ctx: CommandContext,
 ): Promise<number> {
   const codec = codecFromEnv(ctx.env);
-  if (!codec) throw new InvalidInputError('meridian codec-server needs MERIDIAN_CODEC_KEYS or MERIDIAN_CODEC_KEYS_FILE: the same keys as the worker');
+  if (!codec)
+    throw new InvalidInputError(
+      'meridian codec-server needs MERIDIAN_CODEC_KEYS or MERIDIAN_CODEC_KEYS_FILE: the same keys as the worker',
+    );
   const origins = (values.uiOrigin ?? []).map((origin) => {
     let url: URL;
     try {
       url = new URL(origin);
     } catch {
-      throw new InvalidInputError(`--ui-origin "${origin}" is not a URL: give the Web UI's origin, e.g. http://127.0.0.1:8233`);
+      throw new InvalidInputError(
+        `--ui-origin "${origin}" is not a URL: give the Web UI's origin, e.g. http://127.0.0.1:8233`,
+      );
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidInputError(`--ui-origin "${origin}" must be an http or https URL`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new InvalidInputError(`--ui-origin "${origin}" must be an http or https URL`);
     return url.origin;
   });
   const token = codecServerToken(values.tokenFile, ctx.env);
   const server = await startCodecServer({ host: values.host, port: values.port, codec, origins, token });
   const logger = createLogger(ctx.env.MERIDIAN_LOG_LEVEL ?? 'info');
-  logger.info({ url: server.url, origins, token: token ? 'required' : 'none', encryptingKey: codec.encryptingKeyId }, 'codec server started');
-  ctx.err(`codec server at ${server.url}${origins.length ? ` for ${origins.join(', ')}` : ' (no --ui-origin: the Web UI cannot call it)'}\n`);
+  logger.info(
+    { url: server.url, origins, token: token ? 'required' : 'none', encryptingKey: codec.encryptingKeyId },
+    'codec server started',
+  );
+  ctx.err(
+    `codec server at ${server.url}${origins.length ? ` for ${origins.join(', ')}` : ' (no --ui-origin: the Web UI cannot call it)'}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

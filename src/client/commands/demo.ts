@@ -31,7 +31,11 @@ export async function demoCommand(
   const env = { ...ctx.env, KUBECONFIG: layout.kubeconfig };
 
   const version = values.version ?? `2.4.0-demo.${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
-  const specFile = writeDemoSpec(resolve(values.file ?? resolve(defaultRigConfigFile(), '..', 'release.yaml')), version, layout.dir);
+  const specFile = writeDemoSpec(
+    resolve(values.file ?? resolve(defaultRigConfigFile(), '..', 'release.yaml')),
+    version,
+    layout.dir,
+  );
   allowNoisyLatency(specFile);
   const releaseId = releaseIdOf(loadRelease(specFile).spec);
 
@@ -47,7 +51,13 @@ export async function demoCommand(
   try {
     say(`starting release ${releaseId}`);
     const startCode = await startCommand(
-      { file: specFile, bake: values.bake, canarySoak: values.canarySoak, loadDuration: 5_000, analysisInterval: 2_000 },
+      {
+        file: specFile,
+        bake: values.bake,
+        canarySoak: values.canarySoak,
+        loadDuration: 5_000,
+        analysisInterval: 2_000,
+      },
       [],
       { ...ctx, env },
     );
@@ -60,8 +70,12 @@ export async function demoCommand(
         onStatus: async (status) => {
           if (status.phase === 'WaitingForApproval' && status.gate && !approvedGates.has(status.gate)) {
             approvedGates.add(status.gate);
-            ctx.out(`   (demo) approving gate ${status.gate}, as an operator would with: meridian approve ${releaseId}\n`);
-            await client.workflow.getHandle(releaseId).executeUpdate(approveUpdate, { args: [{ gate: status.gate, by: 'meridian-demo', reason: 'demo' }] });
+            ctx.out(
+              `   (demo) approving gate ${status.gate}, as an operator would with: meridian approve ${releaseId}\n`,
+            );
+            await client.workflow
+              .getHandle(releaseId)
+              .executeUpdate(approveUpdate, { args: [{ gate: status.gate, by: 'meridian-demo', reason: 'demo' }] });
           }
         },
       });

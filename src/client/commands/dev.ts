@@ -47,10 +47,13 @@ function printStatus(status: RigStatus, ctx: CommandContext, json: boolean | und
   const lines = [
     `Temporal   ${mark(status.temporal.up)} ${status.temporal.address} namespace ${status.temporal.namespace} (${status.temporal.profile === 'production' ? 'production profile: PostgreSQL, mTLS, API keys' : 'dev server'})`,
     ...(status.temporal.postgresUp === undefined ? [] : [`PostgreSQL ${mark(status.temporal.postgresUp)}`]),
-    ...(status.temporal.codecServerUp === undefined ? [] : [`codec      ${mark(status.temporal.codecServerUp)} codec server (payloads are encrypted)`]),
+    ...(status.temporal.codecServerUp === undefined
+      ? []
+      : [`codec      ${mark(status.temporal.codecServerUp)} codec server (payloads are encrypted)`]),
     `Web UI     ${mark(status.temporal.uiUp)} ${status.temporal.uiUrl}`,
     ...status.clusters.map(
-      (c) => `cluster    ${mark(c.reachable && c.readyNodes >= c.wantedNodes)} ${c.context} ${c.server ?? ''} nodes ${c.readyNodes}/${c.wantedNodes}${c.error ? ` (${c.error})` : ''}`,
+      (c) =>
+        `cluster    ${mark(c.reachable && c.readyNodes >= c.wantedNodes)} ${c.context} ${c.server ?? ''} nodes ${c.readyNodes}/${c.wantedNodes}${c.error ? ` (${c.error})` : ''}`,
     ),
     ...status.services.map(
       (s) => `service    ${mark(s.up)} ${s.region} http://127.0.0.1:${s.port} version ${s.version ?? '-'}`,

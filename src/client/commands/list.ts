@@ -16,7 +16,14 @@ export async function listCommand(values: ListOptions, _args: string[], ctx: Com
   const query = releasesQuery({ app: values.app || undefined, phase: values.phase });
   const { client, close } = await connectClient(ctx.env);
   try {
-    const rows: { releaseId: string; app?: string; version?: string; phase?: string; started: string; status: string }[] = [];
+    const rows: {
+      releaseId: string;
+      app?: string;
+      version?: string;
+      phase?: string;
+      started: string;
+      status: string;
+    }[] = [];
     for await (const wf of client.workflow.list({ query })) {
       const attrs = wf.typedSearchAttributes;
       rows.push({

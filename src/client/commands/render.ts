@@ -7,7 +7,11 @@ import { manifestsYaml, regionNamed, renderRegion } from '../render-region';
 export { helmPath } from '../render-region';
 
 /** `meridian render -f release.yaml --region X`: the manifests Meridian would apply in that region. */
-export async function renderCommand(values: { file?: string; region?: string }, _args: string[], ctx: CommandContext): Promise<number> {
+export async function renderCommand(
+  values: { file?: string; region?: string },
+  _args: string[],
+  ctx: CommandContext,
+): Promise<number> {
   const release = loadRelease(requireFile('render', values.file));
   const region = regionNamed(release, values.region, '--region');
   ctx.out(manifestsYaml(await renderRegion(release, region, ctx.env)));

@@ -6,7 +6,14 @@ import { releaseWorkflowType, taskQueue } from '../../workflows/definitions';
 import { appKey, phaseKey, versionKey } from '../../workflows/search-attributes';
 import type { CommandContext } from '../command';
 import { type OverrideValues, overridesFrom, requireFile } from '../options';
-import { type LoadedRelease, loadRelease, packReleaseTemplate, releaseIdOf, releaseTimeToSmoke, specHashOf } from '../../infra/release-files/release-file';
+import {
+  type LoadedRelease,
+  loadRelease,
+  packReleaseTemplate,
+  releaseIdOf,
+  releaseTimeToSmoke,
+  specHashOf,
+} from '../../infra/release-files/release-file';
 import { packTraffic } from '../../infra/load/packed-traffic';
 import { planWarnings } from '../../domain/plan-warnings';
 import { planRelease } from '../../domain/rollout-plan';
@@ -30,13 +37,22 @@ export async function startCommand(values: StartOptions, _args: string[], ctx: C
   const { input, warnings } = releaseInputOf(release, overridesFrom(values), operatorName(ctx.env), Date.now());
   const sourceImage = await checkSourceImage(release.spec, ctx.env);
   if (sourceImage.digest) input.imageDigest = sourceImage.digest;
-  for (const warning of [...warnings, ...(sourceImage.warning ? [sourceImage.warning] : [])]) ctx.err(`warning: ${warning}\n`);
+  for (const warning of [...warnings, ...(sourceImage.warning ? [sourceImage.warning] : [])])
+    ctx.err(`warning: ${warning}\n`);
   const { spec, releaseId, specHash } = input;
   const { client, close, target } = await connectClient(ctx.env);
   try {
     // A freeze refuses new releases; a repeated start of one already running still finds it below.
     const frozen = await activeFreeze(client, spec.metadata.app);
-    const exists = frozen ? await client.workflow.getHandle(releaseId).describe().then(() => true, () => false) : false;
+    const exists = frozen
+      ? await client.workflow
+          .getHandle(releaseId)
+          .describe()
+          .then(
+            () => true,
+            () => false,
+          )
+      : false;
     if (frozen && !exists) {
       throw new InvalidInputError(
         `${spec.metadata.app} is frozen${frozen.by ? ` by ${frozen.by}` : ''}${frozen.at ? ` since ${frozen.at}` : ''}${frozen.reason ? `: ${frozen.reason}` : ''}; nothing started (meridian unfreeze --app ${spec.metadata.app} lifts it)`,
@@ -76,7 +92,12 @@ export async function startCommand(values: StartOptions, _args: string[], ctx: C
 }
 
 /** The workflow input of a release as `start` sends it (the plan and time-to-smoke computed now), and the warnings to show. */
-export function releaseInputOf(release: LoadedRelease, overrides: ReleaseOverrides, requestedBy: string, now: number): { input: ReleaseInput; warnings: string[] } {
+export function releaseInputOf(
+  release: LoadedRelease,
+  overrides: ReleaseOverrides,
+  requestedBy: string,
+  now: number,
+): { input: ReleaseInput; warnings: string[] } {
   const template = packReleaseTemplate(release);
   const spec = release.spec;
   const { timeToSmoke, warnings } = releaseTimeToSmoke(release, now);

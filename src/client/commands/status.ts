@@ -4,7 +4,11 @@ import { formatStatus } from '../status-view';
 import { connectClient } from '../temporal';
 
 /** `meridian status <id> [--json]`: wave, each region's phase, what it waits for and until when. */
-export async function statusCommand(values: { json?: boolean }, [releaseId]: string[], ctx: CommandContext): Promise<number> {
+export async function statusCommand(
+  values: { json?: boolean },
+  [releaseId]: string[],
+  ctx: CommandContext,
+): Promise<number> {
   const { client, close } = await connectClient(ctx.env);
   try {
     const status = await queryStatus(client, releaseId);

@@ -9,15 +9,30 @@ import { connectClient } from '../temporal';
 /** Lines describing what changed between two looks at a release. */
 export function describeChanges(before: ReleaseStatus | undefined, after: ReleaseStatus): string[] {
   const lines: string[] = [];
-  if (!before || before.phase !== after.phase || before.paused !== after.paused || before.waitingFor !== after.waitingFor) {
-    lines.push(`release ${after.phase}${after.paused ? ' (paused)' : ''}${after.waitingFor ? `: waiting for ${after.waitingFor}` : ''}`);
+  if (
+    !before ||
+    before.phase !== after.phase ||
+    before.paused !== after.paused ||
+    before.waitingFor !== after.waitingFor
+  ) {
+    lines.push(
+      `release ${after.phase}${after.paused ? ' (paused)' : ''}${after.waitingFor ? `: waiting for ${after.waitingFor}` : ''}`,
+    );
   }
-  if (!before || before.wave !== after.wave) if (after.wave > 0) lines.push(`wave ${after.wave}/${after.waves.length}: ${after.waves[after.wave - 1].regions.join(', ')}`);
+  if (!before || before.wave !== after.wave)
+    if (after.wave > 0)
+      lines.push(`wave ${after.wave}/${after.waves.length}: ${after.waves[after.wave - 1].regions.join(', ')}`);
   for (const region of after.regions) {
     const prev = before?.regions.find((r) => r.name === region.name);
     if (prev && prev.phase === region.phase && prev.waitingFor === region.waitingFor) continue;
     if (!prev && region.phase === 'Pending') continue;
-    const extra = [region.waitingFor && `waiting for ${region.waitingFor}`, region.until && `until ${region.until}`, region.error].filter(Boolean).join(', ');
+    const extra = [
+      region.waitingFor && `waiting for ${region.waitingFor}`,
+      region.until && `until ${region.until}`,
+      region.error,
+    ]
+      .filter(Boolean)
+      .join(', ');
     lines.push(`  ${region.name}: ${region.phase}${extra ? ` (${extra})` : ''}`);
   }
   return lines;

@@ -18,7 +18,11 @@ const signalExitCodes = { SIGINT: 130, SIGTERM: 143 } as const;
  * activity attempts finish for MERIDIAN_SHUTDOWN_GRACE (default 30s), then exits 0; a second signal
  * exits at once with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as a shell would.
  */
-export async function workerCommand(values: { taskQueue?: string; kubeconfig?: string; metricsAddress?: string }, _args: string[], ctx: CommandContext): Promise<number> {
+export async function workerCommand(
+  values: { taskQueue?: string; kubeconfig?: string; metricsAddress?: string },
+  _args: string[],
+  ctx: CommandContext,
+): Promise<number> {
   // Every setting is checked before anything connects, so bad config is exit 2 with nothing started.
   const target = temporalTarget(ctx.env);
   const dataConverter = dataConverterFromEnv(ctx.env);
@@ -58,7 +62,10 @@ export async function workerCommand(values: { taskQueue?: string; kubeconfig?: s
       process.exit(signalExitCodes[signal]);
     }
     stopping = true;
-    logger.info({ signal, shutdownGrace: fields.shutdownGrace }, 'worker stopping: no new tasks, in-flight activities may finish');
+    logger.info(
+      { signal, shutdownGrace: fields.shutdownGrace },
+      'worker stopping: no new tasks, in-flight activities may finish',
+    );
     try {
       worker.shutdown();
     } catch {
@@ -73,7 +80,10 @@ export async function workerCommand(values: { taskQueue?: string; kubeconfig?: s
     await worker.run();
   } catch (err) {
     if (!(err instanceof GracefulShutdownPeriodExpiredError)) throw err;
-    logger.error({ shutdownGrace: fields.shutdownGrace }, 'worker stopped before its activities finished: they did not end within the grace');
+    logger.error(
+      { shutdownGrace: fields.shutdownGrace },
+      'worker stopped before its activities finished: they did not end within the grace',
+    );
     return 1;
   } finally {
     process.off('SIGINT', onInt);

@@ -1,4 +1,11 @@
-import { combineReadings, describeComparison, fillQuery, judgeMetric, type Measurement, type Reading } from '../../domain/bake-analysis';
+import {
+  combineReadings,
+  describeComparison,
+  fillQuery,
+  judgeMetric,
+  type Measurement,
+  type Reading,
+} from '../../domain/bake-analysis';
 import { formatDuration } from '../../domain/duration';
 import type { AnalysisSpec } from '../../domain/release-spec';
 import { queryInstant } from '../metrics/prometheus-client';
@@ -18,9 +25,20 @@ async function probe(target: MeasurementTarget, p: AnalysisSpec['probes'][number
     const res = await fetch(url, { signal: AbortSignal.timeout(target.timeoutMs ?? 10_000) });
     await res.arrayBuffer();
     const ms = Math.round(performance.now() - started);
-    if (res.status !== p.status) return { name: p.name, outcome: 'failed', value: ms, detail: `GET ${p.path} answered ${res.status}, expected ${p.status}` };
+    if (res.status !== p.status)
+      return {
+        name: p.name,
+        outcome: 'failed',
+        value: ms,
+        detail: `GET ${p.path} answered ${res.status}, expected ${p.status}`,
+      };
     if (p.maxLatency !== undefined && ms > p.maxLatency) {
-      return { name: p.name, outcome: 'failed', value: ms, detail: `GET ${p.path} took ${ms}ms, limit ${formatDuration(p.maxLatency)}` };
+      return {
+        name: p.name,
+        outcome: 'failed',
+        value: ms,
+        detail: `GET ${p.path} took ${ms}ms, limit ${formatDuration(p.maxLatency)}`,
+      };
     }
     return { name: p.name, outcome: 'passed', value: ms, detail: `GET ${p.path} answered ${res.status} in ${ms}ms` };
   } catch (err) {
@@ -34,7 +52,9 @@ async function metric(target: MeasurementTarget, m: AnalysisSpec['metrics'][numb
   if (!target.prometheusUrl) return { name: m.name, outcome: 'inconclusive', detail: 'no Prometheus configured' };
   let value: number | undefined;
   try {
-    value = await queryInstant(target.prometheusUrl, fillQuery(m.query, target.placeholders), { timeoutMs: target.timeoutMs });
+    value = await queryInstant(target.prometheusUrl, fillQuery(m.query, target.placeholders), {
+      timeoutMs: target.timeoutMs,
+    });
   } catch (err) {
     // Prometheus not answering says nothing about the region: inconclusive, not failed.
     return { name: m.name, outcome: 'inconclusive', detail: `Prometheus: ${(err as Error).message}` };
@@ -45,8 +65,15 @@ async function metric(target: MeasurementTarget, m: AnalysisSpec['metrics'][numb
 }
 
 /** One measurement: every probe and every metric, read at once. */
-export async function takeMeasurement(spec: AnalysisSpec, target: MeasurementTarget, now: () => Date = () => new Date()): Promise<Measurement> {
+export async function takeMeasurement(
+  spec: AnalysisSpec,
+  target: MeasurementTarget,
+  now: () => Date = () => new Date(),
+): Promise<Measurement> {
   const at = now().toISOString();
-  const readings = await Promise.all([...spec.probes.map((p) => probe(target, p)), ...spec.metrics.map((m) => metric(target, m))]);
+  const readings = await Promise.all([
+    ...spec.probes.map((p) => probe(target, p)),
+    ...spec.metrics.map((m) => metric(target, m)),
+  ]);
   return { at, outcome: combineReadings(readings), readings };
 }

@@ -33,7 +33,10 @@ export function windowSince(startedAt: number, now: number): string {
  * Measures health every interval until `until`, or until the analysis decides (a failure beyond the
  * limit fails it at once). Returns the tally and, for the last stretch, the requests the bake served.
  */
-export async function watchBake(watch: BakeWatch, hooks: BakeWatchHooks): Promise<{ tally: AnalysisTally; requests?: number }> {
+export async function watchBake(
+  watch: BakeWatch,
+  hooks: BakeWatchHooks,
+): Promise<{ tally: AnalysisTally; requests?: number }> {
   const now = hooks.now ?? Date.now;
   let tally = watch.tally;
   const intervalMs = watch.analysis.interval;
@@ -51,9 +54,15 @@ export async function watchBake(watch: BakeWatch, hooks: BakeWatchHooks): Promis
   }
   if (watch.until > now() && !(await hooks.wait(watch.until - now()))) return { tally };
   if (!watch.final || !watch.analysis.minRequests || !watch.target.prometheusUrl) return { tally };
-  const query = fillQuery(watch.analysis.minRequests.query, { ...watch.target.placeholders, window: windowSince(watch.startedAt, now()) });
+  const query = fillQuery(watch.analysis.minRequests.query, {
+    ...watch.target.placeholders,
+    window: windowSince(watch.startedAt, now()),
+  });
   try {
-    return { tally, requests: await queryInstant(watch.target.prometheusUrl, query, { timeoutMs: watch.target.timeoutMs }) };
+    return {
+      tally,
+      requests: await queryInstant(watch.target.prometheusUrl, query, { timeoutMs: watch.target.timeoutMs }),
+    };
   } catch {
     // Unknown traffic is treated as too little: the bake ends inconclusive, never passes silently.
     return { tally };

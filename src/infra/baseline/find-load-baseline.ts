@@ -19,14 +19,21 @@ export async function findLoadBaseline(
   const candidates: { workflowId: string; runId: string; closeTime: number }[] = [];
   for await (const execution of client.workflow.list({ query: query.releases })) {
     if (execution.workflowId === query.excludeReleaseId) continue;
-    candidates.push({ workflowId: execution.workflowId, runId: execution.runId, closeTime: execution.closeTime?.getTime() ?? 0 });
+    candidates.push({
+      workflowId: execution.workflowId,
+      runId: execution.runId,
+      closeTime: execution.closeTime?.getTime() ?? 0,
+    });
     if (candidates.length >= lookBack * 5) break;
   }
   candidates.sort((a, b) => b.closeTime - a.closeTime);
   for (const candidate of candidates.slice(0, lookBack)) {
     const result = (await client.workflow.getHandle(candidate.workflowId, candidate.runId).result()) as ReleaseResult;
     const report = result.results?.find(
-      (r) => r.load?.environment === query.environment && r.phase === 'Succeeded' && (query.rate === undefined || r.load.figures.targetRps === query.rate),
+      (r) =>
+        r.load?.environment === query.environment &&
+        r.phase === 'Succeeded' &&
+        (query.rate === undefined || r.load.figures.targetRps === query.rate),
     )?.load;
     if (report) return { releaseId: candidate.workflowId, version: result.version, figures: report.figures };
   }

@@ -21,7 +21,17 @@ export function checkEnvironment(release: ReleaseRef, region: RegionSpec): Recor
  * picks a locale, none of which is a credential. Anything else of the worker's environment reaches a
  * command only when its check names it in `passEnv`.
  */
-export const basicCommandEnv = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'] as const;
+export const basicCommandEnv = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TZ',
+  'TMPDIR',
+] as const;
 
 /**
  * A command check's whole environment: the basics of the worker's (basicCommandEnv), the worker's
@@ -47,7 +57,8 @@ export function tailOf(text: string, max = 600): string {
 }
 
 /** Names of environment variables that hold credentials, by the usual conventions. */
-const secretName = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|AUTH|COOKIE|CODEC_KEYS|(^|_)KEY(_DATA)?$/i;
+const secretName =
+  /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|AUTH|COOKIE|CODEC_KEYS|(^|_)KEY(_DATA)?$/i;
 /** Names that hold where a credential is, not the credential (REGISTRY_AUTH_FILE, MERIDIAN_CODEC_KEYS_FILE). */
 const locationName = /_(FILE|PATH|DIR)$/i;
 
@@ -81,12 +92,16 @@ export interface WorkerSecretSources {
  * and the kubeconfig's user credentials. A source that cannot be read adds nothing: the worker reads and
  * checks each of them itself.
  */
-export function workerSecrets(env: Record<string, string | undefined>, sources: WorkerSecretSources = {}): WorkerSecret[] {
+export function workerSecrets(
+  env: Record<string, string | undefined>,
+  sources: WorkerSecretSources = {},
+): WorkerSecret[] {
   const secrets: WorkerSecret[] = [];
   const add = (name: string, value: string | undefined) => {
     if (value && value.length >= minSecretChars) secrets.push({ name, value });
   };
-  for (const [name, value] of Object.entries(env)) if (secretName.test(name) && !locationName.test(name)) add(name, value);
+  for (const [name, value] of Object.entries(env))
+    if (secretName.test(name) && !locationName.test(name)) add(name, value);
   try {
     for (const key of codecKeysFromEnv(env)) {
       add(`codec key ${key.id}`, key.key.toString('base64'));
@@ -97,7 +112,11 @@ export function workerSecrets(env: Record<string, string | undefined>, sources: 
   }
   add('Temporal API key', sources.temporalApiKey);
   const clientKey = sources.temporalClientKey;
-  addPem('Temporal client key', typeof clientKey === 'string' ? clientKey : clientKey && Buffer.from(clientKey).toString('utf8'), add);
+  addPem(
+    'Temporal client key',
+    typeof clientKey === 'string' ? clientKey : clientKey && Buffer.from(clientKey).toString('utf8'),
+    add,
+  );
   for (const [name, value] of registryAuthSecrets(env)) add(name, value);
   for (const [name, value] of kubeconfigSecrets(sources.kubeconfigFile, add)) add(name, value);
   return secrets;
@@ -114,7 +133,9 @@ function addPem(name: string, pem: string | undefined, add: (name: string, value
 function registryAuthSecrets(env: Record<string, string | undefined>): [string, string][] {
   const found: [string, string][] = [];
   try {
-    const json = JSON.parse(readFileSync(authFilePath(env as NodeJS.ProcessEnv), 'utf8')) as { auths?: Record<string, Record<string, unknown>> };
+    const json = JSON.parse(readFileSync(authFilePath(env as NodeJS.ProcessEnv), 'utf8')) as {
+      auths?: Record<string, Record<string, unknown>>;
+    };
     for (const entry of Object.values(json.auths ?? {})) {
       for (const field of ['auth', 'password', 'identitytoken', 'registrytoken']) {
         const value = entry?.[field];
@@ -135,7 +156,10 @@ function registryAuthSecrets(env: Record<string, string | undefined>): [string, 
 }
 
 /** The tokens, passwords and client keys of the kubeconfig's users. */
-function kubeconfigSecrets(file: string | undefined, add: (name: string, value: string | undefined) => void): [string, string][] {
+function kubeconfigSecrets(
+  file: string | undefined,
+  add: (name: string, value: string | undefined) => void,
+): [string, string][] {
   const found: [string, string][] = [];
   try {
     const kc = new KubeConfig();

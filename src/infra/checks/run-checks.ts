@@ -52,7 +52,13 @@ export async function runChecks(checks: readonly IntegrationCheck[], context: Ch
         results.push(await runHttpCheck(region.endpoint, check));
         break;
       case 'command':
-        results.push(await runCommandCheck(check, environment, { workerEnv: context.workerEnv, secrets: context.secrets, signal: context.signal }));
+        results.push(
+          await runCommandCheck(check, environment, {
+            workerEnv: context.workerEnv,
+            secrets: context.secrets,
+            signal: context.signal,
+          }),
+        );
         break;
       case 'job':
         results.push(
@@ -72,6 +78,8 @@ export async function runChecks(checks: readonly IntegrationCheck[], context: Ch
     // retried (worker shutdown) or abandoned (abort), never reported as a failing check.
     if (context.signal?.aborted) throw context.signal.reason ?? new Error('integration checks cancelled');
   }
-  const scrubbed = results.map((r) => (r.failure === undefined ? r : { ...r, failure: scrubSecrets(r.failure, secrets) }));
+  const scrubbed = results.map((r) =>
+    r.failure === undefined ? r : { ...r, failure: scrubSecrets(r.failure, secrets) },
+  );
   return { endpoint: region.endpoint, passed: results.every((r) => r.passed), results: scrubbed };
 }

@@ -19,7 +19,11 @@ export interface CommandCheckOptions {
  * Exit code 0 passes. Output quoted in a failure is scrubbed of the worker's secrets and of the values
  * passed to it, in any of the forms scrubSecrets knows.
  */
-export async function runCommandCheck(check: CommandCheck, environment: Record<string, string>, options: CommandCheckOptions = {}): Promise<CheckResult> {
+export async function runCommandCheck(
+  check: CommandCheck,
+  environment: Record<string, string>,
+  options: CommandCheckOptions = {},
+): Promise<CheckResult> {
   const { signal } = options;
   const workerEnv = options.workerEnv ?? process.env;
   const env = commandEnvironment(workerEnv, check, environment);
@@ -34,7 +38,11 @@ export async function runCommandCheck(check: CommandCheck, environment: Record<s
     let output = '';
     let timedOut = false;
     // Its own process group, so that a timeout stops whatever it started too (sh -c "a && b").
-    const child = spawn(check.command[0], check.command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(check.command[0], check.command.slice(1), {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-4096);
     };
@@ -61,13 +69,22 @@ export async function runCommandCheck(check: CommandCheck, environment: Record<s
       resolve({ name: check.name, passed: failure === undefined, checked, failure, latencyMs: elapsed() });
     };
     child.on('error', (err: NodeJS.ErrnoException) =>
-      finish(err.code === 'ENOENT' ? `${check.command[0]} is not installed on the worker (not found in PATH)` : `could not start ${check.command[0]}: ${err.message}`),
+      finish(
+        err.code === 'ENOENT'
+          ? `${check.command[0]} is not installed on the worker (not found in PATH)`
+          : `could not start ${check.command[0]}: ${err.message}`,
+      ),
     );
     child.on('close', (code, killedBy) => {
-      if (timedOut) return finish(`still running after ${formatDuration(check.timeout)}; stopped it${output ? `. Output: ${quoted(output)}` : ''}`);
+      if (timedOut)
+        return finish(
+          `still running after ${formatDuration(check.timeout)}; stopped it${output ? `. Output: ${quoted(output)}` : ''}`,
+        );
       if (signal?.aborted) return finish('stopped: the check was cancelled');
       if (code === 0) return finish();
-      finish(`${killedBy ? `killed by ${killedBy}` : `exit code ${code}`}${output ? `: ${quoted(output)}` : ' (no output)'}`);
+      finish(
+        `${killedBy ? `killed by ${killedBy}` : `exit code ${code}`}${output ? `: ${quoted(output)}` : ' (no output)'}`,
+      );
     });
   });
 }

@@ -27,11 +27,18 @@ export async function runHttpCheck(endpoint: string, check: HttpCheck, timeoutMs
     text = await res.text();
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    return { name: check.name, passed: false, checked, failure: `no answer from ${url}: ${cause}`, latencyMs: Math.round(performance.now() - started) };
+    return {
+      name: check.name,
+      passed: false,
+      checked,
+      failure: `no answer from ${url}: ${cause}`,
+      latencyMs: Math.round(performance.now() - started),
+    };
   }
   const latencyMs = Math.round(performance.now() - started);
   const failures: string[] = [];
-  if (expect.status !== undefined && res.status !== expect.status) failures.push(`status ${res.status}, expected ${expect.status}`);
+  if (expect.status !== undefined && res.status !== expect.status)
+    failures.push(`status ${res.status}, expected ${expect.status}`);
   if (expect.json) {
     let parsed: unknown;
     try {
@@ -42,7 +49,8 @@ export async function runHttpCheck(endpoint: string, check: HttpCheck, timeoutMs
     if (parsed !== undefined) {
       for (const [path, want] of Object.entries(expect.json)) {
         const got = readJsonPath(parsed, path);
-        if (JSON.stringify(got) !== JSON.stringify(want)) failures.push(`${path} is ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+        if (JSON.stringify(got) !== JSON.stringify(want))
+          failures.push(`${path} is ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
       }
     }
   }
@@ -52,5 +60,12 @@ export async function runHttpCheck(endpoint: string, check: HttpCheck, timeoutMs
   if (expect.maxLatency !== undefined && latencyMs > expect.maxLatency) {
     failures.push(`answered in ${latencyMs}ms, limit ${formatDuration(expect.maxLatency)}`);
   }
-  return { name: check.name, passed: failures.length === 0, checked, failure: failures.join('; ') || undefined, status: res.status, latencyMs };
+  return {
+    name: check.name,
+    passed: failures.length === 0,
+    checked,
+    failure: failures.join('; ') || undefined,
+    status: res.status,
+    latencyMs,
+  };
 }

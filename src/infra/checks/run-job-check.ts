@@ -18,7 +18,12 @@ export interface JobCheckTarget {
 
 /** A Job name from the check's name and its run: readable, unique per run, a valid DNS label. */
 export function jobNameFor(checkName: string, runKey: string): string {
-  const slug = checkName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'check';
+  const slug =
+    checkName
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'check';
   const hash = createHash('sha256').update(`${runKey}\u0000${checkName}`).digest('hex').slice(0, 10);
   return `meridian-${slug}-${hash}`.replace(/-+/g, '-');
 }
@@ -38,7 +43,9 @@ function jobFor(check: JobCheck, name: string, target: JobCheckTarget): V1Job {
         metadata: { labels: { ...check.job.labels, ...labels } },
         spec: {
           restartPolicy: 'Never',
-          containers: [{ name: 'check', image: check.job.image, command: check.job.command, args: check.job.args, env }],
+          containers: [
+            { name: 'check', image: check.job.image, command: check.job.command, args: check.job.args, env },
+          ],
         },
       },
     },
@@ -109,11 +116,18 @@ async function podOutcome(target: JobCheckTarget, jobName: string): Promise<stri
     const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
     let logs = '';
     try {
-      logs = await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: target.namespace, container: 'check', tailLines: 20 });
+      logs = await core.readNamespacedPodLog({
+        name: pod.metadata!.name!,
+        namespace: target.namespace,
+        container: 'check',
+        tailLines: 20,
+      });
     } catch {
       // Logs may be gone or not kept (a simulated node has none); the exit code still says something.
     }
-    const exit = terminated ? `; pod ${pod.metadata!.name} exited with code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ''}` : '';
+    const exit = terminated
+      ? `; pod ${pod.metadata!.name} exited with code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ''}`
+      : '';
     return `${exit}${logs.trim() ? `; log: ${tailOf(logs)}` : ''}`;
   } catch {
     return '';

@@ -31,7 +31,17 @@ export function restorable(o: KubernetesObject): KubernetesObject {
   const copy = structuredClone(o) as KubernetesObject & { status?: unknown };
   delete copy.status;
   const m = copy.metadata ?? {};
-  for (const field of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences'] as const) {
+  for (const field of [
+    'uid',
+    'resourceVersion',
+    'generation',
+    'creationTimestamp',
+    'managedFields',
+    'selfLink',
+    'deletionTimestamp',
+    'deletionGracePeriodSeconds',
+    'ownerReferences',
+  ] as const) {
     delete (m as Record<string, unknown>)[field];
   }
   if (m.annotations) {
@@ -64,7 +74,11 @@ export async function captureRevision(
   const entries: RevisionEntry[] = [];
   for (const ref of refs) {
     try {
-      const current = await objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } });
+      const current = await objects.read({
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name: ref.name, namespace: ref.namespace },
+      });
       entries.push({ ref, previous: restorable(current) });
     } catch (err) {
       if (!isNotFound(err)) throw err;
@@ -82,7 +96,11 @@ export async function captureRevision(
   return { captured: true, entries: entries.length };
 }
 
-export async function readRevision(kc: KubeConfig, namespace: string, secretName: string): Promise<RevisionEntry[] | undefined> {
+export async function readRevision(
+  kc: KubeConfig,
+  namespace: string,
+  secretName: string,
+): Promise<RevisionEntry[] | undefined> {
   try {
     const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: secretName, namespace });
     return decode(secret.data?.previous);
@@ -96,7 +114,10 @@ export async function readRevision(kc: KubeConfig, namespace: string, secretName
  * Puts the region back as the revision recorded it: objects that existed are applied as they were,
  * objects the release created are deleted. Idempotent.
  */
-export async function restoreRevision(kc: KubeConfig, entries: readonly RevisionEntry[]): Promise<{ restored: ObjectRef[]; deleted: ObjectRef[] }> {
+export async function restoreRevision(
+  kc: KubeConfig,
+  entries: readonly RevisionEntry[],
+): Promise<{ restored: ObjectRef[]; deleted: ObjectRef[] }> {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const restored: ObjectRef[] = [];
   const deleted: ObjectRef[] = [];
@@ -106,7 +127,11 @@ export async function restoreRevision(kc: KubeConfig, entries: readonly Revision
       restored.push(ref);
     } else {
       try {
-        await objects.delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } });
+        await objects.delete({
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: { name: ref.name, namespace: ref.namespace },
+        });
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }

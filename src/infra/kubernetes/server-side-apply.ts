@@ -27,7 +27,14 @@ export async function serverSideApply(
       metadata: { ...object.metadata, namespace: object.metadata?.namespace ?? options.namespace },
     };
     applied.push(
-      await api.patch(spec, undefined, options.dryRun ? 'All' : undefined, fieldManager, true, PatchStrategy.ServerSideApply),
+      await api.patch(
+        spec,
+        undefined,
+        options.dryRun ? 'All' : undefined,
+        fieldManager,
+        true,
+        PatchStrategy.ServerSideApply,
+      ),
     );
   }
   return applied;

@@ -7,7 +7,11 @@ import type { LatencyFigures } from '../../domain/load-report';
  * no more memory.
  */
 export class LatencyHistogram {
-  private readonly histogram: Histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  private readonly histogram: Histogram = build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
 
   /** Records one answer's latency in milliseconds (fractions kept to the microsecond). */
   record(ms: number): void {

@@ -15,7 +15,18 @@ import type { RecordedRequest } from '../../domain/recorded-traffic';
 const replayableMethods = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /** Set by the load generator for its own connection, or describing the recorded one: never replayed. */
-const connectionHeaders = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect']);
+const connectionHeaders = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+  'expect',
+]);
 
 export interface ReplayPlan {
   /** Per connection, the requests it sends, cycling. */
@@ -39,23 +50,33 @@ export function planReplay(recorded: readonly RecordedRequest[], connections: nu
     else requests.push(toAutocannon(r));
   }
   const skippedCount = recorded.length - requests.length;
-  const skipped = skippedCount > 0
-    ? `${skippedCount} of ${recorded.length} recorded requests left out: ${[...left].map(([m, n]) => `${m} (${n})`).join(', ')}; the load generator replays only ${[...replayableMethods].join(', ')}`
-    : undefined;
+  const skipped =
+    skippedCount > 0
+      ? `${skippedCount} of ${recorded.length} recorded requests left out: ${[...left].map(([m, n]) => `${m} (${n})`).join(', ')}; the load generator replays only ${[...replayableMethods].join(', ')}`
+      : undefined;
   const n = requests.length;
   let perConnection: Request[][];
   if (n === 0) perConnection = [];
   else if (n >= connections) {
     perConnection = Array.from({ length: connections }, () => []);
     requests.forEach((r, j) => perConnection[j % connections].push(r));
-  } else perConnection = Array.from({ length: connections }, (_, i) => [...requests.slice(i % n), ...requests.slice(0, i % n)].map(copy));
+  } else
+    perConnection = Array.from({ length: connections }, (_, i) =>
+      [...requests.slice(i % n), ...requests.slice(0, i % n)].map(copy),
+    );
   return { perConnection, replayed: n, skipped };
 }
 
 function toAutocannon(r: RecordedRequest): Request {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(r.headers)) if (!connectionHeaders.has(name.toLowerCase())) headers[name] = value;
-  return { method: r.method as Request['method'], path: r.path, headers, ...(r.body !== undefined && r.body !== '' ? { body: r.body } : {}) };
+  for (const [name, value] of Object.entries(r.headers))
+    if (!connectionHeaders.has(name.toLowerCase())) headers[name] = value;
+  return {
+    method: r.method as Request['method'],
+    path: r.path,
+    headers,
+    ...(r.body !== undefined && r.body !== '' ? { body: r.body } : {}),
+  };
 }
 
 /** autocannon writes into the requests it is given (their encoded form, Content-Length): one copy per connection. */

@@ -44,7 +44,9 @@ export interface LoadTestOptions {
  */
 export async function runLoadTest(options: LoadTestOptions): Promise<LoadFigures> {
   if (!Number.isInteger(options.rate) || options.rate < 1) {
-    throw new InvalidInputError(`load test rate ${options.rate} is not a whole number of requests per second: give 1 or more, such as 50`);
+    throw new InvalidInputError(
+      `load test rate ${options.rate} is not a whole number of requests per second: give 1 or more, such as 50`,
+    );
   }
   return replay(options, options.rate);
 }
@@ -62,7 +64,8 @@ async function replay(options: Omit<LoadTestOptions, 'rate'>, rate: number | und
   const total = rate === undefined ? undefined : Math.max(1, Math.round((rate * durationMs) / 1000));
   const connections = Math.min(options.connections ?? 10, rate ?? Infinity, total ?? Infinity);
   const plan = planReplay(options.requests, connections);
-  if (plan.replayed === 0) throw new InvalidInputError(`nothing to replay against ${endpoint}: ${plan.skipped ?? 'the recording is empty'}`);
+  if (plan.replayed === 0)
+    throw new InvalidInputError(`nothing to replay against ${endpoint}: ${plan.skipped ?? 'the recording is empty'}`);
 
   const latency = new LatencyHistogram();
   // Answers by hundreds (index 2 is 2xx): counted as numbers, named once at the end.
@@ -117,7 +120,12 @@ async function replay(options: Omit<LoadTestOptions, 'rate'>, rate: number | und
             ? { duration: durationMs / 1000 }
             : // The budget ends the test; the duration only bounds a test the endpoint cannot keep up with.
               // autocannon's own latency histogram goes unused: its correction would only cost time.
-              { overallRate: rate, maxOverallRequests: total, duration: (durationMs + timeoutMs) / 1000, ignoreCoordinatedOmission: true }),
+              {
+                overallRate: rate,
+                maxOverallRequests: total,
+                duration: (durationMs + timeoutMs) / 1000,
+                ignoreCoordinatedOmission: true,
+              }),
           setupClient(client) {
             client.setRequests(plan.perConnection[nextConnection++ % plan.perConnection.length]);
             (client as EventEmitter).on('request', () => sent++);
@@ -157,8 +165,12 @@ function checkOptions(options: Omit<LoadTestOptions, 'rate'>, timeoutMs: number)
   } catch {
     // reported below
   }
-  if (!url || !/^https?:$/.test(url.protocol)) throw new InvalidInputError(`load test endpoint ${JSON.stringify(options.endpoint)} is not an http(s) URL: give one such as http://shop-api.staging:8080`);
-  if (!(options.durationMs > 0)) throw new InvalidInputError(`load test duration ${options.durationMs}ms is not positive: give one such as 30s`);
+  if (!url || !/^https?:$/.test(url.protocol))
+    throw new InvalidInputError(
+      `load test endpoint ${JSON.stringify(options.endpoint)} is not an http(s) URL: give one such as http://shop-api.staging:8080`,
+    );
+  if (!(options.durationMs > 0))
+    throw new InvalidInputError(`load test duration ${options.durationMs}ms is not positive: give one such as 30s`);
   if (options.connections !== undefined && (!Number.isInteger(options.connections) || options.connections < 1)) {
     throw new InvalidInputError(`load test connections ${options.connections} is not a whole number of 1 or more`);
   }

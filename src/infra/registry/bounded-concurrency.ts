@@ -3,8 +3,13 @@
  * the ones already running are waited for (a blob half uploaded is better finished than left), then
  * the first failure is thrown.
  */
-export async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a whole number of 1 or more, got ${limit}`);
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`concurrency must be a whole number of 1 or more, got ${limit}`);
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async () => {

@@ -18,7 +18,8 @@ export function isDigest(text: string): boolean {
 
 /** The hash algorithm a digest names, or an error saying what a digest looks like. */
 export function digestAlgorithm(digest: string): 'sha256' | 'sha512' {
-  if (!isDigest(digest)) throw new Error(`${JSON.stringify(digest)} is not a content digest: expected sha256: and 64 lowercase hex digits`);
+  if (!isDigest(digest))
+    throw new Error(`${JSON.stringify(digest)} is not a content digest: expected sha256: and 64 lowercase hex digits`);
   return digest.startsWith('sha512:') ? 'sha512' : 'sha256';
 }
 
@@ -29,7 +30,12 @@ export function digestOf(data: Uint8Array, algorithm: 'sha256' | 'sha512' = 'sha
 
 /** Bytes whose digest or size is not the one their descriptor promised. */
 export class DigestMismatchError extends Error {
-  constructor(readonly expected: string, readonly actual: string, readonly expectedSize: number | undefined, readonly actualSize: number) {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    readonly expectedSize: number | undefined,
+    readonly actualSize: number,
+  ) {
     super(
       actual !== expected
         ? `content has digest ${actual}, not ${expected}`
@@ -56,7 +62,8 @@ export function verifyDigestStream(expected: string, expectedSize?: number): Tra
       size += chunk.length;
       const previous = held;
       held = chunk;
-      if (expectedSize !== undefined && size > expectedSize) done(new DigestMismatchError(expected, expected, expectedSize, size));
+      if (expectedSize !== undefined && size > expectedSize)
+        done(new DigestMismatchError(expected, expected, expectedSize, size));
       else done(null, previous);
     },
     flush(done: TransformCallback) {

@@ -66,7 +66,9 @@ const PROGRESS_EVERY_BYTES = 4 * 1024 * 1024;
 export async function copyImage(options: CopyImageOptions): Promise<CopyResult> {
   const { source, target, credentials, signal, onProgress, onBlobCopied } = options;
   if (target.tag === undefined && target.digest === undefined) {
-    throw new InvalidInputError(`copy target ${formatImageRef(target)} has no tag: give the tag to push the image under`);
+    throw new InvalidInputError(
+      `copy target ${formatImageRef(target)} has no tag: give the tag to push the image under`,
+    );
   }
   const from = new RegistryClient(source.registry, { credentials });
   const sameRegistry = target.registry === source.registry;
@@ -75,10 +77,17 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
   const tree = await readImageTree(from, source.repository, manifestReference(source), signal);
   const { root } = tree;
   if (target.digest !== undefined && target.digest !== root.digest) {
-    throw new InvalidInputError(`copy target ${formatImageRef(target)} names digest ${target.digest}, but the source ${formatImageRef(source)} is ${root.digest}`);
+    throw new InvalidInputError(
+      `copy target ${formatImageRef(target)} names digest ${target.digest}, but the source ${formatImageRef(source)} is ${root.digest}`,
+    );
   }
   const targetReference = target.tag ?? root.digest;
-  const result = (blobs: CopyResult['blobs']): CopyResult => ({ digest: root.digest, mediaType: root.mediaType, platforms: tree.platforms, blobs });
+  const result = (blobs: CopyResult['blobs']): CopyResult => ({
+    digest: root.digest,
+    mediaType: root.mediaType,
+    platforms: tree.platforms,
+    blobs,
+  });
 
   const blobsTotal = tree.blobs.length;
   const present = await to.headManifest(target.repository, targetReference, signal);
@@ -94,7 +103,11 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
 
   const copyBlob = async (blob: Descriptor): Promise<'copied' | 'skipped' | 'mounted'> => {
     if (await to.hasBlob(target.repository, blob.digest, signal)) return 'skipped';
-    if (sameRegistry && source.repository !== target.repository && (await to.mountBlob(target.repository, blob.digest, source.repository, signal))) {
+    if (
+      sameRegistry &&
+      source.repository !== target.repository &&
+      (await to.mountBlob(target.repository, blob.digest, source.repository, signal))
+    ) {
       return 'mounted';
     }
     const download = await from.getBlob(source.repository, blob.digest, signal);
@@ -129,7 +142,8 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
   });
 
   // Platform manifests first, by digest: the registry refuses an index whose manifests it lacks.
-  for (const child of tree.children) await to.putManifest(target.repository, child.digest, child.mediaType, child.body, signal);
+  for (const child of tree.children)
+    await to.putManifest(target.repository, child.digest, child.mediaType, child.body, signal);
   await to.putManifest(target.repository, targetReference, root.mediaType, root.body, signal);
 
   const landed = await to.headManifest(target.repository, targetReference, signal);
@@ -160,7 +174,12 @@ export interface ImagePresence {
  * digest, when given), every manifest an index lists, and every blob. For waiting on a registry that
  * replicates by itself, where the manifest may arrive before its layers.
  */
-export async function verifyImage(options: { ref: ImageRef; expectedDigest?: string; credentials?: CredentialLookup; signal?: AbortSignal }): Promise<ImagePresence> {
+export async function verifyImage(options: {
+  ref: ImageRef;
+  expectedDigest?: string;
+  credentials?: CredentialLookup;
+  signal?: AbortSignal;
+}): Promise<ImagePresence> {
   const { ref, signal } = options;
   const client = new RegistryClient(ref.registry, { credentials: options.credentials });
   const head = await client.headManifest(ref.repository, manifestReference(ref), signal);

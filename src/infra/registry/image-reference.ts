@@ -43,7 +43,8 @@ export function parseImageRef(text: string): ImageRef {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!isDigest(digest)) fail(`has an invalid digest ${JSON.stringify(digest)} (expected sha256: and 64 lowercase hex digits)`);
+    if (!isDigest(digest))
+      fail(`has an invalid digest ${JSON.stringify(digest)} (expected sha256: and 64 lowercase hex digits)`);
   }
 
   // A tag follows the last colon only if no slash comes after it; otherwise that colon is a port.
@@ -52,7 +53,8 @@ export function parseImageRef(text: string): ImageRef {
   if (colon > rest.lastIndexOf('/')) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) fail(`has an invalid tag ${JSON.stringify(tag)} (letters, digits, _ . -, at most 128, not starting with . or -)`);
+    if (!TAG.test(tag))
+      fail(`has an invalid tag ${JSON.stringify(tag)} (letters, digits, _ . -, at most 128, not starting with . or -)`);
   }
 
   const parts = rest.split('/');
@@ -63,10 +65,14 @@ export function parseImageRef(text: string): ImageRef {
   }
   if (parts.length === 0 || parts.some((p) => p === '')) fail('has an empty path component');
   const bad = parts.find((p) => !PATH_COMPONENT.test(p));
-  if (bad !== undefined) fail(`has an invalid repository component ${JSON.stringify(bad)} (lowercase letters and digits, separated by . _ __ or -)`);
+  if (bad !== undefined)
+    fail(
+      `has an invalid repository component ${JSON.stringify(bad)} (lowercase letters and digits, separated by . _ __ or -)`,
+    );
   if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library');
   const repository = parts.join('/');
-  if (registry.length + 1 + repository.length > MAX_NAME_LENGTH) fail(`has a name longer than ${MAX_NAME_LENGTH} characters`);
+  if (registry.length + 1 + repository.length > MAX_NAME_LENGTH)
+    fail(`has a name longer than ${MAX_NAME_LENGTH} characters`);
 
   return { registry, repository, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
 }

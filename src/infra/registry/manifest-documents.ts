@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../../domain/errors';
 import { isDigest } from './content-digest';
-import { bareMediaType, isImageManifestMediaType, isIndexMediaType, MANIFEST_MEDIA_TYPES, OCI_INDEX, OCI_MANIFEST } from './media-types';
+import {
+  bareMediaType,
+  isImageManifestMediaType,
+  isIndexMediaType,
+  MANIFEST_MEDIA_TYPES,
+  OCI_INDEX,
+  OCI_MANIFEST,
+} from './media-types';
 
 /**
  * The JSON of manifests and indexes, read only as far as a copy needs: which manifests an index lists
@@ -76,7 +83,9 @@ export function manifestMediaType(contentType: string | null, body: Buffer): str
 export function readManifest(body: Buffer, mediaType: string): ManifestDocument {
   const index = isIndexMediaType(mediaType);
   if (!index && !isImageManifestMediaType(mediaType)) {
-    throw new Error(`its media type ${JSON.stringify(mediaType)} is not one this copy handles (${MANIFEST_MEDIA_TYPES.join(', ')})`);
+    throw new Error(
+      `its media type ${JSON.stringify(mediaType)} is not one this copy handles (${MANIFEST_MEDIA_TYPES.join(', ')})`,
+    );
   }
   let json: unknown;
   try {
@@ -103,7 +112,9 @@ export function formatPlatform(p: Platform): string {
 export function parsePlatform(text: string): Platform {
   const parts = text.split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]+$/.test(p))) {
-    throw new InvalidInputError(`platform ${JSON.stringify(text)} is not os/architecture[/variant], e.g. linux/arm64/v8`);
+    throw new InvalidInputError(
+      `platform ${JSON.stringify(text)} is not os/architecture[/variant], e.g. linux/arm64/v8`,
+    );
   }
   const [os, architecture, variant] = parts;
   return { os, architecture, ...(variant !== undefined && { variant }) };

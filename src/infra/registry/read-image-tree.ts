@@ -28,7 +28,12 @@ const MANIFEST_CONCURRENCY = 4;
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Reads an image's tree; a manifest that is missing or unreadable is a RegistryError naming it. */
-export async function readImageTree(client: RegistryClient, repo: string, reference: string, signal?: AbortSignal): Promise<ImageTree> {
+export async function readImageTree(
+  client: RegistryClient,
+  repo: string,
+  reference: string,
+  signal?: AbortSignal,
+): Promise<ImageTree> {
   const root = await client.getManifest(repo, reference, signal);
   const children: ManifestContent[] = [];
   const blobs = new Map<string, Descriptor>();
@@ -58,7 +63,9 @@ export async function readImageTree(client: RegistryClient, repo: string, refere
   const document = await walk(root);
   const platforms =
     document.kind === 'index'
-      ? document.manifests.flatMap((m) => (m.platform && m.platform.os !== 'unknown' ? [formatPlatform(m.platform)] : []))
+      ? document.manifests.flatMap((m) =>
+          m.platform && m.platform.os !== 'unknown' ? [formatPlatform(m.platform)] : [],
+        )
       : await configPlatform(client, repo, document.config, signal);
   return { root, children, blobs: [...blobs.values()], platforms };
 }
@@ -67,30 +74,47 @@ function read(client: RegistryClient, repo: string, content: ManifestContent): M
   try {
     return readManifest(content.body, content.mediaType);
   } catch (err) {
-    throw new RegistryError(`manifest ${repo}@${content.digest} in ${client.registry} cannot be copied: ${(err as Error).message}`, {
-      registry: client.registry,
-      retryable: false,
-    });
+    throw new RegistryError(
+      `manifest ${repo}@${content.digest} in ${client.registry} cannot be copied: ${(err as Error).message}`,
+      {
+        registry: client.registry,
+        retryable: false,
+      },
+    );
   }
 }
 
 /** The platform a single image's config states (none for configs that are not image configs). */
-async function configPlatform(client: RegistryClient, repo: string, config: Descriptor, signal?: AbortSignal): Promise<string[]> {
+async function configPlatform(
+  client: RegistryClient,
+  repo: string,
+  config: Descriptor,
+  signal?: AbortSignal,
+): Promise<string[]> {
   if (config.size > MAX_CONFIG_BYTES) return [];
   const download = await client.getBlob(repo, config.digest, signal);
   const chunks: Buffer[] = [];
   for await (const chunk of download.stream) chunks.push(chunk as Buffer);
   const bytes = Buffer.concat(chunks);
   if (digestOf(bytes, digestAlgorithm(config.digest)) !== config.digest) {
-    throw new RegistryError(`config ${config.digest} of ${repo} in ${client.registry} has other bytes than its digest says: push the image again`, {
-      registry: client.registry,
-      retryable: false,
-    });
+    throw new RegistryError(
+      `config ${config.digest} of ${repo} in ${client.registry} has other bytes than its digest says: push the image again`,
+      {
+        registry: client.registry,
+        retryable: false,
+      },
+    );
   }
   try {
     const json = JSON.parse(bytes.toString('utf8')) as { os?: unknown; architecture?: unknown; variant?: unknown };
     if (typeof json.os !== 'string' || typeof json.architecture !== 'string') return [];
-    return [formatPlatform({ os: json.os, architecture: json.architecture, variant: typeof json.variant === 'string' ? json.variant : undefined })];
+    return [
+      formatPlatform({
+        os: json.os,
+        architecture: json.architecture,
+        variant: typeof json.variant === 'string' ? json.variant : undefined,
+      }),
+    ];
   } catch {
     return [];
   }

@@ -55,7 +55,9 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv): CredentialLookup {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return () => undefined;
-    throw new InvalidInputError(`cannot read the registry auth file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new InvalidInputError(
+      `cannot read the registry auth file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const byHost = readAuthFile(file, text);
   return (registryHost) => byHost.get(normalizeHost(registryHost));
@@ -90,7 +92,9 @@ export function authFilePath(env: NodeJS.ProcessEnv): string {
 
 function readAuthFile(file: string, text: string): Map<string, RegistryCredential> {
   const malformed = (problem: string) =>
-    new InvalidInputError(`the registry auth ${file.startsWith('Secret ') ? '' : 'file '}${file} is malformed: ${problem}: fix it, log in again (docker login), or point REGISTRY_AUTH_FILE at another file`);
+    new InvalidInputError(
+      `the registry auth ${file.startsWith('Secret ') ? '' : 'file '}${file} is malformed: ${problem}: fix it, log in again (docker login), or point REGISTRY_AUTH_FILE at another file`,
+    );
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -102,7 +106,9 @@ function readAuthFile(file: string, text: string): Map<string, RegistryCredentia
   const parsed = authFile.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw malformed(`${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') || 'the top level'}: ${issue.message}`);
+    throw malformed(
+      `${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') || 'the top level'}: ${issue.message}`,
+    );
   }
   const byHost = new Map<string, RegistryCredential>();
   for (const [key, entry] of Object.entries(parsed.data.auths ?? {})) {
@@ -113,13 +119,17 @@ function readAuthFile(file: string, text: string): Map<string, RegistryCredentia
 }
 
 /** One auth entry as a credential, in docker's order of preference; undefined for an empty entry. */
-function credentialOf(entry: z.infer<typeof authEntry>, malformed: (problem: string) => Error): RegistryCredential | undefined {
+function credentialOf(
+  entry: z.infer<typeof authEntry>,
+  malformed: (problem: string) => Error,
+): RegistryCredential | undefined {
   if (entry.identitytoken) return { token: entry.identitytoken, kind: 'identity' };
   if (entry.registrytoken) return { token: entry.registrytoken, kind: 'registry' };
   if (entry.auth) {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (!/^[A-Za-z0-9+/=\s]+$/.test(entry.auth) || colon <= 0) throw malformed('has an "auth" that is not base64 of username:password');
+    if (!/^[A-Za-z0-9+/=\s]+$/.test(entry.auth) || colon <= 0)
+      throw malformed('has an "auth" that is not base64 of username:password');
     return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
   if (entry.username && entry.password !== undefined) return { username: entry.username, password: entry.password };
@@ -132,6 +142,9 @@ function credentialOf(entry: z.infer<typeof authEntry>, malformed: (problem: str
  * Docker Hub goes by several names.
  */
 function normalizeHost(key: string): string {
-  const host = key.replace(/^[a-z]+:\/\//i, '').split('/')[0].toLowerCase();
+  const host = key
+    .replace(/^[a-z]+:\/\//i, '')
+    .split('/')[0]
+    .toLowerCase();
   return ['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'].includes(host) ? DOCKER_HUB : host;
 }

@@ -86,7 +86,11 @@ export class RegistryAuthorizer {
     return false;
   }
 
-  private async fetchToken(scheme: Extract<Scheme, { kind: 'bearer' }>, scopes: readonly string[], signal?: AbortSignal): Promise<{ header: string; expiresAt: number }> {
+  private async fetchToken(
+    scheme: Extract<Scheme, { kind: 'bearer' }>,
+    scopes: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<{ header: string; expiresAt: number }> {
     const credential = this.credential;
     if (credential && 'token' in credential && credential.kind !== 'identity') {
       return { header: `Bearer ${credential.token}`, expiresAt: Number.POSITIVE_INFINITY };
@@ -97,10 +101,18 @@ export class RegistryAuthorizer {
     let init: RegistryRequest;
     if (credential && 'token' in credential) {
       // An identity token is an OAuth2 refresh token: exchange it (docker's flow for such logins).
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.token, client_id: 'meridian' });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: credential.token,
+        client_id: 'meridian',
+      });
       if (scheme.service) form.set('service', scheme.service);
       form.set('scope', scopes.join(' '));
-      init = { method: 'POST', body: Buffer.from(form.toString()), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+      init = {
+        method: 'POST',
+        body: Buffer.from(form.toString()),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      };
     } else {
       if (scheme.service) realm.searchParams.set('service', scheme.service);
       for (const scope of scopes) realm.searchParams.append('scope', scope);
@@ -109,7 +121,8 @@ export class RegistryAuthorizer {
       init = { method: 'GET', headers: authorization ? { authorization } : {} };
     }
     const answer = await fetchBuffered(realm.toString(), init, { context, signal, timeoutMs: this.timeoutMs });
-    if (answer.status !== 200) throw errorFromResponse(answer.status === 403 ? 401 : answer.status, answer.body.toString('utf8'), context);
+    if (answer.status !== 200)
+      throw errorFromResponse(answer.status === 403 ? 401 : answer.status, answer.body.toString('utf8'), context);
     let parsed: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
       parsed = JSON.parse(answer.body.toString('utf8')) as typeof parsed;
@@ -118,9 +131,13 @@ export class RegistryAuthorizer {
     }
     const token = typeof parsed.token === 'string' ? parsed.token : parsed.access_token;
     if (typeof token !== 'string' || token === '') {
-      throw new RegistryError(`the token server of registry ${this.registry} answered without a token to ${what}: check the registry's auth setup`, { registry: this.registry, retryable: false });
+      throw new RegistryError(
+        `the token server of registry ${this.registry} answered without a token to ${what}: check the registry's auth setup`,
+        { registry: this.registry, retryable: false },
+      );
     }
-    const seconds = typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : DEFAULT_TOKEN_SECONDS;
+    const seconds =
+      typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : DEFAULT_TOKEN_SECONDS;
     return { header: `Bearer ${token}`, expiresAt: Date.now() + seconds * 1000 - RENEW_MARGIN_MS };
   }
 
@@ -130,10 +147,16 @@ export class RegistryAuthorizer {
     try {
       url = new URL(realm);
     } catch {
-      throw new RegistryError(`registry ${this.registry} named a token realm that is not a URL (${JSON.stringify(realm)}): check the registry's auth setup`, { registry: this.registry, retryable: false });
+      throw new RegistryError(
+        `registry ${this.registry} named a token realm that is not a URL (${JSON.stringify(realm)}): check the registry's auth setup`,
+        { registry: this.registry, retryable: false },
+      );
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new RegistryError(`registry ${this.registry} named a token realm that is not http(s) (${url.protocol}): check the registry's auth setup`, { registry: this.registry, retryable: false });
+      throw new RegistryError(
+        `registry ${this.registry} named a token realm that is not http(s) (${url.protocol}): check the registry's auth setup`,
+        { registry: this.registry, retryable: false },
+      );
     }
     if (withCredential && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
       throw new RegistryError(

@@ -6,7 +6,14 @@ import { bareMediaType, MANIFEST_MEDIA_TYPES } from './media-types';
 import type { CredentialLookup } from './registry-auth';
 import { isLoopbackHost, RegistryAuthorizer, repositoryScope } from './registry-authorizer';
 import { errorFromFailure, errorFromResponse, RegistryError, type RequestContext } from './registry-error';
-import { type BufferedAnswer, fetchBuffered, fetchStreaming, type FetchOptions, type RegistryRequest, sendStreamedBody } from './registry-http';
+import {
+  type BufferedAnswer,
+  fetchBuffered,
+  fetchStreaming,
+  type FetchOptions,
+  type RegistryRequest,
+  sendStreamedBody,
+} from './registry-http';
 
 export { RegistryError } from './registry-error';
 
@@ -97,7 +104,8 @@ export class RegistryClient {
     const digest = answer.headers.get('docker-content-digest');
     const mediaType = bareMediaType(answer.headers.get('content-type'));
     const size = Number(answer.headers.get('content-length'));
-    if (digest && isDigest(digest) && MANIFEST_MEDIA_TYPES.includes(mediaType) && Number.isInteger(size)) return { digest, mediaType, size };
+    if (digest && isDigest(digest) && MANIFEST_MEDIA_TYPES.includes(mediaType) && Number.isInteger(size))
+      return { digest, mediaType, size };
     // The registry left something out (the digest header is optional): read the manifest instead.
     const content = await this.getManifest(repo, reference, signal);
     return { digest: content.digest, mediaType: content.mediaType, size: content.body.length };
@@ -120,18 +128,29 @@ export class RegistryClient {
     });
     if (answer.status !== 200) throw this.refused(answer, what, notFound);
     const body = answer.body;
-    if (body.length > MAX_MANIFEST_BYTES) throw this.corrupt(`manifest ${imageName(repo, reference)} is ${body.length} bytes, more than a manifest can be (${MAX_MANIFEST_BYTES})`);
+    if (body.length > MAX_MANIFEST_BYTES)
+      throw this.corrupt(
+        `manifest ${imageName(repo, reference)} is ${body.length} bytes, more than a manifest can be (${MAX_MANIFEST_BYTES})`,
+      );
     const claimed = answer.headers.get('docker-content-digest');
     const expected = isDigest(reference) ? reference : claimed && isDigest(claimed) ? claimed : undefined;
     const digest = digestOf(body, expected ? digestAlgorithm(expected) : 'sha256');
     if (expected && digest !== expected) {
-      throw this.corrupt(`manifest ${imageName(repo, reference)} from ${this.registry} has digest ${digest}, not ${expected}: the registry sent other bytes than it stores under that name; push the image again`);
+      throw this.corrupt(
+        `manifest ${imageName(repo, reference)} from ${this.registry} has digest ${digest}, not ${expected}: the registry sent other bytes than it stores under that name; push the image again`,
+      );
     }
     return { digest, mediaType: manifestMediaType(answer.headers.get('content-type'), body), body };
   }
 
   /** Stores a manifest's bytes under a tag or their digest; returns the digest the registry gives them. */
-  async putManifest(repo: string, reference: string, mediaType: string, body: Buffer, signal?: AbortSignal): Promise<string> {
+  async putManifest(
+    repo: string,
+    reference: string,
+    mediaType: string,
+    body: Buffer,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const what = `push manifest ${imageName(repo, reference)}`;
     const ours = digestOf(body, isDigest(reference) ? digestAlgorithm(reference) : 'sha256');
     if (isDigest(reference) && ours !== reference) throw this.corrupt(`cannot ${what}: its bytes have digest ${ours}`);
@@ -146,14 +165,23 @@ export class RegistryClient {
     });
     if (answer.status !== 201 && answer.status !== 200) throw this.refused(answer, what);
     const stored = answer.headers.get('docker-content-digest') ?? ours;
-    if (stored !== ours) throw this.corrupt(`registry ${this.registry} stored manifest ${imageName(repo, reference)} as ${stored}, but its bytes have digest ${ours}`);
+    if (stored !== ours)
+      throw this.corrupt(
+        `registry ${this.registry} stored manifest ${imageName(repo, reference)} as ${stored}, but its bytes have digest ${ours}`,
+      );
     return stored;
   }
 
   /** Whether the repository has the blob (registries answer per repository, not per registry). */
   async hasBlob(repo: string, digest: string, signal?: AbortSignal): Promise<boolean> {
     const what = `look up blob ${digest} in ${repo}`;
-    const answer = await this.buffered({ method: 'HEAD', url: this.blobUrl(repo, digest), scopes: [repositoryScope(repo, 'pull')], what, signal });
+    const answer = await this.buffered({
+      method: 'HEAD',
+      url: this.blobUrl(repo, digest),
+      scopes: [repositoryScope(repo, 'pull')],
+      what,
+      signal,
+    });
     if (answer.status === 404) return false;
     if (answer.status !== 200) throw this.refused(answer, what);
     return true;
@@ -185,7 +213,13 @@ export class RegistryClient {
   async getBlob(repo: string, digest: string, signal?: AbortSignal): Promise<BlobDownload> {
     const what = `download blob ${digest} from ${repo}`;
     const notFound = `no blob ${digest} in ${this.registry}/${repo}: the image refers to a blob the registry does not have; push the image again`;
-    const call: Call = { method: 'GET', url: this.blobUrl(repo, digest), scopes: [repositoryScope(repo, 'pull')], what, signal };
+    const call: Call = {
+      method: 'GET',
+      url: this.blobUrl(repo, digest),
+      scopes: [repositoryScope(repo, 'pull')],
+      what,
+      signal,
+    };
     const res = await this.send(call, fetchStreaming, (r) => discard(r));
     if (res.status !== 200 || !res.body) {
       throw this.refused({ status: res.status, body: Buffer.from(await res.text().catch(() => '')) }, what, notFound);
@@ -217,19 +251,37 @@ export class RegistryClient {
    * against `digest` and `size` on the way: if they do not match, the upload is broken off before its
    * end, so the registry never stores them, and the upload is cancelled.
    */
-  async uploadBlob(repo: string, digest: string, size: number, body: NodeJS.ReadableStream | ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<void> {
+  async uploadBlob(
+    repo: string,
+    digest: string,
+    size: number,
+    body: NodeJS.ReadableStream | ReadableStream<Uint8Array>,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const what = `upload blob ${digest} to ${repo}`;
-    const source = body instanceof ReadableStream ? Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>) : body;
+    const source =
+      body instanceof ReadableStream
+        ? Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
+        : body;
     const checked = checkedBody(source, digest, size);
     let uploadUrl: string | undefined;
     try {
-      const started = await this.buffered({ method: 'POST', url: `${this.baseUrl}/v2/${repo}/blobs/uploads/`, scopes: [repositoryScope(repo, 'pull,push')], what, signal });
+      const started = await this.buffered({
+        method: 'POST',
+        url: `${this.baseUrl}/v2/${repo}/blobs/uploads/`,
+        scopes: [repositoryScope(repo, 'pull,push')],
+        what,
+        signal,
+      });
       const location = started.headers.get('location');
       if (started.status !== 202 || !location) throw this.refused(started, what);
       uploadUrl = this.resolve(location);
       const url = `${uploadUrl}${uploadUrl.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
       const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
-      const answer = await this.sendStreamed({ method: 'PUT', url, scopes: [repositoryScope(repo, 'pull,push')], what, headers, signal }, checked.stream);
+      const answer = await this.sendStreamed(
+        { method: 'PUT', url, scopes: [repositoryScope(repo, 'pull,push')], what, headers, signal },
+        checked.stream,
+      );
       if (answer.status !== 201) throw this.refused(answer, what);
     } catch (err) {
       (source as Partial<Readable>).destroy?.();
@@ -263,7 +315,15 @@ export class RegistryClient {
 
   /** Ends an upload session we will not finish; failures are ignored (the registry expires it anyway). */
   private async cancelUpload(repo: string, uploadUrl: string): Promise<void> {
-    await this.buffered({ method: 'DELETE', url: uploadUrl, scopes: [repositoryScope(repo, 'pull,push')], what: `cancel an upload to ${repo}` }, CANCEL_TIMEOUT_MS).catch(() => undefined);
+    await this.buffered(
+      {
+        method: 'DELETE',
+        url: uploadUrl,
+        scopes: [repositoryScope(repo, 'pull,push')],
+        what: `cancel an upload to ${repo}`,
+      },
+      CANCEL_TIMEOUT_MS,
+    ).catch(() => undefined);
   }
 
   private buffered(call: Call, timeoutMs?: number): Promise<BufferedAnswer> {
@@ -282,8 +342,17 @@ export class RegistryClient {
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const init = { method: call.method, headers: await this.headersFor(call), body: call.body };
-      const answer = await fetcher(call.url, init, { context: this.context(call.what), signal: call.signal, timeoutMs: timeoutMs ?? this.timeoutMs });
-      if (answer.status === 401 && attempt === 0 && this.isOurs(call.url) && this.authorizer.challenged(answer.headers.get('www-authenticate'), call.scopes)) {
+      const answer = await fetcher(call.url, init, {
+        context: this.context(call.what),
+        signal: call.signal,
+        timeoutMs: timeoutMs ?? this.timeoutMs,
+      });
+      if (
+        answer.status === 401 &&
+        attempt === 0 &&
+        this.isOurs(call.url) &&
+        this.authorizer.challenged(answer.headers.get('www-authenticate'), call.scopes)
+      ) {
         await discardAnswer(answer);
         continue;
       }
@@ -296,7 +365,11 @@ export class RegistryClient {
    * request (the upload's POST) having settled the authorization.
    */
   private async sendStreamed(call: Call, body: AsyncIterable<Uint8Array>): Promise<BufferedAnswer> {
-    return sendStreamedBody(call.url, { method: call.method, headers: await this.headersFor(call), body }, { context: this.context(call.what), signal: call.signal });
+    return sendStreamedBody(
+      call.url,
+      { method: call.method, headers: await this.headersFor(call), body },
+      { context: this.context(call.what), signal: call.signal },
+    );
   }
 
   private async headersFor(call: Call): Promise<Record<string, string>> {
@@ -342,7 +415,11 @@ async function discard(res: Response): Promise<void> {
  * from the source while the POST waits. `failure` keeps what broke the stream (a digest mismatch, the
  * source breaking off): the HTTP layer reports it only as a request that failed.
  */
-function checkedBody(source: NodeJS.ReadableStream, digest: string, size: number): { stream: AsyncIterable<Uint8Array>; failure: { error?: unknown } } {
+function checkedBody(
+  source: NodeJS.ReadableStream,
+  digest: string,
+  size: number,
+): { stream: AsyncIterable<Uint8Array>; failure: { error?: unknown } } {
   const failure: { error?: unknown } = {};
   async function* stream(): AsyncGenerator<Uint8Array> {
     const verified = verifyDigestStream(digest, size);

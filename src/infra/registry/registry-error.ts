@@ -39,7 +39,20 @@ export interface RequestContext {
 }
 
 /** Network error codes after which the same request may well succeed. */
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
 
 /** The error for a response outside the expected statuses; `body` is the registry's answer, if read. */
 export function errorFromResponse(status: number, body: string, context: RequestContext): RegistryError {
@@ -49,17 +62,35 @@ export function errorFromResponse(status: number, body: string, context: Request
   const error = (message: string, retryable: boolean) => new RegistryError(message, { registry, status, retryable });
   // An upload session the registry lost (restarted, or another replica answered) or a request it timed out: start again.
   if (status === 408 || /BLOB_UPLOAD_(UNKNOWN|INVALID)/.test(body)) {
-    return error(`registry ${registry} lost the upload to ${what} (HTTP ${status}${detail}): a retry starts it again`, true);
+    return error(
+      `registry ${registry} lost the upload to ${what} (HTTP ${status}${detail}): a retry starts it again`,
+      true,
+    );
   }
   if (status === 404 && context.notFound) return error(context.notFound, false);
   if (status === 401) {
     return context.hadCredential
-      ? error(`registry ${registry} refused the credentials to ${what} (HTTP 401${detail}): check the login for ${registry} in the registry auth file (docker login ${registry})`, false)
-      : error(`registry ${registry} needs a login to ${what} (HTTP 401${detail}): run docker login ${registry}, or point REGISTRY_AUTH_FILE at an auth file for it`, false);
+      ? error(
+          `registry ${registry} refused the credentials to ${what} (HTTP 401${detail}): check the login for ${registry} in the registry auth file (docker login ${registry})`,
+          false,
+        )
+      : error(
+          `registry ${registry} needs a login to ${what} (HTTP 401${detail}): run docker login ${registry}, or point REGISTRY_AUTH_FILE at an auth file for it`,
+          false,
+        );
   }
-  if (status === 403) return error(`registry ${registry} denied permission to ${what} (HTTP 403${detail}): give the account in the registry auth file access to that repository`, false);
-  if (status === 429) return error(`registry ${registry} is rate-limiting requests to ${what} (HTTP 429${detail}): retry later`, true);
-  if (status >= 500) return error(`registry ${registry} failed to ${what} (HTTP ${status}${detail}): a retry may succeed; if it persists, look at the registry's logs`, true);
+  if (status === 403)
+    return error(
+      `registry ${registry} denied permission to ${what} (HTTP 403${detail}): give the account in the registry auth file access to that repository`,
+      false,
+    );
+  if (status === 429)
+    return error(`registry ${registry} is rate-limiting requests to ${what} (HTTP 429${detail}): retry later`, true);
+  if (status >= 500)
+    return error(
+      `registry ${registry} failed to ${what} (HTTP ${status}${detail}): a retry may succeed; if it persists, look at the registry's logs`,
+      true,
+    );
   return error(`registry ${registry} refused to ${what} (HTTP ${status}${detail})`, false);
 }
 
@@ -68,13 +99,29 @@ export function errorFromFailure(err: unknown, url: string, context: RequestCont
   const { registry, what } = context;
   const code = failureCode(err);
   const base = new URL(url).origin;
-  if (code === 'TIMEOUT') return new RegistryError(`registry ${registry} did not answer in time to ${what} (${base}): a retry may succeed`, { registry, retryable: true, cause: err });
-  if (code === 'ENOTFOUND') return new RegistryError(`cannot resolve the registry host ${registry} to ${what}: check the registry name`, { registry, retryable: false, cause: err });
+  if (code === 'TIMEOUT')
+    return new RegistryError(`registry ${registry} did not answer in time to ${what} (${base}): a retry may succeed`, {
+      registry,
+      retryable: true,
+      cause: err,
+    });
+  if (code === 'ENOTFOUND')
+    return new RegistryError(`cannot resolve the registry host ${registry} to ${what}: check the registry name`, {
+      registry,
+      retryable: false,
+      cause: err,
+    });
   if (code === 'ECONNREFUSED') {
-    return new RegistryError(`cannot reach registry ${registry} to ${what} (${code} at ${base}): is the registry running at that address?`, { registry, retryable: true, cause: err });
+    return new RegistryError(
+      `cannot reach registry ${registry} to ${what} (${code} at ${base}): is the registry running at that address?`,
+      { registry, retryable: true, cause: err },
+    );
   }
   if (code && TRANSIENT_CODES.has(code)) {
-    return new RegistryError(`lost the connection to registry ${registry} trying to ${what} (${code} at ${base}): a retry may succeed`, { registry, retryable: true, cause: err });
+    return new RegistryError(
+      `lost the connection to registry ${registry} trying to ${what} (${code} at ${base}): a retry may succeed`,
+      { registry, retryable: true, cause: err },
+    );
   }
   if (code && (code.startsWith('ERR_SSL') || code.includes('CERT') || code.startsWith('ERR_TLS'))) {
     return new RegistryError(
@@ -82,12 +129,19 @@ export function errorFromFailure(err: unknown, url: string, context: RequestCont
       { registry, retryable: false, cause: err },
     );
   }
-  return new RegistryError(`request to registry ${registry} failed to ${what} (${code ?? (err as Error).message} at ${base}): a retry may succeed`, { registry, retryable: true, cause: err });
+  return new RegistryError(
+    `request to registry ${registry} failed to ${what} (${code ?? (err as Error).message} at ${base}): a retry may succeed`,
+    { registry, retryable: true, cause: err },
+  );
 }
 
 /** The first error code on the cause chain; undici wraps the socket's error in `fetch failed`. */
 function failureCode(err: unknown): string | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { code?: unknown; cause?: unknown; name?: string } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (e.name === 'TimeoutError') return 'TIMEOUT';
     if (typeof e.code === 'string') return e.code;
   }

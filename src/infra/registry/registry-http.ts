@@ -36,7 +36,11 @@ export interface RegistryRequest {
 }
 
 /** Fetches and reads the whole answer within the deadline. */
-export async function fetchBuffered(url: string, init: RegistryRequest, options: FetchOptions): Promise<BufferedAnswer> {
+export async function fetchBuffered(
+  url: string,
+  init: RegistryRequest,
+  options: FetchOptions,
+): Promise<BufferedAnswer> {
   return withDeadline(url, options, async (signal) => {
     const res = await fetch(url, { ...init, signal });
     const body = Buffer.from(await res.arrayBuffer());
@@ -81,7 +85,9 @@ export async function sendStreamedBody(
       });
       req.on('error', reject);
       // No deadline, but no stall either: a minute without a byte either way ends it (retryable).
-      req.setTimeout(uploadIdleMs, () => req.destroy(Object.assign(new Error(`no progress for ${uploadIdleMs / 1000}s`), { code: 'ETIMEDOUT' })));
+      req.setTimeout(uploadIdleMs, () =>
+        req.destroy(Object.assign(new Error(`no progress for ${uploadIdleMs / 1000}s`), { code: 'ETIMEDOUT' })),
+      );
       pipeline(Readable.from(init.body, { objectMode: false }), req).catch(reject);
     });
   });
@@ -95,11 +101,18 @@ function headersOf(incoming: IncomingHttpHeaders): Headers {
   return headers;
 }
 
-async function withDeadline<T>(url: string, options: FetchOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withDeadline<T>(
+  url: string,
+  options: FetchOptions,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const { signal: callerSignal, timeoutMs, context } = options;
   callerSignal?.throwIfAborted();
   const deadline = new AbortController();
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => deadline.abort(new DOMException('deadline passed', 'TimeoutError')), timeoutMs);
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => deadline.abort(new DOMException('deadline passed', 'TimeoutError')), timeoutMs);
   const signal = callerSignal ? AbortSignal.any([callerSignal, deadline.signal]) : deadline.signal;
   try {
     return await work(signal);
@@ -111,4 +124,3 @@ async function withDeadline<T>(url: string, options: FetchOptions, work: (signal
     clearTimeout(timer);
   }
 }
-

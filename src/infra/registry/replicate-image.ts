@@ -24,17 +24,40 @@ export interface ReplicateDeps {
  * registry that is the source itself, only wait until the source's digest is there. A missing source
  * image fails at once; an unreachable registry is retried by the activity's retry policy.
  */
-export async function replicateImage(input: { release: ReleaseRef; registry: string }, deps: ReplicateDeps): Promise<ReplicatedImage> {
+export async function replicateImage(
+  input: { release: ReleaseRef; registry: string },
+  deps: ReplicateDeps,
+): Promise<ReplicatedImage> {
   const started = Date.now();
   const { image } = input.release;
   // By digest when the release knows it: a tag pushed again mid-release does not change what is copied.
-  const source: ImageRef = { registry: image.source, repository: image.name, tag: image.tag, ...(image.digest ? { digest: image.digest } : {}) };
+  const source: ImageRef = {
+    registry: image.source,
+    repository: image.name,
+    tag: image.tag,
+    ...(image.digest ? { digest: image.digest } : {}),
+  };
   const target: ImageRef = { registry: input.registry, repository: image.name, tag: image.tag };
   const mode = image.replication?.mode ?? 'copy';
   try {
     if (mode === 'copy' && input.registry !== image.source) {
-      const copied = await copyImage({ source, target, credentials: deps.credentials, signal: deps.signal, onProgress: deps.heartbeat, onBlobCopied: deps.onBlobCopied });
-      return { registry: input.registry, digest: copied.digest, mediaType: copied.mediaType, platforms: copied.platforms, how: 'copied', blobs: copied.blobs, elapsedMs: Date.now() - started };
+      const copied = await copyImage({
+        source,
+        target,
+        credentials: deps.credentials,
+        signal: deps.signal,
+        onProgress: deps.heartbeat,
+        onBlobCopied: deps.onBlobCopied,
+      });
+      return {
+        registry: input.registry,
+        digest: copied.digest,
+        mediaType: copied.mediaType,
+        platforms: copied.platforms,
+        how: 'copied',
+        blobs: copied.blobs,
+        elapsedMs: Date.now() - started,
+      };
     }
     const expected = await verifyImage({ ref: source, credentials: deps.credentials });
     if (!expected.present || !expected.digest) throw missing(source);
@@ -65,7 +88,8 @@ export async function replicateImage(input: { release: ReleaseRef; registry: str
     }
   } catch (err) {
     // A registry that answered no (missing image, refused credentials) will answer the same way again.
-    if (err instanceof RegistryError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'ImageUnavailable');
+    if (err instanceof RegistryError && !err.retryable)
+      throw ApplicationFailure.nonRetryable(err.message, 'ImageUnavailable');
     throw err;
   }
 }

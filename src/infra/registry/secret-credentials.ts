@@ -15,7 +15,9 @@ export function registrySecretFromEnv(env: NodeJS.ProcessEnv): SecretRef | undef
   if (!value) return undefined;
   const parts = value.split('/');
   if (parts.length !== 3 || parts.some((p) => p.length === 0)) {
-    throw new InvalidInputError(`MERIDIAN_REGISTRY_SECRET: expected context/namespace/name of a kubernetes.io/dockerconfigjson Secret, got ${JSON.stringify(value)}`);
+    throw new InvalidInputError(
+      `MERIDIAN_REGISTRY_SECRET: expected context/namespace/name of a kubernetes.io/dockerconfigjson Secret, got ${JSON.stringify(value)}`,
+    );
   }
   const [context, namespace, name] = parts;
   return { context, namespace, name };
@@ -29,7 +31,10 @@ export async function credentialsFromSecret(kc: KubeConfig, ref: SecretRef): Pro
   const where = `Secret ${ref.namespace}/${ref.name} in context ${ref.context}`;
   const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: ref.name, namespace: ref.namespace });
   const encoded = secret.data?.['.dockerconfigjson'] ?? secret.data?.['.dockercfg'];
-  if (!encoded) throw new InvalidInputError(`${where} has no .dockerconfigjson: create it with kubectl create secret docker-registry`);
+  if (!encoded)
+    throw new InvalidInputError(
+      `${where} has no .dockerconfigjson: create it with kubectl create secret docker-registry`,
+    );
   const text = Buffer.from(encoded, 'base64').toString('utf8');
   // Old .dockercfg secrets hold the auths map itself.
   const json = secret.data?.['.dockerconfigjson'] ? text : JSON.stringify({ auths: safeParse(text) });

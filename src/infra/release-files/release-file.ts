@@ -8,7 +8,13 @@ import { type IntegrationSuite, integrationSuiteSchema } from '../../domain/inte
 import { parseRecordedTraffic, type RecordedRequest, withoutCredentials } from '../../domain/recorded-traffic';
 import type { TemplateBundle } from '../../domain/release-input';
 import { type ReleaseSpec, releaseSpecSchema } from '../../domain/release-spec';
-import { computeTimeToSmoke, type Incident, type ParsedIncidents, parseIncidentsCsv, type TimeToSmoke } from '../../domain/time-to-smoke';
+import {
+  computeTimeToSmoke,
+  type Incident,
+  type ParsedIncidents,
+  parseIncidentsCsv,
+  type TimeToSmoke,
+} from '../../domain/time-to-smoke';
 import { parseYaml } from '../../domain/yaml-document';
 import { formatZodIssues } from '../../domain/zod-issues';
 
@@ -63,11 +69,16 @@ function readText(path: string, field: string, maxBytes = maxInputFileBytes): st
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new InvalidInputError(`${field}: cannot read ${quotePath(path)} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and its permissions`);
+    throw new InvalidInputError(
+      `${field}: cannot read ${quotePath(path)} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check the path and its permissions`,
+    );
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new InvalidInputError(`${field}: ${quotePath(path)} is not a regular file (a device, fifo or socket): name a file`);
+    if (!stat.isFile())
+      throw new InvalidInputError(
+        `${field}: ${quotePath(path)} is not a regular file (a device, fifo or socket): name a file`,
+      );
     const chunks: Buffer[] = [];
     let total = 0;
     // Chunks sized by the reported size (64 KiB at least, 1 MiB at most): a 6 KB spec is not read
@@ -78,7 +89,10 @@ function readText(path: string, field: string, maxBytes = maxInputFileBytes): st
       if (n === 0) break;
       chunks.push(Buffer.from(buffer.subarray(0, n)));
       total += n;
-      if (total > maxBytes) throw new InvalidInputError(`${field}: ${quotePath(path)} is larger than ${maxBytes / 1024 / 1024} MiB: name a smaller file`);
+      if (total > maxBytes)
+        throw new InvalidInputError(
+          `${field}: ${quotePath(path)} is larger than ${maxBytes / 1024 / 1024} MiB: name a smaller file`,
+        );
     }
     return Buffer.concat(chunks).toString('utf8');
   } finally {
@@ -92,13 +106,17 @@ function readText(path: string, field: string, maxBytes = maxInputFileBytes): st
  */
 export function loadRelease(file: string): LoadedRelease {
   const path = resolve(file);
-  if (!existsSync(path)) throw new InvalidInputError(`release spec ${file} does not exist: pass an existing file with -f`);
+  if (!existsSync(path))
+    throw new InvalidInputError(`release spec ${file} does not exist: pass an existing file with -f`);
   // The spec's own content is never quoted on error: it may be a file named by mistake.
   const raw = parseYaml(readText(path, '-f'), path);
   const parsed = releaseSpecSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     const problems = formatZodIssues(parsed.error, '', releaseSpecSchema);
-    throw new InvalidInputError(`${file} is not a valid release spec (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
+    throw new InvalidInputError(
+      `${file} is not a valid release spec (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
+      problems,
+    );
   }
   const spec = parsed.data;
   const dir = dirname(path);
@@ -122,9 +140,15 @@ export function loadRelease(file: string): LoadedRelease {
     if (unreadable) problems.push(`spec.validation.integration.suite: ${unreadable}`);
     else {
       try {
-        const result = integrationSuiteSchema.safeParse(parseYaml(readText(suitePath, 'spec.validation.integration.suite'), suitePath), { reportInput: true });
+        const result = integrationSuiteSchema.safeParse(
+          parseYaml(readText(suitePath, 'spec.validation.integration.suite'), suitePath),
+          { reportInput: true },
+        );
         if (result.success) checks = result.data;
-        else problems.push(...formatZodIssues(result.error, '', integrationSuiteSchema).map((p) => `${quotePath(suite)}: ${p}`));
+        else
+          problems.push(
+            ...formatZodIssues(result.error, '', integrationSuiteSchema).map((p) => `${quotePath(suite)}: ${p}`),
+          );
       } catch (err) {
         if (!(err instanceof InvalidInputError)) throw err;
         problems.push(...(err.problems.length ? err.problems : [err.message]));
@@ -140,19 +164,30 @@ export function loadRelease(file: string): LoadedRelease {
     if (unreadable) problems.push(`spec.validation.load.replay: ${unreadable}`);
     else {
       try {
-        const cleaned = withoutCredentials(parseRecordedTraffic(readText(replayPath, 'spec.validation.load.replay', maxRecordingBytes), quotePath(load.replay)));
+        const cleaned = withoutCredentials(
+          parseRecordedTraffic(
+            readText(replayPath, 'spec.validation.load.replay', maxRecordingBytes),
+            quotePath(load.replay),
+          ),
+        );
         traffic = cleaned.requests;
         if (cleaned.dropped.size > 0) {
           const which = [...cleaned.dropped].map(([name, n]) => `${name} (${n} requests)`).join(', ');
-          warnings.push(`spec.validation.load.replay: dropped recorded credentials ${which}: they would travel in workflow history; the staging endpoint must accept the replay without them`);
+          warnings.push(
+            `spec.validation.load.replay: dropped recorded credentials ${which}: they would travel in workflow history; the staging endpoint must accept the replay without them`,
+          );
         }
       } catch (err) {
         const message = (err as Error).message;
-        problems.push(message.startsWith('spec.validation.load.replay: ') ? message : `spec.validation.load.replay: ${message}`);
+        problems.push(
+          message.startsWith('spec.validation.load.replay: ') ? message : `spec.validation.load.replay: ${message}`,
+        );
       }
     }
     if (!spec.spec.regions.some((r) => r.role === 'staging')) {
-      warnings.push('spec.validation.load: no region has role: staging, so no load test runs; add a staging region to prove the release under load first');
+      warnings.push(
+        'spec.validation.load: no region has role: staging, so no load test runs; add a staging region to prove the release under load first',
+      );
     }
   }
   let history: Incident[] | undefined;
@@ -189,13 +224,17 @@ function readIncidents(path: string, named: string): ParsedIncidents {
  * spec was loaded (a release that did not read it reads it here, refused on any problem); incidents
  * deployed after `now` do not count, and are warned of (a wrong year or zone looks like that).
  */
-export function releaseTimeToSmoke(release: LoadedRelease, now: number): { timeToSmoke?: TimeToSmoke; warnings: string[] } {
+export function releaseTimeToSmoke(
+  release: LoadedRelease,
+  now: number,
+): { timeToSmoke?: TimeToSmoke; warnings: string[] } {
   const tts = release.spec.spec.rollout.timeToSmoke;
   if (!tts.incidents) return { warnings: [] };
   let incidents = release.incidents;
   if (!incidents) {
     const parsed = readIncidents(resolve(dirname(release.file), tts.incidents), tts.incidents);
-    if (parsed.problems.length > 0) throw new InvalidInputError(`${quotePath(tts.incidents)} is not a usable incident history`, parsed.problems);
+    if (parsed.problems.length > 0)
+      throw new InvalidInputError(`${quotePath(tts.incidents)} is not a usable incident history`, parsed.problems);
     incidents = parsed.incidents;
   }
   const timeToSmoke = computeTimeToSmoke(incidents, {
@@ -207,9 +246,15 @@ export function releaseTimeToSmoke(release: LoadedRelease, now: number): { timeT
     now,
   });
   const later = incidents.filter((i) => i.deployedAt > now);
-  const lines = later.slice(0, 5).map((i) => i.line).join(', ') + (later.length > 5 ? ', …' : '');
+  const lines =
+    later
+      .slice(0, 5)
+      .map((i) => i.line)
+      .join(', ') + (later.length > 5 ? ', …' : '');
   const warnings = later.length
-    ? [`spec.rollout.timeToSmoke.incidents: ${quotePath(tts.incidents)} line${later.length === 1 ? '' : 's'} ${lines}: ${later.length} incident${later.length === 1 ? ' was' : 's were'} deployed after now and ${later.length === 1 ? 'does' : 'do'} not count: check the year and the zone of ${later.length === 1 ? 'its' : 'their'} times`]
+    ? [
+        `spec.rollout.timeToSmoke.incidents: ${quotePath(tts.incidents)} line${later.length === 1 ? '' : 's'} ${lines}: ${later.length} incident${later.length === 1 ? ' was' : 's were'} deployed after now and ${later.length === 1 ? 'does' : 'do'} not count: check the year and the zone of ${later.length === 1 ? 'its' : 'their'} times`,
+      ]
     : [];
   return { timeToSmoke, warnings };
 }
@@ -218,8 +263,14 @@ export function releaseTimeToSmoke(release: LoadedRelease, now: number): { timeT
 export function packReleaseTemplate(release: LoadedRelease): TemplateBundle {
   const { helm } = release.spec.spec.template;
   const field = helm ? 'spec.template.helm.chart' : 'spec.template.manifests.path';
-  if (!existsSync(release.templateDir)) throw new InvalidInputError(`${field}: ${quotePath(release.templateDir)} does not exist`);
-  return packTemplate(release.templateDir, helm ? 'helm' : 'manifests', helm?.releaseName ?? release.spec.metadata.app, field);
+  if (!existsSync(release.templateDir))
+    throw new InvalidInputError(`${field}: ${quotePath(release.templateDir)} does not exist`);
+  return packTemplate(
+    release.templateDir,
+    helm ? 'helm' : 'manifests',
+    helm?.releaseName ?? release.spec.metadata.app,
+    field,
+  );
 }
 
 /** The release's workflow id: derived from app and version, so a repeated start finds the same release. */
@@ -228,6 +279,13 @@ export function releaseIdOf(spec: ReleaseSpec): string {
 }
 
 /** Identifies what a start asks for: the spec and every file it carries. */
-export function specHashOf(spec: ReleaseSpec, template: TemplateBundle, checks: IntegrationSuite | undefined, traffic?: readonly RecordedRequest[]): string {
-  return createHash('sha256').update(JSON.stringify({ spec, template: template.sha256, checks, traffic })).digest('hex');
+export function specHashOf(
+  spec: ReleaseSpec,
+  template: TemplateBundle,
+  checks: IntegrationSuite | undefined,
+  traffic?: readonly RecordedRequest[],
+): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ spec, template: template.sha256, checks, traffic }))
+    .digest('hex');
 }

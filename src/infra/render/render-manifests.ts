@@ -41,15 +41,39 @@ export function regionImage(release: ReleaseRef, region: RegionSpec): string {
 
 /** Kinds without a namespace, which must not be given the region's namespace. */
 const clusterScoped = new Set([
-  'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PriorityClass', 'StorageClass',
-  'PersistentVolume', 'IngressClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration',
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'StorageClass',
+  'PersistentVolume',
+  'IngressClass',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
 ]);
 
 /** Apply order: what others depend on first (as Helm does). */
 const kindOrder = [
-  'Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'Secret', 'ConfigMap', 'PersistentVolumeClaim',
-  'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Service', 'Deployment', 'StatefulSet', 'DaemonSet',
-  'Job', 'CronJob', 'Ingress', 'HorizontalPodAutoscaler', 'PodDisruptionBudget',
+  'Namespace',
+  'CustomResourceDefinition',
+  'ServiceAccount',
+  'Secret',
+  'ConfigMap',
+  'PersistentVolumeClaim',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+  'Service',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+  'Ingress',
+  'HorizontalPodAutoscaler',
+  'PodDisruptionBudget',
 ];
 
 /** Renders one region's manifests: the template with the shared values, the region's values over them, and Meridian's image. */
@@ -66,10 +90,19 @@ export async function renderManifests(helmPath: string, request: RenderRequest):
     let objects: KubernetesObject[];
     if (template.kind === 'helm') {
       const withImage = deepMerge(values, {
-        image: { repository: `${region.registry}/${release.image.name}`, tag: release.image.tag, digest: release.image.digest ?? '', reference: image },
+        image: {
+          repository: `${region.registry}/${release.image.name}`,
+          tag: release.image.tag,
+          digest: release.image.digest ?? '',
+          reference: image,
+        },
       });
       writeFileSync(join(work, 'values.json'), JSON.stringify(withImage));
-      objects = parseManifests(await helmTemplate(helmPath, template.releaseName, chart, region.cluster.namespace, join(work, 'values.json')), helmOutput, { expandedChars: 0 });
+      objects = parseManifests(
+        await helmTemplate(helmPath, template.releaseName, chart, region.cluster.namespace, join(work, 'values.json')),
+        helmOutput,
+        { expandedChars: 0 },
+      );
     } else {
       objects = readManifestFolder(chart);
       applyValuesByPath(objects, values);
@@ -84,20 +117,39 @@ export async function renderManifests(helmPath: string, request: RenderRequest):
 /** Most characters of helm's reason a refusal quotes. */
 const maxHelmReasonChars = 1000;
 
-async function helmTemplate(helmPath: string, releaseName: string, chart: string, namespace: string, valuesFile: string): Promise<string> {
+async function helmTemplate(
+  helmPath: string,
+  releaseName: string,
+  chart: string,
+  namespace: string,
+  valuesFile: string,
+): Promise<string> {
   try {
-    const { stdout } = await run(helmPath, ['template', releaseName, chart, '--namespace', namespace, '--values', valuesFile], {
-      timeout: 60_000,
-      maxBuffer: 32 * 1024 * 1024,
-      env: { ...process.env, HELM_CACHE_HOME: join(chart, '..', '.helm-cache'), HELM_CONFIG_HOME: join(chart, '..', '.helm-config') },
-    });
+    const { stdout } = await run(
+      helmPath,
+      ['template', releaseName, chart, '--namespace', namespace, '--values', valuesFile],
+      {
+        timeout: 60_000,
+        maxBuffer: 32 * 1024 * 1024,
+        env: {
+          ...process.env,
+          HELM_CACHE_HOME: join(chart, '..', '.helm-cache'),
+          HELM_CONFIG_HOME: join(chart, '..', '.helm-config'),
+        },
+      },
+    );
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string; code?: string };
     if (e.code === 'ENOENT' || e.code === 'EACCES') throw new MissingPrerequisiteError(helmMissing(helmPath, e.code));
     // helm's reason in one line of bounded length: it may quote the chart, and a chart is input.
-    const reason = (e.stderr || e.message).trim().replace(/\s*\n\s*/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '?');
-    throw new InvalidInputError(`helm could not render the chart: ${reason.length > maxHelmReasonChars ? `${reason.slice(0, maxHelmReasonChars)}… (${reason.length} characters)` : reason}`);
+    const reason = (e.stderr || e.message)
+      .trim()
+      .replace(/\s*\n\s*/g, ' ')
+      .replace(/[\u0000-\u001f\u007f]/g, '?');
+    throw new InvalidInputError(
+      `helm could not render the chart: ${reason.length > maxHelmReasonChars ? `${reason.slice(0, maxHelmReasonChars)}… (${reason.length} characters)` : reason}`,
+    );
   }
 }
 
@@ -106,7 +158,10 @@ async function helmTemplate(helmPath: string, releaseName: string, chart: string
  * toolchain cache nor MERIDIAN_HELM named one, and PATH had none either.
  */
 function helmMissing(helmPath: string, code: string): string {
-  const where = helmPath === 'helm' ? 'helm is not in the toolchain cache nor on PATH' : `helm at ${quoteExcerpt(helmPath, maxPathExcerptChars)} ${code === 'EACCES' ? 'cannot be run' : 'does not exist'}`;
+  const where =
+    helmPath === 'helm'
+      ? 'helm is not in the toolchain cache nor on PATH'
+      : `helm at ${quoteExcerpt(helmPath, maxPathExcerptChars)} ${code === 'EACCES' ? 'cannot be run' : 'does not exist'}`;
   return (
     `${where}: run \`npm run setup\` (or \`MERIDIAN_ONLY=helm bash scripts/setup-toolchain.sh\` for helm alone), which builds it into ` +
     '~/.cache/meridian/bin ($MERIDIAN_CACHE/bin), or put helm on PATH, or set MERIDIAN_HELM to its path'
@@ -130,7 +185,10 @@ function parseManifests(text: string, source: string, budget: YamlBudget): Kuber
     documents = parseYamlDocuments(text, source, budget);
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err;
-    const shown = err.problems.slice(0, maxProblemsShown).map((p) => withTemplateOf(p, text, source)).join('; ');
+    const shown = err.problems
+      .slice(0, maxProblemsShown)
+      .map((p) => withTemplateOf(p, text, source))
+      .join('; ');
     const more = err.problems.length > maxProblemsShown ? ` (and ${err.problems.length - maxProblemsShown} more)` : '';
     throw new InvalidInputError(`${err.message}: ${shown || 'unreadable'}${more}`);
   }
@@ -138,11 +196,20 @@ function parseManifests(text: string, source: string, budget: YamlBudget): Kuber
   for (const { value, at } of documents) {
     if (value === null || value === undefined) continue;
     if (typeof value !== 'object' || Array.isArray(value)) {
-      throw new InvalidInputError(`${at}: a manifest document is ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}, not a Kubernetes object: write one object (kind, apiVersion, metadata.name) per document, separated by ---`);
+      throw new InvalidInputError(
+        `${at}: a manifest document is ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}, not a Kubernetes object: write one object (kind, apiVersion, metadata.name) per document, separated by ---`,
+      );
     }
     const o = value as KubernetesObject;
-    const missing = [!isNonEmptyString(o.kind) && 'kind', !isNonEmptyString(o.apiVersion) && 'apiVersion', !isNonEmptyString(o.metadata?.name) && 'metadata.name'].filter(Boolean);
-    if (missing.length > 0) throw new InvalidInputError(`${at}: an object without ${missing.join(', ')}: give every manifest a kind, apiVersion and metadata.name`);
+    const missing = [
+      !isNonEmptyString(o.kind) && 'kind',
+      !isNonEmptyString(o.apiVersion) && 'apiVersion',
+      !isNonEmptyString(o.metadata?.name) && 'metadata.name',
+    ].filter(Boolean);
+    if (missing.length > 0)
+      throw new InvalidInputError(
+        `${at}: an object without ${missing.join(', ')}: give every manifest a kind, apiVersion and metadata.name`,
+      );
     objects.push(o);
   }
   return objects;
@@ -171,18 +238,25 @@ function isNonEmptyString(v: unknown): v is string {
 /** The objects of every .yaml/.yml file at the top of a manifests folder, in name order. */
 function readManifestFolder(folder: string): KubernetesObject[] {
   const budget: YamlBudget = { expandedChars: 0 };
-  return readdirSync(folder, { withFileTypes: true })
-    .filter((f) => f.isFile() && /\.ya?ml$/.test(f.name))
-    .map((f) => f.name)
-    .sort()
-    // A name with other characters (a newline, an escape) is quoted, so that errors stay one plain line.
-    .flatMap((f) => parseManifests(readFileSync(join(folder, f), 'utf8'), /^[\w.@+-]+$/.test(f) ? f : quoteExcerpt(f), budget));
+  return (
+    readdirSync(folder, { withFileTypes: true })
+      .filter((f) => f.isFile() && /\.ya?ml$/.test(f.name))
+      .map((f) => f.name)
+      .sort()
+      // A name with other characters (a newline, an escape) is quoted, so that errors stay one plain line.
+      .flatMap((f) =>
+        parseManifests(readFileSync(join(folder, f), 'utf8'), /^[\w.@+-]+$/.test(f) ? f : quoteExcerpt(f), budget),
+      )
+  );
 }
 
 /** Refuses template values holding a `__proto__` key (the spec's validation refuses them first). */
 function refusePrototypeKeys(values: Record<string, unknown>, field: string): void {
   const found = prototypeKeyPaths(values)[0];
-  if (found) throw new InvalidInputError(`${field}: ${quoteExcerpt(found.join('.'))}: a key named "__proto__" is no template value and would reach the prototype of every object: remove it`);
+  if (found)
+    throw new InvalidInputError(
+      `${field}: ${quoteExcerpt(found.join('.'))}: a key named "__proto__" is no template value and would reach the prototype of every object: remove it`,
+    );
 }
 
 /**
@@ -196,7 +270,8 @@ function applyValuesByPath(objects: KubernetesObject[], values: Record<string, u
     if ('problem' in parsed) throw new InvalidInputError(`template value ${quoteExcerpt(key)}: ${parsed.problem}`);
     const { kind, name, segments } = parsed;
     const target = objects.find((o) => o.kind === kind && o.metadata?.name === name);
-    if (!target) throw new InvalidInputError(`template value ${quoteExcerpt(key)}: no ${kind} named ${name} in the manifests`);
+    if (!target)
+      throw new InvalidInputError(`template value ${quoteExcerpt(key)}: no ${kind} named ${name} in the manifests`);
     let node = target as unknown as Record<string, unknown>;
     for (const step of segments.slice(0, -1)) {
       const next = Object.hasOwn(node, step) ? node[step] : undefined;
@@ -209,7 +284,10 @@ function applyValuesByPath(objects: KubernetesObject[], values: Record<string, u
 
 /** Sets an own data property (never a setter, such as `__proto__`'s, on the way); returns the value. */
 function setOwn(node: Record<string, unknown>, key: string, value: unknown): unknown {
-  if (prototypeKeys.includes(key)) throw new InvalidInputError(`template value path segment ${JSON.stringify(key)} would reach the prototype of every object: remove it`);
+  if (prototypeKeys.includes(key))
+    throw new InvalidInputError(
+      `template value path segment ${JSON.stringify(key)} would reach the prototype of every object: remove it`,
+    );
   Object.defineProperty(node, key, { value, writable: true, enumerable: true, configurable: true });
   return value;
 }
@@ -223,7 +301,11 @@ function finishObjects(objects: KubernetesObject[], request: RenderRequest, imag
     o.metadata = o.metadata ?? {};
     if (!clusterScoped.has(o.kind!)) o.metadata.namespace = region.cluster.namespace;
     o.metadata.labels = { ...o.metadata.labels, 'app.kubernetes.io/managed-by': 'meridian' };
-    o.metadata.annotations = { ...o.metadata.annotations, 'meridian.dev/release': release.releaseId, 'meridian.dev/region': region.name };
+    o.metadata.annotations = {
+      ...o.metadata.annotations,
+      'meridian.dev/release': release.releaseId,
+      'meridian.dev/region': region.name,
+    };
     const podTemplate = podTemplateOf(o);
     if (podTemplate) {
       podTemplate.metadata = podTemplate.metadata ?? {};
@@ -238,7 +320,9 @@ function finishObjects(objects: KubernetesObject[], request: RenderRequest, imag
     return o;
   });
   if (imageSet === 0) {
-    throw new InvalidInputError(`the template renders no container running ${release.image.name}: use that image in a Deployment so Meridian can set it per region`);
+    throw new InvalidInputError(
+      `the template renders no container running ${release.image.name}: use that image in a Deployment so Meridian can set it per region`,
+    );
   }
   const rank = (kind?: string) => {
     const i = kindOrder.indexOf(kind ?? '');
@@ -247,7 +331,10 @@ function finishObjects(objects: KubernetesObject[], request: RenderRequest, imag
   return finished.sort((a, b) => rank(a.kind) - rank(b.kind));
 }
 
-type PodTemplate = { metadata?: { labels?: Record<string, string> }; spec?: { containers?: { image?: string }[]; initContainers?: { image?: string }[] } };
+type PodTemplate = {
+  metadata?: { labels?: Record<string, string> };
+  spec?: { containers?: { image?: string }[]; initContainers?: { image?: string }[] };
+};
 
 function podTemplateOf(o: KubernetesObject): PodTemplate | undefined {
   const spec = (o as { spec?: { template?: PodTemplate; jobTemplate?: { spec?: { template?: PodTemplate } } } }).spec;

@@ -1,5 +1,12 @@
 import { ApplicationFailure, condition } from '@temporalio/workflow';
-import { type AmendableRelease, type Amendment, type AmendmentEffect, describeAmendment, firstOpenWave, planAmendment } from '../../domain/plan-amendments';
+import {
+  type AmendableRelease,
+  type Amendment,
+  type AmendmentEffect,
+  describeAmendment,
+  firstOpenWave,
+  planAmendment,
+} from '../../domain/plan-amendments';
 import type { ReleaseStatus } from '../../domain/release-status';
 import type { OperatorRequest } from '../definitions';
 import type { RegionRuns } from './region-runs';
@@ -19,7 +26,8 @@ export class Amendments {
 
   /** Throws (refusing the update) what would break the plan's rules, or comes without a reason. */
   check(amendment: Amendment, request: OperatorRequest | undefined): void {
-    if (!request?.reason?.trim()) throw new Error('give a reason (--reason TEXT): every amendment is recorded with who asked and why');
+    if (!request?.reason?.trim())
+      throw new Error('give a reason (--reason TEXT): every amendment is recorded with who asked and why');
     planAmendment(this.amendable(), amendment);
   }
 
@@ -28,13 +36,22 @@ export class Amendments {
    * With `untilSeen`, the answer waits for the release to act on it: a retried or skipped region that
    * lifts a halt answers once the halt has lifted.
    */
-  async apply(amendment: Amendment, request: OperatorRequest, sender: string | undefined, untilSeen: boolean): Promise<ReleaseStatus> {
+  async apply(
+    amendment: Amendment,
+    request: OperatorRequest,
+    sender: string | undefined,
+    untilSeen: boolean,
+  ): Promise<ReleaseStatus> {
     const { state } = this;
     const effect = planAmendment(this.amendable(), amendment);
     if (effect.kind !== 'none') {
-      await this.applyEffect(effect, `${describeAmendment(effect)} by ${request.by ?? sender ?? 'unknown'}: ${request.reason}`);
+      await this.applyEffect(
+        effect,
+        `${describeAmendment(effect)} by ${request.by ?? sender ?? 'unknown'}: ${request.reason}`,
+      );
       state.record(describeAmendment(effect), request, sender);
-      if (untilSeen && this.liftsTheHalt(effect)) await condition(() => state.haltedOn.length === 0 || state.isEnding());
+      if (untilSeen && this.liftsTheHalt(effect))
+        await condition(() => state.haltedOn.length === 0 || state.isEnding());
     }
     return state.status;
   }
@@ -43,7 +60,11 @@ export class Amendments {
   private liftsTheHalt(effect: AmendmentEffect): boolean {
     const { haltedOn } = this.state;
     if (effect.kind === 'retry-now') return true;
-    return effect.kind === 'skip' && haltedOn.includes(effect.region) && haltedOn.every((name) => this.state.phaseOf(name) === 'Skipped');
+    return (
+      effect.kind === 'skip' &&
+      haltedOn.includes(effect.region) &&
+      haltedOn.every((name) => this.state.phaseOf(name) === 'Skipped')
+    );
   }
 
   private amendable(): AmendableRelease {
@@ -70,7 +91,10 @@ export class Amendments {
         try {
           const notBack = effect.rollBack ? await this.regions.rollBack([effect.region], 'skipped by an operator') : [];
           if (notBack.length > 0) {
-            throw ApplicationFailure.nonRetryable(`${effect.region} was not skipped: ${state.region(effect.region)?.error}`, 'SkipFailed');
+            throw ApplicationFailure.nonRetryable(
+              `${effect.region} was not skipped: ${state.region(effect.region)?.error}`,
+              'SkipFailed',
+            );
           }
         } finally {
           state.leaving.delete(effect.region);
@@ -109,7 +133,8 @@ export class Amendments {
       // The wave that was last baked for nothing: it bakes now, in its regions if they have not started, else before the new wave.
       if (waves[last].bakeMs === 0) {
         waves[last].bakeMs = bakeMs;
-        if (firstOpenWave({ phase: state.phase, wave: state.status.wave }) > last + 1) state.bakeOwed.set(waves.length, bakeMs);
+        if (firstOpenWave({ phase: state.phase, wave: state.status.wave }) > last + 1)
+          state.bakeOwed.set(waves.length, bakeMs);
       }
       waves.push({ regions: [], bakeMs: 0 });
     }

@@ -40,10 +40,14 @@ export class ImageCopies {
     }
     if ('error' in replication) throw new Error(`the image is not in ${registry}: ${replication.error}`);
     // Every region runs the same bits: a registry holding another digest means the tag moved mid-release.
-    const expected = this.release.image.digest ?? [...(this.state.status.registries ?? [])].find((r) => r.phase === 'Ready' && r.digest)?.digest;
+    const expected =
+      this.release.image.digest ??
+      [...(this.state.status.registries ?? [])].find((r) => r.phase === 'Ready' && r.digest)?.digest;
     if (expected && replication.digest !== expected) {
       const { name, tag } = this.release.image;
-      throw new Error(`${registry} holds ${replication.digest} for ${name}:${tag}, not ${expected}: the tag moved during the release; release the new image as a new release`);
+      throw new Error(
+        `${registry} holds ${replication.digest} for ${name}:${tag}, not ${expected}: the tag moved during the release; release the new image as a new release`,
+      );
     }
     return replication.digest;
   }
@@ -64,7 +68,10 @@ export class ImageCopies {
     this.show({ registry, phase: 'Replicating' });
     const copy = this.scope
       .run(() =>
-        replicating(this.timeoutMs).replicateImage.executeWithOptions({ summary: imageStep(this.release.image, registry) }, [{ release: this.release, registry }]),
+        replicating(this.timeoutMs).replicateImage.executeWithOptions(
+          { summary: imageStep(this.release.image, registry) },
+          [{ release: this.release, registry }],
+        ),
       )
       .then(
         (done) => {

@@ -63,10 +63,20 @@ interface AmendmentUpdate<R extends OperatorRequest> {
  * The release's operator handlers: the status query, pause, resume, approve and abort as signals and
  * updates, and the four amendments as updates. Each action is idempotent: asking twice does what asking once did.
  */
-export function registerOperatorHandlers(state: ReleaseState, amendments: Amendments, images: ImageCopies, patches: HandlerPatches): void {
-  const forward = (signal: typeof pauseSignal | typeof resumeSignal | typeof abortSignal, request?: OperatorRequest) => {
+export function registerOperatorHandlers(
+  state: ReleaseState,
+  amendments: Amendments,
+  images: ImageCopies,
+  patches: HandlerPatches,
+): void {
+  const forward = (
+    signal: typeof pauseSignal | typeof resumeSignal | typeof abortSignal,
+    request?: OperatorRequest,
+  ) => {
     for (const [name, child] of state.running) {
-      child.signal(signal, request).catch((err) => log.warn('could not reach region workflow', { region: name, error: String(err) }));
+      child
+        .signal(signal, request)
+        .catch((err) => log.warn('could not reach region workflow', { region: name, error: String(err) }));
     }
   };
   const ended = () => state.isEnding();
@@ -89,7 +99,8 @@ export function registerOperatorHandlers(state: ReleaseState, amendments: Amendm
     signal: resumeSignal,
     update: resumeUpdate,
     check: () => {
-      if (!state.paused && state.phase !== 'Halted') throw new Error(`nothing to resume: the release is ${state.status.phase}`);
+      if (!state.paused && state.phase !== 'Halted')
+        throw new Error(`nothing to resume: the release is ${state.status.phase}`);
     },
     act: (request, sender) => {
       const halted = state.phase === 'Halted' && !state.resumeAfterHalt;
@@ -110,7 +121,8 @@ export function registerOperatorHandlers(state: ReleaseState, amendments: Amendm
     check: (request) => {
       const gate = request?.gate ?? state.status.gate;
       if (!gate) throw new Error(`no gate is waiting for approval (the release is ${state.status.phase})`);
-      if (!state.approved.has(gate) && gate !== state.status.gate) throw new Error(`gate "${gate}" is not waiting; the waiting gate is ${state.status.gate ?? 'none'}`);
+      if (!state.approved.has(gate) && gate !== state.status.gate)
+        throw new Error(`gate "${gate}" is not waiting; the waiting gate is ${state.status.gate ?? 'none'}`);
     },
     act: (request, sender) => {
       const gate = request?.gate ?? state.status.gate;
@@ -144,7 +156,12 @@ export function registerOperatorHandlers(state: ReleaseState, amendments: Amendm
     log.warn('operator signal refused', { release: state.status.releaseId, signal: message, reason: why, sender });
     if (++refusedSignals > maxRecordedRefusals) return;
     const more = refusedSignals === maxRecordedRefusals ? ` (later refusals are logged only)` : '';
-    state.status.actions.push({ action: `refused ${message} signal`, by: sender ?? 'unknown', reason: `${why}${more}`, at: new Date(Date.now()).toISOString() });
+    state.status.actions.push({
+      action: `refused ${message} signal`,
+      by: sender ?? 'unknown',
+      reason: `${why}${more}`,
+      at: new Date(Date.now()).toISOString(),
+    });
     state.showDetails();
   };
   /**
@@ -173,7 +190,11 @@ export function registerOperatorHandlers(state: ReleaseState, amendments: Amendm
   const validUpdate =
     <R>(message: OperatorMessage, check: (request: R) => void = () => undefined) =>
     (payload: unknown) => {
-      const read = readOperatorRequest(message, payload, message === 'pause' || message === 'resume' || message === 'abort' || message === 'approve');
+      const read = readOperatorRequest(
+        message,
+        payload,
+        message === 'pause' || message === 'resume' || message === 'abort' || message === 'approve',
+      );
       if (!read.ok) throw ApplicationFailure.nonRetryable(read.refused, 'InvalidOperatorRequest');
       check(read.request as R);
     };
@@ -193,10 +214,18 @@ export function registerOperatorHandlers(state: ReleaseState, amendments: Amendm
 
   const lock = new Mutex();
   const amend = <R extends OperatorRequest>({ message, update, amendment }: AmendmentUpdate<R>) => {
-    const apply = (request: R, sender?: string) => amendments.apply(amendment(request), request, sender, patches.answersAfterEffect);
-    setHandler(update, onUpdate(message, patches.amendsOneAtATime ? (request: R, sender) => lock.runExclusive(() => apply(request, sender)) : apply), {
-      validator: validUpdate(message, (request: R) => amendments.check(amendment(request), request)),
-    });
+    const apply = (request: R, sender?: string) =>
+      amendments.apply(amendment(request), request, sender, patches.answersAfterEffect);
+    setHandler(
+      update,
+      onUpdate(
+        message,
+        patches.amendsOneAtATime ? (request: R, sender) => lock.runExclusive(() => apply(request, sender)) : apply,
+      ),
+      {
+        validator: validUpdate(message, (request: R) => amendments.check(amendment(request), request)),
+      },
+    );
   };
 
   // Registered in this order since the first: a signal sent with the start is handled when its handler is set.
@@ -210,8 +239,24 @@ export function registerOperatorHandlers(state: ReleaseState, amendments: Amendm
       { validator: validUpdate(action.message, action.check) },
     );
   }
-  amend<AmendRequest>({ message: 'skip-region', update: skipRegionUpdate, amendment: (r) => ({ kind: 'skip', region: r.region }) });
-  amend<AmendRequest>({ message: 'retry-region', update: retryRegionUpdate, amendment: (r) => ({ kind: 'retry', region: r.region }) });
-  amend<MoveRegionRequest>({ message: 'move-region', update: moveRegionUpdate, amendment: (r) => ({ kind: 'move', region: r.region, toWave: r.toWave }) });
-  amend<AddRegionRequest>({ message: 'add-region', update: addRegionUpdate, amendment: (r) => ({ kind: 'add', region: r.region, toWave: r.wave }) });
+  amend<AmendRequest>({
+    message: 'skip-region',
+    update: skipRegionUpdate,
+    amendment: (r) => ({ kind: 'skip', region: r.region }),
+  });
+  amend<AmendRequest>({
+    message: 'retry-region',
+    update: retryRegionUpdate,
+    amendment: (r) => ({ kind: 'retry', region: r.region }),
+  });
+  amend<MoveRegionRequest>({
+    message: 'move-region',
+    update: moveRegionUpdate,
+    amendment: (r) => ({ kind: 'move', region: r.region, toWave: r.toWave }),
+  });
+  amend<AddRegionRequest>({
+    message: 'add-region',
+    update: addRegionUpdate,
+    amendment: (r) => ({ kind: 'add', region: r.region, toWave: r.wave }),
+  });
 }

@@ -31,7 +31,9 @@ export class RegionRuns {
     const done: RegionResult[] = [];
     const stop = () => state.abort !== undefined || done.some((r) => r.phase !== 'Succeeded');
     // A queued region an operator skipped or moved to a later wave meanwhile is left out.
-    const stillQueued = (name: string) => !state.leaving.has(name) && state.status.regions.some((r) => r.name === name && r.wave === index + 1 && r.phase !== 'Skipped');
+    const stillQueued = (name: string) =>
+      !state.leaving.has(name) &&
+      state.status.regions.some((r) => r.name === name && r.wave === index + 1 && r.phase !== 'Skipped');
     const lane = async () => {
       while (queue.length > 0 && !stop()) {
         await condition(() => !state.paused || state.abort !== undefined);
@@ -59,12 +61,16 @@ export class RegionRuns {
       state.updateRegion(name, { phase: 'RollingBack' });
       const step = { release: ctx.releaseRef, region: ctx.regionsByName.get(name)! };
       try {
-        const undone = await restoring.rollbackRegion.executeWithOptions({ summary: regionStep(name, `roll back (${why})`) }, [step]);
+        const undone = await restoring.rollbackRegion.executeWithOptions(
+          { summary: regionStep(name, `roll back (${why})`) },
+          [step],
+        );
         // Back means running what it ran before: wait for the restored Deployments to roll out.
         if (patched('release-rollback-waits-for-rollout') && undone.deployments?.length) {
-          await rollingOut.waitForRollout.executeWithOptions({ summary: regionStep(name, 'wait for the rollback to roll out') }, [
-            { ...step, deployments: undone.deployments, timeoutMs: rolloutTimeoutMs },
-          ]);
+          await rollingOut.waitForRollout.executeWithOptions(
+            { summary: regionStep(name, 'wait for the rollback to roll out') },
+            [{ ...step, deployments: undone.deployments, timeoutMs: rolloutTimeoutMs }],
+          );
         }
       } catch (err) {
         state.settleRegion(name, 'Failed', `could not roll back (${why}): ${describeFailure(err)}`);
@@ -79,7 +85,9 @@ export class RegionRuns {
 
   /** Rolls back every region the release reached (onFailure: rollback-all). */
   async rollBackSucceeded(): Promise<void> {
-    const reached = this.state.status.regions.filter((r) => this.state.resultOf(r.name)?.phase === 'Succeeded').map((r) => r.name);
+    const reached = this.state.status.regions
+      .filter((r) => this.state.resultOf(r.name)?.phase === 'Succeeded')
+      .map((r) => r.name);
     await this.rollBack(reached, 'rolled back with the release (onFailure: rollback-all)');
   }
 
@@ -90,7 +98,14 @@ export class RegionRuns {
     const attempt = entry.attempts + 1;
     const workflowId = `${ctx.input.releaseId}.${name}.${attempt}`;
     // The region's own workflow knows its step; status readers ask it (the parent's history stays small).
-    state.replaceRegion(name, { name, wave: entry.wave, phase: 'Running', attempts: attempt, workflowId, ...(entry.note ? { note: entry.note } : {}) });
+    state.replaceRegion(name, {
+      name,
+      wave: entry.wave,
+      phase: 'Running',
+      attempts: attempt,
+      workflowId,
+      ...(entry.note ? { note: entry.note } : {}),
+    });
     const regionInput = this.regionInput(name, entry.wave, attempt);
     let result: RegionResult;
     try {

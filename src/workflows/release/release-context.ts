@@ -25,7 +25,9 @@ export function releaseContext(input: ReleaseInput): ReleaseContext {
   const { spec } = input;
   const plan = input.plan ?? planRelease(spec, input.overrides, input.timeToSmoke?.ms, 'spec-order');
   // The digest `start` resolved in the source, when it could: every copy is of exactly that image.
-  const image: ReleaseRef['image'] = input.imageDigest ? { ...spec.spec.image, digest: input.imageDigest } : spec.spec.image;
+  const image: ReleaseRef['image'] = input.imageDigest
+    ? { ...spec.spec.image, digest: input.imageDigest }
+    : spec.spec.image;
   const regionsByName = new Map(spec.spec.regions.map((r) => [r.name, r]));
   const stagingWaves = stagingWavesOf(plan);
   return {
@@ -44,7 +46,9 @@ export function releaseContext(input: ReleaseInput): ReleaseContext {
 
 /** The gates an operator must approve before wave `index` (0-based) starts. */
 export function gatesBefore(index: number, approvals: readonly string[], firstWaveIsCanary: boolean): string[] {
-  return approvals.filter((gate) => (gate === 'after-canary' ? firstWaveIsCanary && index === 1 : gate === `after-wave-${index}`));
+  return approvals.filter((gate) =>
+    gate === 'after-canary' ? firstWaveIsCanary && index === 1 : gate === `after-wave-${index}`,
+  );
 }
 
 /** The load test a region runs: staging regions, when the spec asks for one. */

@@ -1,5 +1,10 @@
 import { type ChildWorkflowHandle, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
-import { isTerminalReleasePhase, type RegionStatus, type ReleasePhase, type ReleaseStatus } from '../../domain/release-status';
+import {
+  isTerminalReleasePhase,
+  type RegionStatus,
+  type ReleasePhase,
+  type ReleaseStatus,
+} from '../../domain/release-status';
 import type { OperatorRequest, RegionResult } from '../definitions';
 import type { regionWorkflow } from '../region-workflow';
 import { phaseKey } from '../search-attributes';
@@ -48,7 +53,9 @@ export class ReleaseState {
       ...init,
       phase: 'Pending',
       wave: 0,
-      regions: init.waves.flatMap((w, i) => w.regions.map((name) => ({ name, wave: i + 1, phase: 'Pending' as const, attempts: 0 }))),
+      regions: init.waves.flatMap((w, i) =>
+        w.regions.map((name) => ({ name, wave: i + 1, phase: 'Pending' as const, attempts: 0 })),
+      ),
       paused: false,
       actions: [],
     };
@@ -103,7 +110,12 @@ export class ReleaseState {
 
   /** Records an operator action: by whom the request says, else the identity Temporal reported for its sender. */
   record(action: string, request: OperatorRequest | undefined, sender?: string): void {
-    this.status.actions.push({ action, by: request?.by ?? sender ?? 'unknown', reason: request?.reason, at: new Date(Date.now()).toISOString() });
+    this.status.actions.push({
+      action,
+      by: request?.by ?? sender ?? 'unknown',
+      reason: request?.reason,
+      at: new Date(Date.now()).toISOString(),
+    });
     this.showDetails();
   }
 
@@ -158,7 +170,11 @@ export class ReleaseState {
 
   /** A region's outcome changed after its workflow ended (rolled back, accepted, or never started): result and status both. */
   settleRegion(name: string, phase: RegionResult['phase'], error: string | undefined, attempt?: number): void {
-    this.results.set(name, { ...(this.results.get(name) ?? { name, attempt: attempt ?? this.region(name)?.attempts ?? 0 }), phase, error });
+    this.results.set(name, {
+      ...(this.results.get(name) ?? { name, attempt: attempt ?? this.region(name)?.attempts ?? 0 }),
+      phase,
+      error,
+    });
     this.updateRegion(name, { phase, error });
   }
 
@@ -173,7 +189,10 @@ export class ReleaseState {
   }
 
   private showPhase(): void {
-    const shown = this.pausedIsAPhase && this.status.paused && !isTerminalReleasePhase(this.rolloutPhase) ? 'Paused' : this.rolloutPhase;
+    const shown =
+      this.pausedIsAPhase && this.status.paused && !isTerminalReleasePhase(this.rolloutPhase)
+        ? 'Paused'
+        : this.rolloutPhase;
     if (this.status.phase !== shown) upsertSearchAttributes([{ key: phaseKey, value: shown }]);
     this.status.phase = shown;
     this.showDetails();

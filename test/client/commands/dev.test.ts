@@ -13,8 +13,17 @@ describe('meridian dev', () => {
     expect(code).toBe(0);
     const status = JSON.parse(stdout);
     expect(status.healthy).toBe(true);
-    expect(status.temporal).toMatchObject({ up: true, uiUp: true, address: '127.0.0.1:7233', uiUrl: 'http://127.0.0.1:8233' });
-    expect(status.clusters.map((c: { context: string }) => c.context)).toEqual(['meridian-americas', 'meridian-europe', 'meridian-asia']);
+    expect(status.temporal).toMatchObject({
+      up: true,
+      uiUp: true,
+      address: '127.0.0.1:7233',
+      uiUrl: 'http://127.0.0.1:8233',
+    });
+    expect(status.clusters.map((c: { context: string }) => c.context)).toEqual([
+      'meridian-americas',
+      'meridian-europe',
+      'meridian-asia',
+    ]);
     for (const c of status.clusters) expect(c.readyNodes).toBeGreaterThanOrEqual(3);
     expect(status.services).toHaveLength(rig.regions.length);
     expect(status.services.every((s: { up: boolean }) => s.up)).toBe(true);
@@ -39,8 +48,13 @@ describe('meridian dev', () => {
   it('refuses a bad rig config, naming the field and starting nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rig-'));
     const file = join(dir, 'rig.yaml');
-    writeFileSync(file, 'clusters:\n  - { context: Meridian_Americas, nodes: 0 }\nrelease: ./release.yaml\nversions: { "1.0": { errorRate: 2 } }\n');
-    const { code, stderr } = await meridian(['dev', 'up', '--rig', file], { env: { MERIDIAN_RIG_DIR: join(dir, 'state') } });
+    writeFileSync(
+      file,
+      'clusters:\n  - { context: Meridian_Americas, nodes: 0 }\nrelease: ./release.yaml\nversions: { "1.0": { errorRate: 2 } }\n',
+    );
+    const { code, stderr } = await meridian(['dev', 'up', '--rig', file], {
+      env: { MERIDIAN_RIG_DIR: join(dir, 'state') },
+    });
     expect(code).toBe(2);
     expect(stderr).toContain('clusters[0].context: expected a lowercase name such as meridian-americas');
     expect(stderr).toContain('clusters[0].nodes');

@@ -20,7 +20,10 @@ const tempDir = mkdtempSync(join(tmpdir(), 'meridian-diff-test-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
 /** Runs the CLI in-process, as a person on the rig would. */
-async function cli(argv: string[], env: NodeJS.ProcessEnv = rigEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  argv: string[],
+  env: NodeJS.ProcessEnv = rigEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env });
@@ -30,7 +33,11 @@ async function cli(argv: string[], env: NodeJS.ProcessEnv = rigEnv): Promise<{ c
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Applies `change` to the region called `name` in a spec copy (specFor drops the staging region, so look it up by name). */
-function editRegion(doc: ReturnType<typeof parseDocument>, name: string, change: (path: (string | number)[]) => void): void {
+function editRegion(
+  doc: ReturnType<typeof parseDocument>,
+  name: string,
+  change: (path: (string | number)[]) => void,
+): void {
   const regions = doc.getIn(['spec', 'regions']) as { items: { get: (key: string) => unknown }[] };
   const index = regions.items.findIndex((r) => r.get('name') === name);
   if (index < 0) throw new Error(`no region ${name} in the spec copy`);
@@ -54,10 +61,12 @@ describe('meridian diff --regions A,B: how two regions render', () => {
     const [canary, west] = [join(tempDir, 'canary.yaml'), join(tempDir, 'west.yaml')];
     writeFileSync(canary, await render('us-east-canary'));
     writeFileSync(west, await render('us-west'));
-    const expected = await promisify(execFile)('diff', ['-u', canary, west]).catch((err: { code?: number; stdout?: string }) => {
-      if (err.code === 1) return { stdout: err.stdout! };
-      throw err;
-    });
+    const expected = await promisify(execFile)('diff', ['-u', canary, west]).catch(
+      (err: { code?: number; stdout?: string }) => {
+        if (err.code === 1) return { stdout: err.stdout! };
+        throw err;
+      },
+    );
     const { stdout } = await cli(['diff', '-f', example, '--regions', 'us-east-canary,us-west']);
     const hunks = (text: string) => text.split('\n').slice(2).join('\n');
     expect(hunks(stdout)).toBe(hunks(expected.stdout));
@@ -66,11 +75,17 @@ describe('meridian diff --regions A,B: how two regions render', () => {
   it('shows the registry that differs between regions', async () => {
     const { code, stdout } = await cli(['diff', '-f', example, '--regions', 'us-west,eu-west']);
     expect(code).toBe(0);
-    expect(stdout).toContain('\n-          image: 127.0.0.1:5101/shop/api:2.4.0\n+          image: 127.0.0.1:5102/shop/api:2.4.0\n');
+    expect(stdout).toContain(
+      '\n-          image: 127.0.0.1:5101/shop/api:2.4.0\n+          image: 127.0.0.1:5102/shop/api:2.4.0\n',
+    );
   });
 
   it('says so when the regions render the same manifests, and exits 0', async () => {
-    expect(await cli(['diff', '-f', example, '--regions', 'us-west,us-west'])).toEqual({ code: 0, stdout: 'us-west and us-west render the same manifests\n', stderr: '' });
+    expect(await cli(['diff', '-f', example, '--regions', 'us-west,us-west'])).toEqual({
+      code: 0,
+      stdout: 'us-west and us-west render the same manifests\n',
+      stderr: '',
+    });
   });
 
   it('--json: each object with its change and diff', async () => {
@@ -82,23 +97,41 @@ describe('meridian diff --regions A,B: how two regions render', () => {
       ['Service shop-api', 'changed'],
       ['Deployment shop-api', 'changed'],
     ]);
-    expect(report.changes[1].diff).toMatch(/^--- us-east-canary Deployment shop-api\n\+\+\+ us-west Deployment shop-api\n/);
+    expect(report.changes[1].diff).toMatch(
+      /^--- us-east-canary Deployment shop-api\n\+\+\+ us-west Deployment shop-api\n/,
+    );
     expect(report.changes[1].diff).toContain('\n-  replicas: 2\n+  replicas: 3\n');
 
     const same = JSON.parse((await cli(['diff', '-f', example, '--regions', 'us-west,us-west', '--json'])).stdout);
-    expect(same).toMatchObject({ mode: 'regions', same: true, changes: [{ change: 'unchanged', diff: '' }, { change: 'unchanged', diff: '' }] });
+    expect(same).toMatchObject({
+      mode: 'regions',
+      same: true,
+      changes: [
+        { change: 'unchanged', diff: '' },
+        { change: 'unchanged', diff: '' },
+      ],
+    });
   });
 });
 
 describe('meridian diff: bad input is refused with the option and the fix (exit 2)', () => {
   it.each([
     [['--regions', 'us-west,eu-west'], 'missing -f FILE: the release spec to diff'],
-    [['-f', example, '--regions', 'us-west'], '--regions: give two region names separated by a comma, e.g. --regions us-east-canary,us-west; got "us-west"'],
+    [
+      ['-f', example, '--regions', 'us-west'],
+      '--regions: give two region names separated by a comma, e.g. --regions us-east-canary,us-west; got "us-west"',
+    ],
     [['-f', example, '--regions', 'us-west,eu-west,sa-east'], '--regions: give two region names separated by a comma'],
-    [['-f', example, '--regions', 'us-west,eu-north'], '--regions: no region "eu-north"; use one of us-east-canary, us-west, '],
+    [
+      ['-f', example, '--regions', 'us-west,eu-north'],
+      '--regions: no region "eu-north"; use one of us-east-canary, us-west, ',
+    ],
     [['-f', example, '--region', 'eu-north'], '--region: no region "eu-north"; use one of us-east-canary, us-west, '],
-    [['-f', example, '--region', 'us-west', '--regions', 'us-west,eu-west'], "option '--regions <a,b>' cannot be used with option '--region <name>'"],
-    [['-f', example], 'missing --regions A,B (two regions\' manifests) or --region NAME'],
+    [
+      ['-f', example, '--region', 'us-west', '--regions', 'us-west,eu-west'],
+      "option '--regions <a,b>' cannot be used with option '--region <name>'",
+    ],
+    [['-f', example], "missing --regions A,B (two regions' manifests) or --region NAME"],
     [['-f', example, '--context', 'x'], "unknown option '--context'"],
   ])('%j: %s', async (argv, message) => {
     const { code, stdout, stderr } = await cli(['diff', ...argv]);
@@ -134,10 +167,15 @@ describe('meridian diff --region NAME: what a release would change in the cluste
     const { digest } = await verifyImage({ ref: { registry: source, repository: name, tag } });
     const objects = await renderRegion(release, region, rigEnv, digest);
     await core().createNamespace({ body: { metadata: { name: liveNamespace } } });
-    await serverSideApply(rig.kube(region.cluster.context), objects.filter((o) => o.kind !== 'Namespace'));
+    await serverSideApply(
+      rig.kube(region.cluster.context),
+      objects.filter((o) => o.kind !== 'Namespace'),
+    );
   });
   afterAll(async () => {
-    await core().deleteNamespace({ name: liveNamespace }).catch(() => undefined);
+    await core()
+      .deleteNamespace({ name: liveNamespace })
+      .catch(() => undefined);
   });
 
   it('shows the version label, image and release annotation a new version changes, without server noise, and applies nothing', async () => {
@@ -148,13 +186,35 @@ describe('meridian diff --region NAME: what a release would change in the cluste
     const ns = region.cluster.namespace;
     expect(stdout).toContain(`--- live Deployment ${ns}/shop-api\n+++ after release Deployment ${ns}/shop-api\n@@ `);
     expect(stdout).toContain(`--- live Service ${ns}/shop-api\n+++ after release Service ${ns}/shop-api\n@@ `);
-    expect(stdout).toMatch(new RegExp(`^-        app\\.kubernetes\\.io/version: \\S+\\n\\+        app\\.kubernetes\\.io/version: ${escape(version)}$`, 'm'));
-    expect(stdout).toMatch(new RegExp(`^-        - image: \\S+\\n\\+        - image: ${escape(`${region.registry}/shop/api:${version}`)}$`, 'm'));
+    expect(stdout).toMatch(
+      new RegExp(
+        `^-        app\\.kubernetes\\.io/version: \\S+\\n\\+        app\\.kubernetes\\.io/version: ${escape(version)}$`,
+        'm',
+      ),
+    );
+    expect(stdout).toMatch(
+      new RegExp(
+        `^-        - image: \\S+\\n\\+        - image: ${escape(`${region.registry}/shop/api:${version}`)}$`,
+        'm',
+      ),
+    );
     expect(stdout).toMatch(new RegExp(`^\\+    meridian\\.dev/release: release-shop-api-${escape(version)}$`, 'm'));
-    for (const noise of ['managedFields', 'resourceVersion', 'uid:', 'creationTimestamp', 'generation:', 'status:', 'last-applied-configuration']) {
+    for (const noise of [
+      'managedFields',
+      'resourceVersion',
+      'uid:',
+      'creationTimestamp',
+      'generation:',
+      'status:',
+      'last-applied-configuration',
+    ]) {
       expect(stdout).not.toContain(noise);
     }
-    expect(stdout).toMatch(new RegExp(`\\n${escape(region.name)}: 0 new, 2 changed, 0 unchanged \\(server-side dry run against context ${region.cluster.context}; nothing was applied\\)\\n$`));
+    expect(stdout).toMatch(
+      new RegExp(
+        `\\n${escape(region.name)}: 0 new, 2 changed, 0 unchanged \\(server-side dry run against context ${region.cluster.context}; nothing was applied\\)\\n$`,
+      ),
+    );
     expect(await liveVersion(region)).not.toBe(version);
   });
 
@@ -164,7 +224,13 @@ describe('meridian diff --region NAME: what a release would change in the cluste
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
     const ns = region.cluster.namespace;
-    expect(report).toMatchObject({ mode: 'cluster', region: region.name, context: region.cluster.context, namespace: ns, notes: [] });
+    expect(report).toMatchObject({
+      mode: 'cluster',
+      region: region.name,
+      context: region.cluster.context,
+      namespace: ns,
+      notes: [],
+    });
     expect(report.changes.map((c: { object: string; change: string }) => [c.object, c.change])).toEqual([
       [`Service ${ns}/shop-api`, 'changed'],
       [`Deployment ${ns}/shop-api`, 'changed'],
@@ -181,11 +247,17 @@ describe('meridian diff --region NAME: what a release would change in the cluste
   });
 
   it('reports every object as new in a namespace where nothing runs, as the API server would create it', async () => {
-    const spec = specIn(uniqueName('9.9.9-diff-empty'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'namespace'], 'default')));
+    const spec = specIn(uniqueName('9.9.9-diff-empty'), (doc) =>
+      editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'namespace'], 'default')),
+    );
     const { code, stdout } = await cli(['diff', '-f', spec, '--region', region.name]);
     expect(code).toBe(0);
-    expect(stdout).toContain('--- live Service default/shop-api (new object)\n+++ after release Service default/shop-api\n@@ -0,0 +1,');
-    expect(stdout).toContain('--- live Deployment default/shop-api (new object)\n+++ after release Deployment default/shop-api\n@@ -0,0 +1,');
+    expect(stdout).toContain(
+      '--- live Service default/shop-api (new object)\n+++ after release Service default/shop-api\n@@ -0,0 +1,',
+    );
+    expect(stdout).toContain(
+      '--- live Deployment default/shop-api (new object)\n+++ after release Deployment default/shop-api\n@@ -0,0 +1,',
+    );
     // Defaults only the API server fills in: the dry run's answer, not the template.
     expect(stdout).toContain('\n+      restartPolicy: Always\n');
     expect(stdout).toContain('\n+          imagePullPolicy: IfNotPresent\n');
@@ -194,11 +266,15 @@ describe('meridian diff --region NAME: what a release would change in the cluste
 
   it('reports the namespace and its objects as new where the namespace does not exist yet, and does not create it', async () => {
     const namespace = uniqueName('diff-new');
-    const spec = specIn(uniqueName('9.9.9-diff-new'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'namespace'], namespace)));
+    const spec = specIn(uniqueName('9.9.9-diff-new'), (doc) =>
+      editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'namespace'], namespace)),
+    );
     const { code, stdout } = await cli(['diff', '-f', spec, '--region', region.name]);
     expect(code).toBe(0);
     expect(stdout).toMatch(new RegExp(`^note: namespace ${namespace} does not exist yet: releasing creates it; `));
-    expect(stdout).toContain(`--- live Namespace ${namespace} (new object)\n+++ after release Namespace ${namespace}\n`);
+    expect(stdout).toContain(
+      `--- live Namespace ${namespace} (new object)\n+++ after release Namespace ${namespace}\n`,
+    );
     expect(stdout).toContain(`--- live Service ${namespace}/shop-api (new object)\n`);
     expect(stdout).toContain(`--- live Deployment ${namespace}/shop-api (new object)\n`);
     expect(stdout).toContain(`: 3 new, 0 changed, 0 unchanged `);
@@ -206,11 +282,15 @@ describe('meridian diff --region NAME: what a release would change in the cluste
     await expect(read).rejects.toMatchObject({ code: 404 });
   });
 
-  it('fails with the object and the API server\'s message when the dry run rejects a manifest (exit 2)', async () => {
-    const spec = specIn(uniqueName('9.9.9-diff-bad'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'values'], doc.createNode({ replicas: -1 }))));
+  it("fails with the object and the API server's message when the dry run rejects a manifest (exit 2)", async () => {
+    const spec = specIn(uniqueName('9.9.9-diff-bad'), (doc) =>
+      editRegion(doc, region.name, (path) => doc.setIn([...path, 'values'], doc.createNode({ replicas: -1 }))),
+    );
     const { code, stdout, stderr } = await cli(['diff', '-f', spec, '--region', region.name]);
     expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
-    expect(stderr).toContain(`error: cluster ${region.cluster.context} (region ${region.name}) rejected Deployment ${region.cluster.namespace}/shop-api in a dry run (422): `);
+    expect(stderr).toContain(
+      `error: cluster ${region.cluster.context} (region ${region.name}) rejected Deployment ${region.cluster.namespace}/shop-api in a dry run (422): `,
+    );
     expect(stderr).toContain('spec.replicas: Invalid value: -1: must be greater than or equal to 0');
     expect(stderr).toContain('fix the template or the values that produce it; nothing was applied');
   });
@@ -228,15 +308,22 @@ describe('meridian diff --region NAME: what a release would change in the cluste
         `current-context: ${region.cluster.context}`,
       ].join('\n'),
     );
-    const { code, stderr } = await cli(['diff', '-f', example, '--region', region.name], { ...process.env, KUBECONFIG: kubeconfig });
+    const { code, stderr } = await cli(['diff', '-f', example, '--region', region.name], {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+    });
     expect(code).toBe(3);
     expect(stderr).toContain(`error: cannot reach cluster ${region.cluster.context} (region ${region.name}): `);
     expect(stderr).toContain('ECONNREFUSED');
-    expect(stderr).toContain('is the cluster up (for the local rig: meridian dev up), and does KUBECONFIG point at it?');
+    expect(stderr).toContain(
+      'is the cluster up (for the local rig: meridian dev up), and does KUBECONFIG point at it?',
+    );
   });
 
   it('exits 2 when the kubeconfig has no context for the region', async () => {
-    const spec = specIn(uniqueName('9.9.9-diff-ctx'), (doc) => editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'context'], 'meridian-nowhere')));
+    const spec = specIn(uniqueName('9.9.9-diff-ctx'), (doc) =>
+      editRegion(doc, region.name, (path) => doc.setIn([...path, 'cluster', 'context'], 'meridian-nowhere')),
+    );
     const { code, stderr } = await cli(['diff', '-f', spec, '--region', region.name]);
     expect(code).toBe(2);
     expect(stderr).toContain('kubeconfig context "meridian-nowhere" does not exist; known contexts: meridian-americas');

@@ -1,10 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { defaultFailureConverter, defaultPayloadConverter, type LoadedDataConverter, type Payload } from '@temporalio/common';
+import {
+  defaultFailureConverter,
+  defaultPayloadConverter,
+  type LoadedDataConverter,
+  type Payload,
+} from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { AesGcmPayloadCodec } from '../../../src/codec/aes-gcm-codec';
 import { releasesSignaled } from '../../../src/client/commands/freeze';
 
-const plain: LoadedDataConverter = { payloadConverter: defaultPayloadConverter, failureConverter: defaultFailureConverter, payloadCodecs: [] };
+const plain: LoadedDataConverter = {
+  payloadConverter: defaultPayloadConverter,
+  failureConverter: defaultFailureConverter,
+  payloadCodecs: [],
+};
 const codec = new AesGcmPayloadCodec([{ id: 'k1', key: randomBytes(32) }]);
 const encrypted: LoadedDataConverter = { ...plain, payloadCodecs: [codec] };
 
@@ -46,7 +55,10 @@ describe('the releases a freeze was told of, read with the data converter', () =
   it('reports a payload it cannot read, with why, and goes on with the rest', async () => {
     const [sealed] = await codec.encode([json({ releaseId: 'release-shop-api-2.6.0' })]);
     const odd: Payload = { metadata: { encoding: Buffer.from('binary/custom') }, data: Buffer.from('x') };
-    const { ids, unreadable } = await read([signal(sealed), signal(odd), signal(json({ releaseId: 'release-shop-api-2.6.1' }))], plain);
+    const { ids, unreadable } = await read(
+      [signal(sealed), signal(odd), signal(json({ releaseId: 'release-shop-api-2.6.1' }))],
+      plain,
+    );
     expect(ids).toEqual(['release-shop-api-2.6.1']);
     expect(unreadable).toHaveLength(2);
     for (const why of unreadable) expect(why).toMatch(/encoding/i);

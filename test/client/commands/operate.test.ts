@@ -35,7 +35,9 @@ async function act(...args: string[]): Promise<ReleaseStatus> {
 
 describe('pause, resume and approve print the status after their effect', () => {
   it('answers a pause with Paused, a resume with the pause lifted, and an approval with the gate open', async () => {
-    expect((await meridian(['start', '-f', specFor(version), '--bake', '1s', '--canary-soak', '1s'], { env })).code).toBe(0);
+    expect(
+      (await meridian(['start', '-f', specFor(version), '--bake', '1s', '--canary-soak', '1s'], { env })).code,
+    ).toBe(0);
     await statusWhen(client, releaseId, (s) => s.phase === 'WaitingForApproval', 'the after-canary gate', 240_000);
 
     const paused = await act('pause', releaseId, '--reason', 'dashboards');

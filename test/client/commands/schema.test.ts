@@ -42,14 +42,19 @@ describe('releaseJsonSchema', () => {
     expect(region.properties!.name.description).toBe('Region name, unique in the release');
     // Input side: a duration is the text a person writes, not the milliseconds it becomes.
     expect(spec.properties!.rollout.properties!.canarySoak).toMatchObject({ type: 'string' });
-    expect(spec.properties!.rollout.properties!.onFailure).toMatchObject({ enum: ['rollback-region', 'halt', 'rollback-all'], default: 'rollback-region' });
+    expect(spec.properties!.rollout.properties!.onFailure).toMatchObject({
+      enum: ['rollback-region', 'halt', 'rollback-all'],
+      default: 'rollback-region',
+    });
   });
 
   it('is what examples/release.schema.json holds', () => {
     const onDisk = readFileSync(checkedIn, 'utf8');
     const current = `${JSON.stringify(schema, null, 2)}\n`;
     if (onDisk !== current) {
-      throw new Error('examples/release.schema.json is out of date with the release spec schema: run `./bin/meridian schema > examples/release.schema.json` (after `npm run build`) and commit it');
+      throw new Error(
+        'examples/release.schema.json is out of date with the release spec schema: run `./bin/meridian schema > examples/release.schema.json` (after `npm run build`) and commit it',
+      );
     }
   });
 });

@@ -39,7 +39,9 @@ describe('meridian start: the image must be in the source registry', () => {
   it('refuses a release whose image is not in the source registry, before reaching Temporal', async () => {
     const { code, stderr } = await start(specWithSource(registry.host, '9.9.9'));
     expect(code).toBe(2);
-    expect(stderr).toContain(`spec.image: no image shop/api:9.9.9 in ${registry.host}: push it there first, or fix spec.image (name, tag, source); nothing started`);
+    expect(stderr).toContain(
+      `spec.image: no image shop/api:9.9.9 in ${registry.host}: push it there first, or fix spec.image (name, tag, source); nothing started`,
+    );
   });
 
   it('goes on to Temporal when the image is there', async () => {

@@ -16,8 +16,18 @@ beforeAll(async () => {
 afterAll(() => new Promise((r) => server.close(r)));
 
 const release = { app: 'shop-api', version: '2.5.0', releaseId: 'release-shop-api-2.5.0' } as ChecksContext['release'];
-const regionOf = () => ({ name: 'eu-west', endpoint, cluster: { context: 'eu-west', namespace: 'shop' } }) as unknown as RegionSpec;
-const context = (extra: Partial<ChecksContext> = {}): ChecksContext => ({ release, region: regionOf(), runKey: 'r/eu-west/1', kube: () => { throw new Error('no cluster'); }, pollMs: 10, ...extra });
+const regionOf = () =>
+  ({ name: 'eu-west', endpoint, cluster: { context: 'eu-west', namespace: 'shop' } }) as unknown as RegionSpec;
+const context = (extra: Partial<ChecksContext> = {}): ChecksContext => ({
+  release,
+  region: regionOf(),
+  runKey: 'r/eu-west/1',
+  kube: () => {
+    throw new Error('no cluster');
+  },
+  pollMs: 10,
+  ...extra,
+});
 const suite = (checks: unknown[]) => integrationSuiteSchema.parse({ checks }).checks;
 
 describe('runChecks', () => {
@@ -28,17 +38,28 @@ describe('runChecks', () => {
     ]);
     const refused = runChecks(checks, context());
     await expect(refused).rejects.toThrow(InvalidInputError);
-    await expect(refused).rejects.toThrow(/command checks \("k6 smoke"\).*start the worker with MERIDIAN_ALLOW_COMMAND_CHECKS=1/);
+    await expect(refused).rejects.toThrow(
+      /command checks \("k6 smoke"\).*start the worker with MERIDIAN_ALLOW_COMMAND_CHECKS=1/,
+    );
   });
 
   it('runs command checks on a worker that allows them', async () => {
-    const report = await runChecks(suite([{ name: 'node', kind: 'command', command: [process.execPath, '-e', 'process.exit(0)'] }]), context({ allowCommandChecks: true }));
+    const report = await runChecks(
+      suite([{ name: 'node', kind: 'command', command: [process.execPath, '-e', 'process.exit(0)'] }]),
+      context({ allowCommandChecks: true }),
+    );
     expect(report.results).toMatchObject([{ name: 'node', passed: true }]);
   });
 
   it("scrubs the worker's secrets from the failure of any kind of check", async () => {
     const secrets = [{ name: 'SHOP_API_TOKEN', value: 'tok-5f3a9c-77' }];
-    const checks = suite([{ name: 'echo', request: { path: '/', headers: { 'x-token': 'tok-5f3a9c-77' } }, expect: { status: 200, bodyContains: 'ok' } }]);
+    const checks = suite([
+      {
+        name: 'echo',
+        request: { path: '/', headers: { 'x-token': 'tok-5f3a9c-77' } },
+        expect: { status: 200, bodyContains: 'ok' },
+      },
+    ]);
     const report = await runChecks(checks, context({ secrets }));
     expect(report.passed).toBe(false);
     expect(JSON.stringify(report)).not.toContain('tok-5f3a9c-77');

@@ -1,19 +1,32 @@
 import { runCommandCheck } from '../../../src/infra/checks/run-command-check';
 import { integrationCheckSchema, type CommandCheck } from '../../../src/domain/integration-checks';
 
-const check = (command: string[], extra: Record<string, unknown> = {}) => integrationCheckSchema.parse({ name: 'suite', kind: 'command', command, ...extra }) as CommandCheck;
+const check = (command: string[], extra: Record<string, unknown> = {}) =>
+  integrationCheckSchema.parse({ name: 'suite', kind: 'command', command, ...extra }) as CommandCheck;
 const env = { MERIDIAN_ENDPOINT: 'http://127.0.0.1:18101', MERIDIAN_REGION: 'ap-northeast-2' };
 const node = process.execPath;
 
 describe('runCommandCheck', () => {
   it('passes on exit code 0, with the region in the environment and the check env beside it', async () => {
-    const script = "process.exit(process.env.MERIDIAN_REGION === 'ap-northeast-2' && process.env.GREETING === '안녕' ? 0 : 1)";
+    const script =
+      "process.exit(process.env.MERIDIAN_REGION === 'ap-northeast-2' && process.env.GREETING === '안녕' ? 0 : 1)";
     const result = await runCommandCheck(check([node, '-e', script], { env: { GREETING: '안녕' } }), env);
-    expect(result).toMatchObject({ name: 'suite', passed: true, checked: `${node} -e ${script} -> exit code 0 within 5m` });
+    expect(result).toMatchObject({
+      name: 'suite',
+      passed: true,
+      checked: `${node} -e ${script} -> exit code 0 within 5m`,
+    });
   });
 
   it('fails with the exit code and the end of the output', async () => {
-    const result = await runCommandCheck(check([node, '-e', "console.log('ran 12 requests'); console.error('결제 search: expected 결제, got ??'); process.exit(3)"]), env);
+    const result = await runCommandCheck(
+      check([
+        node,
+        '-e',
+        "console.log('ran 12 requests'); console.error('결제 search: expected 결제, got ??'); process.exit(3)",
+      ]),
+      env,
+    );
     expect(result.passed).toBe(false);
     expect(result.failure).toMatch(/^exit code 3: ran 12 requests\n결제 search: expected 결제, got \?\?$/);
   });
@@ -35,7 +48,12 @@ describe('runCommandCheck', () => {
   it('masks credentials of the worker environment in the output it reports', async () => {
     process.env.SHOP_API_TOKEN = 'tok-5f3a9c';
     try {
-      const result = await runCommandCheck(check([node, '-e', 'console.log("token is " + process.env.SHOP_API_TOKEN); process.exit(1)'], { passEnv: ['SHOP_API_TOKEN'] }), env);
+      const result = await runCommandCheck(
+        check([node, '-e', 'console.log("token is " + process.env.SHOP_API_TOKEN); process.exit(1)'], {
+          passEnv: ['SHOP_API_TOKEN'],
+        }),
+        env,
+      );
       expect(result.failure).toBe('exit code 1: token is ***SHOP_API_TOKEN***');
     } finally {
       delete process.env.SHOP_API_TOKEN;
@@ -44,13 +62,18 @@ describe('runCommandCheck', () => {
 
   it('says so when the program is not installed on the worker', async () => {
     const result = await runCommandCheck(check(['newman-not-here', 'run']), env);
-    expect(result).toMatchObject({ passed: false, failure: 'newman-not-here is not installed on the worker (not found in PATH)' });
+    expect(result).toMatchObject({
+      passed: false,
+      failure: 'newman-not-here is not installed on the worker (not found in PATH)',
+    });
   });
 
   it('stops when the activity is cancelled', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const result = await runCommandCheck(check([node, '-e', 'setTimeout(() => {}, 60000)']), env, { signal: controller.signal });
+    const result = await runCommandCheck(check([node, '-e', 'setTimeout(() => {}, 60000)']), env, {
+      signal: controller.signal,
+    });
     expect(result).toMatchObject({ passed: false, failure: 'stopped: the check was cancelled' });
   });
 
@@ -59,13 +82,18 @@ describe('runCommandCheck', () => {
     process.env.SHOP_DB_URL = 'postgres://app:pw@db/shop';
     try {
       const script = 'console.log(JSON.stringify(Object.keys(process.env).sort())); process.exit(1)';
-      const result = await runCommandCheck(check([node, '-e', script], { env: { GREETING: 'hi' }, passEnv: ['SHOP_DB_URL', 'NOT_SET_ANYWHERE'] }), env);
+      const result = await runCommandCheck(
+        check([node, '-e', script], { env: { GREETING: 'hi' }, passEnv: ['SHOP_DB_URL', 'NOT_SET_ANYWHERE'] }),
+        env,
+      );
       const names = JSON.parse(result.failure!.replace(/^exit code 1: /, '')) as string[];
       expect(names).toContain('PATH');
       expect(names).not.toContain('SHOP_API_TOKEN');
-      expect(names.filter((n) => !['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'].includes(n))).toEqual(
-        ['GREETING', 'MERIDIAN_ENDPOINT', 'MERIDIAN_REGION', 'SHOP_DB_URL'],
-      );
+      expect(
+        names.filter(
+          (n) => !['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'].includes(n),
+        ),
+      ).toEqual(['GREETING', 'MERIDIAN_ENDPOINT', 'MERIDIAN_REGION', 'SHOP_DB_URL']);
     } finally {
       delete process.env.SHOP_API_TOKEN;
       delete process.env.SHOP_DB_URL;
@@ -77,7 +105,10 @@ describe('runCommandCheck', () => {
     const secrets = [{ name: 'codec key k1', value: secret }];
     const forms = `[${secret}] [${[...secret].reverse().join('')}] [${Buffer.from(secret).toString('base64')}] [${Buffer.from(secret).toString('hex')}] [${encodeURIComponent(secret)}]`;
     const script = `console.log(${JSON.stringify(forms)}); process.exit(2)`;
-    const result = await runCommandCheck(check([node, '-e', script]), env, { workerEnv: { PATH: process.env.PATH }, secrets });
+    const result = await runCommandCheck(check([node, '-e', script]), env, {
+      workerEnv: { PATH: process.env.PATH },
+      secrets,
+    });
     expect(result.failure).toBe(`exit code 2: ${Array(5).fill('[***codec key k1***]').join(' ')}`);
   });
 

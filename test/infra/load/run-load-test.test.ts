@@ -24,7 +24,13 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = req.url ?? '/';
-      seen.push({ method: req.method ?? '', url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: performance.now() });
+      seen.push({
+        method: req.method ?? '',
+        url,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: performance.now(),
+      });
       if (url.startsWith('/hang')) return;
       const status = url.startsWith('/fail') ? 503 : url.startsWith('/missing') ? 404 : 200;
       const answer = () => res.writeHead(status, { 'content-type': 'application/json' }).end('{"ok":true}');
@@ -46,16 +52,29 @@ beforeEach(() => {
 });
 
 const get = (path: string): RecordedRequest => ({ method: 'GET', path, headers: {} });
-const count = (values: string[]) => values.reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
+const count = (values: string[]) =>
+  values.reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
 
 describe('runLoadTest', () => {
   it("sends the asked rate: 200 requests/s for 2 s is 400 requests, one second's share at a time", async () => {
     const progress: number[] = [];
-    const figures = await runLoadTest({ endpoint, requests: [get('/slow')], rate: 200, durationMs: 2000, connections: 10, onProgress: (sent) => progress.push(sent) });
+    const figures = await runLoadTest({
+      endpoint,
+      requests: [get('/slow')],
+      rate: 200,
+      durationMs: 2000,
+      connections: 10,
+      onProgress: (sent) => progress.push(sent),
+    });
     expect(seen.length).toBeGreaterThanOrEqual(360);
     expect(seen.length).toBeLessThanOrEqual(440);
     expect(figures.requests).toBe(seen.length);
-    expect(figures).toMatchObject({ targetRps: 200, errorRate: 0, transportErrors: 0, statuses: { '2xx': figures.requests } });
+    expect(figures).toMatchObject({
+      targetRps: 200,
+      errorRate: 0,
+      transportErrors: 0,
+      statuses: { '2xx': figures.requests },
+    });
     // Answered over at least the 2 s asked for: never above the rate, and near it unless the machine stalls.
     expect(figures.throughputRps).toBeLessThanOrEqual(200);
     expect(figures.throughputRps).toBeGreaterThan(150);
@@ -73,15 +92,39 @@ describe('runLoadTest', () => {
   it('goes through the recording in order, and shares it evenly among connections', async () => {
     const recording = Array.from({ length: 8 }, (_, i) => get(`/r${i}`));
     await runLoadTest({ endpoint, requests: recording.slice(0, 5), rate: 12, durationMs: 1000, connections: 1 });
-    expect(seen.map((s) => s.url)).toEqual(['/r0', '/r1', '/r2', '/r3', '/r4', '/r0', '/r1', '/r2', '/r3', '/r4', '/r0', '/r1']);
+    expect(seen.map((s) => s.url)).toEqual([
+      '/r0',
+      '/r1',
+      '/r2',
+      '/r3',
+      '/r4',
+      '/r0',
+      '/r1',
+      '/r2',
+      '/r3',
+      '/r4',
+      '/r0',
+      '/r1',
+    ]);
     seen.length = 0;
     await runLoadTest({ endpoint, requests: recording, rate: 40, durationMs: 1000, connections: 4 });
     expect(count(seen.map((s) => s.url))).toEqual(Object.fromEntries(recording.map((r) => [r.path, 5])));
   });
 
   it('counts 5xx answers into the error rate, and 4xx not', async () => {
-    const figures = await runLoadTest({ endpoint, requests: [get('/ok'), get('/fail'), get('/missing'), get('/ok')], rate: 20, durationMs: 1000, connections: 1 });
-    expect(figures).toMatchObject({ requests: 20, errorRate: 0.25, transportErrors: 0, statuses: { '2xx': 10, '4xx': 5, '5xx': 5 } });
+    const figures = await runLoadTest({
+      endpoint,
+      requests: [get('/ok'), get('/fail'), get('/missing'), get('/ok')],
+      rate: 20,
+      durationMs: 1000,
+      connections: 1,
+    });
+    expect(figures).toMatchObject({
+      requests: 20,
+      errorRate: 0.25,
+      transportErrors: 0,
+      statuses: { '2xx': 10, '4xx': 5, '5xx': 5 },
+    });
   });
 
   it('delivers methods, headers and UTF-8 bodies intact, with the generator owning host and length', async () => {
@@ -104,16 +147,33 @@ describe('runLoadTest', () => {
       { method: 'DELETE', url: '/orders/9', body: '' },
       { method: 'PATCH', url: '/orders/9', body: 'السلام عليكم' },
     ]);
-    expect(seen[0].headers).toMatchObject({ 'content-type': 'application/json', host: endpoint.replace('http://', ''), 'content-length': String(Buffer.byteLength(seen[0].body)) });
-    expect(seen[1].headers).toMatchObject({ 'content-type': 'application/json', 'accept-language': 'ko-KR', 'x-trace': 'abc' });
+    expect(seen[0].headers).toMatchObject({
+      'content-type': 'application/json',
+      host: endpoint.replace('http://', ''),
+      'content-length': String(Buffer.byteLength(seen[0].body)),
+    });
+    expect(seen[1].headers).toMatchObject({
+      'content-type': 'application/json',
+      'accept-language': 'ko-KR',
+      'x-trace': 'abc',
+    });
     expect(seen[2].headers['user-agent']).toBe('Mozilla/5.0');
   });
 
   it('leaves out HEAD requests, which it cannot replay, and says so', async () => {
-    const figures = await runLoadTest({ endpoint, requests: [get('/a'), { method: 'HEAD', path: '/h', headers: {} }], rate: 4, durationMs: 1000 });
+    const figures = await runLoadTest({
+      endpoint,
+      requests: [get('/a'), { method: 'HEAD', path: '/h', headers: {} }],
+      rate: 4,
+      durationMs: 1000,
+    });
     expect(seen.map((s) => s.method)).toEqual(['GET', 'GET', 'GET', 'GET']);
-    expect(figures.skipped).toBe('1 of 2 recorded requests left out: HEAD (1); the load generator replays only GET, POST, PUT, PATCH, DELETE, OPTIONS');
-    await expect(runLoadTest({ endpoint, requests: [{ method: 'HEAD', path: '/h', headers: {} }], rate: 4, durationMs: 1000 })).rejects.toThrow(InvalidInputError);
+    expect(figures.skipped).toBe(
+      '1 of 2 recorded requests left out: HEAD (1); the load generator replays only GET, POST, PUT, PATCH, DELETE, OPTIONS',
+    );
+    await expect(
+      runLoadTest({ endpoint, requests: [{ method: 'HEAD', path: '/h', headers: {} }], rate: 4, durationMs: 1000 }),
+    ).rejects.toThrow(InvalidInputError);
   });
 
   it('counts an endpoint that does not answer as transport errors', async () => {
@@ -121,13 +181,30 @@ describe('runLoadTest', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const gone = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
     await new Promise((resolve) => closed.close(resolve));
-    const figures = await runLoadTest({ endpoint: gone, requests: [get('/')], rate: 10, durationMs: 1000, connections: 2 });
+    const figures = await runLoadTest({
+      endpoint: gone,
+      requests: [get('/')],
+      rate: 10,
+      durationMs: 1000,
+      connections: 2,
+    });
     expect(figures.requests).toBeGreaterThan(0);
-    expect(figures).toMatchObject({ errorRate: 1, transportErrors: figures.requests, statuses: {}, latencyMs: { p50: 0, p90: 0, p99: 0, max: 0 } });
+    expect(figures).toMatchObject({
+      errorRate: 1,
+      transportErrors: figures.requests,
+      statuses: {},
+      latencyMs: { p50: 0, p90: 0, p99: 0, max: 0 },
+    });
   });
 
   it('counts a request that times out as a transport error', async () => {
-    const figures = await runLoadTest({ endpoint, requests: [get('/hang')], rate: 1, durationMs: 1000, timeoutMs: 2000 });
+    const figures = await runLoadTest({
+      endpoint,
+      requests: [get('/hang')],
+      rate: 1,
+      durationMs: 1000,
+      timeoutMs: 2000,
+    });
     expect(figures).toMatchObject({ requests: 1, errorRate: 1, transportErrors: 1 });
     expect(figures.durationMs).toBeGreaterThanOrEqual(2000);
   });
@@ -135,15 +212,23 @@ describe('runLoadTest', () => {
   it('stops when aborted, rejecting with the reason', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('release aborted')), 300);
-    await expect(runLoadTest({ endpoint, requests: [get('/')], rate: 50, durationMs: 10_000, signal: controller.signal })).rejects.toThrow('release aborted');
+    await expect(
+      runLoadTest({ endpoint, requests: [get('/')], rate: 50, durationMs: 10_000, signal: controller.signal }),
+    ).rejects.toThrow('release aborted');
     expect(seen.length).toBeLessThanOrEqual(60);
   });
 
   it('refuses options it cannot honour, saying what to give', async () => {
     const base = { endpoint, requests: [get('/')], durationMs: 1000 };
-    await expect(runLoadTest({ ...base, rate: 2.5 })).rejects.toThrow('load test rate 2.5 is not a whole number of requests per second: give 1 or more, such as 50');
-    await expect(runLoadTest({ ...base, rate: 10, timeoutMs: 1000 })).rejects.toThrow('load test timeout 1000ms is under 2s: give 2s or more');
-    await expect(runLoadTest({ ...base, rate: 10, endpoint: 'shop-api:8080' })).rejects.toThrow(/is not an http\(s\) URL/);
+    await expect(runLoadTest({ ...base, rate: 2.5 })).rejects.toThrow(
+      'load test rate 2.5 is not a whole number of requests per second: give 1 or more, such as 50',
+    );
+    await expect(runLoadTest({ ...base, rate: 10, timeoutMs: 1000 })).rejects.toThrow(
+      'load test timeout 1000ms is under 2s: give 2s or more',
+    );
+    await expect(runLoadTest({ ...base, rate: 10, endpoint: 'shop-api:8080' })).rejects.toThrow(
+      /is not an http\(s\) URL/,
+    );
     await expect(runLoadTest({ ...base, rate: 10, connections: 0 })).rejects.toThrow(InvalidInputError);
     expect(seen).toEqual([]);
   });
@@ -151,7 +236,12 @@ describe('runLoadTest', () => {
 
 describe('runUnthrottledLoadTest', () => {
   it('sends as fast as the connections go', async () => {
-    const figures = await runUnthrottledLoadTest({ endpoint, requests: [get('/a'), get('/b')], durationMs: 1000, connections: 4 });
+    const figures = await runUnthrottledLoadTest({
+      endpoint,
+      requests: [get('/a'), get('/b')],
+      durationMs: 1000,
+      connections: 4,
+    });
     expect(figures.targetRps).toBe(0);
     expect(figures.requests).toBeGreaterThan(500);
     expect(figures.errorRate).toBe(0);

@@ -7,12 +7,30 @@ describe('parseAuthChallenges', () => {
     ['Basic realm="meridian-test"', [{ scheme: 'basic', params: { realm: 'meridian-test' } }]],
     [
       'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull"',
-      [{ scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/nginx:pull' } }],
+      [
+        {
+          scheme: 'bearer',
+          params: {
+            realm: 'https://auth.docker.io/token',
+            service: 'registry.docker.io',
+            scope: 'repository:library/nginx:pull',
+          },
+        },
+      ],
     ],
     [
       // Several scopes in one quoted value, unquoted values, odd spacing and case.
       'BEARER Realm=https://r.example/token , Service = r.example, scope="repository:a:pull repository:b:pull,push"',
-      [{ scheme: 'bearer', params: { realm: 'https://r.example/token', service: 'r.example', scope: 'repository:a:pull repository:b:pull,push' } }],
+      [
+        {
+          scheme: 'bearer',
+          params: {
+            realm: 'https://r.example/token',
+            service: 'r.example',
+            scope: 'repository:a:pull repository:b:pull,push',
+          },
+        },
+      ],
     ],
     [
       'Basic realm="x", Bearer realm="https://t.example/token",error="insufficient_scope"',
@@ -21,7 +39,10 @@ describe('parseAuthChallenges', () => {
         { scheme: 'bearer', params: { realm: 'https://t.example/token', error: 'insufficient_scope' } },
       ],
     ],
-    ['Bearer realm="with \\"quotes\\" and, commas"', [{ scheme: 'bearer', params: { realm: 'with "quotes" and, commas' } }]],
+    [
+      'Bearer realm="with \\"quotes\\" and, commas"',
+      [{ scheme: 'bearer', params: { realm: 'with "quotes" and, commas' } }],
+    ],
   ])('reads %j', (header, expected) => {
     expect(parseAuthChallenges(header)).toEqual(expected);
   });

@@ -32,6 +32,8 @@ describe('forEachConcurrently', () => {
   });
 
   it('refuses a limit below 1', async () => {
-    await expect(forEachConcurrently([1], 0, async () => undefined)).rejects.toThrow('concurrency must be a whole number of 1 or more, got 0');
+    await expect(forEachConcurrently([1], 0, async () => undefined)).rejects.toThrow(
+      'concurrency must be a whole number of 1 or more, got 0',
+    );
   });
 });

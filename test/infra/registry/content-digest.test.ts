@@ -1,12 +1,22 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DigestMismatchError, digestAlgorithm, digestOf, isDigest, verifyDigestStream } from '../../../src/infra/registry/content-digest';
+import {
+  DigestMismatchError,
+  digestAlgorithm,
+  digestOf,
+  isDigest,
+  verifyDigestStream,
+} from '../../../src/infra/registry/content-digest';
 
 const content = Buffer.from('layer bytes '.repeat(1000));
 const digest = digestOf(content);
 
 /** Streams chunks through a verifier and returns what came out, or the error it failed with. */
-async function passThrough(chunks: Buffer[], expected: string, size?: number): Promise<{ out: Buffer; error?: unknown }> {
+async function passThrough(
+  chunks: Buffer[],
+  expected: string,
+  size?: number,
+): Promise<{ out: Buffer; error?: unknown }> {
   const out: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -22,7 +32,8 @@ async function passThrough(chunks: Buffer[], expected: string, size?: number): P
   }
 }
 
-const chunked = (data: Buffer, size: number) => Array.from({ length: Math.ceil(data.length / size) }, (_, i) => data.subarray(i * size, (i + 1) * size));
+const chunked = (data: Buffer, size: number) =>
+  Array.from({ length: Math.ceil(data.length / size) }, (_, i) => data.subarray(i * size, (i + 1) * size));
 
 describe('digests', () => {
   it('knows a digest when it sees one', () => {
@@ -53,7 +64,9 @@ describe('verifyDigestStream', () => {
 
   it('fails on a size other than the descriptor gives, even with the right digest', async () => {
     const { error } = await passThrough([content], digest, content.length + 1);
-    expect((error as Error).message).toBe(`content has ${content.length} bytes, not the ${content.length + 1} its descriptor gives`);
+    expect((error as Error).message).toBe(
+      `content has ${content.length} bytes, not the ${content.length + 1} its descriptor gives`,
+    );
   });
 
   it('fails as soon as more bytes arrive than the descriptor gives', async () => {

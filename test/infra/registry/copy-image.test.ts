@@ -10,7 +10,10 @@ const run = promisify(execFile);
 
 /** skopeo's view of an image in a plain-http registry. */
 async function skopeo(...args: string[]): Promise<Buffer> {
-  const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', ...args], { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', ...args], {
+    encoding: 'buffer',
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return stdout;
 }
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -53,10 +56,16 @@ describe('copyImage between two registries', () => {
     // skopeo reads the same index bytes from the target, and each platform's image.
     const raw = await skopeo('--raw', `docker://${b.host}/shop/api:2.4.0`);
     expect(sha256(raw)).toBe(image.digest);
-    const index = JSON.parse(raw.toString('utf8')) as { manifests: { digest: string; platform: { architecture: string } }[] };
+    const index = JSON.parse(raw.toString('utf8')) as {
+      manifests: { digest: string; platform: { architecture: string } }[];
+    };
     const layers: string[][] = [];
     for (const arch of ['amd64', 'arm64']) {
-      const inspected = JSON.parse((await skopeo('--override-os', 'linux', '--override-arch', arch, `docker://${b.host}/shop/api:2.4.0`)).toString('utf8')) as {
+      const inspected = JSON.parse(
+        (await skopeo('--override-os', 'linux', '--override-arch', arch, `docker://${b.host}/shop/api:2.4.0`)).toString(
+          'utf8',
+        ),
+      ) as {
         Architecture: string;
         Os: string;
         Digest: string;
@@ -67,7 +76,9 @@ describe('copyImage between two registries', () => {
       const platformDigest = index.manifests.find((m) => m.platform.architecture === arch)?.digest as string;
       const manifest = await skopeo('--raw', `docker://${b.host}/shop/api@${platformDigest}`);
       expect(sha256(manifest)).toBe(platformDigest);
-      expect((JSON.parse(manifest.toString('utf8')) as { layers: { digest: string }[] }).layers.map((l) => l.digest)).toEqual(inspected.Layers);
+      expect(
+        (JSON.parse(manifest.toString('utf8')) as { layers: { digest: string }[] }).layers.map((l) => l.digest),
+      ).toEqual(inspected.Layers);
       layers.push(inspected.Layers);
     }
     expect(layers[0][0]).toBe(layers[1][0]);
@@ -99,7 +110,12 @@ describe('copyImage between two registries', () => {
     });
     expect(result.digest).toBe(image.digest);
     expect(result.blobs).toEqual({ copied: 0, skipped: 0, mounted: 5, bytesCopied: 0 });
-    await expect(verifyImage({ ref: { registry: a.host, repository: 'mirror/shop-api', tag: '2.4.0' }, expectedDigest: image.digest })).resolves.toMatchObject({ present: true });
+    await expect(
+      verifyImage({
+        ref: { registry: a.host, repository: 'mirror/shop-api', tag: '2.4.0' },
+        expectedDigest: image.digest,
+      }),
+    ).resolves.toMatchObject({ present: true });
   });
 
   it('fails on a missing source image with a message that says what to do, and leaves the target alone', async () => {
@@ -128,7 +144,13 @@ describe('copyImage between two registries', () => {
   });
 
   it('resumes a copy that was cut off, skipping the blobs already there', async () => {
-    const big = await pushDemoImage({ registry: a.host, repository: 'shop/worker', tag: '1.0.0', layerBytes: [8192, 4096, 4096], seed: 'resume' });
+    const big = await pushDemoImage({
+      registry: a.host,
+      repository: 'shop/worker',
+      tag: '1.0.0',
+      layerBytes: [8192, 4096, 4096],
+      seed: 'resume',
+    });
     const source = { registry: a.host, repository: 'shop/worker', tag: '1.0.0' };
     const target = { registry: b.host, repository: 'shop/worker', tag: '1.0.0' };
     const stop = new AbortController();
@@ -161,16 +183,31 @@ describe('copyImage between two registries', () => {
 describe('verifyImage', () => {
   it('tells a whole image from a missing one, a different one, and one with a blob gone', async () => {
     const ref = { registry: b.host, repository: 'shop/api', tag: '2.4.0' };
-    await expect(verifyImage({ ref, expectedDigest: image.digest })).resolves.toMatchObject({ present: true, digest: image.digest });
+    await expect(verifyImage({ ref, expectedDigest: image.digest })).resolves.toMatchObject({
+      present: true,
+      digest: image.digest,
+    });
     await expect(verifyImage({ ref: { ...ref, tag: '0.0.0' } })).resolves.toEqual({ present: false });
     const other = `sha256:${'0'.repeat(64)}`;
-    await expect(verifyImage({ ref, expectedDigest: other })).resolves.toEqual({ present: false, digest: image.digest });
+    await expect(verifyImage({ ref, expectedDigest: other })).resolves.toEqual({
+      present: false,
+      digest: image.digest,
+    });
 
     const copy = await copyImage({ source: ref, target: { ...ref, repository: 'broken/api' } });
-    const index = JSON.parse((await new RegistryClient(b.host).getManifest('broken/api', copy.digest)).body.toString('utf8')) as { manifests: { digest: string }[] };
-    const manifest = JSON.parse((await new RegistryClient(b.host).getManifest('broken/api', index.manifests[1].digest)).body.toString('utf8')) as { layers: { digest: string }[] };
-    const deleted = await fetch(`http://${b.host}/v2/broken/api/blobs/${manifest.layers[1].digest}`, { method: 'DELETE' });
+    const index = JSON.parse(
+      (await new RegistryClient(b.host).getManifest('broken/api', copy.digest)).body.toString('utf8'),
+    ) as { manifests: { digest: string }[] };
+    const manifest = JSON.parse(
+      (await new RegistryClient(b.host).getManifest('broken/api', index.manifests[1].digest)).body.toString('utf8'),
+    ) as { layers: { digest: string }[] };
+    const deleted = await fetch(`http://${b.host}/v2/broken/api/blobs/${manifest.layers[1].digest}`, {
+      method: 'DELETE',
+    });
     expect(deleted.status).toBe(202);
-    await expect(verifyImage({ ref: { ...ref, repository: 'broken/api' } })).resolves.toEqual({ present: false, digest: image.digest });
+    await expect(verifyImage({ ref: { ...ref, repository: 'broken/api' } })).resolves.toEqual({
+      present: false,
+      digest: image.digest,
+    });
   });
 });

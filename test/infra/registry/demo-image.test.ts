@@ -14,8 +14,20 @@ import { startTestRegistry, type TestRegistry } from '../../support/registry';
 // suites that need the shared local rig, and this one starts its own registry.
 
 const run = promisify(execFile);
-type Index = { mediaType: string; manifests: { mediaType: string; digest: string; size: number; platform: { os: string; architecture: string; variant?: string } }[] };
-type Manifest = { mediaType: string; config: { mediaType: string; digest: string; size: number }; layers: { mediaType: string; digest: string; size: number }[] };
+type Index = {
+  mediaType: string;
+  manifests: {
+    mediaType: string;
+    digest: string;
+    size: number;
+    platform: { os: string; architecture: string; variant?: string };
+  }[];
+};
+type Manifest = {
+  mediaType: string;
+  config: { mediaType: string; digest: string; size: number };
+  layers: { mediaType: string; digest: string; size: number }[];
+};
 type Config = { architecture: string; os: string; variant?: string; rootfs: { type: string; diff_ids: string[] } };
 
 let registry: TestRegistry;
@@ -45,12 +57,23 @@ async function blob(repo: string, digest: string): Promise<Buffer> {
 
 describe('pushDemoImage', () => {
   it('pushes a valid OCI index whose layers are gzip tars matching the configs', async () => {
-    const pushed = await pushDemoImage({ registry: registry.host, repository: 'demo/api', tag: '1', platforms: ['linux/amd64', 'linux/arm64/v8'], layerBytes: [200 * 1024 + 7, 100], seed: 'valid' });
+    const pushed = await pushDemoImage({
+      registry: registry.host,
+      repository: 'demo/api',
+      tag: '1',
+      platforms: ['linux/amd64', 'linux/arm64/v8'],
+      layerBytes: [200 * 1024 + 7, 100],
+      seed: 'valid',
+    });
     expect(pushed.platforms).toEqual(['linux/amd64', 'linux/arm64/v8']);
     expect(pushed.blobs).toBe(5);
 
     const head = await client.headManifest('demo/api', '1');
-    expect(head).toEqual({ digest: pushed.digest, mediaType: 'application/vnd.oci.image.index.v1+json', size: expect.any(Number) });
+    expect(head).toEqual({
+      digest: pushed.digest,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      size: expect.any(Number),
+    });
     const index = await json<Index>('demo/api', pushed.digest);
     expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
     expect(index.manifests.map((m) => m.platform)).toEqual([
@@ -65,7 +88,11 @@ describe('pushDemoImage', () => {
       expect(manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
       expect(manifest.config.mediaType).toBe('application/vnd.oci.image.config.v1+json');
       const config = JSON.parse((await blob('demo/api', manifest.config.digest)).toString('utf8')) as Config;
-      expect(config).toMatchObject({ os: entry.platform.os, architecture: entry.platform.architecture, rootfs: { type: 'layers' } });
+      expect(config).toMatchObject({
+        os: entry.platform.os,
+        architecture: entry.platform.architecture,
+        rootfs: { type: 'layers' },
+      });
       expect(config.variant).toBe(entry.platform.variant);
       bytes += manifest.config.size;
       seen.add(manifest.config.digest);
@@ -80,7 +107,11 @@ describe('pushDemoImage', () => {
         writeFileSync(file, packed);
         const { stdout } = await run('tar', ['-tvzf', file]);
         const [mode, owner, size, , , name] = stdout.trim().split(/\s+/);
-        expect({ mode, owner, size: Number(size) }).toEqual({ mode: '-rw-r--r--', owner: 'root/root', size: [200 * 1024 + 7, 100][i] });
+        expect({ mode, owner, size: Number(size) }).toEqual({
+          mode: '-rw-r--r--',
+          owner: 'root/root',
+          size: [200 * 1024 + 7, 100][i],
+        });
         expect(name).toMatch(/^demo\/.*layer-\d\.bin$/);
         if (!seen.has(layer.digest)) bytes += layer.size;
         seen.add(layer.digest);
@@ -92,7 +123,14 @@ describe('pushDemoImage', () => {
 
   it('shares the first layers across platforms, as many as asked', async () => {
     const layersOf = async (repository: string, sharedLayers: number) => {
-      const pushed = await pushDemoImage({ registry: registry.host, repository, tag: '1', layerBytes: [1000, 2000, 3000], sharedLayers, seed: 'shared' });
+      const pushed = await pushDemoImage({
+        registry: registry.host,
+        repository,
+        tag: '1',
+        layerBytes: [1000, 2000, 3000],
+        sharedLayers,
+        seed: 'shared',
+      });
       const index = await json<Index>(repository, pushed.digest);
       const manifests = await Promise.all(index.manifests.map((m) => json<Manifest>(repository, m.digest)));
       return { pushed, layers: manifests.map((m) => m.layers.map((l) => l.digest)) };
@@ -118,9 +156,17 @@ describe('pushDemoImage', () => {
 
   it('refuses arguments it cannot build from', async () => {
     const base = { registry: registry.host, repository: 'demo/bad', tag: '1' };
-    await expect(pushDemoImage({ ...base, platforms: ['amd64'] })).rejects.toThrow(new InvalidInputError('platform "amd64" is not os/architecture[/variant], e.g. linux/arm64/v8'));
-    await expect(pushDemoImage({ ...base, platforms: ['linux/amd64', 'linux/amd64'] })).rejects.toThrow('lists one twice');
-    await expect(pushDemoImage({ ...base, layerBytes: [-1] })).rejects.toThrow('layerBytes: each size must be a whole number of bytes');
-    await expect(pushDemoImage({ ...base, layerBytes: [1], sharedLayers: 2 })).rejects.toThrow('sharedLayers: expected 0 to 1 (the number of layers), got 2');
+    await expect(pushDemoImage({ ...base, platforms: ['amd64'] })).rejects.toThrow(
+      new InvalidInputError('platform "amd64" is not os/architecture[/variant], e.g. linux/arm64/v8'),
+    );
+    await expect(pushDemoImage({ ...base, platforms: ['linux/amd64', 'linux/amd64'] })).rejects.toThrow(
+      'lists one twice',
+    );
+    await expect(pushDemoImage({ ...base, layerBytes: [-1] })).rejects.toThrow(
+      'layerBytes: each size must be a whole number of bytes',
+    );
+    await expect(pushDemoImage({ ...base, layerBytes: [1], sharedLayers: 2 })).rejects.toThrow(
+      'sharedLayers: expected 0 to 1 (the number of layers), got 2',
+    );
   });
 });

@@ -7,10 +7,16 @@ describe('parseImageRef', () => {
   it.each([
     ['127.0.0.1:5100/shop/api:2.4.0', { registry: '127.0.0.1:5100', repository: 'shop/api', tag: '2.4.0' }],
     [`127.0.0.1:5100/shop/api@${digest}`, { registry: '127.0.0.1:5100', repository: 'shop/api', digest }],
-    [`127.0.0.1:5100/shop/api:2.4.0@${digest}`, { registry: '127.0.0.1:5100', repository: 'shop/api', tag: '2.4.0', digest }],
+    [
+      `127.0.0.1:5100/shop/api:2.4.0@${digest}`,
+      { registry: '127.0.0.1:5100', repository: 'shop/api', tag: '2.4.0', digest },
+    ],
     ['localhost:5000/api', { registry: 'localhost:5000', repository: 'api' }],
     ['localhost/api:v1', { registry: 'localhost', repository: 'api', tag: 'v1' }],
-    ['registry.example.com/team/shop/api:1.0_rc-2', { registry: 'registry.example.com', repository: 'team/shop/api', tag: '1.0_rc-2' }],
+    [
+      'registry.example.com/team/shop/api:1.0_rc-2',
+      { registry: 'registry.example.com', repository: 'team/shop/api', tag: '1.0_rc-2' },
+    ],
     ['[::1]:5000/shop/api:1', { registry: '[::1]:5000', repository: 'shop/api', tag: '1' }],
     ['nginx', { registry: 'docker.io', repository: 'library/nginx' }],
     ['nginx:1.27', { registry: 'docker.io', repository: 'library/nginx', tag: '1.27' }],
@@ -42,7 +48,9 @@ describe('parseImageRef', () => {
     }
     expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as Error).message).toContain(`image reference ${JSON.stringify(text)} ${problem}`);
-    expect((error as Error).message).toContain('expected registry/repository[:tag][@digest], e.g. 127.0.0.1:5100/shop/api:2.4.0');
+    expect((error as Error).message).toContain(
+      'expected registry/repository[:tag][@digest], e.g. 127.0.0.1:5100/shop/api:2.4.0',
+    );
   });
 });
 

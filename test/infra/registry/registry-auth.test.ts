@@ -58,12 +58,27 @@ describe('credentialsFromEnv', () => {
   it('finds the file as docker does: REGISTRY_AUTH_FILE, then $DOCKER_CONFIG, then ~/.docker', () => {
     mkdirSync(join(dir, 'docker-config'));
     mkdirSync(join(dir, 'home', '.docker'), { recursive: true });
-    writeFileSync(join(dir, 'docker-config', 'config.json'), JSON.stringify({ auths: { r1: { auth: b64('from:docker-config') } } }));
-    writeFileSync(join(dir, 'home', '.docker', 'config.json'), JSON.stringify({ auths: { r1: { auth: b64('from:home') } } }));
+    writeFileSync(
+      join(dir, 'docker-config', 'config.json'),
+      JSON.stringify({ auths: { r1: { auth: b64('from:docker-config') } } }),
+    );
+    writeFileSync(
+      join(dir, 'home', '.docker', 'config.json'),
+      JSON.stringify({ auths: { r1: { auth: b64('from:home') } } }),
+    );
     const explicit = authFile({ auths: { r1: { auth: b64('from:auth-file') } } });
 
-    expect(credentialsFromEnv({ REGISTRY_AUTH_FILE: explicit, DOCKER_CONFIG: join(dir, 'docker-config'), HOME: join(dir, 'home') })('r1')).toEqual({ username: 'from', password: 'auth-file' });
-    expect(credentialsFromEnv({ DOCKER_CONFIG: join(dir, 'docker-config'), HOME: join(dir, 'home') })('r1')).toEqual({ username: 'from', password: 'docker-config' });
+    expect(
+      credentialsFromEnv({
+        REGISTRY_AUTH_FILE: explicit,
+        DOCKER_CONFIG: join(dir, 'docker-config'),
+        HOME: join(dir, 'home'),
+      })('r1'),
+    ).toEqual({ username: 'from', password: 'auth-file' });
+    expect(credentialsFromEnv({ DOCKER_CONFIG: join(dir, 'docker-config'), HOME: join(dir, 'home') })('r1')).toEqual({
+      username: 'from',
+      password: 'docker-config',
+    });
     expect(credentialsFromEnv({ HOME: join(dir, 'home') })('r1')).toEqual({ username: 'from', password: 'home' });
     expect(authFilePath({ HOME: '/home/ci' })).toBe('/home/ci/.docker/config.json');
   });
@@ -76,7 +91,9 @@ describe('credentialsFromEnv', () => {
 
   it('refuses a file that is not JSON, naming the file and not the secret', () => {
     const err = refusal('{"auths": {"r1": {"auth": "c2VjcmV0OnNlY3JldA=="}', 'c2VjcmV0OnNlY3JldA==');
-    expect(err.message).toMatch(/is malformed: not valid JSON \(at character \d+\): fix it, log in again \(docker login\), or point REGISTRY_AUTH_FILE at another file$/);
+    expect(err.message).toMatch(
+      /is malformed: not valid JSON \(at character \d+\): fix it, log in again \(docker login\), or point REGISTRY_AUTH_FILE at another file$/,
+    );
   });
 
   it('refuses entries of the wrong shape, naming the entry', () => {
@@ -92,6 +109,8 @@ describe('credentialsFromEnv', () => {
   });
 
   it('refuses a username without a password', () => {
-    expect(refusal({ auths: { r1: { username: 'ci' } } }, 'ci"').message).toContain('auths["r1"] needs both "username" and "password"');
+    expect(refusal({ auths: { r1: { username: 'ci' } } }, 'ci"').message).toContain(
+      'auths["r1"] needs both "username" and "password"',
+    );
   });
 });

@@ -9,14 +9,23 @@ import { pushDemoImage, type PushedDemoImage } from '../../../src/rig/demo-image
 import { bcryptHash, startTestRegistry, type TestRegistry } from '../../support/registry';
 
 /** What a rejected promise rejected with. */
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (err: unknown) => err as Error);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (err: unknown) => err as Error,
+  );
 
 let plain: TestRegistry;
 let image: PushedDemoImage;
 
 beforeAll(async () => {
   plain = await startTestRegistry();
-  image = await pushDemoImage({ registry: plain.host, repository: 'shop/api', tag: '2.4.0', seed: 'registry-client.test' });
+  image = await pushDemoImage({
+    registry: plain.host,
+    repository: 'shop/api',
+    tag: '2.4.0',
+    seed: 'registry-client.test',
+  });
 });
 afterAll(async () => {
   await plain?.stop();
@@ -31,7 +40,11 @@ describe('RegistryClient against a real registry', () => {
     expect(digestOf(byTag.body)).toBe(image.digest);
     expect(byTag.mediaType).toBe('application/vnd.oci.image.index.v1+json');
     await expect(client.getManifest('shop/api', image.digest)).resolves.toEqual(byTag);
-    await expect(client.headManifest('shop/api', '2.4.0')).resolves.toEqual({ digest: image.digest, mediaType: byTag.mediaType, size: byTag.body.length });
+    await expect(client.headManifest('shop/api', '2.4.0')).resolves.toEqual({
+      digest: image.digest,
+      mediaType: byTag.mediaType,
+      size: byTag.body.length,
+    });
     await expect(client.headManifest('shop/api', '0.0.1')).resolves.toBeUndefined();
   });
 
@@ -40,7 +53,9 @@ describe('RegistryClient against a real registry', () => {
     const promised = Buffer.from('the bytes the manifest promised');
     const sent = Buffer.from('other bytes of the same length!');
     expect(sent.length).toBe(promised.length);
-    const error = await failure(client.uploadBlob('shop/api', digestOf(promised), promised.length, Readable.from([sent])));
+    const error = await failure(
+      client.uploadBlob('shop/api', digestOf(promised), promised.length, Readable.from([sent])),
+    );
     expect(error).toBeInstanceOf(RegistryError);
     expect(error).toMatchObject({ retryable: false, registry: plain.host });
     expect(error?.message).toBe(
@@ -73,7 +88,13 @@ const bcryptAvailable = bcryptHash('probe') !== undefined;
 
   it('pushes and copies with the login, and names the fix without it', async () => {
     const credentials: CredentialLookup = (host) => (host === locked.host ? login : undefined);
-    const pushed = await pushDemoImage({ registry: locked.host, repository: 'shop/api', tag: '1', seed: 'basic', credentials });
+    const pushed = await pushDemoImage({
+      registry: locked.host,
+      repository: 'shop/api',
+      tag: '1',
+      seed: 'basic',
+      credentials,
+    });
     const copied = await copyImage({
       source: { registry: locked.host, repository: 'shop/api', tag: '1' },
       target: { registry: plain.host, repository: 'from-basic/api', tag: '1' },
@@ -88,7 +109,12 @@ const bcryptAvailable = bcryptHash('probe') !== undefined;
         `run docker login ${locked.host}, or point REGISTRY_AUTH_FILE at an auth file for it`,
     );
 
-    const wrong = await failure(new RegistryClient(locked.host, { credentials: () => ({ username: 'ci', password: 'hunter2' }) }).getManifest('shop/api', '1'));
+    const wrong = await failure(
+      new RegistryClient(locked.host, { credentials: () => ({ username: 'ci', password: 'hunter2' }) }).getManifest(
+        'shop/api',
+        '1',
+      ),
+    );
     expect(wrong).toMatchObject({ status: 401, retryable: false });
     expect(wrong?.message).toContain(`registry ${locked.host} refused the credentials to read manifest shop/api:1`);
     expect(wrong?.message).not.toContain('hunter2');
@@ -118,13 +144,16 @@ async function startEdge(upstream: string, account: { username: string; password
     const scopes = url.searchParams.getAll('scope');
     edge.tokenRequests.push({ scopes, authorization: req.headers.authorization });
     if (req.headers.authorization && req.headers.authorization !== basic) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad login' }] }));
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad login' }] }));
       return;
     }
     const granted = new Set<string>();
     for (const scope of scopes) {
       const [, name, actions] = scope.split(':');
-      for (const action of actions.split(',')) if (action === 'pull' || req.headers.authorization) granted.add(`${name}:${action}`);
+      for (const action of actions.split(','))
+        if (action === 'pull' || req.headers.authorization) granted.add(`${name}:${action}`);
     }
     const token = `token-${grants.size + 1}`;
     grants.set(token, granted);
@@ -135,7 +164,9 @@ async function startEdge(upstream: string, account: { username: string; password
     if (req.url?.startsWith('/token')) return handleToken(req, res);
     if (edge.mode.hang) return; // never answers
     if (edge.mode.status) {
-      res.writeHead(edge.mode.status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'try later' }] }));
+      res
+        .writeHead(edge.mode.status, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'try later' }] }));
       return;
     }
     const name = /^\/v2\/(.+?)\/(?:manifests|blobs|tags)\//.exec(req.url ?? '')?.[1];
@@ -165,7 +196,12 @@ async function startEdge(upstream: string, account: { username: string; password
         });
         return;
       }
-      if (req.method !== 'GET' || up.statusCode !== 200 || edge.mode.tamper === undefined || kind !== edge.mode.tamper) {
+      if (
+        req.method !== 'GET' ||
+        up.statusCode !== 200 ||
+        edge.mode.tamper === undefined ||
+        kind !== edge.mode.tamper
+      ) {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
         return;
@@ -224,50 +260,86 @@ describe('Bearer tokens and failures (a token-protocol edge in front of the real
     expect(copied.digest).toBe(image.digest);
     const basic = `Basic ${Buffer.from('deployer:edge-secret').toString('base64')}`;
     expect(edge.tokenRequests.every((r) => r.authorization === basic)).toBe(true);
-    expect(edge.tokenRequests.map((r) => r.scopes.join(' ')).sort()).toEqual(['repository:pushed/api:pull', 'repository:pushed/api:pull,push']);
-    await expect(verifyImage({ ref: { registry: edge.host, repository: 'pushed/api', tag: '2.4.0' }, credentials })).resolves.toMatchObject({ present: true, digest: image.digest });
+    expect(edge.tokenRequests.map((r) => r.scopes.join(' ')).sort()).toEqual([
+      'repository:pushed/api:pull',
+      'repository:pushed/api:pull,push',
+    ]);
+    await expect(
+      verifyImage({ ref: { registry: edge.host, repository: 'pushed/api', tag: '2.4.0' }, credentials }),
+    ).resolves.toMatchObject({ present: true, digest: image.digest });
   });
 
   it('says to log in when a push needs an account it does not have', async () => {
     const error = await failure(
-      copyImage({ source: { registry: plain.host, repository: 'shop/api', tag: '2.4.0' }, target: { registry: edge.host, repository: 'anonymous/api', tag: '1' } }),
+      copyImage({
+        source: { registry: plain.host, repository: 'shop/api', tag: '2.4.0' },
+        target: { registry: edge.host, repository: 'anonymous/api', tag: '1' },
+      }),
     );
     expect(error).toBeInstanceOf(RegistryError);
     expect(error).toMatchObject({ status: 401, retryable: false, registry: edge.host });
-    expect(error?.message).toMatch(new RegExp(`^registry ${edge.host} needs a login to upload blob sha256:[a-f0-9]{64} to anonymous/api .*: run docker login ${edge.host}`));
+    expect(error?.message).toMatch(
+      new RegExp(
+        `^registry ${edge.host} needs a login to upload blob sha256:[a-f0-9]{64} to anonymous/api .*: run docker login ${edge.host}`,
+      ),
+    );
   });
 
   it('says the token server refused a wrong password, without quoting it', async () => {
-    const error = await failure(new RegistryClient(edge.host, { credentials: () => ({ username: 'deployer', password: 'not-it' }) }).getManifest('shop/api', '2.4.0'));
+    const error = await failure(
+      new RegistryClient(edge.host, { credentials: () => ({ username: 'deployer', password: 'not-it' }) }).getManifest(
+        'shop/api',
+        '2.4.0',
+      ),
+    );
     expect(error).toMatchObject({ status: 401, retryable: false });
-    expect(error?.message).toContain(`registry ${edge.host} refused the credentials to get a token for repository:shop/api:pull from http://${edge.host}/token`);
+    expect(error?.message).toContain(
+      `registry ${edge.host} refused the credentials to get a token for repository:shop/api:pull from http://${edge.host}/token`,
+    );
     expect(error?.message).not.toContain('not-it');
   });
 
   it('catches a blob whose bytes do not match its digest, and stores nothing of it', async () => {
     edge.mode.tamper = 'blobs';
     const error = await failure(
-      copyImage({ source: { registry: edge.host, repository: 'shop/api', tag: '2.4.0' }, target: { registry: plain.host, repository: 'tampered/api', tag: '2.4.0' } }),
+      copyImage({
+        source: { registry: edge.host, repository: 'shop/api', tag: '2.4.0' },
+        target: { registry: plain.host, repository: 'tampered/api', tag: '2.4.0' },
+      }),
     );
     expect(error).toBeInstanceOf(RegistryError);
     expect(error).toMatchObject({ retryable: false });
-    expect(error?.message).toMatch(/^blob sha256:[a-f0-9]{64} did not match its digest on the way to .*\/tampered\/api \(content has digest sha256:[a-f0-9]{64}, not sha256:/);
-    const index = JSON.parse((await new RegistryClient(plain.host).getManifest('shop/api', image.digest)).body.toString('utf8')) as { manifests: { digest: string }[] };
-    const manifest = JSON.parse((await new RegistryClient(plain.host).getManifest('shop/api', index.manifests[0].digest)).body.toString('utf8')) as {
+    expect(error?.message).toMatch(
+      /^blob sha256:[a-f0-9]{64} did not match its digest on the way to .*\/tampered\/api \(content has digest sha256:[a-f0-9]{64}, not sha256:/,
+    );
+    const index = JSON.parse(
+      (await new RegistryClient(plain.host).getManifest('shop/api', image.digest)).body.toString('utf8'),
+    ) as { manifests: { digest: string }[] };
+    const manifest = JSON.parse(
+      (await new RegistryClient(plain.host).getManifest('shop/api', index.manifests[0].digest)).body.toString('utf8'),
+    ) as {
       config: { digest: string };
       layers: { digest: string }[];
     };
-    for (const blob of [manifest.config, ...manifest.layers]) await expect(new RegistryClient(plain.host).hasBlob('tampered/api', blob.digest)).resolves.toBe(false);
+    for (const blob of [manifest.config, ...manifest.layers])
+      await expect(new RegistryClient(plain.host).hasBlob('tampered/api', blob.digest)).resolves.toBe(false);
   });
 
   it('blames the source when its blob download breaks off, retryably', async () => {
     edge.mode.cut = true;
     const error = await failure(
-      copyImage({ source: { registry: edge.host, repository: 'shop/api', tag: '2.4.0' }, target: { registry: plain.host, repository: 'cut/api', tag: '2.4.0' } }),
+      copyImage({
+        source: { registry: edge.host, repository: 'shop/api', tag: '2.4.0' },
+        target: { registry: plain.host, repository: 'cut/api', tag: '2.4.0' },
+      }),
     );
     expect(error).toBeInstanceOf(RegistryError);
     expect(error).toMatchObject({ retryable: true, registry: edge.host });
-    expect(error?.message).toMatch(new RegExp(`^lost the connection to registry ${edge.host} trying to download blob sha256:[a-f0-9]{64} from shop/api \\(\\w+ at http://${edge.host}\\): a retry may succeed$`));
+    expect(error?.message).toMatch(
+      new RegExp(
+        `^lost the connection to registry ${edge.host} trying to download blob sha256:[a-f0-9]{64} from shop/api \\(\\w+ at http://${edge.host}\\): a retry may succeed$`,
+      ),
+    );
   });
 
   it('catches a manifest whose bytes do not match its digest', async () => {
@@ -275,14 +347,24 @@ describe('Bearer tokens and failures (a token-protocol edge in front of the real
     const client = new RegistryClient(edge.host);
     const byDigest = await failure(client.getManifest('shop/api', image.digest));
     expect(byDigest).toMatchObject({ retryable: false });
-    expect(byDigest?.message).toMatch(new RegExp(`^manifest shop/api@${image.digest} from ${edge.host} has digest sha256:[a-f0-9]{64}, not ${image.digest}: `));
+    expect(byDigest?.message).toMatch(
+      new RegExp(
+        `^manifest shop/api@${image.digest} from ${edge.host} has digest sha256:[a-f0-9]{64}, not ${image.digest}: `,
+      ),
+    );
     // By tag, the registry's Docker-Content-Digest header gives it away.
-    await expect(client.getManifest('shop/api', '2.4.0')).rejects.toThrow(`, not ${image.digest}: the registry sent other bytes than it stores under that name`);
+    await expect(client.getManifest('shop/api', '2.4.0')).rejects.toThrow(
+      `, not ${image.digest}: the registry sent other bytes than it stores under that name`,
+    );
   });
 
   it.each([
     [503, true, 'failed to read manifest shop/api:2.4.0 (HTTP 503: UNAVAILABLE try later): a retry may succeed'],
-    [429, true, 'is rate-limiting requests to read manifest shop/api:2.4.0 (HTTP 429: UNAVAILABLE try later): retry later'],
+    [
+      429,
+      true,
+      'is rate-limiting requests to read manifest shop/api:2.4.0 (HTTP 429: UNAVAILABLE try later): retry later',
+    ],
     [403, false, 'denied permission to read manifest shop/api:2.4.0 (HTTP 403: UNAVAILABLE try later)'],
     [400, false, 'refused to read manifest shop/api:2.4.0 (HTTP 400: UNAVAILABLE try later)'],
   ])('sorts HTTP %i into retryable=%s', async (status, retryable, words) => {
@@ -295,10 +377,14 @@ describe('Bearer tokens and failures (a token-protocol edge in front of the real
 
   it('gives up on a registry that does not answer in time, retryably', async () => {
     edge.mode.hang = true;
-    const error = await failure(new RegistryClient(edge.host, { fetchTimeoutMs: 300 }).headManifest('shop/api', '2.4.0'));
+    const error = await failure(
+      new RegistryClient(edge.host, { fetchTimeoutMs: 300 }).headManifest('shop/api', '2.4.0'),
+    );
     expect(error).toBeInstanceOf(RegistryError);
     expect(error).toMatchObject({ retryable: true });
-    expect(error?.message).toBe(`registry ${edge.host} did not answer in time to look up manifest shop/api:2.4.0 (http://${edge.host}): a retry may succeed`);
+    expect(error?.message).toBe(
+      `registry ${edge.host} did not answer in time to look up manifest shop/api:2.4.0 (http://${edge.host}): a retry may succeed`,
+    );
   });
 
   it('passes on an abort as an abort, not as a registry failure', async () => {

@@ -3,7 +3,12 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Document, parseDocument } from 'yaml';
-import { loadRelease, maxInputFileBytes, packReleaseTemplate, releaseTimeToSmoke } from '../../../src/infra/release-files/release-file';
+import {
+  loadRelease,
+  maxInputFileBytes,
+  packReleaseTemplate,
+  releaseTimeToSmoke,
+} from '../../../src/infra/release-files/release-file';
 import { ExitCode, InvalidInputError } from '../../../src/domain/errors';
 
 const examplesDir = join(__dirname, '../../../examples');
@@ -43,16 +48,27 @@ describe('YAML the library cannot turn into data', () => {
     const file = writeSpec();
     writeFileSync(file, `${readFileSync(file, 'utf8')}\nextra: *nowhere\n`);
     const err = rejectionOf(() => loadRelease(file));
-    expect(err.problems).toEqual([expect.stringMatching(new RegExp(`^${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: alias "nowhere" names no anchor defined before it`))]);
+    expect(err.problems).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: alias "nowhere" names no anchor defined before it`),
+      ),
+    ]);
   });
 
   it('refuses an alias-heavy or deeply nested checks suite with its file:line:col, among the spec problems', () => {
     const file = writeSpec((_doc, dir) => {
-      writeFileSync(join(dir, 'checks', 'integration.yaml'), `checks:\n  - &c { name: a, request: { path: / }, expect: { status: 200 } }\n${'  - *c\n'.repeat(101)}`);
+      writeFileSync(
+        join(dir, 'checks', 'integration.yaml'),
+        `checks:\n  - &c { name: a, request: { path: / }, expect: { status: 200 } }\n${'  - *c\n'.repeat(101)}`,
+      );
     });
-    expect(rejectionOf(() => loadRelease(file)).problems).toEqual([expect.stringMatching(/checks\/integration\.yaml:\d+:\d+: more than 100 aliases/)]);
+    expect(rejectionOf(() => loadRelease(file)).problems).toEqual([
+      expect.stringMatching(/checks\/integration\.yaml:\d+:\d+: more than 100 aliases/),
+    ]);
     writeFileSync(join(file, '..', 'checks', 'integration.yaml'), `checks: ${'['.repeat(5000)}${']'.repeat(5000)}\n`);
-    expect(rejectionOf(() => loadRelease(file)).problems).toEqual([expect.stringMatching(/checks\/integration\.yaml(:\d+:\d+)?: nested too deeply: at most 64 levels/)]);
+    expect(rejectionOf(() => loadRelease(file)).problems).toEqual([
+      expect.stringMatching(/checks\/integration\.yaml(:\d+:\d+)?: nested too deeply: at most 64 levels/),
+    ]);
   });
 });
 
@@ -72,7 +88,9 @@ describe('files the spec names that are not files', () => {
         doc.setIn(path, target);
       });
       const err = rejectionOf(() => loadRelease(file));
-      expect(err.problems).toEqual([expect.stringMatching(new RegExp(`^${field.replace(/\./g, '\\.')}: \\S+ ${problem.replace(/[()]/g, '\\$&')}$`))]);
+      expect(err.problems).toEqual([
+        expect.stringMatching(new RegExp(`^${field.replace(/\./g, '\\.')}: \\S+ ${problem.replace(/[()]/g, '\\$&')}$`)),
+      ]);
     }
   });
 
@@ -86,14 +104,21 @@ describe('files the spec names that are not files', () => {
   });
 
   it('refuses a file larger than the limit before reading it', () => {
-    const file = writeSpec((_doc, dir) => writeFileSync(join(dir, 'checks', 'integration.yaml'), Buffer.alloc(maxInputFileBytes + 1, 'a')));
-    expect(rejectionOf(() => loadRelease(file)).problems).toEqual([expect.stringMatching(/^spec\.validation\.integration\.suite: \S+ is larger than 4 MiB: name a smaller file$/)]);
+    const file = writeSpec((_doc, dir) =>
+      writeFileSync(join(dir, 'checks', 'integration.yaml'), Buffer.alloc(maxInputFileBytes + 1, 'a')),
+    );
+    expect(rejectionOf(() => loadRelease(file)).problems).toEqual([
+      expect.stringMatching(/^spec\.validation\.integration\.suite: \S+ is larger than 4 MiB: name a smaller file$/),
+    ]);
   });
 
   it('never prints the content of a file named by mistake (here the process environment)', () => {
     process.env.MERIDIAN_TEST_SECRET = 'hunter2-not-for-errors';
     try {
-      for (const path of [['spec', 'validation', 'integration', 'suite'], ['spec', 'validation', 'load', 'replay']]) {
+      for (const path of [
+        ['spec', 'validation', 'integration', 'suite'],
+        ['spec', 'validation', 'load', 'replay'],
+      ]) {
         const file = writeSpec((doc) => doc.setIn(path, '/proc/self/environ'));
         const err = rejectionOf(() => loadRelease(file));
         expect(allText(err)).not.toContain('hunter2');
@@ -101,9 +126,13 @@ describe('files the spec names that are not files', () => {
       }
       expect(allText(rejectionOf(() => loadRelease('/proc/self/environ')))).not.toContain('hunter2');
       // The environment is no incident history: refused when the spec is loaded (it was a warning), its content never quoted.
-      const incidents = writeSpec((doc) => doc.setIn(['spec', 'rollout', 'timeToSmoke', 'incidents'], '/proc/self/environ'));
+      const incidents = writeSpec((doc) =>
+        doc.setIn(['spec', 'rollout', 'timeToSmoke', 'incidents'], '/proc/self/environ'),
+      );
       const err = rejectionOf(() => releaseTimeToSmoke(loadRelease(incidents), Date.now()));
-      expect(err.problems).toEqual(['spec.rollout.timeToSmoke.incidents: "/proc/self/environ" line 1: the header lacks incident, deployed_at, detected_at: the file looks like UTF-16 or binary, not CSV; save the history as UTF-8 CSV']);
+      expect(err.problems).toEqual([
+        'spec.rollout.timeToSmoke.incidents: "/proc/self/environ" line 1: the header lacks incident, deployed_at, detected_at: the file looks like UTF-16 or binary, not CSV; save the history as UTF-8 CSV',
+      ]);
       expect(allText(err)).not.toContain('hunter2');
     } finally {
       delete process.env.MERIDIAN_TEST_SECRET;
@@ -115,6 +144,8 @@ describe('files the spec names that are not files', () => {
       mkdirSync(join(dir, 'chart', 'files'), { recursive: true });
       symlinkSync('/etc/passwd', join(dir, 'chart', 'files', 'passwd'));
     });
-    expect(rejectionOf(() => packReleaseTemplate(loadRelease(file))).message).toMatch(/^spec\.template\.helm\.chart: "files\/passwd" in ".*" is a symlink to "\/etc\/passwd", outside the folder/);
+    expect(rejectionOf(() => packReleaseTemplate(loadRelease(file))).message).toMatch(
+      /^spec\.template\.helm\.chart: "files\/passwd" in ".*" is a symlink to "\/etc\/passwd", outside the folder/,
+    );
   });
 });

@@ -12,13 +12,24 @@ describe('releaseWorkflow: deploy windows', () => {
     const now = new Date(await rig.env.currentTimeMs());
     const from = (now.getUTCHours() + 2) % 24;
     const hours = `${String(from).padStart(2, '0')}:00-${String((from + 1) % 24).padStart(2, '0')}:00`;
-    const input = exampleInput('wf-window', (spec) => {
-      withoutGates(spec);
-      spec.spec.regions[0].deployWindow = deployWindowSchema.parse({ timezone: 'UTC', hours });
-    }, { canarySoakMs: 0, bakeMs: 0 });
+    const input = exampleInput(
+      'wf-window',
+      (spec) => {
+        withoutGates(spec);
+        spec.spec.regions[0].deployWindow = deployWindowSchema.parse({ timezone: 'UTC', hours });
+      },
+      { canarySoakMs: 0, bakeMs: 0 },
+    );
     const handle = await start(input);
-    const waiting = await statusWhen(input.releaseId, (s) => s.regions[0].waitingFor?.startsWith('its deploy window') ?? false, 'the wait for the window');
-    expect(waiting.regions[0]).toMatchObject({ phase: 'Pending', waitingFor: `its deploy window (${hours} UTC, every day)` });
+    const waiting = await statusWhen(
+      input.releaseId,
+      (s) => s.regions[0].waitingFor?.startsWith('its deploy window') ?? false,
+      'the wait for the window',
+    );
+    expect(waiting.regions[0]).toMatchObject({
+      phase: 'Pending',
+      waitingFor: `its deploy window (${hours} UTC, every day)`,
+    });
     const opening = Date.parse(waiting.regions[0].until!);
     expect(new Date(opening).getUTCHours()).toBe(from);
     expect(fake.calls(input.releaseId, 'deployRegion')).toEqual([]);

@@ -18,7 +18,13 @@ describe('releaseWorkflow: a freeze held while a release starts', () => {
       const input = exampleInput('wf-started-frozen', withoutGates, { canarySoakMs: 0, bakeMs: 0 });
       const handle = await start(input);
       const paused = await statusWhen(input.releaseId, (s) => s.paused, 'the release to pause itself');
-      expect(paused.actions).toEqual([expect.objectContaining({ action: 'pause', by: 'freeze', reason: expect.stringContaining('freeze of shop-api: started while frozen') })]);
+      expect(paused.actions).toEqual([
+        expect.objectContaining({
+          action: 'pause',
+          by: 'freeze',
+          reason: expect.stringContaining('freeze of shop-api: started while frozen'),
+        }),
+      ]);
       expect((await freeze.query(freezeStatusQuery)).paused).toEqual([input.releaseId]);
       await rig.env.sleep(hour);
       expect(fake.calls(input.releaseId, 'deployRegion')).toEqual([]);

@@ -13,19 +13,30 @@ import { failureOf, hour, releaseWorkflowRig } from '../../support/release-workf
 const rig = releaseWorkflowRig();
 const { fake, start, statusWhen, keepHistory } = rig;
 
-describe('releaseWorkflow: the image in every region\'s registry', () => {
+describe("releaseWorkflow: the image in every region's registry", () => {
   it('copies the image to every registry at the start, in parallel, and every region deploys it by digest', async () => {
     const input = exampleInput('wf-images', withoutGates, { canarySoakMs: hour, bakeMs: 0 });
-    const result = await rig.env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] });
+    const result = await rig.env.client.workflow.execute(releaseWorkflow, {
+      workflowId: input.releaseId,
+      taskQueue,
+      args: [input],
+    });
     expect(result.phase).toBe('Succeeded');
     const registries = [...new Set(input.spec.spec.regions.map((r) => r.registry))];
     expect([...fake.calls(input.releaseId, 'replicateImage')].sort()).toEqual([...registries].sort());
     // Every copy was asked for before the first region deployed: no wave waits for its registry.
     const calls = fake.calls(input.releaseId);
     expect(calls.slice(0, registries.length).sort()).toEqual([...registries].sort());
-    expect(result.results.map((r) => r.image)).toEqual(input.spec.spec.regions.map((r) => `${r.registry}/shop/api:2.4.0@${fakeDigest}`));
+    expect(result.results.map((r) => r.image)).toEqual(
+      input.spec.spec.regions.map((r) => `${r.registry}/shop/api:2.4.0@${fakeDigest}`),
+    );
     expect(result.registries).toEqual(
-      registries.map((registry) => ({ registry, phase: 'Ready', digest: fakeDigest, detail: 'copied 3 of 3 blobs (2.9 KiB), 0 already there, 2 platforms' })),
+      registries.map((registry) => ({
+        registry,
+        phase: 'Ready',
+        digest: fakeDigest,
+        detail: 'copied 3 of 3 blobs (2.9 KiB), 0 already there, 2 platforms',
+      })),
     );
     await keepHistory(input.releaseId, 'v4-images-by-digest');
   });
@@ -37,7 +48,10 @@ describe('releaseWorkflow: the image in every region\'s registry', () => {
     fake.behave(input.releaseId, { failImage: { [canaryRegistry]: 2 } });
     const handle = await start(input);
     const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
-    expect(halted.regions[0]).toMatchObject({ phase: 'Failed', error: expect.stringContaining(`the image is not in ${canaryRegistry}: no image shop/api:2.4.0 in`) });
+    expect(halted.regions[0]).toMatchObject({
+      phase: 'Failed',
+      error: expect.stringContaining(`the image is not in ${canaryRegistry}: no image shop/api:2.4.0 in`),
+    });
     expect(halted.registries?.find((r) => r.registry === canaryRegistry)?.phase).toBe('Failed');
     expect(fake.calls(input.releaseId, 'renderRegion')).toEqual([]);
     expect(fake.calls(input.releaseId, 'deployRegion')).toEqual([]);
@@ -71,10 +85,13 @@ describe('releaseWorkflow: the image in every region\'s registry', () => {
     const failure = await failureOf(handle.result());
     expect(failure.type).toBe('ReleaseAborted');
     expect(fake.calls(input.releaseId, 'deployRegion')).toEqual([]);
-    expect((failure.details?.[0] as ReleaseStatus).regions[0]).toMatchObject({ phase: 'Aborted', error: 'aborted by ivan: wrong build' });
+    expect((failure.details?.[0] as ReleaseStatus).regions[0]).toMatchObject({
+      phase: 'Aborted',
+      error: 'aborted by ivan: wrong build',
+    });
   });
 
-  it('retries a registry that does not answer, once more at its regions\' turn, then fails them with the reason and halts', async () => {
+  it("retries a registry that does not answer, once more at its regions' turn, then fails them with the reason and halts", async () => {
     const input = exampleInput('wf-image-down', withoutGates, { canarySoakMs: 0, bakeMs: 0 });
     const europe = input.spec.spec.regions.find((r) => r.name === 'eu-west')!.registry;
     fake.behave(input.releaseId, { downRegistries: [europe] });

@@ -1,7 +1,13 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ReleaseStatus } from '../../../src/domain/release-status';
-import { abortSignal, approveUpdate, pauseUpdate, resumeUpdate, skipRegionUpdate } from '../../../src/workflows/definitions';
+import {
+  abortSignal,
+  approveUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  skipRegionUpdate,
+} from '../../../src/workflows/definitions';
 import { exampleInput, withoutGates } from '../../support/fake-activities';
 import { releaseWorkflowRig } from '../../support/release-workflow-rig';
 
@@ -52,7 +58,8 @@ describe('releaseWorkflow: operator updates', () => {
     await handle.signal(abortSignal, { by: 'alice', reason: 'wrong build' });
     const failure = await handle.result().then(
       () => undefined,
-      (err: unknown) => (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure ? err.cause : undefined),
+      (err: unknown) =>
+        err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure ? err.cause : undefined,
     );
     expect(failure?.type).toBe('ReleaseAborted');
     const ended = failure?.details?.[0] as ReleaseStatus;
@@ -72,10 +79,14 @@ describe('releaseWorkflow: operator updates', () => {
   });
 
   it('runs amendments one at a time: two skips sent together roll their regions back one after the other', async () => {
-    const input = exampleInput('wf-op-amend-lock', (spec) => {
-      withoutGates(spec);
-      spec.spec.rollout.onFailure = 'halt';
-    }, { canarySoakMs: 0, bakeMs: 0 });
+    const input = exampleInput(
+      'wf-op-amend-lock',
+      (spec) => {
+        withoutGates(spec);
+        spec.spec.rollout.onFailure = 'halt';
+      },
+      { canarySoakMs: 0, bakeMs: 0 },
+    );
     fake.behave(input.releaseId, { failRollout: ['us-east', 'eu-west'], rollbackMs: 500 });
     const handle = await start(input);
     const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
@@ -93,7 +104,12 @@ describe('releaseWorkflow: operator updates', () => {
     expect(answers[1].phase).toBe('Running');
     const result = await handle.result();
     expect(result.phase).toBe('Succeeded');
-    expect(result.regions.filter((r) => r.phase === 'Skipped').map((r) => r.name).sort()).toEqual(['eu-west', 'us-east']);
+    expect(
+      result.regions
+        .filter((r) => r.phase === 'Skipped')
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['eu-west', 'us-east']);
     await keepHistory(input.releaseId, 'v8-amendments-one-at-a-time');
   });
 });

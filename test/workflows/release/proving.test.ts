@@ -16,7 +16,11 @@ const { fake, start, statusWhen, keepHistory } = rig;
 describe('releaseWorkflow: proving a release before and during rollout', () => {
   it('takes the staging region first and load-tests it there only; with no baseline the report says so', async () => {
     const input = exampleInput('wf-staging', (s) => (withoutGates(s), withStaging(s)), { bakeMs: 0, canarySoakMs: 0 });
-    const result = await rig.env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] });
+    const result = await rig.env.client.workflow.execute(releaseWorkflow, {
+      workflowId: input.releaseId,
+      taskQueue,
+      args: [input],
+    });
 
     expect(result.phase).toBe('Succeeded');
     expect(result.waves[0]).toEqual({ regions: ['staging'], bakeMs: 0 });
@@ -52,18 +56,27 @@ describe('releaseWorkflow: proving a release before and during rollout', () => {
   });
 
   it('fails a bake at the first failing measurement and rolls the region back; the status shows the measurement', async () => {
-    const input = exampleInput('wf-bake-fail', (s) => (withoutGates(s), withAnalysis(s)), { bakeMs: hour, canarySoakMs: hour });
+    const input = exampleInput('wf-bake-fail', (s) => (withoutGates(s), withAnalysis(s)), {
+      bakeMs: hour,
+      canarySoakMs: hour,
+    });
     fake.behave(input.releaseId, { bake: { 'us-west': 'failed' } });
     const handle = await start(input);
     await rig.env.sleep(hour + 60_000); // the canary soak
     // The failing region is rolled back at once; the release halts once its wave's other regions end their bakes.
-    const rolledBack = await statusWhen(input.releaseId, (s) => s.regions.find((r) => r.name === 'us-west')?.phase === 'RolledBack', 'us-west to roll back');
+    const rolledBack = await statusWhen(
+      input.releaseId,
+      (s) => s.regions.find((r) => r.name === 'us-west')?.phase === 'RolledBack',
+      'us-west to roll back',
+    );
     expect(rolledBack.regions.find((r) => r.name === 'us-east')?.phase).toBe('Baking');
     await rig.env.sleep(hour + 60_000);
     const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
     const usWest = halted.regions.find((r) => r.name === 'us-west')!;
     expect(usWest.phase).toBe('RolledBack');
-    expect(usWest.error).toMatch(/bake analysis failed: 1 failed measurement \(limit 0\): health: GET \/healthz answered 500/);
+    expect(usWest.error).toMatch(
+      /bake analysis failed: 1 failed measurement \(limit 0\): health: GET \/healthz answered 500/,
+    );
     expect(usWest.analysis).toMatchObject({ verdict: 'failed', failed: 1, deciding: { outcome: 'failed' } });
     expect(fake.calls(input.releaseId, 'rollbackRegion')).toContain('us-west');
     // The canary's soak was watched too, and passed with every measurement counted, not listed.
@@ -76,7 +89,10 @@ describe('releaseWorkflow: proving a release before and during rollout', () => {
   });
 
   it('pauses as inconclusive when a bake sees too little traffic; approve accepts the region and the release goes on', async () => {
-    const input = exampleInput('wf-inconclusive', (s) => (withoutGates(s), withAnalysis(s)), { bakeMs: hour, canarySoakMs: hour });
+    const input = exampleInput('wf-inconclusive', (s) => (withoutGates(s), withAnalysis(s)), {
+      bakeMs: hour,
+      canarySoakMs: hour,
+    });
     fake.behave(input.releaseId, { bakeRequests: { 'us-east-canary': 3 } });
     const handle = await start(input);
     await rig.env.sleep(hour + 60_000);
@@ -100,7 +116,11 @@ describe('releaseWorkflow: proving a release before and during rollout', () => {
       withoutGates(spec);
       withAnalysis(spec);
       spec.spec.rollout.maxParallel = 1;
-      spec.spec.rollout.waves = [['us-east-canary'], ['us-west', 'us-east'], ['eu-west', 'ap-northeast-2', 'me-central', 'sa-east', 'ap-south']];
+      spec.spec.rollout.waves = [
+        ['us-east-canary'],
+        ['us-west', 'us-east'],
+        ['eu-west', 'ap-northeast-2', 'me-central', 'sa-east', 'ap-south'],
+      ];
     };
     const input = exampleInput('wf-accept-rest', waves, { bakeMs: hour, canarySoakMs: hour });
     fake.behave(input.releaseId, { bake: { 'us-west': 'inconclusive' } });
@@ -116,7 +136,10 @@ describe('releaseWorkflow: proving a release before and during rollout', () => {
   });
 
   it('rolls an inconclusive region back when the release is aborted', async () => {
-    const input = exampleInput('wf-abort-inconclusive', (s) => (withoutGates(s), withAnalysis(s)), { bakeMs: hour, canarySoakMs: hour });
+    const input = exampleInput('wf-abort-inconclusive', (s) => (withoutGates(s), withAnalysis(s)), {
+      bakeMs: hour,
+      canarySoakMs: hour,
+    });
     fake.behave(input.releaseId, { bakeRequests: { 'us-east-canary': 0 } });
     const handle = await start(input);
     await rig.env.sleep(hour + 60_000);
@@ -128,11 +151,17 @@ describe('releaseWorkflow: proving a release before and during rollout', () => {
     // Rolled back means running the old version again: the release waited for that rollout too.
     expect(fake.calls(input.releaseId, 'waitForRollout')).toEqual(['us-east-canary', 'us-east-canary']);
     const details = failure.details?.[0] as ReleaseStatus;
-    expect(details.regions[0]).toMatchObject({ phase: 'RolledBack', error: 'rolled back: its bake was inconclusive and the release was aborted' });
+    expect(details.regions[0]).toMatchObject({
+      phase: 'RolledBack',
+      error: 'rolled back: its bake was inconclusive and the release was aborted',
+    });
   });
 
   it('bakes an inconclusive region again when an operator resumes', async () => {
-    const input = exampleInput('wf-rebake', (s) => (withoutGates(s), withAnalysis(s)), { bakeMs: 0, canarySoakMs: hour });
+    const input = exampleInput('wf-rebake', (s) => (withoutGates(s), withAnalysis(s)), {
+      bakeMs: 0,
+      canarySoakMs: hour,
+    });
     fake.behave(input.releaseId, { bake: { 'us-east-canary': 'inconclusive' } });
     const handle = await start(input);
     await rig.env.sleep(10 * 60_000);

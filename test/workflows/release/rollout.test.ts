@@ -17,7 +17,11 @@ describe('releaseWorkflow', () => {
     const input = exampleInput('wf-happy', withoutGates);
     fake.behave(input.releaseId, { deployMs: 150 });
     const before = await rig.env.currentTimeMs();
-    const result = await rig.env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] });
+    const result = await rig.env.client.workflow.execute(releaseWorkflow, {
+      workflowId: input.releaseId,
+      taskQueue,
+      args: [input],
+    });
 
     expect(result.phase).toBe('Succeeded');
     const deployed = fake.calls(input.releaseId, 'deployRegion');
@@ -25,7 +29,12 @@ describe('releaseWorkflow', () => {
     expect([...deployed].sort()).toEqual(input.spec.spec.regions.map((r) => r.name).sort());
     // Waves in order: wave 2 entirely before wave 3, wave 3 before wave 4.
     const position = (name: string) => deployed.indexOf(name);
-    for (const [a, b] of [['us-east', 'ap-northeast-2'], ['eu-west', 'sa-east'], ['sa-east', 'ap-south']]) expect(position(a)).toBeLessThan(position(b));
+    for (const [a, b] of [
+      ['us-east', 'ap-northeast-2'],
+      ['eu-west', 'sa-east'],
+      ['sa-east', 'ap-south'],
+    ])
+      expect(position(a)).toBeLessThan(position(b));
     expect(fake.maxInFlight(input.releaseId)).toBe(3);
     expect(result.results.every((r) => r.phase === 'Succeeded' && r.attempt === 1)).toBe(true);
     // 72h canary soak plus two 30m bakes passed on the server's clock.
@@ -52,9 +61,13 @@ describe('releaseWorkflow', () => {
   });
 
   it('pauses before the next step and resumes where it stopped; both are idempotent', async () => {
-    const input = exampleInput('wf-pause', (spec) => {
-      spec.spec.rollout.approvals = ['after-canary'];
-    }, { canarySoakMs: 0, bakeMs: 0 });
+    const input = exampleInput(
+      'wf-pause',
+      (spec) => {
+        spec.spec.rollout.approvals = ['after-canary'];
+      },
+      { canarySoakMs: 0, bakeMs: 0 },
+    );
     const handle = await start(input);
     await statusWhen(input.releaseId, (s) => s.phase === 'WaitingForApproval', 'the gate');
     await handle.signal(pauseSignal, { by: 'alice', reason: 'lunch' });
@@ -80,7 +93,9 @@ describe('releaseWorkflow', () => {
     const handle = await start(input);
     await rig.env.sleep(2 * hour + 60_000); // the canary soak, then the bake of wave 2's other regions
     const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
-    expect(halted.reason).toContain('eu-west: integration checks failed: search in Korean: $.query is "??", expected "결제"');
+    expect(halted.reason).toContain(
+      'eu-west: integration checks failed: search in Korean: $.query is "??", expected "결제"',
+    );
     expect(halted.regions.find((r) => r.name === 'eu-west')).toMatchObject({ phase: 'RolledBack', attempts: 1 });
     expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['eu-west']);
     // Waiting for an operator: let a day pass on the server and check nothing else was deployed.
@@ -94,7 +109,9 @@ describe('releaseWorkflow', () => {
     await handle.signal(resumeSignal, { by: 'alice', reason: 'fixed the encoder config' });
     const result = await handle.result();
     expect(result.paused).toBe(false);
-    expect(result.actions).toContainEqual(expect.objectContaining({ action: 'resume', by: 'alice', reason: 'fixed the encoder config' }));
+    expect(result.actions).toContainEqual(
+      expect.objectContaining({ action: 'resume', by: 'alice', reason: 'fixed the encoder config' }),
+    );
     expect(result.phase).toBe('Succeeded');
     expect(result.results.find((r) => r.name === 'eu-west')).toMatchObject({ phase: 'Succeeded', attempt: 2 });
     expect(fake.calls(input.releaseId, 'deployRegion').filter((r) => r === 'eu-west')).toHaveLength(2);
@@ -109,7 +126,9 @@ describe('releaseWorkflow', () => {
     await handle.signal(abortSignal, { by: 'alice', reason: 'bad build' });
     const failure = await failureOf(handle.result());
     expect(failure.type).toBe('ReleaseFailed');
-    expect(failure.message).toContain('us-east-canary: Deployment shop-api failed to roll out: ProgressDeadlineExceeded');
+    expect(failure.message).toContain(
+      'us-east-canary: Deployment shop-api failed to roll out: ProgressDeadlineExceeded',
+    );
     expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary']);
     expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east-canary']);
   });
@@ -129,14 +148,20 @@ describe('releaseWorkflow', () => {
     const final = failure.details?.[0] as ReleaseStatus;
     expect(final.phase).toBe('Aborted');
     expect(final.regions[0].phase).toBe('Aborted');
-    expect(final.actions).toContainEqual(expect.objectContaining({ action: 'abort', by: 'alice', reason: 'customer escalation' }));
+    expect(final.actions).toContainEqual(
+      expect.objectContaining({ action: 'abort', by: 'alice', reason: 'customer escalation' }),
+    );
   });
 
   it('with onFailure halt leaves the failed region as it is', async () => {
-    const input = exampleInput('wf-onfailure-halt', (spec) => {
-      withoutGates(spec);
-      spec.spec.rollout.onFailure = 'halt';
-    }, { canarySoakMs: 0, bakeMs: 0 });
+    const input = exampleInput(
+      'wf-onfailure-halt',
+      (spec) => {
+        withoutGates(spec);
+        spec.spec.rollout.onFailure = 'halt';
+      },
+      { canarySoakMs: 0, bakeMs: 0 },
+    );
     fake.behave(input.releaseId, { failChecks: { 'us-east-canary': Infinity } });
     const handle = await start(input);
     const halted = await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt');
@@ -147,13 +172,19 @@ describe('releaseWorkflow', () => {
   });
 
   it('with onFailure rollback-all rolls back every region it reached, newest first, and fails', async () => {
-    const input = exampleInput('wf-rollback-all', (spec) => {
-      withoutGates(spec);
-      spec.spec.rollout.onFailure = 'rollback-all';
-      spec.spec.rollout.maxParallel = 1;
-    }, { canarySoakMs: 0, bakeMs: 0 });
+    const input = exampleInput(
+      'wf-rollback-all',
+      (spec) => {
+        withoutGates(spec);
+        spec.spec.rollout.onFailure = 'rollback-all';
+        spec.spec.rollout.maxParallel = 1;
+      },
+      { canarySoakMs: 0, bakeMs: 0 },
+    );
     fake.behave(input.releaseId, { failRollout: ['us-east'] });
-    const failure = await failureOf(rig.env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] }));
+    const failure = await failureOf(
+      rig.env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] }),
+    );
     expect(failure.type).toBe('ReleaseFailed');
     expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east', 'us-west', 'us-east-canary']);
     expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary', 'us-west', 'us-east']);
@@ -162,17 +193,26 @@ describe('releaseWorkflow', () => {
 
 describe('releaseWorkflow: a rollback that does not finish', () => {
   it('rolls back every other region when one cannot be rolled back, and fails with the full status', async () => {
-    const input = exampleInput('wf-rollback-stuck', (spec) => {
-      withoutGates(spec);
-      spec.spec.rollout.onFailure = 'rollback-all';
-      spec.spec.rollout.maxParallel = 1;
-    }, { canarySoakMs: 0, bakeMs: 0 });
+    const input = exampleInput(
+      'wf-rollback-stuck',
+      (spec) => {
+        withoutGates(spec);
+        spec.spec.rollout.onFailure = 'rollback-all';
+        spec.spec.rollout.maxParallel = 1;
+      },
+      { canarySoakMs: 0, bakeMs: 0 },
+    );
     fake.behave(input.releaseId, { failRollout: ['us-east'], failRestore: ['us-west'] });
-    const failure = await failureOf(rig.env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] }));
+    const failure = await failureOf(
+      rig.env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] }),
+    );
     expect(failure.type).toBe('ReleaseFailed');
     expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east', 'us-west', 'us-east-canary']);
     const final = failure.details?.[0] as ReleaseStatus;
-    expect(final.regions.find((r) => r.name === 'us-west')).toMatchObject({ phase: 'Failed', error: expect.stringContaining('could not roll back (rolled back with the release') });
+    expect(final.regions.find((r) => r.name === 'us-west')).toMatchObject({
+      phase: 'Failed',
+      error: expect.stringContaining('could not roll back (rolled back with the release'),
+    });
     expect(final.regions.find((r) => r.name === 'us-east-canary')?.phase).toBe('RolledBack');
   });
 });

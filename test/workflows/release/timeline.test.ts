@@ -22,7 +22,9 @@ async function summariesOf(workflowId: string): Promise<string[]> {
 
 /** The workflow's current details, as the Web UI reads them (the SDK's built-in metadata query). */
 async function currentDetailsOf(workflowId: string): Promise<string> {
-  const metadata = await rig.env.client.workflow.getHandle(workflowId).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  const metadata = await rig.env.client.workflow
+    .getHandle(workflowId)
+    .query<{ currentDetails?: string }>('__temporal_workflow_metadata');
   return metadata.currentDetails ?? '';
 }
 
@@ -37,15 +39,21 @@ describe('releaseWorkflow: the Web UI timeline', () => {
     expect(halted).toContain('**Halted**: shop-api 2.4.0, wave 2 of 4');
     expect(halted).toContain('Waiting for an operator: resume retries eu-west');
     expect(halted).toContain('- eu-west (wave 2): RolledBack: integration checks failed');
-    expect(await currentDetailsOf(`${input.releaseId}.eu-west.1`)).toContain('**RolledBack**: shop-api 2.4.0 in eu-west, wave 2, attempt 1');
+    expect(await currentDetailsOf(`${input.releaseId}.eu-west.1`)).toContain(
+      '**RolledBack**: shop-api 2.4.0 in eu-west, wave 2, attempt 1',
+    );
 
     await handle.signal(resumeSignal, { by: 'alice', reason: 'fixed the encoder config' });
     expect((await handle.result()).phase).toBe('Succeeded');
-    expect(await currentDetailsOf(input.releaseId)).toContain('**Succeeded**: shop-api 2.4.0, wave 4 of 4, 8 of 8 regions done');
+    expect(await currentDetailsOf(input.releaseId)).toContain(
+      '**Succeeded**: shop-api 2.4.0, wave 4 of 4, 8 of 8 regions done',
+    );
 
     const release = await summariesOf(input.releaseId);
     const registries = [...new Set(input.spec.spec.regions.map((r) => r.registry))];
-    expect(release).toEqual(expect.arrayContaining(registries.map((registry) => `copy shop/api:2.4.0 to registry ${registry}`)));
+    expect(release).toEqual(
+      expect.arrayContaining(registries.map((registry) => `copy shop/api:2.4.0 to registry ${registry}`)),
+    );
     // A child's summary and details are on its own start (the time-skipping server keeps them there only).
     expect(await summariesOf(`${input.releaseId}.eu-west.1`)).toEqual([
       'eu-west: deploy 2.4.0 (wave 2)',
@@ -56,10 +64,16 @@ describe('releaseWorkflow: the Web UI timeline', () => {
       'eu-west: roll back to what it ran before',
       'eu-west: wait for the rollback to roll out',
     ]);
-    expect(await summariesOf(`${input.releaseId}.us-east-canary.1`)).toEqual(expect.arrayContaining(['us-east-canary: deploy 2.4.0 (wave 1)', 'us-east-canary: bake 1h']));
-    expect(await summariesOf(`${input.releaseId}.eu-west.2`)).toEqual(expect.arrayContaining(['eu-west: deploy 2.4.0 (wave 2, attempt 2)', 'eu-west: bake 30m']));
+    expect(await summariesOf(`${input.releaseId}.us-east-canary.1`)).toEqual(
+      expect.arrayContaining(['us-east-canary: deploy 2.4.0 (wave 1)', 'us-east-canary: bake 1h']),
+    );
+    expect(await summariesOf(`${input.releaseId}.eu-west.2`)).toEqual(
+      expect.arrayContaining(['eu-west: deploy 2.4.0 (wave 2, attempt 2)', 'eu-west: bake 30m']),
+    );
     const started = await rig.env.client.workflow.getHandle(`${input.releaseId}.eu-west.2`).describe();
-    const details = defaultPayloadConverter.fromPayload<string>(started.raw.executionConfig!.userMetadata!.details as Payload);
+    const details = defaultPayloadConverter.fromPayload<string>(
+      started.raw.executionConfig!.userMetadata!.details as Payload,
+    );
     expect(details).toContain('**shop-api 2.4.0** in **eu-west**');
     expect(details).toContain('- bake: 30m');
     await keepHistory(input.releaseId, 'v6-summaries');
