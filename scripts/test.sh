@@ -15,10 +15,11 @@ fi
 step "toolchain (scripts/setup-toolchain.sh)"
 bash scripts/setup-toolchain.sh >/dev/null
 
-step "build, typecheck, lint"
+step "build, typecheck, lint, format"
 npm run -s build
 npm run -s typecheck
 npm run -s lint
+npm run -s format:check
 
 step "docker-compose.yml is valid"
 docker-compose -f docker-compose.yml config -q

@@ -126,14 +126,12 @@ const defective = (message: Message): fc.Arbitrary<{ payload: unknown; defect: s
       payload: Object.fromEntries([...Object.entries(valid), [key, value]]),
       defect: 'unknown field',
     }));
-  const badField = fc
-    .constantFrom(...fields)
-    .chain((field) =>
-      badValue(field).map((value) => ({
-        payload: Object.fromEntries([...Object.entries(valid), [field, value]]),
-        defect: `bad ${field}`,
-      })),
-    );
+  const badField = fc.constantFrom(...fields).chain((field) =>
+    badValue(field).map((value) => ({
+      payload: Object.fromEntries([...Object.entries(valid), [field, value]]),
+      defect: `bad ${field}`,
+    })),
+  );
   return fc.oneof(notAnObject, unknownKey, badField);
 };
 
@@ -148,12 +146,10 @@ const unknownTarget = (message: Message): fc.Arbitrary<{ payload: unknown; defec
       .constantFrom('mars-1', 'eu-west-9', 'staging')
       .map((region) => ({ payload: { region, reason: 'fuzz' }, defect: 'unknown region' }));
   if (message === 'move-region')
-    return fc
-      .integer({ min: 1, max: 50 })
-      .map((toWave) => ({
-        payload: { region: 'us-east-canary', toWave, reason: 'fuzz' },
-        defect: 'canary cannot move',
-      }));
+    return fc.integer({ min: 1, max: 50 }).map((toWave) => ({
+      payload: { region: 'us-east-canary', toWave, reason: 'fuzz' },
+      defect: 'canary cannot move',
+    }));
   return undefined;
 };
 

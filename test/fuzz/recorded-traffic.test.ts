@@ -127,14 +127,12 @@ const logLine = fc
 const recording = fc.oneof(
   {
     weight: 6,
-    arbitrary: fc
-      .tuple(fc.constantFrom<TrafficFormat>('jsonl', 'combined'), fc.boolean())
-      .chain(([format, named]) =>
-        mutatedText(examples[format], format === 'jsonl' ? jsonLine : logLine).map((lines) => ({
-          text: lines.join('\n'),
-          format: named ? format : undefined,
-        })),
-      ),
+    arbitrary: fc.tuple(fc.constantFrom<TrafficFormat>('jsonl', 'combined'), fc.boolean()).chain(([format, named]) =>
+      mutatedText(examples[format], format === 'jsonl' ? jsonLine : logLine).map((lines) => ({
+        text: lines.join('\n'),
+        format: named ? format : undefined,
+      })),
+    ),
   },
   {
     weight: 6,
