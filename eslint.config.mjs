@@ -47,6 +47,18 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware rules for what bites Temporal code: a promise nobody awaits (an activity or child whose
+    // failure vanishes, a handler that races the main loop), a promise where a callback returns void, and
+    // SDK APIs marked deprecated (they are removed in a later SDK, often with a replay-visible change).
+    files: ['src/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-deprecated': 'error',
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no I/O, no Node modules, no clock.
     files: ['src/workflows/**/*.ts'],
     rules: {

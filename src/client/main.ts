@@ -337,7 +337,7 @@ function commanderMessage(err: CommanderError): string {
 
 /** Entry of the `meridian` binary. */
 export function main(): void {
-  runCli(process.argv.slice(2), {
+  void runCli(process.argv.slice(2), {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     env: process.env,

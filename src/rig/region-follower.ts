@@ -66,7 +66,7 @@ export class RegionFollower {
   start(): void {
     const tick = async () => {
       await this.poll();
-      this.timer = setTimeout(tick, this.intervalMs);
+      this.timer = setTimeout(() => void tick(), this.intervalMs);
     };
     void tick();
   }

@@ -26,7 +26,8 @@ export class ImageCopies {
   /** Starts a copy to every registry at once, so that no wave waits for one. */
   startAll(registries: Iterable<string>): void {
     this.state.status.registries = [];
-    for (const registry of new Set(registries)) this.replicate(registry);
+    // A copy never rejects: it settles with the image or an error, which digestIn reads.
+    for (const registry of new Set(registries)) void this.replicate(registry);
   }
 
   /** The digest a region deploys, once its registry has the image; a copy that failed before is tried once more. */
