@@ -337,6 +337,13 @@ function commanderMessage(err: CommanderError): string {
 
 /** Entry of the `meridian` binary. */
 export function main(): void {
+  // A reader that stops early (`meridian --help | head`) closes the pipe: that ends the output, not in a crash.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   void runCli(process.argv.slice(2), {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
