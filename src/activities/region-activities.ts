@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { CheckReport, IntegrationSuite } from '../domain/integration-checks';
-import { MeridianError } from '../domain/errors';
+import { MeridianError, MissingPrerequisiteError } from '../domain/errors';
 import { describeRef, type ObjectRef, type ReleaseRef, type TemplateBundle } from '../domain/release-input';
 import type { RegionSpec } from '../domain/release-spec';
 import type { Client } from '@temporalio/client';
@@ -84,10 +84,12 @@ export interface DeploySummary {
 
 /**
  * Errors a retry cannot fix (bad input, a rollout that failed) fail at once; anything else (a cluster
- * that did not answer) is retried by the activity's retry policy.
+ * that did not answer, a worker without helm) is retried by the activity's retry policy. A missing tool
+ * is the worker's fault, not the release's: another worker, or this one once fixed, can do the work.
  */
 function classify(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
+  if (err instanceof MissingPrerequisiteError) return ApplicationFailure.retryable(err.message, 'MissingPrerequisite');
   if (err instanceof MeridianError && err.exitCode === 2)
     return ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
   const code = (err as { code?: number }).code;

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
@@ -20,10 +20,14 @@ afterAll(() => rmSync(folder, { recursive: true, force: true }));
 async function failureOf(
   files: Record<string, string>,
   values: Record<string, unknown> = {},
+  { worker = activities, kind = 'manifests' as 'manifests' | 'helm' } = {},
 ): Promise<ApplicationFailure> {
   const dir = mkdtempSync(join(folder, 'manifests-'));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  const template = packTemplate(dir, 'manifests', 'shop-api', 'spec.template.manifests.path');
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  const template = packTemplate(dir, kind, 'shop-api', `spec.template.${kind}.path`);
   const release = {
     releaseId: releaseIdOf(spec),
     app: spec.metadata.app,
@@ -32,7 +36,7 @@ async function failureOf(
   };
   let thrown: unknown;
   try {
-    await new MockActivityEnvironment().run(activities.renderRegion, { release, region, template, values });
+    await new MockActivityEnvironment().run(worker.renderRegion, { release, region, template, values });
   } catch (err) {
     thrown = err;
   }
@@ -64,5 +68,18 @@ describe('renderRegion activity with hostile input', () => {
       /^template value "Deployment\/shop-api:spec.__proto__.polluted": the field path names "__proto__"/,
     );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('renderRegion activity on a worker without helm', () => {
+  it('fails retryably as a missing prerequisite, so another worker (or this one, fixed) renders the region', async () => {
+    const helmless = createActivities({ helmPath: join(folder, 'no-helm'), logger: pino({ level: 'silent' }) });
+    const chart = {
+      'Chart.yaml': 'apiVersion: v2\nname: shop-api\nversion: 1.0.0\n',
+      'templates/deployment.yaml': deployment,
+    };
+    const failure = await failureOf(chart, {}, { worker: helmless, kind: 'helm' });
+    expect(failure).toMatchObject({ nonRetryable: false, type: 'MissingPrerequisite' });
+    expect(failure.message).toMatch(/no-helm" does not exist: run `npm run setup`/);
   });
 });

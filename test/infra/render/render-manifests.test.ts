@@ -11,7 +11,7 @@ import {
 } from '../../../src/infra/render/render-manifests';
 import { packTemplate } from '../../../src/infra/render/template-bundle';
 import { loadRelease, packReleaseTemplate, releaseIdOf } from '../../../src/infra/release-files/release-file';
-import { InvalidInputError } from '../../../src/domain/errors';
+import { InvalidInputError, MissingPrerequisiteError } from '../../../src/domain/errors';
 import type { ReleaseRef, TemplateBundle } from '../../../src/domain/release-input';
 import type { RegionSpec } from '../../../src/domain/release-spec';
 import { requireTool } from '../../../src/rig/toolchain';
@@ -239,11 +239,13 @@ describe('renderManifests refusals', () => {
     expect(err.message.length).toBeLessThan(1_100);
   });
 
-  it('reports a missing helm binary as a plain error, not invalid input', async () => {
+  it('reports a missing helm binary as a missing prerequisite that says how to get it, not invalid input', async () => {
     const attempt = renderManifests(join(tmpdir(), 'no-such-helm'), requestFor(region('us-west')));
     await expect(attempt).rejects.toThrow(
-      `helm not found at ${join(tmpdir(), 'no-such-helm')}: install helm on the worker or set MERIDIAN_HELM`,
+      `helm at "${join(tmpdir(), 'no-such-helm')}" does not exist: run \`npm run setup\``,
     );
+    await expect(attempt).rejects.toThrow('or set MERIDIAN_HELM to its path');
+    await expect(attempt).rejects.toBeInstanceOf(MissingPrerequisiteError);
     await expect(attempt).rejects.not.toBeInstanceOf(InvalidInputError);
   });
 });
