@@ -47,6 +47,21 @@ export const rigPrometheusSchema = z
   })
   .strict();
 
+/** The rig's authoritative DNS server (PowerDNS), which answers for the release's spec.traffic zone. */
+export const rigDnsSchema = z
+  .object({
+    /** DNS port (UDP and TCP) on 127.0.0.1. */
+    port: z.number().int().positive().max(65535).default(5354),
+    /** Port of its HTTP API (and webserver) on 127.0.0.1. */
+    apiPort: z.number().int().positive().max(65535).default(8281),
+  })
+  .strict()
+  .refine((dns) => dns.port !== dns.apiPort, {
+    error: 'dns.port and dns.apiPort must differ (DNS and the HTTP API cannot share a TCP port)',
+    path: ['apiPort'],
+  });
+export type RigDnsConfig = z.infer<typeof rigDnsSchema>;
+
 /** Synthetic users: a steady trickle of requests the demo services send to each region's own service. */
 export const userTrafficSchema = z
   .object({
@@ -110,6 +125,8 @@ export const rigConfigSchema = z
     versions: z.record(z.string(), versionBehaviourSchema).default({}),
     /** The Prometheus that scrapes the demo services. */
     prometheus: rigPrometheusSchema.default({ port: 9090, workerMetrics: ['127.0.0.1:9464', '127.0.0.1:9465'] }),
+    /** The authoritative DNS server that steers the release's hostname (PowerDNS, on 127.0.0.1). */
+    dns: rigDnsSchema.default({ port: 5354, apiPort: 8281 }),
     /** Synthetic user requests to every region's service while the rig runs. */
     userTraffic: userTrafficSchema.default({ enabled: true, scale: 1, maxRps: 50, regions: {} }),
   })

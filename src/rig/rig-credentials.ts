@@ -210,6 +210,32 @@ export async function ensureRigCredentials(rigDir: string): Promise<RigCredentia
   return readRigCredentials(rigDir);
 }
 
+/** Where the rig keeps the API key of its PowerDNS (mode 0600; `dev status` prints how to export it, never the key). */
+export function powerDnsApiKeyFile(rigDir: string): string {
+  return join(rigCredentialsDir(rigDir), 'powerdns-api-key');
+}
+
+/** The PowerDNS API key: made at the first `dev up` and kept from then on, so clients keep working across restarts. */
+export function ensurePowerDnsApiKey(rigDir: string): string {
+  const dir = rigCredentialsDir(rigDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const existing = readPowerDnsApiKey(rigDir);
+  if (existing) return existing;
+  const key = randomBytes(24).toString('base64url');
+  writeSecret(powerDnsApiKeyFile(rigDir), `${key}\n`);
+  return key;
+}
+
+/** The PowerDNS API key, or undefined before the first `dev up` made it. */
+export function readPowerDnsApiKey(rigDir: string): string | undefined {
+  try {
+    return readFileSync(powerDnsApiKeyFile(rigDir), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The credentials as they are, making nothing (`dev status` reads them; only `dev up` makes them). */
 export function readRigCredentials(rigDir: string): RigCredentials {
   const p = paths(rigCredentialsDir(rigDir));

@@ -17,6 +17,7 @@ export type ToolName =
   | 'kube-scheduler'
   | 'etcd'
   | 'helm'
+  | 'geoip-db'
   | 'kubectl'
   | 'prometheus'
   | 'docker-registry'
