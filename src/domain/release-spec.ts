@@ -3,7 +3,8 @@ import { weekdays } from './deploy-window';
 import { maxHistoryMs, maxTimerMs } from './duration';
 import { quoteExcerpt } from './excerpt';
 import { buildRolloutPlan } from './rollout-plan';
-import { durationField } from './schema-helpers';
+import { dnsLabel, durationField } from './schema-helpers';
+import { trafficRegionProblems, trafficSchema } from './traffic-spec';
 import { parseValuePath, prototypeKeyPaths } from './value-paths';
 
 /**
@@ -11,13 +12,6 @@ import { parseValuePath, prototypeKeyPaths } from './value-paths';
  * single source of the spec's types and of the JSON Schema exported for editors. Objects are strict:
  * an unknown field is an error, so a misspelt field never silently does nothing.
  */
-
-const dnsLabel = z
-  .string()
-  .regex(
-    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
-    'expected lowercase letters, digits and dashes (a DNS label), such as eu-west',
-  );
 
 /** Largest share a percentage field takes: 1000% (10 as a fraction). */
 export const maxShare = 10;
@@ -443,6 +437,7 @@ export const releaseSpecSchema = z
       regions: z.array(regionSchema).min(1, 'list at least one region'),
       validation: validationSchema,
       rollout: rolloutSchema.default(rolloutSchema.parse({})),
+      traffic: trafficSchema.optional(),
     }),
   })
   .superRefine((release, ctx) => {
@@ -510,6 +505,10 @@ export const releaseSpecSchema = z
         });
       }
     });
+    if (release.spec.traffic) {
+      for (const { path, message } of trafficRegionProblems(release.spec.traffic, regions))
+        ctx.addIssue({ code: 'custom', path: ['spec', 'traffic', ...path], message });
+    }
     const { validation } = release.spec;
     const needsPrometheus = [
       validation.load?.resources ? ['spec', 'validation', 'load', 'resources'] : undefined,

@@ -14,3 +14,11 @@ export const durationField = (maxMs: number = maxDurationMs) =>
     }
     return ms;
   });
+
+/** A DNS label (RFC 1123, lowercase): what names a region, a namespace or an app, such as eu-west. */
+export const dnsLabel = z
+  .string()
+  .regex(
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    'expected lowercase letters, digits and dashes (a DNS label), such as eu-west',
+  );

@@ -147,6 +147,7 @@ type Def = {
   element?: z.ZodType;
   innerType?: z.ZodType;
   in?: z.ZodType;
+  out?: z.ZodType;
   options?: z.ZodType[];
   valueType?: z.ZodType;
 };
@@ -164,7 +165,8 @@ function defOf(schema: z.ZodType): Def {
 function unwrap(schema: z.ZodType): z.ZodType[] {
   const def = defOf(schema);
   if (def.innerType) return unwrap(def.innerType);
-  if (def.type === 'pipe' && def.in) return unwrap(def.in);
+  // A preprocess (a transform before the schema) takes the fields of the schema it feeds.
+  if (def.type === 'pipe' && def.in) return unwrap(defOf(def.in).type === 'transform' && def.out ? def.out : def.in);
   if (def.type === 'union' && def.options) return def.options.flatMap(unwrap);
   return [schema];
 }
