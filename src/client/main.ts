@@ -186,6 +186,21 @@ export const commands: Record<string, CommandDefinition> = {
       waveOption('--wave', 'the wave to join (1-based; default: a new last wave)'),
     ],
   ),
+  traffic: {
+    summary: "where the hostname's users go (-f FILE); drain or restore a region (--reason TEXT)",
+    usage:
+      '-f release.yaml [--json] | drain <region> -f release.yaml --reason TEXT | restore <region> -f release.yaml --reason TEXT',
+    args: () => [
+      new Argument('[action]', 'drain or restore; none: show where traffic goes').choices(['drain', 'restore']),
+      new Argument('[region]', 'the region to drain or restore, by its name in spec.traffic.regions'),
+    ],
+    options: () => [
+      fileOption('the release spec with the traffic section'),
+      jsonOption(),
+      reason('why (required to drain or restore): recorded with who asked'),
+    ],
+    run: lazy(async () => (await import('./commands/traffic')).trafficCommand),
+  },
   list: {
     summary: 'releases, newest first (--app, --phase, --json)',
     usage: '[--app NAME] [--phase PHASE] [--limit N] [--json]',

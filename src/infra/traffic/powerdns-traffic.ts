@@ -11,6 +11,7 @@ import {
   type RegionTraffic,
   trafficModes,
 } from '../../domain/traffic-policy';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { queryDns } from './dns-query';
 import { PowerDnsApi, type PowerDnsEndpoint, type RRSetChange, type ZoneRRSet } from './powerdns-api';
 import type { SteeringTarget, TrafficProvider } from './traffic-provider';
@@ -105,19 +106,34 @@ export class PowerDnsTraffic implements TrafficProvider {
     await this.converge(note);
   }
 
+  /**
+   * Each region's health as the server's checker sees it. PowerDNS counts an address it has not checked
+   * yet as down (it starts checking at the first question), so a region that reads down is asked again
+   * once one check has had time to run.
+   */
   async health(): Promise<Record<string, RegionHealth>> {
+    const first = await this.askHealth(this.target.regions.map((r) => r.name));
+    const down = Object.keys(first).filter((r) => first[r] === 'down');
+    if (down.length === 0) return first;
+    await sleep((this.target.healthIntervalSeconds + this.target.healthTimeoutSeconds) * 1000 + 200);
+    return Object.assign(first, await this.askHealth(down));
+  }
+
+  private async askHealth(names: string[]): Promise<Record<string, RegionHealth>> {
     const server = this.target.nameservers[0];
     const out: Record<string, RegionHealth> = Object.create(null) as Record<string, RegionHealth>;
     await Promise.all(
-      this.target.regions.map(async (region) => {
-        const type = region.addresses.some((a) => familyOf(a) === 4) ? 'A' : 'AAAA';
-        const answer = await queryDns(server, { name: healthRecordName(this.target.hostname, region.name), type });
-        if (answer.rcode !== 'NOERROR')
-          throw new UnreachableError(
-            `${this.target.hostname}: the health record of ${region.name} answered ${answer.rcode}: publish the answers first (meridian traffic restore, or a release)`,
-          );
-        out[region.name] = healthFromAnswer(answer.addresses);
-      }),
+      this.target.regions
+        .filter((r) => names.includes(r.name))
+        .map(async (region) => {
+          const type = region.addresses.some((a) => familyOf(a) === 4) ? 'A' : 'AAAA';
+          const answer = await queryDns(server, { name: healthRecordName(this.target.hostname, region.name), type });
+          if (answer.rcode !== 'NOERROR')
+            throw new UnreachableError(
+              `${this.target.hostname}: the health record of ${region.name} answered ${answer.rcode}: publish the answers first (meridian traffic restore ${region.name} --reason ..., or a release)`,
+            );
+          out[region.name] = healthFromAnswer(answer.addresses);
+        }),
     );
     return out;
   }
