@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DemoRegion } from './demo-regions';
 import { processMetricsExposition } from './process-metrics';
@@ -128,6 +128,15 @@ export interface DemoServiceOptions {
  * versions rolled out, requests split by ready pods, and a version the rig marks bad misbehaves.
  */
 export function createDemoService(options: DemoServiceOptions): Server {
+  return createServer(demoServiceListener(options));
+}
+
+/**
+ * The demo application of one region as a request listener, so that one service (its metrics, its
+ * orders, its behaviour) can answer on several addresses: the region's endpoint and its traffic
+ * addresses, where the rig's DNS server sends the hostname's users and checks the region's health.
+ */
+export function demoServiceListener(options: DemoServiceOptions): RequestListener {
   const { region, versions } = options;
   const now = options.now ?? Date.now;
   const metrics = new RequestMetrics(region.name);
@@ -207,13 +216,53 @@ export function createDemoService(options: DemoServiceOptions): Server {
     record(status);
   };
 
-  return createServer((req, res) => {
+  return (req, res) => {
     const started = now();
     handle(req, res, started).catch((err: Error) => {
       if (!res.headersSent) send(res, 500, { error: err.message });
       else res.destroy();
     });
-  });
+  };
+}
+
+/** Where a region's demo service listens: its endpoint on 127.0.0.1, and each of its traffic addresses. */
+export function demoServiceAddresses(
+  region: DemoRegion,
+  traffic?: { port: number; addresses: readonly string[] },
+): { host: string; port: number }[] {
+  return [
+    { host: '127.0.0.1', port: region.port },
+    ...(traffic ? traffic.addresses.map((host) => ({ host, port: traffic.port })) : []),
+  ];
+}
+
+/** `host:port` as a URL writes it (`[::1]:18200`). */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Serves `listener` on each address; an address that cannot be listened on closes the others and fails. */
+export async function listenOn(
+  listener: RequestListener,
+  addresses: readonly { host: string; port: number }[],
+): Promise<Server[]> {
+  const servers: Server[] = [];
+  try {
+    for (const { host, port } of addresses) {
+      const server = createServer(listener);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err: NodeJS.ErrnoException) =>
+          reject(new Error(`cannot listen on ${hostPort(host, port)}: ${err.code ?? err.message}`)),
+        );
+        server.listen(port, host, () => resolve());
+      });
+      servers.push(server);
+    }
+    return servers;
+  } catch (err) {
+    servers.forEach((s) => s.close());
+    throw err;
+  }
 }
 
 /** `GET /_rig/user-traffic` tells the synthetic users' rate; `PUT` with `{"rps": n}` sets it, `{"rps": null}` restores the configured one. */

@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { kubeConfigForContext } from '../infra/kubernetes/kube-config';
-import { createDemoService } from './demo-service';
-import type { DemoServicesConfig } from './demo-services';
+import { demoServiceAddresses, demoServiceListener, hostPort, listenOn } from './demo-service';
+import { type DemoServicesConfig, regionTraffic } from './demo-services';
 import { RegionFollower } from './region-follower';
 import { versionsInRegion } from './rig-config';
 import { UserTraffic } from './user-traffic';
@@ -25,19 +25,27 @@ async function main(configFile: string): Promise<void> {
     const rps = config.userTrafficRps[region.name] ?? 0;
     const traffic = new UserTraffic({ baseUrl: `http://127.0.0.1:${region.port}`, region, rps });
     users.push(traffic);
-    const server = createDemoService({
+    const listener = demoServiceListener({
       region,
       rolledOut: (view) => (view === 'fresh' ? follower.fresh() : follower.current()),
       versions: versionsInRegion(config.versions, region.name),
       userTraffic: traffic,
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(region.port, '127.0.0.1', () => resolve());
-    });
-    servers.push(server);
+    // The endpoint, then the region's traffic addresses (spec.traffic): one service answering on each.
+    const addresses = demoServiceAddresses(region, regionTraffic(config.traffic, region.name));
+    servers.push(
+      ...(await listenOn(listener, addresses).catch((err: Error) => {
+        throw new Error(`region ${region.name}: ${err.message}`);
+      })),
+    );
     process.stdout.write(
-      `${JSON.stringify({ msg: 'demo service listening', region: region.name, port: region.port, userRps: rps })}\n`,
+      `${JSON.stringify({
+        msg: 'demo service listening',
+        region: region.name,
+        port: region.port,
+        ...(addresses.length > 1 ? { traffic: addresses.slice(1).map((a) => hostPort(a.host, a.port)) } : {}),
+        userRps: rps,
+      })}\n`,
     );
   }
   // Users arrive once every service listens.

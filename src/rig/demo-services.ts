@@ -3,8 +3,10 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnreachableError } from '../domain/errors';
 import { type DemoRegion, demoRegionsFromRelease } from './demo-regions';
+import { demoServiceAddresses, hostPort } from './demo-service';
 import { type ManagedProcess, readTextOr, runningPid, startDetached, stopProcess, tailOf, waitFor } from './processes';
 import type { RigConfig, RigLayout, VersionBehaviour } from './rig-config';
+import { type RegionTrafficAddresses, type RigTraffic, rigTrafficFromRelease } from './rig-traffic';
 import { userTrafficRpsByRegion } from './user-traffic';
 
 /** What the demo services process reads at start. */
@@ -14,6 +16,8 @@ export interface DemoServicesConfig {
   versions: Record<string, VersionBehaviour>;
   /** Rate of each region's synthetic users, requests per second, by region name. */
   userTrafficRps: Record<string, number>;
+  /** Where regions also answer (spec.traffic): their traffic addresses, on their health check's port. */
+  traffic?: DemoTraffic;
   /** Fingerprint of the compiled rig code, so that `dev up` after a build restarts the services. */
   code: string;
 }
@@ -26,23 +30,65 @@ export function demoServicesProcess(layout: RigLayout): ManagedProcess {
   };
 }
 
+/** The traffic addresses of the regions behind the release's hostname (loopback), by region name. */
+export type DemoTraffic = Record<string, RegionTrafficAddresses>;
+
+/** What of a release's spec.traffic the demo services serve: nothing for a release without it. */
+export function demoTraffic(traffic: RigTraffic | undefined): DemoTraffic | undefined {
+  return traffic && Object.keys(traffic.regions).length ? traffic.regions : undefined;
+}
+
+/** One region's traffic addresses, if it has any. */
+export function regionTraffic(traffic: DemoTraffic | undefined, region: string): RegionTrafficAddresses | undefined {
+  return traffic && Object.hasOwn(traffic, region) && traffic[region].addresses.length ? traffic[region] : undefined;
+}
+
 export interface ServiceHealth {
   region: string;
   port: number;
-  /** Whether the service answers. */
+  /** Whether the service answers, on its endpoint and on every traffic address. */
   up: boolean;
   /** The version the region runs now, as the service reports it. */
   version?: string | null;
+  /** The region's traffic addresses (`host:port`) and whether each answers as the region. */
+  traffic?: { address: string; up: boolean }[];
 }
 
-export async function serviceHealth(region: DemoRegion): Promise<ServiceHealth> {
+/** What the service at `host:port` reports, if it answers as `region`. */
+async function reportAt(host: string, port: number, region: string): Promise<{ up: boolean; version?: string | null }> {
   try {
-    const res = await fetch(`http://127.0.0.1:${region.port}/version`, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(`http://${hostPort(host, port)}/version`, { signal: AbortSignal.timeout(2_000) });
     const body = (await res.json()) as { region?: string; version?: string | null };
-    return { region: region.name, port: region.port, up: res.ok && body.region === region.name, version: body.version };
+    return { up: res.ok && body.region === region, version: body.version };
   } catch {
-    return { region: region.name, port: region.port, up: false };
+    return { up: false };
   }
+}
+
+export async function serviceHealth(
+  region: DemoRegion,
+  traffic?: { port: number; addresses: readonly string[] },
+): Promise<ServiceHealth> {
+  const [endpoint, ...others] = demoServiceAddresses(region, traffic);
+  const [main, ...rest] = await Promise.all(
+    [endpoint, ...others].map(({ host, port }) => reportAt(host, port, region.name)),
+  );
+  const health: ServiceHealth = {
+    region: region.name,
+    port: region.port,
+    up: main.up && rest.every((r) => r.up),
+    ...(main.version !== undefined ? { version: main.version } : {}),
+  };
+  if (others.length) health.traffic = others.map((a, i) => ({ address: hostPort(a.host, a.port), up: rest[i].up }));
+  return health;
+}
+
+/** Every region's health, traffic addresses included. */
+export async function servicesHealth(
+  regions: readonly DemoRegion[],
+  traffic: DemoTraffic | undefined,
+): Promise<ServiceHealth[]> {
+  return Promise.all(regions.map((r) => serviceHealth(r, regionTraffic(traffic, r.name))));
 }
 
 /** Starts the demo services unless they run; a config change restarts them. */
@@ -51,28 +97,27 @@ export async function startDemoServices(
   layout: RigLayout,
 ): Promise<{ started: boolean; regions: DemoRegion[] }> {
   const regions = demoRegionsFromRelease(config.release);
+  const traffic = demoTraffic(rigTrafficFromRelease(config.release));
   const proc = demoServicesProcess(layout);
   const wanted: DemoServicesConfig = {
     kubeconfig: layout.kubeconfig,
     regions,
     versions: config.versions,
     userTrafficRps: userTrafficRpsByRegion(regions, config.userTraffic),
+    ...(traffic ? { traffic } : {}),
     code: codeFingerprint(),
   };
+  const allUp = async () => (await servicesHealth(regions, traffic)).every((h) => h.up);
   const configFile = join(layout.dir, 'demo-services.json');
   const text = `${JSON.stringify(wanted, null, 2)}\n`;
   const running = runningPid(proc) !== undefined;
-  if (
-    running &&
-    readTextOr(configFile) === text &&
-    (await Promise.all(regions.map(serviceHealth))).every((h) => h.up)
-  ) {
+  if (running && readTextOr(configFile) === text && (await allUp())) {
     return { started: false, regions };
   }
   if (running) await stopProcess(proc);
   writeFileSync(configFile, text);
   startDetached(proc, process.execPath, [join(__dirname, 'demo-services-main.js'), configFile]);
-  const ok = await waitFor(async () => (await Promise.all(regions.map(serviceHealth))).every((h) => h.up), 20_000);
+  const ok = await waitFor(allUp, 20_000);
   if (!ok)
     throw new UnreachableError(`the demo services did not answer within 20s; their log ends:\n${tailOf(proc.logFile)}`);
   return { started: true, regions };

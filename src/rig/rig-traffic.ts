@@ -1,8 +1,10 @@
 import { isIP } from 'node:net';
 import { InvalidInputError } from '../domain/errors';
+import { quoteExcerpt } from '../domain/excerpt';
+import { resolveLocation, type TrafficSpec } from '../domain/traffic-spec';
 import { loadRelease } from '../infra/release-files/release-file';
 
-/** The zone the rig's DNS server holds when the release names none (no spec.traffic section). */
+/** The zone the rig's DNS server holds when the release has no spec.traffic section. */
 export const defaultRigZone = 'example.test';
 
 /** A client network the rig's DNS server can locate: what tools/geoip-db writes into clients.mmdb. */
@@ -14,23 +16,22 @@ export interface GeoClient {
   longitude: number;
 }
 
-/** What the rig serves of a release's spec.traffic: the zone, the located clients, each region's traffic addresses. */
+/** Where one region's demo service also answers: its traffic addresses, on the port its health check uses. */
+export interface RegionTrafficAddresses {
+  port: number;
+  addresses: string[];
+}
+
+/** What the rig serves of a release's spec.traffic. */
 export interface RigTraffic {
   /** The zone, without the trailing dot (example.test). */
   zone: string;
+  /** The clients, located (spec.traffic.clients). */
   clients: GeoClient[];
-  /** The one port every region's traffic addresses listen on (spec.traffic.healthCheck.port); none without a health check. */
-  port?: number;
   /** Each region's traffic addresses (loopback only), by region name. */
-  addresses: Record<string, string[]>;
-}
-
-/** The parts of spec.traffic the rig reads. */
-export interface TrafficSection {
-  zone: string;
-  clients?: readonly { name: string; subnet: string; location: unknown }[];
-  regions?: Readonly<Record<string, { addresses: readonly string[] }>>;
-  healthCheck?: { port: number };
+  regions: Record<string, RegionTrafficAddresses>;
+  /** Where the release tells Meridian its DNS server is, to compare with the rig's. */
+  provider: { api: string; nameservers: { host: string; port: number }[] };
 }
 
 /** Whether an address is this machine's own: 127.0.0.0/8 or ::1. */
@@ -40,50 +41,23 @@ export function isLoopback(address: string): boolean {
   return false;
 }
 
-/** A location given as coordinates. */
-function coordinates(location: unknown, where: string): { latitude: number; longitude: number } {
-  const l = location as { latitude?: unknown; longitude?: unknown } | null;
-  if (l && typeof l === 'object' && typeof l.latitude === 'number' && typeof l.longitude === 'number') {
-    return { latitude: l.latitude, longitude: l.longitude };
-  }
-  throw new InvalidInputError(`${where}: expected a location with latitude and longitude`);
-}
-
 /**
- * The rig's view of a traffic section: checks what the rig adds to the spec's own rules. Traffic
- * addresses must be loopback (the rig's demo services listen on them and its DNS server checks them;
- * nothing of the rig may reach another machine), each address belongs to one region, and every region
- * named exists in the release.
+ * The rig's view of a (validated) traffic section. The rig adds one rule to the spec's own: traffic
+ * addresses must be loopback, since the rig's demo services listen on them and its DNS server checks
+ * them, and nothing of the rig may reach another machine.
  */
-export function rigTraffic(
-  traffic: TrafficSection,
-  regions: readonly string[],
-  resolve: (location: unknown, where: string) => { latitude: number; longitude: number } = coordinates,
-): RigTraffic {
+export function rigTraffic(traffic: TrafficSpec): RigTraffic {
   const problems: string[] = [];
-  const owner = new Map<string, string>();
-  const addresses: Record<string, string[]> = {};
-  for (const [name, region] of Object.entries(traffic.regions ?? {})) {
-    const where = `spec.traffic.regions.${name}`;
-    if (!regions.includes(name)) problems.push(`${where}: no region of that name in spec.regions`);
+  const regions: Record<string, RegionTrafficAddresses> = {};
+  for (const [name, region] of Object.entries(traffic.regions)) {
     region.addresses.forEach((address, i) => {
-      if (!isLoopback(address)) {
+      if (!isLoopback(address))
         problems.push(
-          `${where}.addresses[${i}]: the local rig serves loopback addresses only (127.0.0.0/8 or ::1), got ${JSON.stringify(address.slice(0, 60))}: use one such as 127.0.1.1`,
+          `spec.traffic.regions.${name}.addresses[${i}]: the local rig serves loopback addresses only (127.0.0.0/8 or ::1), got ${quoteExcerpt(address)}: give one such as 127.0.1.1`,
         );
-      } else if (owner.has(address) && owner.get(address) !== name) {
-        problems.push(`${where}.addresses[${i}]: ${address} is already an address of ${owner.get(address)}`);
-      } else {
-        owner.set(address, name);
-      }
     });
-    addresses[name] = [...region.addresses];
+    regions[name] = { port: region.healthCheck?.port ?? traffic.healthCheck.port, addresses: [...region.addresses] };
   }
-  const clients = (traffic.clients ?? []).map((client, i) => ({
-    name: client.name,
-    subnet: client.subnet,
-    ...resolve(client.location, `spec.traffic.clients[${i}].location`),
-  }));
   if (problems.length) {
     throw new InvalidInputError(
       `the release's spec.traffic cannot run on the local rig${problems.length === 1 ? `: ${problems[0]}` : ''}`,
@@ -92,19 +66,44 @@ export function rigTraffic(
   }
   return {
     zone: traffic.zone.replace(/\.$/, ''),
-    clients,
-    port: traffic.healthCheck?.port,
-    addresses,
+    clients: traffic.clients.map((c) => ({ name: c.name, subnet: c.subnet, ...resolveLocation(c.location) })),
+    regions,
+    provider: {
+      api: traffic.provider.powerdns.api,
+      nameservers: traffic.provider.powerdns.nameservers.map(({ host, port }) => ({ host, port })),
+    },
   };
 }
 
 /** The rig's view of the release file's spec.traffic, or undefined when the release has none. */
 export function rigTrafficFromRelease(file: string): RigTraffic | undefined {
-  const { spec } = loadRelease(file);
-  const traffic = (spec.spec as { traffic?: TrafficSection }).traffic;
-  if (!traffic) return undefined;
-  return rigTraffic(
-    traffic,
-    spec.spec.regions.map((r) => r.name),
-  );
+  const { traffic } = loadRelease(file).spec.spec;
+  return traffic ? rigTraffic(traffic) : undefined;
+}
+
+/**
+ * Where the release's spec.traffic.provider points elsewhere than the rig's DNS server: Meridian would
+ * steer (and read the answers of) another server than the one the rig runs. One line per difference.
+ */
+export function providerMismatches(
+  traffic: RigTraffic,
+  rig: { api: string; dns: { host: string; port: number } },
+): string[] {
+  const out: string[] = [];
+  const origin = (url: string) => {
+    try {
+      return new URL(url).origin;
+    } catch {
+      return url;
+    }
+  };
+  if (origin(traffic.provider.api) !== origin(rig.api))
+    out.push(
+      `spec.traffic.provider.powerdns.api is ${traffic.provider.api}, but the rig's PowerDNS API is ${rig.api} (dns.apiPort)`,
+    );
+  if (!traffic.provider.nameservers.some((n) => n.host === rig.dns.host && n.port === rig.dns.port))
+    out.push(
+      `spec.traffic.provider.powerdns.nameservers does not list the rig's PowerDNS, ${rig.dns.host}:${rig.dns.port} (dns.port)`,
+    );
+  return out;
 }

@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { type ServiceHealth, serviceHealth, startDemoServices, stopDemoServices } from './demo-services';
+import { type ServiceHealth, demoTraffic, servicesHealth, startDemoServices, stopDemoServices } from './demo-services';
 import { demoRegionsFromRelease } from './demo-regions';
 import { type ClusterHealth, clusterHealth, startClusters, stopClusters } from './kwok-clusters';
 import {
@@ -9,6 +9,14 @@ import {
   startPrometheus,
   stopPrometheus,
 } from './prometheus-server';
+import {
+  type PowerDnsHealth,
+  powerDnsAddress,
+  powerDnsApiUrl,
+  powerDnsHealth,
+  startPowerDns,
+  stopPowerDns,
+} from './powerdns-server';
 import { registriesFromRelease, registryAnswers, seedSourceImage, startRegistries, stopRegistries } from './registries';
 import {
   type RigProfile,
@@ -21,6 +29,7 @@ import {
 } from './production-profile';
 import type { RigConfig, RigLayout } from './rig-config';
 import { rigCredentialsDir } from './rig-credentials';
+import { type RigTraffic, defaultRigZone, providerMismatches, rigTrafficFromRelease } from './rig-traffic';
 import {
   type TemporalEndpoints,
   startTemporal,
@@ -58,15 +67,28 @@ export interface RigStatus {
     targetsUp: number;
     targets: number;
   };
+  /** The authoritative DNS server (PowerDNS) for the release's spec.traffic zone. */
+  dns: PowerDnsHealth & {
+    /** Clients it can locate (spec.traffic.clients). */
+    clients: number;
+  };
   kubeconfig: string;
   dir: string;
+}
+
+/** The zone the rig's DNS server holds: spec.traffic.zone, or example.test for a release without traffic. */
+function rigZone(traffic: RigTraffic | undefined): string {
+  return traffic?.zone ?? defaultRigZone;
 }
 
 /**
  * Brings the rig up: Temporal (the dev server, or with the production profile the cluster on PostgreSQL;
  * switching profiles stops the other one), the KWOK clusters, the demo services (which follow the
- * clusters), then Prometheus (which scrapes the services). Each step keeps what already runs, so `up`
- * is idempotent.
+ * clusters, and also answer on the regions' traffic addresses), then at once Prometheus (which scrapes
+ * the services) and PowerDNS (whose answers name the services' traffic addresses). Each step keeps what
+ * already runs, so `up` is idempotent.
+ *
+ * PowerDNS runs for every release: without spec.traffic it holds example.test and locates no client.
  */
 export async function rigUp(
   config: RigConfig,
@@ -74,6 +96,12 @@ export async function rigUp(
   report: (line: string) => void,
   profile: RigProfile = 'dev',
 ): Promise<RigStatus> {
+  // Read first: a traffic section the rig cannot serve (an address off this machine) stops `up` before anything starts.
+  const traffic = rigTrafficFromRelease(config.release);
+  if (traffic) {
+    const rigDns = { api: powerDnsApiUrl(config), dns: powerDnsAddress(config) };
+    for (const line of providerMismatches(traffic, rigDns)) report(`warning: ${line}`);
+  }
   mkdirSync(layout.logs, { recursive: true });
   if (profile === 'production') {
     if (await stopTemporal(layout)) report('Temporal dev server stopped (switching to the production profile)');
@@ -103,13 +131,27 @@ export async function rigUp(
   report(
     services.started ? `demo services started for ${services.regions.length} regions` : 'demo services already running',
   );
-  const prometheus = await startPrometheus(config, layout, services.regions);
-  report(prometheus.started ? `Prometheus started (pid ${prometheus.pid})` : 'Prometheus already running');
+  const zone = rigZone(traffic);
+  const [prometheus, dns] = await Promise.allSettled([
+    startPrometheus(config, layout, services.regions).then((p) => {
+      report(p.started ? `Prometheus started (pid ${p.pid})` : 'Prometheus already running');
+    }),
+    startPowerDns(config, layout, { zone, clients: traffic?.clients ?? [] }).then((d) => {
+      report(
+        d.started
+          ? `PowerDNS started (pid ${d.pid}) on 127.0.0.1:${config.dns.port}, locating ${traffic?.clients.length ?? 0} client subnets`
+          : 'PowerDNS already running',
+      );
+      if (d.zoneCreated) report(`zone ${zone} created`);
+    }),
+  ]);
+  for (const step of [prometheus, dns]) if (step.status === 'rejected') throw step.reason;
   return rigStatus(config, layout);
 }
 
 /** Stops every rig process; with `purge`, also deletes the clusters and the Temporal database. */
 export async function rigDown(layout: RigLayout, purge: boolean, report: (line: string) => void): Promise<void> {
+  if (await stopPowerDns(layout)) report('PowerDNS stopped');
   if (await stopPrometheus(layout)) report('Prometheus stopped');
   if (await stopDemoServices(layout)) report('demo services stopped');
   const registries = await stopRegistries(layout);
@@ -147,7 +189,11 @@ export async function rigStatus(config: RigConfig, layout: RigLayout): Promise<R
       wantedNodes: c.nodes,
     })),
   );
-  const services = await Promise.all(demoRegionsFromRelease(config.release).map(serviceHealth));
+  const traffic = rigTrafficFromRelease(config.release);
+  const [services, dns] = await Promise.all([
+    servicesHealth(demoRegionsFromRelease(config.release), demoTraffic(traffic)),
+    powerDnsHealth(config, layout, rigZone(traffic)),
+  ]);
   const registries = await Promise.all(
     registriesFromRelease(config.release).map(async (r) => ({
       host: r.host,
@@ -164,6 +210,7 @@ export async function rigStatus(config: RigConfig, layout: RigLayout): Promise<R
     temporal.codecServerUp !== false &&
     uiUp &&
     promUp &&
+    dns.up &&
     clusters.every((c) => c.reachable && c.readyNodes >= c.wantedNodes) &&
     services.every((s) => s.up) &&
     registries.every((r) => r.up);
@@ -174,6 +221,7 @@ export async function rigStatus(config: RigConfig, layout: RigLayout): Promise<R
     services,
     registries,
     prometheus,
+    dns: { ...dns, clients: traffic?.clients.length ?? 0 },
     kubeconfig: layout.kubeconfig,
     dir: layout.dir,
   };

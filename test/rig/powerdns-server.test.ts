@@ -12,6 +12,7 @@ import {
   startPowerDns,
   stopPowerDns,
 } from '../../src/rig/powerdns-server';
+import { trafficSchema } from '../../src/domain/traffic-spec';
 import { isAlive, runningPid } from '../../src/rig/processes';
 import { rigConfigSchema, rigLayout } from '../../src/rig/rig-config';
 import { powerDnsApiKeyFile, readPowerDnsApiKey } from '../../src/rig/rig-credentials';
@@ -36,16 +37,18 @@ function configOn(port: number, apiPort: number) {
 // The traffic section of a release, as the rig reads it: two located clients (benchmark subnets, which
 // only travel inside EDNS Client Subnet options) and a region on a loopback traffic address.
 const traffic = rigTraffic(
-  {
+  trafficSchema.parse({
+    hostname: 'shop.example.test',
     zone: 'example.test',
+    ttl: '5s',
+    provider: { powerdns: { api: 'http://127.0.0.1:8281', nameservers: ['127.0.0.1:5354'], apiKey: { env: 'K' } } },
+    healthCheck: { path: '/healthz', port: 18200 },
+    regions: { 'us-east': { addresses: ['127.0.1.1'], location: { latitude: 39, longitude: -77.5 } } },
     clients: [
       { name: 'new-york', subnet: '198.18.1.0/24', location: { latitude: 40.7, longitude: -74 } },
       { name: 'london', subnet: '198.18.2.0/24', location: { latitude: 51.5, longitude: -0.1 } },
     ],
-    regions: { 'us-east': { addresses: ['127.0.1.1'] } },
-    healthCheck: { port: 18200 },
-  },
-  ['us-east'],
+  }),
 );
 
 const dns = () => ({ host: '127.0.0.1', port: config.dns.port });

@@ -1,46 +1,72 @@
+import { resolve } from 'node:path';
 import { InvalidInputError } from '../../src/domain/errors';
+import { trafficSchema } from '../../src/domain/traffic-spec';
 import { rigConfigSchema } from '../../src/rig/rig-config';
-import { isLoopback, rigTraffic, type TrafficSection } from '../../src/rig/rig-traffic';
+import { isLoopback, providerMismatches, rigTraffic, rigTrafficFromRelease } from '../../src/rig/rig-traffic';
 
-const section = (addresses: Record<string, string[]>): TrafficSection => ({
-  zone: 'example.test.',
-  clients: [{ name: 'nyc', subnet: '198.18.1.0/24', location: { latitude: 40.7, longitude: -74 } }],
-  regions: Object.fromEntries(Object.entries(addresses).map(([name, a]) => [name, { addresses: a }])),
-  healthCheck: { port: 18200 },
-});
+/** A traffic section as the spec's schema reads it. */
+const section = (regions: Record<string, object>) =>
+  trafficSchema.parse({
+    hostname: 'shop.example.test',
+    zone: 'example.test.',
+    ttl: '5s',
+    provider: { powerdns: { api: 'http://127.0.0.1:8281', nameservers: ['127.0.0.1:5354'], apiKey: { env: 'K' } } },
+    healthCheck: { path: '/healthz', port: 18200, interval: '1s', timeout: '1s' },
+    regions,
+    clients: [
+      { name: 'nyc', subnet: '198.18.1.0/24', location: { latitude: 40.7, longitude: -74 } },
+      { name: 'korea', subnet: '198.18.2.0/24', location: { country: 'KR' } },
+    ],
+  });
+const at = (latitude: number, longitude: number) => ({ latitude, longitude });
 
 describe("the rig's view of spec.traffic", () => {
-  it('reads the zone (without its dot), the located clients, and each region on the common port', () => {
-    expect(
-      rigTraffic(section({ 'us-east': ['127.0.1.1', '::1'], 'eu-west': ['127.0.2.1'] }), ['us-east', 'eu-west']),
-    ).toEqual({
+  it('reads the zone (without its dot), the located clients, and each region on its health check port', () => {
+    const traffic = rigTraffic(
+      section({
+        'us-east': { addresses: ['127.0.1.1', '::1'], location: at(39, -77.5) },
+        'eu-west': { addresses: ['127.0.2.1'], location: at(53.3, -6.3), healthCheck: { port: 18201 } },
+      }),
+    );
+    expect(traffic).toMatchObject({
       zone: 'example.test',
-      clients: [{ name: 'nyc', subnet: '198.18.1.0/24', latitude: 40.7, longitude: -74 }],
-      port: 18200,
-      addresses: { 'us-east': ['127.0.1.1', '::1'], 'eu-west': ['127.0.2.1'] },
+      regions: {
+        'us-east': { port: 18200, addresses: ['127.0.1.1', '::1'] },
+        'eu-west': { port: 18201, addresses: ['127.0.2.1'] },
+      },
+      provider: { api: 'http://127.0.0.1:8281', nameservers: [{ host: '127.0.0.1', port: 5354 }] },
     });
+    expect(traffic.clients[0]).toEqual({ name: 'nyc', subnet: '198.18.1.0/24', latitude: 40.7, longitude: -74 });
+    // A country stands for a point in it (resolveLocation of the spec).
+    expect(traffic.clients[1]).toMatchObject({ name: 'korea', subnet: '198.18.2.0/24' });
+    expect(traffic.clients[1].latitude).toBeGreaterThan(33);
+    expect(traffic.clients[1].latitude).toBeLessThan(39);
   });
 
-  it('refuses addresses off this machine, naming the field and a loopback one to use', () => {
-    const run = () => rigTraffic(section({ 'us-east': ['10.0.0.5'] }), ['us-east']);
+  it('refuses addresses off this machine, naming the field and a loopback one to give', () => {
+    const run = () => rigTraffic(section({ 'us-east': { addresses: ['10.0.0.5'], location: at(39, -77.5) } }));
     expect(run).toThrow(InvalidInputError);
     expect(run).toThrow(
-      'spec.traffic.regions.us-east.addresses[0]: the local rig serves loopback addresses only (127.0.0.0/8 or ::1), got "10.0.0.5": use one such as 127.0.1.1',
+      `the release's spec.traffic cannot run on the local rig: spec.traffic.regions.us-east.addresses[0]: the local rig serves loopback addresses only (127.0.0.0/8 or ::1), got "10.0.0.5": give one such as 127.0.1.1`,
     );
   });
 
-  it('lists every problem: non-loopback, shared addresses, unknown regions', () => {
-    try {
-      rigTraffic(section({ a: ['127.0.1.1', '192.0.2.1'], b: ['127.0.1.1'], c: ['2001:db8::1'] }), ['a', 'b']);
-      throw new Error('expected a refusal');
-    } catch (err) {
-      expect((err as InvalidInputError).problems).toEqual([
-        expect.stringMatching(/^spec\.traffic\.regions\.a\.addresses\[1\]: .*got "192\.0\.2\.1"/),
-        'spec.traffic.regions.b.addresses[0]: 127.0.1.1 is already an address of a',
-        'spec.traffic.regions.c: no region of that name in spec.regions',
-        expect.stringMatching(/^spec\.traffic\.regions\.c\.addresses\[0\]: .*got "2001:db8::1"/),
-      ]);
-    }
+  it('lists every address off this machine', () => {
+    const run = () =>
+      rigTraffic(
+        section({
+          a: { addresses: ['127.0.1.1', '192.0.2.1'], location: at(0, 0) },
+          b: { addresses: ['2001:db8::1'], location: at(0, 0) },
+        }),
+      );
+    expect(run).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringMatching(/^spec\.traffic\.regions\.a\.addresses\[1\]: .*got "192\.0\.2\.1"/),
+          expect.stringMatching(/^spec\.traffic\.regions\.b\.addresses\[0\]: .*got "2001:db8::1"/),
+        ],
+      }),
+    );
   });
 
   it('knows loopback addresses', () => {
@@ -48,6 +74,32 @@ describe("the rig's view of spec.traffic", () => {
       expect(isLoopback(a)).toBe(true);
     for (const a of ['128.0.0.1', '10.0.0.1', '::2', '::ffff:127.0.0.1', 'localhost', '', '127.0.0'])
       expect(isLoopback(a)).toBe(false);
+  });
+
+  it("says where the release's provider points elsewhere than the rig's PowerDNS", () => {
+    const traffic = rigTraffic(section({ a: { addresses: ['127.0.1.1'], location: at(0, 0) } }));
+    const rig = (apiPort: number, port: number) => ({
+      api: `http://127.0.0.1:${apiPort}`,
+      dns: { host: '127.0.0.1', port },
+    });
+    expect(providerMismatches(traffic, rig(8281, 5354))).toEqual([]);
+    expect(providerMismatches(traffic, rig(9281, 6354))).toEqual([
+      "spec.traffic.provider.powerdns.api is http://127.0.0.1:8281, but the rig's PowerDNS API is http://127.0.0.1:9281 (dns.apiPort)",
+      "spec.traffic.provider.powerdns.nameservers does not list the rig's PowerDNS, 127.0.0.1:6354 (dns.port)",
+    ]);
+  });
+
+  it("reads the example release's traffic section: loopback addresses, located clients", () => {
+    const traffic = rigTrafficFromRelease(resolve(__dirname, '..', '..', 'examples', 'release.yaml'));
+    expect(traffic?.zone).toBe('example.test');
+    expect(traffic?.clients).toContainEqual({
+      name: 'new-york',
+      subnet: '198.18.1.0/24',
+      latitude: 40.7,
+      longitude: -74,
+    });
+    for (const region of Object.values(traffic?.regions ?? {}))
+      expect(region.addresses.every((a) => isLoopback(a))).toBe(true);
   });
 });
 

@@ -56,12 +56,19 @@ function printStatus(status: RigStatus, ctx: CommandContext, json: boolean | und
         `cluster    ${mark(c.reachable && c.readyNodes >= c.wantedNodes)} ${c.context} ${c.server ?? ''} nodes ${c.readyNodes}/${c.wantedNodes}${c.error ? ` (${c.error})` : ''}`,
     ),
     ...status.services.map(
-      (s) => `service    ${mark(s.up)} ${s.region} http://127.0.0.1:${s.port} version ${s.version ?? '-'}`,
+      (s) =>
+        `service    ${mark(s.up)} ${s.region} http://127.0.0.1:${s.port} version ${s.version ?? '-'}${
+          s.traffic?.length
+            ? ` traffic ${s.traffic.map((t) => (t.up ? t.address : `${t.address} (not answering)`)).join(' ')}`
+            : ''
+        }`,
     ),
     ...status.registries.map((r) => `registry   ${mark(r.up)} ${r.host} for ${r.usedBy.join(', ')}`),
     `Prometheus ${mark(status.prometheus.up)} ${status.prometheus.url} targets up ${status.prometheus.targetsUp}/${status.prometheus.targets}`,
+    `DNS        ${mark(status.dns.up)} ${status.dns.address} (PowerDNS ${status.dns.version ?? '-'}, API ${status.dns.api}, zone ${status.dns.zone})`,
     `kubeconfig ${status.kubeconfig}   (export KUBECONFIG=${status.kubeconfig})`,
     ...Object.entries(status.temporal.clientEnv).map(([k, v]) => `client     export ${k}=${v}`),
+    `client     export MERIDIAN_POWERDNS_API_KEY=$(cat ${status.dns.apiKeyFile})`,
     `state      ${status.dir}`,
     status.healthy ? 'rig healthy' : 'rig NOT healthy',
   ];
