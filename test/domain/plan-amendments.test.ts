@@ -310,6 +310,26 @@ describe('planAmendment', () => {
     expect(planAmendment(r, { kind: 'add', region: region('paris') })).toEqual({ kind: 'none', region: 'paris' });
   });
 
+  it('takes a region as it arrives over the wire (parsed, deploy window included) and refuses a bad field by name', () => {
+    const r = release();
+    // What `meridian add-region` sends is regionSchema's output (the window's hours already read into
+    // from/to), through Temporal's JSON payloads: it is accepted as it is.
+    const windowed = region('oslo', {}, { deployWindow: { timezone: 'Europe/Oslo', hours: '09:00-17:00' } });
+    const overTheWire = (spec: unknown) => JSON.parse(JSON.stringify(spec)) as RegionSpec;
+    expect(planAmendment(r, { kind: 'add', region: overTheWire(windowed) })).toEqual({
+      kind: 'add',
+      region: windowed,
+      toWave: 5,
+    });
+    // A share that is not a finite number arrives as null (JSON has no NaN or Infinity).
+    const nanShare = overTheWire({ ...region('oslo'), traits: { ...region('oslo').traits, mobileShare: NaN } });
+    expect(nanShare.traits.mobileShare).toBeNull();
+    expect(refused(() => planAmendment(r, { kind: 'add', region: nanShare }))).toMatch(/^region: traits: expected/);
+    expect(
+      refused(() => planAmendment(r, { kind: 'add', region: overTheWire({ ...region('oslo'), registry: 5100 }) })),
+    ).toBe('region: registry: expected a registry host');
+  });
+
   it('describes each change for the record', () => {
     expect(describeAmendment({ kind: 'move', region: 'paris', toWave: 5 })).toBe('move paris to wave 5');
     expect(describeAmendment({ kind: 'add', region: region('oslo'), toWave: 5 })).toBe('add oslo to wave 5');
