@@ -15,6 +15,8 @@ import { requireTool } from '../../src/rig/toolchain';
 import { meridian } from '../support/cli';
 import {
   deployedImages,
+  idOf,
+  noGate,
   rig,
   rigEnv,
   servedVersion,
@@ -28,9 +30,6 @@ import {
 import { eventually } from '../support/eventually';
 
 const stamp = Date.now().toString(36);
-const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) =>
-  doc.setIn(['spec', 'rollout', 'approvals'], []);
-const idOf = (version: string) => `release-shop-api-${version}`;
 const canary = rig.regions.find((r) => r.name === 'us-east-canary')!;
 
 let worker: ChildProcess;

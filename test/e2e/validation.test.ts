@@ -9,6 +9,7 @@ import type { RegionResult } from '../../src/domain/release-results';
 import { meridian } from '../support/cli';
 import {
   deployedImages,
+  idOf,
   rig,
   rigEnv,
   specFor,
@@ -28,7 +29,6 @@ import { eventually } from '../support/eventually';
 
 type Doc = ReturnType<typeof parseDocument>;
 const stamp = Date.now().toString(36);
-const idOf = (version: string) => `release-shop-api-${version}`;
 const env = rigEnv();
 
 let worker: ChildProcess;

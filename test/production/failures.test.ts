@@ -5,6 +5,8 @@ import type { ReleaseResult } from '../../src/domain/release-results';
 import { meridian } from '../support/cli';
 import {
   deployedImages,
+  idOf,
+  noGate,
   rig,
   rigEnv,
   specFor,
@@ -23,9 +25,6 @@ import { killPostgres, killTemporalServer, restartMissing } from '../support/pro
  */
 const stamp = Date.now().toString(36);
 const env = rigEnv();
-const idOf = (version: string) => `release-shop-api-${version}`;
-const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) =>
-  doc.setIn(['spec', 'rollout', 'approvals'], []);
 let workers: ChildProcess[] = [];
 let client: Client;
 let closeClient: () => Promise<void>;

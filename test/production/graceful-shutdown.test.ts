@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import type { ReleaseResult } from '../../src/domain/release-results';
 import { meridian } from '../support/cli';
-import { rigEnv, specFor, spawnWorker, statusWhen, stopWorker, temporalClient } from '../support/e2e';
+import { noGate, rigEnv, specFor, spawnWorker, statusWhen, stopWorker, temporalClient } from '../support/e2e';
 import { workerIdentities } from '../support/production';
 
 /**
@@ -31,8 +31,6 @@ afterAll(async () => {
 
 describe('a worker stopped with SIGTERM', () => {
   it('finishes the activity attempt it holds, exits 0, and leaves nothing to retry', async () => {
-    const noGate = (doc: ReturnType<typeof import('yaml').parseDocument>) =>
-      doc.setIn(['spec', 'rollout', 'approvals'], []);
     expect(
       (await meridian(['start', '-f', specFor(version, noGate), '--bake', '1s', '--canary-soak', '1s'], { env })).code,
     ).toBe(0);

@@ -7,6 +7,7 @@ import { releaseWorkflowType } from '../../src/workflows/definitions';
 import { meridian } from '../support/cli';
 import {
   deployedImages,
+  idOf,
   rig,
   rigEnv,
   specFor,
@@ -24,7 +25,6 @@ import { eventually } from '../support/eventually';
  */
 const stamp = Date.now().toString(36);
 const env = rigEnv();
-const idOf = (version: string) => `release-shop-api-${version}`;
 const metricsAddresses = ['127.0.0.1:9464', '127.0.0.1:9465'];
 const marker = `grep-me-${stamp}`;
 let workers: ChildProcess[] = [];

@@ -49,6 +49,12 @@ export function specFor(
   return file;
 }
 
+/** The workflow id of the example app's release at `version`, as `meridian start` names it (release-<app>-<version>). */
+export const idOf = (version: string): string => `release-shop-api-${version}`;
+
+/** A specFor edit: no approval gate, so the release goes through every wave unattended. */
+export const noGate = (doc: ReturnType<typeof parseDocument>): void => doc.setIn(['spec', 'rollout', 'approvals'], []);
+
 /** The environment of a CLI or worker on the rig. */
 export function rigEnv(): NodeJS.ProcessEnv {
   return {
