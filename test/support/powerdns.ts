@@ -28,6 +28,8 @@ export const clients = [
  */
 export interface PowerDnsRig {
   traffic: TrafficSpec;
+  /** The traffic section as a spec writes it (before parsing), for release files made from it. */
+  input: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
   apiKey: string;
   dnsPort: number;
@@ -63,7 +65,7 @@ export async function startPowerDnsRig(overrides: Record<string, unknown> = {}):
     await new Promise<void>((resolve) => server.listen(healthPort, region.address, resolve));
     servers.push(server);
   }
-  const traffic = trafficSchema.parse({
+  const input = {
     hostname: 'shop.example.test',
     zone: 'example.test',
     ttl: '2s',
@@ -85,9 +87,11 @@ export async function startPowerDnsRig(overrides: Record<string, unknown> = {}):
     ),
     clients,
     ...overrides,
-  });
+  };
+  const traffic = trafficSchema.parse(input);
   return {
     traffic,
+    input,
     env: { MERIDIAN_POWERDNS_API_KEY: apiKey },
     apiKey,
     dnsPort,
