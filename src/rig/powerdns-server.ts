@@ -5,8 +5,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writ
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import * as dnsPacket from 'dns-packet';
 import { InvalidInputError, MissingPrerequisiteError, UnreachableError } from '../domain/errors';
+import { type DnsAnswer, queryDns } from '../infra/traffic/dns-query';
 import { type ManagedProcess, readTextOr, runningPid, startDetached, stopProcess, tailOf, waitFor } from './processes';
 import type { RigConfig, RigLayout } from './rig-config';
 import { ensurePowerDnsApiKey, powerDnsApiKeyFile, readPowerDnsApiKey } from './rig-credentials';
@@ -227,60 +227,6 @@ async function checkPortsFree(config: RigConfig): Promise<void> {
   }
 }
 
-/** One DNS question over UDP (with an EDNS Client Subnet when given); undefined when nothing answers in time. */
-export async function askDns(
-  server: { host: string; port: number },
-  name: string,
-  type: dnsPacket.RecordType,
-  options: { clientSubnet?: string; timeoutMs?: number } = {},
-): Promise<dnsPacket.Packet | undefined> {
-  const id = Math.floor(Math.random() * 65_536);
-  const additionals: dnsPacket.Answer[] = [];
-  if (options.clientSubnet) {
-    const [ip, prefix] = options.clientSubnet.split('/');
-    additionals.push({
-      type: 'OPT',
-      name: '.',
-      udpPayloadSize: 1232,
-      extendedRcode: 0,
-      ednsVersion: 0,
-      flags: 0,
-      flag_do: false,
-      // 8: EDNS Client Subnet (RFC 7871)
-      options: [{ code: 8, family: ip.includes(':') ? 2 : 1, sourcePrefixLength: Number(prefix), ip }],
-    });
-  }
-  const query = dnsPacket.encode({ type: 'query', id, flags: 0, questions: [{ type, name }], additionals });
-  const socket = createSocket('udp4');
-  try {
-    return await new Promise<dnsPacket.Packet | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), options.timeoutMs ?? 2_000);
-      socket.once('error', () => {
-        clearTimeout(timer);
-        resolve(undefined);
-      });
-      socket.on('message', (message) => {
-        try {
-          const packet = dnsPacket.decode(message);
-          if (packet.id !== id) return;
-          clearTimeout(timer);
-          resolve(packet);
-        } catch {
-          /* not a DNS message: keep waiting */
-        }
-      });
-      socket.send(query, server.port, server.host);
-    });
-  } finally {
-    socket.close();
-  }
-}
-
-/** The response code of an answer (NOERROR, REFUSED, ...), which dns-packet decodes but does not type. */
-export function rcodeOf(packet: dnsPacket.Packet | undefined): string | undefined {
-  return (packet as { rcode?: string } | undefined)?.rcode;
-}
-
 /** A request to an API path with the key; the answer's status and JSON body, or undefined when nothing answers. */
 async function api(
   url: string,
@@ -320,10 +266,20 @@ export async function powerDnsVersion(url: string, apiKey: string): Promise<stri
   return res?.status === 200 ? (typeof version === 'string' ? version : 'unknown') : undefined;
 }
 
+/** The name server of the zone, which the rig's zone always holds (ns1.<zone> A 127.0.0.1). */
+function nameServerOf(zone: string): string {
+  return `ns1.${zone.replace(/\.$/, '')}`;
+}
+
+/** The answer to one question, or undefined when the server does not answer in time. */
+async function answer(config: RigConfig, name: string, timeoutMs = 2_000): Promise<DnsAnswer | undefined> {
+  return queryDns(powerDnsAddress(config), { name, type: 'A', timeoutMs }).catch(() => undefined);
+}
+
 /** Ready: the API answers with the key, and a DNS question gets an answer (any: the zone may not exist yet). */
 async function powerDnsReady(config: RigConfig, apiKey: string, zone: string): Promise<boolean> {
   if ((await powerDnsVersion(powerDnsApiUrl(config), apiKey)) === undefined) return false;
-  return (await askDns(powerDnsAddress(config), absolute(zone), 'SOA', { timeoutMs: 1_000 })) !== undefined;
+  return (await answer(config, nameServerOf(zone), 1_000)) !== undefined;
 }
 
 /** PowerDNS's own words from an error answer, one bounded line. */
@@ -351,7 +307,7 @@ export async function ensureZone(config: RigConfig, apiKey: string, zone: string
       `the PowerDNS API at ${url} did not tell whether zone ${name} exists (${apiProblem(existing)})`,
     );
   }
-  const ns = `ns1.${name}`;
+  const ns = `${nameServerOf(zone)}.`;
   const rrset = (rrName: string, type: string, content: string) => ({
     name: rrName,
     type,
@@ -433,7 +389,7 @@ export interface PowerDnsHealth {
   address: string;
   /** Base URL of the HTTP API. */
   api: string;
-  /** Whether the API answers with the rig's key and the zone's SOA is answered. */
+  /** Whether the API answers with the rig's key and DNS answers for the zone (its name server's address). */
   up: boolean;
   /** PowerDNS's version, as its API reports it. */
   version?: string;
@@ -452,10 +408,7 @@ export async function powerDnsHealth(config: RigConfig, layout: RigLayout, zone:
   };
   const apiKey = readPowerDnsApiKey(layout.dir);
   if (!apiKey || runningPid(powerDnsProcess(layout)) === undefined) return { ...base, up: false };
-  const [version, soa] = await Promise.all([
-    powerDnsVersion(base.api, apiKey),
-    askDns({ host, port }, absolute(zone), 'SOA'),
-  ]);
-  const zoneUp = rcodeOf(soa) === 'NOERROR' && (soa?.answers ?? []).some((a) => a.type === 'SOA');
+  const [version, ns] = await Promise.all([powerDnsVersion(base.api, apiKey), answer(config, nameServerOf(zone))]);
+  const zoneUp = ns?.rcode === 'NOERROR' && ns.addresses.includes('127.0.0.1');
   return { ...base, up: version !== undefined && zoneUp, ...(version ? { version } : {}) };
 }
