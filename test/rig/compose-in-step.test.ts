@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
+import { powerDnsBehaviour } from '../../src/rig/powerdns-server';
 import { defaultRigConfigFile, loadRigConfig } from '../../src/rig/rig-config';
 import { temporalServerVersion } from '../../src/rig/temporal-cluster';
 
@@ -43,6 +44,7 @@ describe('docker-compose.yml and the production profile describe the same stack'
         'codec-server',
         'meridian-worker',
         'postgresql',
+        'powerdns',
         'temporal',
         'temporal-schema',
         'temporal-setup',
@@ -51,6 +53,26 @@ describe('docker-compose.yml and the production profile describe the same stack'
     );
     expect(compose.services['temporal-schema'].command?.join(' ')).toMatch(/setup-schema -v 0\.0.*update-schema/s);
     expect(compose.services['temporal-setup'].command?.join(' ')).toMatch(/namespace create --namespace default/);
+  });
+
+  it("runs PowerDNS 4.7 as the rig does: the same settings, the rig's ports, the key from a mounted file", () => {
+    const powerdns = compose.services.powerdns;
+    expect(powerdns.image).toMatch(/^powerdns\/pdns-auth-47:4\.7\.\d+$/);
+    const script = powerdns.command?.join(' ') ?? '';
+    for (const [setting, value] of Object.entries(powerDnsBehaviour)) {
+      expect(script).toMatch(new RegExp(`--${setting}=${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`));
+    }
+    expect(powerdns.ports).toEqual(
+      expect.arrayContaining([
+        `127.0.0.1:${rig.dns.port}:53/udp`,
+        `127.0.0.1:${rig.dns.port}:53/tcp`,
+        `127.0.0.1:${rig.dns.apiPort}:8081`,
+      ]),
+    );
+    // The API key never appears in the file: it is read from the mounted secret.
+    expect(powerdns.volumes).toContain('./secrets/powerdns-api-key:/run/secrets/powerdns-api-key:ro');
+    expect(script).toContain('$(cat /run/secrets/powerdns-api-key)');
+    expect(script).not.toMatch(/--api-key=/);
   });
 
   it('publishes the rig ports and wires the codec into the UI and the workers', () => {
