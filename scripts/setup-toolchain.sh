@@ -5,7 +5,7 @@
 #
 #   MERIDIAN_CACHE   cache root (default: $XDG_CACHE_HOME/meridian or ~/.cache/meridian)
 #   MERIDIAN_ONLY    space-separated subset to build
-#                    (temporal temporal-server test-server kube etcd kwok helm debs)
+#                    (temporal temporal-server test-server kube etcd kwok helm geoip-db debs)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -105,6 +105,19 @@ if wanted helm; then
   fi
 fi
 
+# geoip-db: writes the MaxMind DB the rig's PowerDNS locates clients with (tools/geoip-db, pinned by its
+# go.mod and go.sum). Its stamp is a hash of its sources, so a change to them builds it again.
+if wanted geoip-db; then
+  geoip_src="$here/tools/geoip-db"
+  geoip_version="src-$(cat "$geoip_src/main.go" "$geoip_src/go.mod" "$geoip_src/go.sum" | sha256sum | cut -c1-16)"
+  if ! have geoip-db "$geoip_version"; then
+    need_go
+    say "building geoip-db (tools/geoip-db, about 1 minute cold)"
+    (cd "$geoip_src" && logged geoip-db go build -trimpath -o "$bin/geoip-db" .)
+    stamp geoip-db "$geoip_version"
+  fi
+fi
+
 # etcd: its module has replace lines, so a two-line wrapper module builds it.
 if wanted etcd; then
   if ! have etcd "$ETCD_VERSION"; then
@@ -176,7 +189,8 @@ SH
 fi
 
 # Debian packages: registries, an independent OCI client, Prometheus, wrk, compose for linting,
-# PostgreSQL, Chromium and openssl.
+# PostgreSQL, Chromium, openssl, and PowerDNS Authoritative with its sqlite3 and geoip backends, the
+# sqlite3 CLI (which creates its database: Node 20 has no node:sqlite) and dig.
 if wanted debs; then
   debs=()
   command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] || debs+=(docker-registry)
@@ -188,11 +202,23 @@ if wanted debs; then
   [ -x "/usr/lib/postgresql/$POSTGRESQL_MAJOR/bin/postgres" ] || debs+=("postgresql-$POSTGRESQL_MAJOR")
   command -v chromium >/dev/null || debs+=(chromium)
   command -v openssl >/dev/null || debs+=(openssl)
+  # The rig's DNS server. Debian keeps the backends in /usr/lib/<triplet>/pdns.
+  command -v pdns_server >/dev/null || [ -x /usr/sbin/pdns_server ] || debs+=(pdns-server)
+  compgen -G '/usr/lib/*/pdns/libgsqlite3backend.so' >/dev/null || debs+=(pdns-backend-sqlite3)
+  compgen -G '/usr/lib/*/pdns/libgeoipbackend.so' >/dev/null || debs+=(pdns-backend-geoip)
+  command -v sqlite3 >/dev/null || debs+=(sqlite3)
+  command -v dig >/dev/null || debs+=(bind9-dnsutils)
   if [ ${#debs[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
       say "installing Debian packages: ${debs[*]} (about 1-2 minutes)"
       logged apt-update apt-get update
       DEBIAN_FRONTEND=noninteractive logged apt-install apt-get install -y --no-install-recommends "${debs[@]}"
+      # The package starts a system-wide pdns on port 53 where systemd runs; the rig runs its own on
+      # loopback, so the one just installed is stopped and disabled.
+      if [[ " ${debs[*]} " == *" pdns-server "* ]] && command -v systemctl >/dev/null &&
+        systemctl is-active --quiet pdns 2>/dev/null; then
+        systemctl disable --now pdns >/dev/null 2>&1 && say "stopped and disabled the system pdns service (the rig runs its own)"
+      fi
     else
       say "warning: missing ${debs[*]}; install them with your package manager (some tests need them)"
     fi
