@@ -107,7 +107,8 @@ const healthCheckSchema = z
       .describe('How long a check may take, 100ms to 30s, at most the interval'),
   })
   .superRefine((check, ctx) => {
-    if (check.timeout > check.interval)
+    // Only between valid durations: a too short one is refused on its own.
+    if (check.interval >= second && check.timeout >= 100 && check.timeout > check.interval)
       ctx.addIssue({
         code: 'custom',
         path: ['timeout'],
@@ -450,7 +451,7 @@ export const trafficSchema = z
     hostname: dnsNameField().describe('The one name clients resolve, inside zone (or the zone itself)'),
     zone: dnsNameField().describe('The DNS zone holding hostname, e.g. example.test'),
     ttl: boundedDuration(second, '1s', day)
-      .refine((ms) => ms % second === 0, 'DNS counts TTLs in whole seconds: give one such as 5s')
+      .refine((ms) => ms < second || ms % second === 0, 'DNS counts TTLs in whole seconds: give one such as 5s')
       .describe("The answers' TTL, 1s to 1d; a drain waits one TTL"),
     provider: providerSchema,
     healthCheck: healthCheckSchema,
@@ -530,13 +531,13 @@ export const trafficSchema = z
       const subnet = parseSubnet(client.subnet);
       if ('problem' in subnet) return; // refused where it is written
       const other = subnets.find((s) => subnetsOverlap(s.subnet, subnet));
-      if (other)
+      if (!other) subnets.push({ subnet, name: client.name });
+      else
         ctx.addIssue({
           code: 'custom',
           path: ['clients', i, 'subnet'],
           message: `${formatSubnet(subnet)} overlaps ${formatSubnet(other.subnet)} of client ${quoteExcerpt(other.name)}: each address belongs to one client; give subnets that do not overlap`,
         });
-      subnets.push({ subnet, name: client.name });
     });
   })
   .describe('One hostname for the world, steered by the release: DNS geo-routing and failover across regions');
@@ -560,7 +561,7 @@ export function trafficRegionProblems(
   traffic: TrafficSpec,
   regions: readonly { name: string; role: string }[],
 ): { path: (string | number)[]; message: string }[] {
-  const production = regions.filter((r) => r.role !== 'staging').map((r) => r.name);
+  const production = [...new Set(regions.filter((r) => r.role !== 'staging').map((r) => r.name))];
   const staging = new Set(regions.filter((r) => r.role === 'staging').map((r) => r.name));
   return Object.keys(traffic.regions)
     .filter((name) => !prototypeKeys.includes(name) && !production.includes(name))

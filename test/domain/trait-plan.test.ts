@@ -40,6 +40,7 @@ function specOf(input: { traits: unknown[]; maxParallel: number; canaries: numbe
     endpoint: `http://127.0.0.1:${18000 + i}`,
     traits,
   }));
+  delete raw.spec.traffic; // it names the example's regions, replaced here
   raw.spec.rollout.maxParallel = input.maxParallel;
   raw.spec.rollout.approvals = [];
   return releaseSpecSchema.parse(raw);
