@@ -9,5 +9,7 @@ module.exports = {
   // @kubernetes/client-node and a few of its dependencies ship ES modules only: compile them for jest.
   transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
   setupFiles: ['<rootDir>/test/support/quiet-worker-logs.ts'],
+  // The workflow code bundled once per run, for every test file's workers and replays (not once per file).
+  globalSetup: '<rootDir>/test/support/workflow-bundles-setup.ts',
   testTimeout: 120000,
 };

@@ -5,12 +5,13 @@ import type { MeridianActivities } from '../../src/activities/region-activities'
 import { loadDevServerConfig } from '../../src/rig/temporal-dev-server';
 import { requireTool } from '../../src/rig/toolchain';
 import { taskQueue } from '../../src/workflows/definitions';
+import { workflowCode } from './workflow-bundles';
 
-/** The workflow modules and interceptors exactly as `meridian worker` registers them. */
-export const workflowWorkerOptions = {
-  workflowsPath: require.resolve('../../src/workflows'),
-  interceptors: { workflowModules: [require.resolve('../../src/workflows/sender-identity')] },
-};
+/**
+ * The workflow modules and interceptors exactly as `meridian worker` registers them, from the bundle
+ * the jest run built once (test/support/workflow-bundles.ts).
+ */
+export const workflowWorkerOptions = workflowCode('meridian');
 
 /**
  * The time-skipping test server (built by the toolchain) with Meridian's search attributes registered,

@@ -7,6 +7,7 @@ import { requireTool } from '../../src/rig/toolchain';
 import { taskQueue } from '../../src/workflows/definitions';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
 import { exampleInput, fakeActivities, withoutGates } from '../support/fake-activities';
+import { workflowCode } from '../support/workflow-bundles';
 
 /**
  * Meridian's metrics as the worker's runtime receives them: a runtime whose telemetry writes into a
@@ -65,7 +66,7 @@ it('a release counts its start and end, regions deployed and rolled back, bakes 
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowsPath: require.resolve('../../src/workflows'),
+    ...workflowCode('plain'),
     activities: fake.activities,
   });
   const failed = await worker.runUntil(
@@ -104,9 +105,6 @@ it('a release counts its start and end, regions deployed and rolled back, bakes 
   ]);
 
   const history = await env.client.workflow.getHandle(input.releaseId).fetchHistory();
-  await Worker.runReplayHistory(
-    { workflowsPath: require.resolve('../../src/workflows'), replayName: 'metrics' },
-    history,
-  );
+  await Worker.runReplayHistory({ ...workflowCode('plain'), replayName: 'metrics' }, history);
   expect(meridianUpdates()).toEqual([]);
 });

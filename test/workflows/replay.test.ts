@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { workflowCode } from '../support/workflow-bundles';
 
 const dir = join(__dirname, 'histories');
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -14,13 +15,6 @@ describe('recorded release histories', () => {
     const history = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     // Throws DeterminismViolationError if the code would make different decisions than recorded. With the
     // sender-identity interceptor module, as `meridian worker` runs the workflows.
-    await Worker.runReplayHistory(
-      {
-        workflowsPath: require.resolve('../../src/workflows'),
-        interceptors: { workflowModules: [require.resolve('../../src/workflows/sender-identity')] },
-        replayName: file,
-      },
-      history,
-    );
+    await Worker.runReplayHistory({ ...workflowCode('meridian'), replayName: file }, history);
   });
 });
