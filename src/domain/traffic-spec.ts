@@ -255,7 +255,7 @@ function refuseProtoKey(raw: unknown, ctx: z.RefinementCtx): unknown {
 const trafficRegionsSchema = z.preprocess(
   refuseProtoKey,
   z
-    .record(z.string().max(253), trafficRegionSchema, {
+    .record(z.string(), trafficRegionSchema, {
       error: 'expected a mapping of region names (from spec.regions) to { addresses, location }',
     })
     .superRefine((regions, ctx) => {

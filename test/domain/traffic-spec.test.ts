@@ -2,10 +2,13 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import countries from 'world-countries';
+import fc from 'fast-check';
 import { type Document, parseDocument } from 'yaml';
 import { InvalidInputError } from '../../src/domain/errors';
 import { continentCentroids, countryLocation } from '../../src/domain/country-locations';
+import { releaseSpecSchema } from '../../src/domain/release-spec';
 import { resolveLocation, trafficSchema } from '../../src/domain/traffic-spec';
+import { formatZodIssues } from '../../src/domain/zod-issues';
 import { loadRelease } from '../../src/infra/release-files/release-file';
 
 const examplesDir = join(__dirname, '../../examples');
@@ -657,5 +660,44 @@ describe('country and continent locations', () => {
         Math.round(c.latlng[1] * 100) / 100,
       ]);
     }
+  });
+});
+
+describe('any value anywhere in spec.traffic', () => {
+  const example = loadRelease(join(examplesDir, 'release.yaml'));
+  const raw = parseDocument(exampleText).toJS() as { spec: { traffic: Record<string, unknown> } };
+  const paths: (string | number)[][] = [
+    [],
+    ['hostname'],
+    ['ttl'],
+    ['provider'],
+    ['provider', 'powerdns', 'apiKey'],
+    ['provider', 'powerdns', 'nameservers', 0],
+    ['healthCheck'],
+    ['ramp'],
+    ['regions'],
+    ['regions', 'us-west'],
+    ['regions', 'us-west', 'addresses', 0],
+    ['regions', 'us-west', 'location'],
+    ['clients', 0],
+    ['clients', 0, 'subnet'],
+  ];
+
+  it('is refused with bounded problem lines or accepted, never a crash (property)', () => {
+    expect(example.spec.spec.traffic).toBeDefined();
+    fc.assert(
+      fc.property(fc.constantFrom(...paths), fc.anything({ maxDepth: 3 }), (path, value) => {
+        const spec = structuredClone(raw);
+        let node: Record<string | number, unknown> = spec.spec;
+        const full = ['traffic', ...path];
+        for (const key of full.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+        node[full[full.length - 1]] = value;
+        const parsed = releaseSpecSchema.safeParse(spec, { reportInput: true });
+        if (!parsed.success)
+          for (const line of formatZodIssues(parsed.error, '', releaseSpecSchema))
+            expect(line.length).toBeLessThan(700);
+      }),
+      { seed: 21, numRuns: 2_000 },
+    );
   });
 });
