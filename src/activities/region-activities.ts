@@ -3,7 +3,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { CheckReport, IntegrationSuite } from '../domain/integration-checks';
-import { MeridianError, MissingPrerequisiteError } from '../domain/errors';
 import { describeRef, type ObjectRef, type ReleaseRef, type TemplateBundle } from '../domain/release-input';
 import type { RegionSpec } from '../domain/release-spec';
 import type { Client } from '@temporalio/client';
@@ -14,7 +13,9 @@ import type { LoadTestInput } from '../domain/release-input';
 import type { ReplicatedImage } from '../domain/image-replication';
 import { watchBake } from '../infra/analysis/watch-bake';
 import { countImageCopyBytes } from './activity-metrics';
+import { classified } from './classify-failure';
 import { heartbeating } from './heartbeats';
+import { createTrafficActivities } from './traffic-activities';
 import { type CredentialLookup, firstCredentials } from '../infra/registry/registry-auth';
 import { credentialsFromSecret, type SecretRef } from '../infra/registry/secret-credentials';
 import { replicateImage } from '../infra/registry/replicate-image';
@@ -82,52 +83,6 @@ export interface DeploySummary {
   revisionCaptured: boolean;
 }
 
-/**
- * Errors a retry cannot fix (bad input, a rollout that failed) fail at once; anything else (a cluster
- * that did not answer, a worker without helm) is retried by the activity's retry policy. A missing tool
- * is the worker's fault, not the release's: another worker, or this one once fixed, can do the work.
- */
-function classify(err: unknown): unknown {
-  if (err instanceof ApplicationFailure) return err;
-  if (err instanceof MissingPrerequisiteError) return ApplicationFailure.retryable(err.message, 'MissingPrerequisite');
-  if (err instanceof MeridianError && err.exitCode === 2)
-    return ApplicationFailure.nonRetryable(err.message, 'InvalidInput');
-  const code = (err as { code?: number }).code;
-  if (
-    typeof code === 'number' &&
-    code >= 400 &&
-    code < 500 &&
-    code !== 404 &&
-    code !== 408 &&
-    code !== 409 &&
-    code !== 429
-  ) {
-    const body = (err as { body?: unknown }).body;
-    const detail = typeof body === 'string' ? body : JSON.stringify(body ?? '');
-    return ApplicationFailure.nonRetryable(
-      `the cluster refused the request (${code}): ${extractMessage(detail)}`,
-      'ClusterRefused',
-    );
-  }
-  return err;
-}
-
-function extractMessage(body: string): string {
-  try {
-    return (JSON.parse(body) as { message?: string }).message ?? body;
-  } catch {
-    return body.slice(0, 500);
-  }
-}
-
-async function classified<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw classify(err);
-  }
-}
-
 export function createActivities(deps: ActivityDeps) {
   const pollMs = deps.pollIntervalMs ?? 1_000;
   const secrets = deps.secrets ?? workerSecrets(process.env, { kubeconfigFile: deps.kubeconfigFile });
@@ -148,6 +103,7 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return {
+    ...createTrafficActivities({ logger: deps.logger }),
     /** Makes sure the release's image is in a registry, by digest (copied, or waited for when geo-replicated). */
     async replicateImage(input: { release: ReleaseRef; registry: string }): Promise<ReplicatedImage> {
       const ctx = Context.current();

@@ -90,6 +90,10 @@ const noop: MeridianActivities = {
   async watchBake({ tally }) {
     return { tally };
   },
+  async steerRegion({ share, note }) {
+    return { mode: share >= 1 ? 'in' : share <= 0 ? 'drained' : 'ramp', share, ...note };
+  },
+  async prepareSteering() {},
 };
 
 function syntheticSpec(regions: number): ReleaseSpec {

@@ -1,7 +1,7 @@
 import type { AnalysisTally } from '../domain/bake-analysis';
 import { formatMs } from '../domain/load-gates';
 import type { LoadReport } from '../domain/load-report';
-import type { ReleaseStatus } from '../domain/release-status';
+import type { RegionTrafficStatus, ReleaseStatus } from '../domain/release-status';
 
 /** A release's status for a terminal: the phase and wave, then one line per region, with its proofs. */
 export function formatStatus(status: ReleaseStatus): string {
@@ -33,6 +33,7 @@ export function formatStatus(status: ReleaseStatus): string {
     const indent = ' '.repeat(8 + width);
     if (r.load) lines.push(...formatLoad(r.load).map((l) => `${indent}${l}`));
     if (r.analysis) lines.push(`${indent}${formatAnalysis(r.analysis)}`);
+    if (r.traffic) lines.push(`${indent}${formatTraffic(r.traffic)}`);
   }
   if (status.actions.length > 0) {
     lines.push('  operator actions:');
@@ -42,6 +43,17 @@ export function formatStatus(status: ReleaseStatus): string {
       );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A region's part in its hostname's answers in one line: `traffic shop.example.test: 10% of its users (ramping ...)`. */
+export function formatTraffic(t: RegionTrafficStatus): string {
+  const share =
+    t.mode === 'drained'
+      ? 'drained'
+      : t.mode === 'in'
+        ? 'all its users'
+        : `${Math.round(t.share * 1000) / 10}% of its users`;
+  return `traffic ${t.hostname}: ${share} (${printable(t.reason)})`;
 }
 
 /** A load report in a few lines: the figures, then each gate, then the notes. */

@@ -1,4 +1,5 @@
 import { formatDuration, maxDurationMs, maxTimerMs } from './duration';
+import type { TrafficSpec } from './traffic-spec';
 import { quoteExcerpt } from './excerpt';
 import type { IntegrationSuite } from './integration-checks';
 import type { AnalysisSpec, RegionSpec, ReleaseSpec } from './release-spec';
@@ -103,6 +104,12 @@ export interface RegionInput {
   analysis?: AnalysisSpec;
   /** Prometheus that load tests and analysis query. */
   prometheusUrl?: string;
+  /**
+   * The spec's traffic section, for a region behind its hostname: the release drains, ramps and
+   * restores the region's share of the DNS answers. It names where the worker finds the DNS API's
+   * key, never the key.
+   */
+  steering?: TrafficSpec;
 }
 
 /** A Kubernetes object by identity. */
@@ -285,6 +292,7 @@ export function regionInputProblems(input: unknown): string[] {
     duration('analysis.interval', interval, maxDurationMs, false);
     if (interval === 0) problems.push('analysis.interval: expected 1s or more, got 0');
   }
+  if (input.steering !== undefined) problems.push(...steeringProblems(input.steering));
   if (input.checks !== undefined) {
     const checks = isRecord(input.checks) && Array.isArray(input.checks.checks) ? input.checks.checks : [];
     checks.forEach((check, i) => {
@@ -292,6 +300,28 @@ export function regionInputProblems(input: unknown): string[] {
         duration(`checks.checks[${i}].timeout`, check.timeout, maxTimerMs, false);
     });
   }
+  return problems;
+}
+
+/** The numbers of a traffic section the region workflow waits by or writes: a TTL, and ramp shares. */
+function steeringProblems(steering: unknown): string[] {
+  if (!isRecord(steering) || typeof steering.hostname !== 'string' || !isRecord(steering.regions))
+    return [`steering: expected the spec's traffic section, got ${describeValue(steering)}`];
+  const problems: string[] = [];
+  const ttl = durationProblem(steering.ttl, 24 * 3_600_000, false);
+  if (ttl) problems.push(`steering.ttl: ${ttl}`);
+  const ramp = steering.ramp;
+  if (
+    !Array.isArray(ramp) ||
+    ramp.length === 0 ||
+    ramp.length > 10 ||
+    ramp.some((s) => typeof s !== 'number' || !Number.isFinite(s) || s <= 0 || s > 1)
+  )
+    problems.push(`steering.ramp: expected 1 to 10 shares above 0 and at most 1, got ${describeValue(ramp)}`);
+  if (steering.duringDeploy !== 'keep' && steering.duringDeploy !== 'drain')
+    problems.push(`steering.duringDeploy: expected keep or drain, got ${describeValue(steering.duringDeploy)}`);
+  if (steering.onRollback !== 'keep' && steering.onRollback !== 'drain')
+    problems.push(`steering.onRollback: expected keep or drain, got ${describeValue(steering.onRollback)}`);
   return problems;
 }
 

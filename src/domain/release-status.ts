@@ -38,6 +38,8 @@ export const regionPhases = [
   'Running',
   /** Making sure the image is in the region's registry. */
   'Replicating',
+  /** Taking the region out of its hostname's DNS answers before it deploys, and waiting one TTL. */
+  'Draining',
   /** Rendering the region's manifests from the template. */
   'Rendering',
   /** Applying the manifests to the region's cluster. */
@@ -94,6 +96,19 @@ export interface RegionStatus {
   load?: LoadReport;
   /** The bake's health analysis so far: counts and the last (or deciding) measurement. */
   analysis?: AnalysisTally;
+  /** Regions behind a steered hostname: the share of its users it answers for now, as this release set it. */
+  traffic?: RegionTrafficStatus;
+}
+
+/** A region's part in its hostname's DNS answers, as the release last set it. */
+export interface RegionTrafficStatus {
+  /** The hostname whose answers the region is part of. */
+  hostname: string;
+  mode: 'in' | 'ramp' | 'drained';
+  /** The share of the region's own users it answers for: 1 in service, 0 drained. */
+  share: number;
+  /** Why, in words (drained to deploy, ramping while it bakes, rolled back, ...). */
+  reason: string;
 }
 
 /** One operator action, as recorded in the status. */

@@ -15,6 +15,16 @@ export const quick = proxyActivities<MeridianActivities>({
   retry: { initialInterval: '1s', maximumInterval: '20s', maximumAttempts: 5 },
 });
 
+/**
+ * A region's share of its hostname's DNS answers: a few API calls, written idempotently. A DNS API that
+ * does not answer is retried for about half a minute, then the region fails (before its cluster is
+ * touched, when it is the first step).
+ */
+export const steering = proxyActivities<MeridianActivities>({
+  startToCloseTimeout: '90 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
+});
+
 /** Applying manifests. A worker that dies mid-step is noticed within the heartbeat timeout, and the step retried elsewhere. */
 export const deploying = proxyActivities<MeridianActivities>({
   startToCloseTimeout: '2 minutes',

@@ -10,7 +10,16 @@ import {
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { checking, deploying, loadTesting, quick, restoring, rollingOut, watching } from './activity-proxies';
+import {
+  checking,
+  deploying,
+  loadTesting,
+  quick,
+  restoring,
+  rollingOut,
+  steering as steeringSteps,
+  watching,
+} from './activity-proxies';
 import { type AnalysisTally, concludeBake, emptyTally } from '../domain/bake-analysis';
 import { type DeployWindow, describeWindow, nextOpening } from '../domain/deploy-window';
 import { formatDuration } from '../domain/duration';
@@ -32,6 +41,11 @@ import { describeAbort, describeFailure } from './failures';
 import { type BakeOutcome, releaseMetrics } from './release-metrics';
 import { checksInputPatch, refuseInput } from './input-checks';
 import { regionDetails, regionStep } from './timeline';
+
+/** A share of users in words: 10%, 0.5%. */
+function percentOf(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
+}
 
 /** Rollouts longer than this fail the region (the Deployment's own progress deadline usually fires first). */
 export const rolloutTimeoutMs = 15 * 60_000;
@@ -154,14 +168,21 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     await sleep(opening - Date.now(), named(`wait for deploy window (${describeWindow(window)})`));
   }
 
-  /** Measures health on an interval until the bake ends or the analysis decides; the tally is all that is kept. */
-  async function watchBake(deadline: number): Promise<AnalysisTally> {
+  /**
+   * Measures health on an interval until `stopAt` (the bake's end, or the end of a ramp step) or until
+   * the analysis decides; the tally is all that is kept, and carries over from one ramp step to the next.
+   */
+  async function watchBake(
+    stopAt: number,
+    deadline: number,
+    startedAt: number,
+    from: AnalysisTally,
+  ): Promise<AnalysisTally> {
     const analysis = input.analysis!;
-    const startedAt = Date.now();
-    let tally = emptyTally;
-    while (tally.verdict === 'running') {
+    let tally = from;
+    while (tally.verdict === 'running' && Date.now() < stopAt) {
       await whenRunning();
-      const windowEnd = Math.min(deadline, Date.now() + analysisWindowMs(input.bakeMs));
+      const windowEnd = Math.min(stopAt, Date.now() + analysisWindowMs(input.bakeMs));
       const final = windowEnd >= deadline;
       const windowMs = windowEnd - Date.now();
       const watched = await watching(windowMs).watchBake.executeWithOptions(
@@ -179,6 +200,76 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     return tally;
   }
 
+  const steering = input.steering;
+  /** Whether this release changed the region's share of its hostname's answers. */
+  let steered = false;
+
+  /** Sets the region's share of its hostname's answers (0 drains it, 1 restores it), recorded with why. */
+  async function steer(share: number, reason: string): Promise<void> {
+    const traffic = steering!;
+    const mode = share >= 1 ? 'in' : share <= 0 ? 'drained' : 'ramp';
+    const what =
+      mode === 'in'
+        ? `restore to ${traffic.hostname}`
+        : mode === 'drained'
+          ? `drain from ${traffic.hostname}`
+          : `ramp to ${percentOf(share)} of its users`;
+    await steeringSteps.steerRegion.executeWithOptions(named(what), [
+      {
+        steering: traffic,
+        region: region.name,
+        share,
+        note: {
+          by: `release ${release.releaseId}`,
+          reason,
+          at: new Date(Date.now()).toISOString(),
+          release: release.releaseId,
+        },
+      },
+    ]);
+    steered = true;
+    status.traffic = { hostname: traffic.hostname, mode, share, reason };
+    showDetails();
+  }
+
+  /**
+   * Before the cluster is touched: drain the region and wait one TTL (duringDeploy: drain), or check
+   * that the DNS server can steer the hostname (keep), so that a DNS fault fails the region here.
+   */
+  async function leaveAnswers(traffic: NonNullable<RegionInput['steering']>): Promise<void> {
+    await whenRunning();
+    if (traffic.duringDeploy === 'keep') {
+      await steeringSteps.prepareSteering.executeWithOptions(named(`check DNS steering of ${traffic.hostname}`), [
+        { steering: traffic, region: region.name, release: release.releaseId },
+      ]);
+      return;
+    }
+    report('Draining', { waitingFor: `${region.name} to leave the answers of ${traffic.hostname}` });
+    await steer(0, 'drained to deploy');
+    const ttl = formatDuration(traffic.ttl);
+    report('Draining', {
+      waitingFor: `resolvers to let go of ${region.name}: one TTL (${ttl}) after its drain`,
+      until: new Date(Date.now() + traffic.ttl).toISOString(),
+    });
+    await sleep(traffic.ttl, named(`wait one TTL (${ttl})`));
+  }
+
+  /** After a failure: the region's users as the spec says (onRollback), before its rollback runs. */
+  async function steerAfterFailure(error: string): Promise<string | undefined> {
+    if (!steering || (!steered && !deployed)) return undefined;
+    const share = deployed && steering.onRollback === 'drain' ? 0 : 1;
+    const reason = deployed
+      ? `${steering.onRollback === 'drain' ? 'drained' : 'kept'} after failing: ${error}`.slice(0, 900)
+      : 'not deployed: back in service';
+    if (status.traffic?.share === share) return undefined;
+    try {
+      await steer(share, reason);
+      return undefined;
+    } catch (err) {
+      return `traffic not ${share === 0 ? 'drained' : 'restored'}: ${describeFailure(err)}`;
+    }
+  }
+
   /** When the bake began, until its duration is recorded (once, however it ends). */
   let bakeStartedAt: number | undefined;
   const bakeEnded = (outcome: BakeOutcome) => {
@@ -191,6 +282,7 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     await steps.run(async () => {
       await whenRunning();
       if (region.deployWindow) await waitForDeployWindow(region.deployWindow);
+      if (steering) await leaveAnswers(steering);
       report('Rendering');
       const rendered = await quick.renderRegion.executeWithOptions(named(`render ${release.version}`), [
         { ...step, template: input.template, values: input.values },
@@ -238,31 +330,63 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
         }
       }
 
+      // A region drained to deploy comes back step by step while it bakes (spec.traffic.ramp).
+      const ramp = steering?.duringDeploy === 'drain' ? steering.ramp : [];
       if (input.bakeMs > 0) {
-        const until = Date.now() + input.bakeMs;
+        const startedAt = Date.now();
+        const until = startedAt + input.bakeMs;
         const measuring = input.analysis ? `, measuring health every ${formatDuration(input.analysis.interval)}` : '';
-        report('Baking', {
-          waitingFor: `the bake before the next wave${measuring}`,
-          until: new Date(until).toISOString(),
-        });
-        bakeStartedAt = Date.now();
+        bakeStartedAt = startedAt;
+        const segments = Math.max(1, ramp.length);
+        let tally = emptyTally;
+        for (let i = 0; i < segments && tally.verdict === 'running'; i++) {
+          if (ramp.length > 0)
+            await steer(
+              ramp[i],
+              `ramping while it bakes: ${percentOf(ramp[i])} of its users (step ${i + 1} of ${segments})`,
+            );
+          const answering = ramp.length > 0 ? `, answering ${percentOf(ramp[i])} of its users` : '';
+          report('Baking', {
+            waitingFor: `the bake before the next wave${measuring}${answering}`,
+            until: new Date(until).toISOString(),
+          });
+          const stopAt = i === segments - 1 ? until : startedAt + Math.round((input.bakeMs * (i + 1)) / segments);
+          if (input.analysis) {
+            tally = await watchBake(stopAt, until, startedAt, tally);
+          } else {
+            const ms = stopAt - Date.now();
+            await sleep(
+              ms,
+              named(
+                ramp.length > 0
+                  ? `bake ${formatDuration(Math.round(input.bakeMs / segments))} at ${percentOf(ramp[i])} of its users`
+                  : `bake ${formatDuration(input.bakeMs)}`,
+              ),
+            );
+          }
+        }
         if (input.analysis) {
-          const analysis = await watchBake(until);
-          result = { ...result, analysis };
-          if (analysis.verdict === 'failed')
-            throw ApplicationFailure.nonRetryable(`bake analysis failed: ${analysis.reason}`, 'AnalysisFailed');
-          if (analysis.verdict === 'inconclusive') {
+          result = { ...result, analysis: tally };
+          if (tally.verdict === 'failed')
+            throw ApplicationFailure.nonRetryable(`bake analysis failed: ${tally.reason}`, 'AnalysisFailed');
+          if (tally.verdict === 'inconclusive') {
             bakeEnded('inconclusive');
-            inconclusive = analysis.reason;
+            inconclusive = tally.reason;
             return;
           }
-        } else {
-          await sleep(input.bakeMs, named(`bake ${formatDuration(input.bakeMs)}`));
         }
         bakeEnded('passed');
       }
       await whenRunning();
     });
+    if (steering && status.traffic?.mode !== 'in') {
+      // Proven (or, inconclusive, not proven bad): the region answers for all its users again, however
+      // it was before, so a region an earlier release drained comes back with the first that succeeds.
+      await steer(
+        1,
+        inconclusive === undefined ? 'released: in service' : 'bake inconclusive: in service while an operator decides',
+      );
+    }
     if (inconclusive !== undefined) {
       // Nothing is proven bad: the region stays as deployed, and an operator decides.
       report('Inconclusive', { error: `bake analysis inconclusive: ${inconclusive}` });
@@ -277,6 +401,10 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     bakeEnded(aborted ? 'aborted' : 'failed');
     const error = aborted ? describeAbort(abort!) : describeFailure(err);
     const rollBack = deployed && (aborted || input.onFailure !== 'halt');
+    // Its users leave a failed version before it is rolled back (or left as it is: halt).
+    const trafficProblem = steering
+      ? await CancellationScope.nonCancellable(() => steerAfterFailure(error))
+      : undefined;
     if (rollBack) {
       report('RollingBack', { error, waitingFor: 'the region to run what it ran before' });
       // Finish the rollback even if the release is aborted meanwhile.
@@ -293,7 +421,15 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
       });
     }
     const phase: RegionResult['phase'] = aborted ? 'Aborted' : rollBack ? 'RolledBack' : 'Failed';
-    report(phase, { error });
-    return { ...result, name: region.name, phase, attempt: input.attempt, error, ...(aborted ? {} : { failedAt }) };
+    const told = trafficProblem ? `${error}; ${trafficProblem}` : error;
+    report(phase, { error: told });
+    return {
+      ...result,
+      name: region.name,
+      phase,
+      attempt: input.attempt,
+      error: told,
+      ...(aborted ? {} : { failedAt }),
+    };
   }
 }

@@ -29,7 +29,13 @@ describe('secrets on the production profile', () => {
 
   it('knows the secrets to look for, and finds one planted in a log', () => {
     expect(secrets.map((s) => s.name)).toEqual(
-      expect.arrayContaining(['admin API key', 'codec key', 'codec server token', 'PostgreSQL password']),
+      expect.arrayContaining([
+        'admin API key',
+        'codec key',
+        'codec server token',
+        'PostgreSQL password',
+        'PowerDNS API key',
+      ]),
     );
     expect(secrets.some((s) => s.name.startsWith('kube client key'))).toBe(true);
     const planted = join(rig.layout.logs, 'planted-for-the-scan.log');

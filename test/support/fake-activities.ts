@@ -37,6 +37,17 @@ export interface FakeBehaviour {
   failImage?: Record<string, number>;
   /** Requests a region serves during its bake (default 1000). */
   bakeRequests?: Record<string, number>;
+  /** The DNS API does not answer: every traffic step fails as a refused connection would (retryable). */
+  dnsDown?: boolean;
+}
+
+/** One traffic step a release took: a region's new share of its hostname's answers, and why. */
+export interface FakeTrafficStep {
+  region: string;
+  share: number;
+  reason: string;
+  /** Workflow time of the step, as the release recorded it. */
+  at: string;
 }
 
 /** The digest the fake registries hold for every image. */
@@ -77,7 +88,27 @@ export function fakeActivities() {
     calls.push({ releaseId, activity, region });
 
   const imageFailuresLeft = new Map<string, number>();
+  const trafficSteps = new Map<string, FakeTrafficStep[]>();
+  const dnsDown = (releaseId: string) => {
+    if (behaviours.get(releaseId)?.dnsDown)
+      throw new Error(
+        'PowerDNS API at http://127.0.0.1:8281 did not answer PATCH /api/v1/servers/localhost/zones/example.test. (ECONNREFUSED)',
+      );
+  };
   const activities: MeridianActivities = {
+    async steerRegion({ region, share, note: why }) {
+      const releaseId = why.release ?? '';
+      note(releaseId, 'steerRegion', region);
+      dnsDown(releaseId);
+      const steps = trafficSteps.get(releaseId) ?? [];
+      steps.push({ region, share, reason: why.reason, at: why.at });
+      trafficSteps.set(releaseId, steps);
+      return { mode: share >= 1 ? 'in' : share <= 0 ? 'drained' : 'ramp', share: share, ...why };
+    },
+    async prepareSteering({ region, release }) {
+      note(release, 'prepareSteering', region);
+      dnsDown(release);
+    },
     async replicateImage({ release, registry }) {
       note(release.releaseId, 'replicateImage', registry);
       if (behaviours.get(release.releaseId)?.downRegistries?.includes(registry)) {
@@ -248,6 +279,10 @@ export function fakeActivities() {
     /** The most rollbacks of the release that ran at once. */
     maxRollbacksInFlight: (releaseId: string) => maxInFlight.get(`${releaseId}/rollbacks`) ?? 0,
     behave: (releaseId: string, behaviour: FakeBehaviour) => behaviours.set(releaseId, behaviour),
+    /** Every activity the release ran, in order, with its region (or registry). */
+    callsInOrder: (releaseId: string) => calls.filter((c) => c.releaseId === releaseId),
+    /** The traffic steps of a release, in the order they were taken. */
+    trafficSteps: (releaseId: string) => trafficSteps.get(releaseId) ?? [],
   };
 }
 

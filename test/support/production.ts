@@ -72,6 +72,8 @@ export function rigSecrets(): { name: string; value: string }[] {
     { name: 'codec key', value: secretFile('codec-keys').split(':')[1] },
     { name: 'codec server token', value: secretFile('codec-server-token') },
     { name: 'PostgreSQL password', value: secretFile('postgres-password') },
+    // The DNS API key the example's spec.traffic has workers read from their environment.
+    { name: 'PowerDNS API key', value: secretFile('powerdns-api-key') },
   ];
   for (const key of ['client.key', 'frontend.key', 'jwt-signing.key']) {
     const body = secretFile(key)

@@ -3,7 +3,7 @@ import { kubeConfigForContext } from '../../src/infra/kubernetes/kube-config';
 import { demoRegionsFromRelease } from '../../src/rig/demo-regions';
 import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../../src/rig/rig-config';
 import { currentProfile, productionClientEnv } from '../../src/rig/production-profile';
-import { rigCredentialsDir } from '../../src/rig/rig-credentials';
+import { readPowerDnsApiKey, rigCredentialsDir } from '../../src/rig/rig-credentials';
 import { temporalEndpoints } from '../../src/rig/temporal-dev-server';
 
 /**
@@ -20,11 +20,21 @@ export function theRig() {
     /** Which Temporal the rig runs: the dev server, or the production profile's cluster (mTLS, API keys, encrypted payloads). */
     profile,
     /** What a client exports to reach the rig's Temporal (the rig's temporal.toml profile and codec key in production). */
-    clientEnv: profile === 'production' ? productionClientEnv(layout, { dir: rigCredentialsDir(layout.dir) }) : {},
+    clientEnv: {
+      ...(profile === 'production' ? productionClientEnv(layout, { dir: rigCredentialsDir(layout.dir) }) : {}),
+      // The example's spec.traffic names this variable: workers and `meridian traffic` read the DNS API key from it.
+      ...powerDnsKeyEnv(layout.dir),
+    },
     temporal: temporalEndpoints(config),
     regions: demoRegionsFromRelease(config.release),
     kube: (context: string): KubeConfig => kubeConfigForContext(context, layout.kubeconfig),
   };
+}
+
+/** MERIDIAN_POWERDNS_API_KEY from the rig's credentials folder, once `dev up` made it. */
+function powerDnsKeyEnv(rigDir: string): Record<string, string> {
+  const key = readPowerDnsApiKey(rigDir);
+  return key ? { MERIDIAN_POWERDNS_API_KEY: key } : {};
 }
 
 export { eventually } from './eventually';

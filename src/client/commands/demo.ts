@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { approveUpdate } from '../../workflows/definitions';
 import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../../rig/rig-config';
 import { rigUp } from '../../rig/rig';
+import { readPowerDnsApiKey } from '../../rig/rig-credentials';
 import { createLogger } from '../../worker/logger';
 import { createMeridianWorker } from '../../worker/run-worker';
 import type { CommandContext } from '../command';
@@ -39,6 +40,8 @@ export async function demoCommand(
   allowNoisyLatency(specFile);
   const releaseId = releaseIdOf(loadRelease(specFile).spec);
 
+  // The example's spec.traffic reads the DNS API key from this variable: the rig's key, unless one is set.
+  process.env.MERIDIAN_POWERDNS_API_KEY ??= readPowerDnsApiKey(layout.dir);
   say('starting a Meridian worker');
   const { worker, connection } = await createMeridianWorker({
     address: `127.0.0.1:${config.temporal.port}`,

@@ -7,7 +7,7 @@ import { regionWorkflow, rolloutTimeoutMs } from '../region-workflow';
 import { appKey, phaseKey, regionKey, versionKey } from '../search-attributes';
 import { regionChildDetails, regionChildSummary, regionStep } from '../timeline';
 import type { ImageCopies } from './image-copies';
-import { analysisFor, loadFor, type ReleaseContext } from './release-context';
+import { analysisFor, loadFor, type ReleaseContext, steeringFor } from './release-context';
 import type { ReleaseState } from './release-state';
 
 /**
@@ -161,6 +161,7 @@ export class RegionRuns {
       load: loadFor(ctx, name),
       analysis: analysisFor(ctx),
       prometheusUrl: ctx.spec.spec.validation.prometheus?.url,
+      steering: steeringFor(ctx, name),
     };
   }
 

@@ -51,6 +51,12 @@ export function gatesBefore(index: number, approvals: readonly string[], firstWa
   );
 }
 
+/** The spec's traffic section, for a region behind its hostname (regions not listed keep their traffic as it is). */
+export function steeringFor(ctx: ReleaseContext, name: string): RegionInput['steering'] {
+  const traffic = ctx.spec.spec.traffic;
+  return traffic && Object.hasOwn(traffic.regions, name) ? traffic : undefined;
+}
+
 /** The load test a region runs: staging regions, when the spec asks for one. */
 export function loadFor(ctx: ReleaseContext, name: string): RegionInput['load'] {
   const load = ctx.spec.spec.validation.load;

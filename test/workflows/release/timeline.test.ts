@@ -57,6 +57,9 @@ describe('releaseWorkflow: the Web UI timeline', () => {
     // A child's summary and details are on its own start (the time-skipping server keeps them there only).
     expect(await summariesOf(`${input.releaseId}.eu-west.1`)).toEqual([
       'eu-west: deploy 2.4.0 (wave 2)',
+      // spec.traffic: duringDeploy drain, so the region leaves the DNS answers before its cluster is touched.
+      'eu-west: drain from shop.example.test',
+      'eu-west: wait one TTL (5s)',
       'eu-west: render 2.4.0',
       'eu-west: apply 2.4.0',
       'eu-west: wait for rollout',
@@ -65,10 +68,18 @@ describe('releaseWorkflow: the Web UI timeline', () => {
       'eu-west: wait for the rollback to roll out',
     ]);
     expect(await summariesOf(`${input.releaseId}.us-east-canary.1`)).toEqual(
-      expect.arrayContaining(['us-east-canary: deploy 2.4.0 (wave 1)', 'us-east-canary: bake 1h']),
+      expect.arrayContaining(['us-east-canary: deploy 2.4.0 (wave 1)', 'us-east-canary: bake 20m at 10% of its users']),
     );
     expect(await summariesOf(`${input.releaseId}.eu-west.2`)).toEqual(
-      expect.arrayContaining(['eu-west: deploy 2.4.0 (wave 2, attempt 2)', 'eu-west: bake 30m']),
+      expect.arrayContaining([
+        'eu-west: deploy 2.4.0 (wave 2, attempt 2)',
+        'eu-west: ramp to 10% of its users',
+        'eu-west: bake 10m at 10% of its users',
+        'eu-west: ramp to 50% of its users',
+        'eu-west: bake 10m at 50% of its users',
+        'eu-west: restore to shop.example.test',
+        'eu-west: bake 10m at 100% of its users',
+      ]),
     );
     const started = await rig.env.client.workflow.getHandle(`${input.releaseId}.eu-west.2`).describe();
     const details = defaultPayloadConverter.fromPayload<string>(
