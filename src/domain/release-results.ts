@@ -1,7 +1,7 @@
 import type { AnalysisTally } from './bake-analysis';
 import type { CheckReport } from './integration-checks';
 import type { LoadReport } from './load-report';
-import type { RegionPhase, ReleaseStatus } from './release-status';
+import type { RegionPhase, RegionTrafficStatus, ReleaseStatus } from './release-status';
 
 /**
  * What the workflows end with: plain data that the CLI, the load-baseline lookup and tests read back
@@ -24,6 +24,8 @@ export interface RegionResult {
   load?: LoadReport;
   /** The bake's health analysis. */
   analysis?: AnalysisTally;
+  /** Regions behind a steered hostname: their share of its answers as the region's workflow left it. */
+  traffic?: RegionTrafficStatus;
   /** Digest of the manifests deployed. */
   digest?: string;
   /** The image reference Meridian set in the manifests. */

@@ -254,6 +254,9 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     await sleep(traffic.ttl, named(`wait one TTL (${ttl})`));
   }
 
+  /** The region's share of the answers as this workflow leaves it, for the release's status. */
+  const trafficResult = () => (status.traffic ? { traffic: { ...status.traffic } } : {});
+
   /** After a failure: the region's users as the spec says (onRollback), before its rollback runs. */
   async function steerAfterFailure(error: string): Promise<string | undefined> {
     if (!steering || (!steered && !deployed)) return undefined;
@@ -261,7 +264,8 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     const reason = deployed
       ? `${steering.onRollback === 'drain' ? 'drained' : 'kept'} after failing: ${error}`.slice(0, 900)
       : 'not deployed: back in service';
-    if (status.traffic?.share === share) return undefined;
+    // A region drained to deploy is drained again all the same: its state then says why it stays out.
+    if (!deployed && status.traffic?.share === share) return undefined;
     try {
       await steer(share, reason);
       return undefined;
@@ -390,10 +394,17 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     if (inconclusive !== undefined) {
       // Nothing is proven bad: the region stays as deployed, and an operator decides.
       report('Inconclusive', { error: `bake analysis inconclusive: ${inconclusive}` });
-      return { ...result, name: region.name, phase: 'Inconclusive', attempt: input.attempt, error: status.error };
+      return {
+        ...result,
+        ...trafficResult(),
+        name: region.name,
+        phase: 'Inconclusive',
+        attempt: input.attempt,
+        error: status.error,
+      };
     }
     report('Succeeded');
-    return { ...result, name: region.name, phase: 'Succeeded', attempt: input.attempt };
+    return { ...result, ...trafficResult(), name: region.name, phase: 'Succeeded', attempt: input.attempt };
   } catch (err) {
     // For the time-to-halt metric, which the release records once it has halted or rolled back.
     const failedAt = Date.now();
@@ -425,6 +436,7 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
     report(phase, { error: told });
     return {
       ...result,
+      ...trafficResult(),
       name: region.name,
       phase,
       attempt: input.attempt,

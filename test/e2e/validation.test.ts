@@ -10,6 +10,7 @@ import { meridian } from '../support/cli';
 import {
   deployedImages,
   idOf,
+  keepRegions,
   rig,
   rigEnv,
   specFor,
@@ -50,9 +51,7 @@ afterAll(async () => {
 const only =
   (...names: string[]) =>
   (doc: Doc) => {
-    const regions = doc.getIn(['spec', 'regions']) as { items: { get: (key: string) => unknown }[] };
-    for (let i = regions.items.length - 1; i >= 0; i--)
-      if (!names.includes(String(regions.items[i].get('name')))) doc.deleteIn(['spec', 'regions', i]);
+    keepRegions(doc, names);
     doc.setIn(['spec', 'rollout', 'approvals'], []);
   };
 

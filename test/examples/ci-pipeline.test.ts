@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { type parseDocument, parse } from 'yaml';
 import { queryStatus } from '../../src/client/release-handle';
-import { rigEnv, specFor, spawnWorker, stopWorker, temporalClient } from '../support/e2e';
+import { keepRegions, rigEnv, specFor, spawnWorker, stopWorker, temporalClient } from '../support/e2e';
 
 /**
  * The CI examples (examples/ci): both pipelines run examples/ci/release.sh, which runs validate, plan
@@ -249,10 +249,7 @@ describe('release.sh without Temporal', () => {
 
 /** Only the canary and one production region, no approval gate: the script is under test here, not the rollout. */
 const quick = (doc: Doc) => {
-  const regions = doc.getIn(['spec', 'regions']) as { items: { get: (key: string) => unknown }[] };
-  for (let i = regions.items.length - 1; i >= 0; i--)
-    if (!['us-east-canary', 'us-west'].includes(String(regions.items[i].get('name'))))
-      doc.deleteIn(['spec', 'regions', i]);
+  keepRegions(doc, ['us-east-canary', 'us-west']);
   doc.setIn(['spec', 'rollout', 'approvals'], []);
 };
 

@@ -24,12 +24,15 @@ export interface SpecShape {
   staging?: boolean;
   /** Keep the example's bake analysis. */
   analysis?: boolean;
+  /** Keep the example's traffic section: the release drains, ramps and restores regions in the rig's PowerDNS. */
+  traffic?: boolean;
 }
 
 /**
  * A copy of the example release under `version`, with `edit` applied to its YAML (e.g. no approval
  * gate). Relative paths still point at the example's chart and checks. Unless asked, the copy has
- * no staging region and no bake analysis: tests about other things stay quick and to the point.
+ * no staging region, no bake analysis and no traffic steering: tests about other things stay quick and
+ * to the point.
  */
 export function specFor(
   version: string,
@@ -44,6 +47,7 @@ export function specFor(
     if (index >= 0) doc.deleteIn(['spec', 'regions', index]);
   }
   if (!shape.analysis) doc.deleteIn(['spec', 'validation', 'analysis']);
+  if (!shape.traffic) doc.deleteIn(['spec', 'traffic']);
   edit(doc);
   writeFileSync(file, doc.toString());
   return file;
@@ -51,6 +55,20 @@ export function specFor(
 
 /** The workflow id of the example app's release at `version`, as `meridian start` names it (release-<app>-<version>). */
 export const idOf = (version: string): string => `release-shop-api-${version}`;
+
+/**
+ * A specFor edit keeping only the named regions: the others leave spec.regions, and spec.traffic.regions
+ * too (a traffic section may only name regions of the spec).
+ */
+export function keepRegions(doc: ReturnType<typeof parseDocument>, names: readonly string[]): void {
+  const regions = doc.getIn(['spec', 'regions']) as { items: { get: (key: string) => unknown }[] };
+  for (let i = regions.items.length - 1; i >= 0; i--) {
+    const name = String(regions.items[i].get('name'));
+    if (names.includes(name)) continue;
+    doc.deleteIn(['spec', 'regions', i]);
+    if (doc.hasIn(['spec', 'traffic', 'regions', name])) doc.deleteIn(['spec', 'traffic', 'regions', name]);
+  }
+}
 
 /** A specFor edit: no approval gate, so the release goes through every wave unattended. */
 export const noGate = (doc: ReturnType<typeof parseDocument>): void => doc.setIn(['spec', 'rollout', 'approvals'], []);

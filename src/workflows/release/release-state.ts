@@ -165,6 +165,7 @@ export class ReleaseState {
       until: undefined,
       ...(result.load ? { load: result.load } : {}),
       ...(result.analysis ? { analysis: result.analysis } : {}),
+      ...(result.traffic ? { traffic: result.traffic } : {}),
     });
   }
 

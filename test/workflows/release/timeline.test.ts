@@ -64,6 +64,7 @@ describe('releaseWorkflow: the Web UI timeline', () => {
       'eu-west: apply 2.4.0',
       'eu-west: wait for rollout',
       `eu-west: ${input.checks!.checks.length} integration checks`,
+      'eu-west: drain from shop.example.test',
       'eu-west: roll back to what it ran before',
       'eu-west: wait for the rollback to roll out',
     ]);

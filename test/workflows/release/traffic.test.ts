@@ -119,13 +119,14 @@ describe('releaseWorkflow traffic steps', () => {
     const handle = await start(input);
     await statusWhen(input.releaseId, (s) => s.phase === 'Halted', 'the halt after eu-west');
     const euWest = () => fake.trafficSteps(input.releaseId).filter((s) => s.region === 'eu-west');
-    // Drained to deploy, and still drained after the rollback: the region was already out, so nothing more is written.
-    expect(euWest().map((s) => s.share)).toEqual([0]);
+    // Drained to deploy, and drained again before its rollback: its state now says why it stays out.
+    expect(euWest().map((s) => s.share)).toEqual([0, 0]);
+    expect(euWest()[1].reason).toMatch(/^drained after failing: Deployment shop-api failed to roll out/);
     fake.behave(input.releaseId, {});
     await handle.signal(resumeSignal, { by: 'alice', reason: 'rollout fixed' });
     expect((await handle.result()).phase).toBe('Succeeded');
     // The retry drains again (idempotent), deploys, and with no bake goes straight back to all its users.
-    expect(euWest().map((s) => s.share)).toEqual([0, 0, 1]);
+    expect(euWest().map((s) => s.share)).toEqual([0, 0, 0, 1]);
     expect(euWest().at(-1)?.reason).toBe('released: in service');
   });
 
