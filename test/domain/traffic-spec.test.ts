@@ -87,6 +87,7 @@ describe('the example spec.traffic', () => {
       'new-york',
       'portland',
       'washington',
+      'columbus',
       'london',
       'seoul',
       'dubai',
