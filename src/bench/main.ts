@@ -19,8 +19,11 @@
  *      command's module loaded up front (no rig needed).
  *   8. recorded traffic parsing on long and hostile lines (a 2 MB access log line among them), against
  *      JSON.parse of the same characters (no rig needed).
+ *   9. traffic steering through a private PowerDNS on spare ports: failover (health lost to answer
+ *      changed) against the health check interval, and drain propagation (drain written to no answer with
+ *      the region) against the TTL (BENCH_TRAFFIC_TRIALS trials, default 10; no rig needed).
  *
- * `--only overhead,concurrent,apply,load,images,kills,cli,parsing` runs the sections named, e.g. `node dist/bench/main.js --only load`.
+ * `--only overhead,concurrent,apply,load,images,kills,cli,parsing,traffic` runs the sections named, e.g. `node dist/bench/main.js --only load`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -45,6 +48,7 @@ import { benchInputParsing, describeInputParsing } from './input-parsing';
 import { compareWithSkopeo, describeReplicationComparison } from './image-replication-vs-skopeo';
 import { compareWithWrk, describeGeneratorComparison } from './load-generator-vs-wrk';
 import { describeKillRecovery, type KillKind, killKinds, measureKillRecovery } from './kill-recovery';
+import { describeTrafficFailover, measureTrafficFailover } from './traffic-failover';
 import type { releaseWorkflow } from '../workflows/release-workflow';
 
 const taskQueue = `meridian-bench-${Date.now().toString(36)}`;
@@ -317,7 +321,7 @@ async function benchKills(): Promise<void> {
   }
 }
 
-const sections = ['overhead', 'concurrent', 'apply', 'load', 'images', 'kills', 'cli', 'parsing'] as const;
+const sections = ['overhead', 'concurrent', 'apply', 'load', 'images', 'kills', 'cli', 'parsing', 'traffic'] as const;
 type Section = (typeof sections)[number];
 
 /** The sections `--only a,b` names, or all of them. */
@@ -369,6 +373,10 @@ async function main(): Promise<void> {
   if (only.has('kills')) await benchKills();
   if (only.has('cli')) console.log(`7. ${describeCliStartup(compareCliStartup())}`);
   if (only.has('parsing')) console.log(`8. ${describeInputParsing(benchInputParsing())}`);
+  if (only.has('traffic')) {
+    const trials = Number(process.env.BENCH_TRAFFIC_TRIALS ?? 10);
+    console.log(`9. ${describeTrafficFailover(await measureTrafficFailover({ trials }))}`);
+  }
 }
 
 main().catch((err) => {
