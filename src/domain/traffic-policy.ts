@@ -113,7 +113,7 @@ export function answerProgram(
     `local gs={}`,
     `for _,x in ipairs(rs) do if x.s>=1 or (x.s>0 and pickwrandom({{math.floor(x.s*10000+0.5),'y'},{math.floor((1-x.s)*10000+0.5),'n'}})=='y') then table.insert(gs,x.g) end end`,
     `if #gs==0 then for _,x in ipairs(rs) do table.insert(gs,x.g) end end`,
-    `return ifurlextup(gs,{selector='random',backupSelector='random',timeout=${luaNumber(timing.timeoutSeconds)}})`,
+    `return ifurlextup(gs,${checkOptions(timing)})`,
   ].join(' ');
 }
 
@@ -125,10 +125,7 @@ export function answerProgram(
 export function healthProgram(region: SteeredRegion, family: AddressFamily, timing: HealthCheckTiming): string {
   const addresses = region.addresses.filter((a) => familyOf(a) === family);
   const marker = `{[${luaString(downMarker[family])}]=${luaString(region.healthUrl(addresses[0]))}}`;
-  return (
-    `ifurlextup({${healthGroup(region, addresses)},${marker}},` +
-    `{selector='all',backupSelector='all',timeout=${luaNumber(timing.timeoutSeconds)}})`
-  );
+  return `ifurlextup({${healthGroup(region, addresses)},${marker}},${checkOptions(timing)})`;
 }
 
 /** Health as a region's health record answers it. */
@@ -173,6 +170,17 @@ export function greatCircle(a: Coordinates, b: Coordinates): number {
     Math.sin(rad(b.latitude - a.latitude) / 2) ** 2 +
     Math.cos(rad(a.latitude)) * Math.cos(rad(b.latitude)) * Math.sin(rad(b.longitude - a.longitude) / 2) ** 2;
   return 2 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/**
+ * The options of every check, the same in the answers and the health records: PowerDNS keeps one
+ * checker per URL and options, so the health records (asked after every write) keep each region's
+ * checks running, also while the answers leave it out (drained). A region coming back is then answered
+ * as soon as it is healthy, not one interval later (an address PowerDNS has not checked yet counts as
+ * down). `all`: every healthy address of the chosen region, and every address when none is healthy.
+ */
+function checkOptions(timing: HealthCheckTiming): string {
+  return `{selector='all',backupSelector='all',timeout=${luaNumber(timing.timeoutSeconds)}}`;
 }
 
 function healthGroup(region: SteeredRegion, addresses: readonly string[]): string {
