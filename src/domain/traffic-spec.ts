@@ -278,6 +278,8 @@ const powerDnsApiField = () =>
     .max(2048, 'at most 2048 characters: give the base URL of the API')
     .pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as http://127.0.0.1:8281' }))
     .superRefine((text, ctx) => {
+      // zod runs this even when the URL check above failed: that refusal is already reported.
+      if (!URL.canParse(text)) return;
       const url = new URL(text);
       if (url.username || url.password)
         ctx.addIssue({

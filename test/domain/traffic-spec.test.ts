@@ -477,6 +477,12 @@ describe('spec.traffic refused, naming the field and the fix', () => {
       ['spec.traffic.provider.powerdns.api: expected an http(s) URL, such as http://127.0.0.1:8281'],
     ],
     [
+      // Found by the spec-mutation fuzzer: the credentials check once parsed what the URL check had refused (exit 70).
+      'an API URL that does not parse',
+      set(['provider', 'powerdns', 'api'], 'http://[127.0.0.1:8281'),
+      ['spec.traffic.provider.powerdns.api: expected an http(s) URL, such as http://127.0.0.1:8281'],
+    ],
+    [
       'an API URL with a query',
       set(['provider', 'powerdns', 'api'], 'http://127.0.0.1:8281/?api-key=x'),
       ['spec.traffic.provider.powerdns.api: give the base URL of the API, without ? or #'],
