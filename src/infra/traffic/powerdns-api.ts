@@ -101,11 +101,32 @@ export class PowerDnsApi {
     return `/api/v1/servers/${encodeURIComponent(this.endpoint.server)}/zones/${encodeURIComponent(name)}`;
   }
 
+  /**
+   * Every call here is idempotent (reads, REPLACE patches, metadata puts), so a 5xx is asked again a
+   * few times: PowerDNS on SQLite answers 500 when two writers meet (regions deploying in parallel).
+   */
   private async request(
     method: string,
     path: string,
     body?: unknown,
-    { notFound }: { notFound?: 'undefined' } = {},
+    options: { notFound?: 'undefined' } = {},
+  ): Promise<unknown> {
+    const pauses = [100, 300, 900];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.requestOnce(method, path, body, options);
+      } catch (err) {
+        if (!(err instanceof ServerSideError) || attempt >= pauses.length) throw err;
+        await new Promise((resolve) => setTimeout(resolve, pauses[attempt] * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  private async requestOnce(
+    method: string,
+    path: string,
+    body: unknown,
+    { notFound }: { notFound?: 'undefined' },
   ): Promise<unknown> {
     const url = new URL(path, this.endpoint.api.endsWith('/') ? this.endpoint.api : `${this.endpoint.api}/`);
     const where = `PowerDNS API at ${this.endpoint.api}`;
@@ -131,7 +152,7 @@ export class PowerDnsApi {
     if (!response.ok) {
       const detail = apiError(text);
       if (response.status >= 500 || response.status === 429)
-        throw new UnreachableError(`${where} answered ${response.status} to ${method} ${url.pathname}: ${detail}`);
+        throw new ServerSideError(`${where} answered ${response.status} to ${method} ${url.pathname}: ${detail}`);
       if (response.status === 401 || response.status === 403)
         throw new InvalidInputError(
           `${where} refused the API key (${response.status}): give the worker the server's api-key (see spec.traffic.provider.powerdns.apiKey)`,
@@ -146,6 +167,9 @@ export class PowerDnsApi {
     }
   }
 }
+
+/** A 5xx or 429: the server's trouble, worth asking again. */
+class ServerSideError extends UnreachableError {}
 
 async function boundedText(response: Response, where: string): Promise<string> {
   const reader = response.body?.getReader();
