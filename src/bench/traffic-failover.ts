@@ -14,20 +14,12 @@
  *
  * Answers are asked as a resolver would ask them for each client: with its subnet (EDNS Client Subnet).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { trafficAt } from '../domain/traffic-policy';
-import { trafficSchema } from '../domain/traffic-spec';
 import { type Nameserver, queryDns } from '../infra/traffic/dns-query';
 import type { PowerDnsTraffic } from '../infra/traffic/powerdns-traffic';
 import { trafficProvider } from '../infra/traffic/steering-target';
-import { powerDnsApiUrl, startPowerDns, stopPowerDns } from '../rig/powerdns-server';
-import { rigConfigSchema, rigLayout } from '../rig/rig-config';
-import { readPowerDnsApiKey } from '../rig/rig-credentials';
-import { freePort } from '../rig/scratch-registry';
+import { startSteeredWorld } from '../rig/steered-world';
 
 /** Three regions on loopback traffic addresses nothing else of Meridian's uses (127.0.91.0/24). */
 const regions = {
@@ -46,7 +38,6 @@ const clients: { name: string; subnet: string; closest: RegionName; latitude: nu
 
 const regionAt = new Map<string, string>(Object.entries(regions).map(([name, r]) => [r.address, name]));
 const hostname = 'shop.example.test';
-const zone = 'example.test';
 
 /** PowerDNS's own check interval (powerDnsBehaviour: lua-health-checks-interval=1), which the spec must match. */
 const intervalMs = 1000;
@@ -124,72 +115,17 @@ const median = (xs: number[]) => {
 /** Runs the trials against a private PowerDNS and health endpoints it starts, and stops them all again. */
 export async function measureTrafficFailover(options: TrafficFailoverOptions = {}): Promise<TrafficFailover> {
   const trials = options.trials ?? 10;
-  const dir = mkdtempSync(join(tmpdir(), 'meridian-bench-traffic-'));
-  const layout = rigLayout({ MERIDIAN_RIG_DIR: dir });
-  const servers: Server[] = [];
+  const world = await startSteeredWorld({
+    regions,
+    clients,
+    ttl: `${ttlMs / 1000}s`,
+    interval: `${intervalMs / 1000}s`,
+    timeout: `${healthTimeoutMs}ms`,
+    overrides: { duringDeploy: 'drain', ramp: ['100%'] },
+  });
   try {
-    const dnsPort = await freePort();
-    const config = {
-      ...rigConfigSchema.parse({
-        clusters: [{ context: 'c' }],
-        release: 'r.yaml',
-        dns: { port: dnsPort, apiPort: await freePort() },
-      }),
-      file: join(dir, 'rig.yaml'),
-    };
-    await startPowerDns(config, layout, {
-      zone,
-      clients: clients.map(({ name, subnet, latitude, longitude }) => ({ name, subnet, latitude, longitude })),
-    });
-    const apiKey = readPowerDnsApiKey(layout.dir);
-    if (!apiKey) throw new Error(`the private PowerDNS in ${dir} has no API key`);
-
-    const healthPort = await freePort();
-    const unhealthy = new Set<string>();
-    for (const [name, region] of Object.entries(regions)) {
-      const server = createServer((_req, res) => {
-        res.statusCode = unhealthy.has(name) ? 503 : 200;
-        res.end(unhealthy.has(name) ? 'down' : `ok ${name}`);
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(healthPort, region.address, resolve);
-      });
-      servers.push(server);
-    }
-
-    const traffic = trafficSchema.parse({
-      hostname,
-      zone,
-      ttl: `${ttlMs / 1000}s`,
-      provider: {
-        powerdns: {
-          api: powerDnsApiUrl(config),
-          nameservers: [`127.0.0.1:${dnsPort}`],
-          apiKey: { env: 'MERIDIAN_POWERDNS_API_KEY' },
-        },
-      },
-      healthCheck: {
-        path: '/healthz',
-        port: healthPort,
-        interval: `${intervalMs / 1000}s`,
-        timeout: `${healthTimeoutMs}ms`,
-      },
-      duringDeploy: 'drain',
-      ramp: ['100%'],
-      regions: Object.fromEntries(
-        Object.entries(regions).map(([name, r]) => [
-          name,
-          { addresses: [r.address], location: { latitude: r.latitude, longitude: r.longitude } },
-        ]),
-      ),
-      clients: clients.map(({ name, subnet, latitude, longitude }) => ({
-        name,
-        subnet,
-        location: { latitude, longitude },
-      })),
-    });
-    const provider = await trafficProvider(traffic, { MERIDIAN_POWERDNS_API_KEY: apiKey });
+    const { traffic, dnsPort } = world;
+    const provider = await trafficProvider(traffic, world.env);
     await provider.preflight();
     await provider.publish('bench: traffic failover');
     const server = { host: '127.0.0.1', port: dnsPort };
@@ -209,7 +145,7 @@ export async function measureTrafficFailover(options: TrafficFailoverOptions = {
       // A random phase against the server's checker, which the previous recovery lined the bench up with.
       await sleep(Math.random() * intervalMs);
       const lost = performance.now();
-      unhealthy.add(client.closest);
+      world.setHealthy(client.closest, false);
       const other = await answerUntil(
         server,
         client.subnet,
@@ -222,7 +158,7 @@ export async function measureTrafficFailover(options: TrafficFailoverOptions = {
       // one whole interval before the next.
       await sleep(Math.random() * intervalMs);
       const back = performance.now();
-      unhealthy.delete(client.closest);
+      world.setHealthy(client.closest, true);
       const again = await answerUntil(
         server,
         client.subnet,
@@ -270,10 +206,7 @@ export async function measureTrafficFailover(options: TrafficFailoverOptions = {
       drainFromReturnRatio: median(fromReturn) / ttlMs,
     };
   } finally {
-    for (const s of servers) s.closeAllConnections();
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-    await stopPowerDns(layout); // the server of this folder's pid file only: none when it never started
-    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    await world.stop();
   }
 }
 

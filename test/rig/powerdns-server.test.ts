@@ -16,7 +16,6 @@ import { isAlive, runningPid } from '../../src/rig/processes';
 import { rigConfigSchema, rigLayout } from '../../src/rig/rig-config';
 import { powerDnsApiKeyFile, readPowerDnsApiKey } from '../../src/rig/rig-credentials';
 import { rigTraffic } from '../../src/rig/rig-traffic';
-import { queryTxt } from '../support/dns-txt';
 import { freePort } from '../support/registry';
 
 /**
@@ -69,9 +68,9 @@ async function patchRecords(rrsets: object[]): Promise<void> {
 
 /** The TXT strings answered for a name. */
 async function txt(name: string, clientSubnet?: string): Promise<string[]> {
-  const answer = await queryTxt(dns(), name, clientSubnet);
-  expect(answer?.rcode).toBe('NOERROR');
-  return answer?.strings ?? [];
+  const answer = await queryDns(dns(), { name, type: 'TXT', clientSubnet });
+  expect(answer.rcode).toBe('NOERROR');
+  return answer.texts;
 }
 
 /** The A records answered for a name (src/infra/traffic/dns-query.ts, as the traffic feature asks). */

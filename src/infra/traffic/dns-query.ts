@@ -16,13 +16,15 @@ export interface DnsAnswer {
   rcode: string;
   /** The addresses of the A or AAAA records answered, in the order the server gave them. */
   addresses: string[];
+  /** The strings of the TXT records answered (a TXT question). */
+  texts: string[];
   /** The smallest TTL among them, in seconds (undefined without answers). */
   ttl?: number;
 }
 
 export interface DnsQuestion {
   name: string;
-  type?: 'A' | 'AAAA';
+  type?: 'A' | 'AAAA' | 'TXT';
   /**
    * The client's subnet (EDNS Client Subnet, RFC 7871) the server should answer for, as a resolver
    * would send it: `198.18.1.0/24`. Without it, the server answers for the querying address.
@@ -95,11 +97,16 @@ export async function queryDns(server: Nameserver, question: DnsQuestion): Promi
       });
       socket.send(query, server.port, server.host);
     });
-    const records = (response.answers ?? []).filter((a) => a.type === type) as Array<{ data: string; ttl?: number }>;
+    const records = (response.answers ?? []).filter((a) => a.type === type) as Array<{
+      data: string | Buffer | (string | Buffer)[];
+      ttl?: number;
+    }>;
     const ttls = records.map((r) => r.ttl ?? 0);
+    const asText = (d: string | Buffer) => d.toString();
     return {
       rcode: (response as { rcode?: string }).rcode ?? 'NOERROR',
-      addresses: records.map((r) => r.data),
+      addresses: type === 'TXT' ? [] : records.map((r) => asText(r.data as string)),
+      texts: type === 'TXT' ? records.flatMap((r) => ([] as (string | Buffer)[]).concat(r.data).map(asText)) : [],
       ttl: ttls.length ? Math.min(...ttls) : undefined,
     };
   } finally {
