@@ -11,6 +11,11 @@ export interface SteerRegionInput {
   /** 0 drains, 1 restores, between ramps. */
   share: number;
   note: { by: string; reason: string; at: string; release?: string };
+  /**
+   * The release taking the step, for the logs; the note names another when the step puts back a state
+   * an earlier release left. Absent from steps scheduled before it was added.
+   */
+  release?: string;
 }
 
 export interface TrafficActivityDeps {
@@ -27,18 +32,27 @@ export interface TrafficActivityDeps {
 export function createTrafficActivities(deps: TrafficActivityDeps) {
   const env = () => deps.env ?? process.env;
   return {
-    /** Sets a region's share of the answers (after checking the DNS server can steer the hostname). */
-    async steerRegion(input: SteerRegionInput): Promise<RegionTraffic> {
+    /**
+     * Sets a region's share of the answers (after checking the DNS server can steer the hostname), and
+     * says the state it had before (none: never written, so in service).
+     */
+    async steerRegion(input: SteerRegionInput): Promise<RegionTraffic & { previous?: RegionTraffic }> {
       return classified(async () => {
         const provider = await trafficProvider(input.steering, env());
         await provider.preflight();
         const traffic = trafficAt(input.share, input.note);
-        await provider.setRegion(input.region, traffic);
+        const previous = await provider.setRegion(input.region, traffic);
         deps.logger.info(
-          { region: input.region, hostname: input.steering.hostname, mode: traffic.mode, share: traffic.share },
+          {
+            region: input.region,
+            hostname: input.steering.hostname,
+            mode: traffic.mode,
+            share: traffic.share,
+            ...(input.release ? { release: input.release } : {}),
+          },
           'traffic steered',
         );
-        return traffic;
+        return { ...traffic, ...(previous ? { previous } : {}) };
       });
     },
 

@@ -28,6 +28,7 @@ import type { LoadReport } from '../domain/load-report';
 import { readOperatorRequest } from '../domain/operator-requests';
 import { describeRef, type ObjectRef, type RegionInput, regionInputProblems } from '../domain/release-input';
 import type { RegionPhase, RegionStatus } from '../domain/release-status';
+import type { RegionTraffic } from '../domain/traffic-policy';
 import {
   abortSignal,
   type OperatorRequest,
@@ -203,9 +204,14 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
   const steering = input.steering;
   /** Whether this release changed the region's share of its hostname's answers. */
   let steered = false;
+  /** The region's state before this release first set it: what an undeployed region goes back to. */
+  let before: RegionTraffic | undefined;
 
-  /** Sets the region's share of its hostname's answers (0 drains it, 1 restores it), recorded with why. */
-  async function steer(share: number, reason: string): Promise<void> {
+  /**
+   * Sets the region's share of its hostname's answers (0 drains it, 1 restores it), recorded with why:
+   * by this release now, or with the note of a state it puts back (`recorded`).
+   */
+  async function steer(share: number, reason: string, recorded?: Omit<RegionTraffic, 'mode' | 'share'>): Promise<void> {
     const traffic = steering!;
     const mode = share >= 1 ? 'in' : share <= 0 ? 'drained' : 'ramp';
     const what =
@@ -214,12 +220,13 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
         : mode === 'drained'
           ? `drain from ${traffic.hostname}`
           : `ramp to ${percentOf(share)} of its users`;
-    await steeringSteps.steerRegion.executeWithOptions(named(what), [
+    const set = await steeringSteps.steerRegion.executeWithOptions(named(what), [
       {
         steering: traffic,
         region: region.name,
         share,
-        note: {
+        release: release.releaseId,
+        note: recorded ?? {
           by: `release ${release.releaseId}`,
           reason,
           at: new Date(Date.now()).toISOString(),
@@ -227,6 +234,11 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
         },
       },
     ]);
+    // The state before this release first touched it. Absent: never written (in service). A state this
+    // very step wrote (its activity retried after writing) says nothing of before, so it counts as absent.
+    const previous = set?.previous;
+    if (!steered && previous && !(previous.release === release.releaseId && previous.reason === reason))
+      before = previous;
     steered = true;
     status.traffic = { hostname: traffic.hostname, mode, share, reason };
     showDetails();
@@ -260,14 +272,18 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
   /** After a failure: the region's users as the spec says (onRollback), before its rollback runs. */
   async function steerAfterFailure(error: string): Promise<string | undefined> {
     if (!steering || (!steered && !deployed)) return undefined;
-    const share = deployed && steering.onRollback === 'drain' ? 0 : 1;
+    // Not deployed: the region's state goes back to what it was, as recorded (one an earlier release kept
+    // out stays out, with that release's reason); a region never written goes back in service.
+    const share = deployed ? (steering.onRollback === 'drain' ? 0 : 1) : (before?.share ?? 1);
     const reason = deployed
       ? `${steering.onRollback === 'drain' ? 'drained' : 'kept'} after failing: ${error}`.slice(0, 900)
       : 'not deployed: back in service';
-    // A region drained to deploy is drained again all the same: its state then says why it stays out.
-    if (!deployed && status.traffic?.share === share) return undefined;
     try {
-      await steer(share, reason);
+      const restored =
+        !deployed && before
+          ? { by: before.by, reason: before.reason, at: before.at, release: before.release }
+          : undefined;
+      await steer(share, restored?.reason ?? reason, restored);
       return undefined;
     } catch (err) {
       return `traffic not ${share === 0 ? 'drained' : 'restored'}: ${describeFailure(err)}`;

@@ -5,6 +5,7 @@ import { regionImage } from '../../src/infra/render/render-manifests';
 import { loadRelease } from '../../src/infra/release-files/release-file';
 import type { ReleaseInput } from '../../src/domain/release-input';
 import type { ReleaseSpec } from '../../src/domain/release-spec';
+import type { RegionTraffic } from '../../src/domain/traffic-policy';
 import { resolve } from 'node:path';
 import { addMeasurement } from '../../src/domain/bake-analysis';
 import type { LoadBaseline, LoadFigures } from '../../src/domain/load-report';
@@ -39,6 +40,8 @@ export interface FakeBehaviour {
   bakeRequests?: Record<string, number>;
   /** The DNS API does not answer: every traffic step fails as a refused connection would (retryable). */
   dnsDown?: boolean;
+  /** Regions' traffic states before the release (default: never written, in service), as an earlier release left them. */
+  trafficBefore?: Record<string, RegionTraffic>;
 }
 
 /** One traffic step a release took: a region's new share of its hostname's answers, and why. */
@@ -46,6 +49,8 @@ export interface FakeTrafficStep {
   region: string;
   share: number;
   reason: string;
+  /** Who the step is recorded as (the release, or whoever an earlier state it put back names). */
+  by: string;
   /** Workflow time of the step, as the release recorded it. */
   at: string;
 }
@@ -96,14 +101,23 @@ export function fakeActivities() {
       );
   };
   const activities: MeridianActivities = {
-    async steerRegion({ region, share, note: why }) {
-      const releaseId = why.release ?? '';
+    async steerRegion({ region, share, note: why, release }) {
+      const releaseId = release ?? why.release ?? '';
       note(releaseId, 'steerRegion', region);
       dnsDown(releaseId);
       const steps = trafficSteps.get(releaseId) ?? [];
-      steps.push({ region, share, reason: why.reason, at: why.at });
+      const state = (share: number, note: typeof why): RegionTraffic => ({
+        mode: share >= 1 ? 'in' : share <= 0 ? 'drained' : 'ramp',
+        share,
+        ...note,
+      });
+      const last = steps.filter((s) => s.region === region).at(-1);
+      const previous = last
+        ? state(last.share, { by: last.by, reason: last.reason, at: last.at, release: releaseId })
+        : behaviours.get(releaseId)?.trafficBefore?.[region];
+      steps.push({ region, share, reason: why.reason, by: why.by, at: why.at });
       trafficSteps.set(releaseId, steps);
-      return { mode: share >= 1 ? 'in' : share <= 0 ? 'drained' : 'ramp', share: share, ...why };
+      return { ...state(share, why), ...(previous ? { previous } : {}) };
     },
     async prepareSteering({ region, release }) {
       note(release, 'prepareSteering', region);

@@ -88,17 +88,28 @@ export class PowerDnsTraffic implements TrafficProvider {
     return out;
   }
 
-  async setRegion(region: string, traffic: RegionTraffic): Promise<void> {
+  async setRegion(region: string, traffic: RegionTraffic): Promise<RegionTraffic | undefined> {
     if (!this.target.regions.some((r) => r.name === region))
       throw new InvalidInputError(
         `region ${JSON.stringify(region.slice(0, 64))} is not behind ${this.target.hostname}: spec.traffic.regions lists ${this.target.regions.map((r) => r.name).join(', ')}`,
       );
     const value = JSON.stringify(recordedTraffic.parse(traffic));
     const current = (await this.api.metadata(this.target.zone)).get(this.kindOf(region));
+    // A state this provider cannot read is overwritten: the previous state is then unknown.
+    const previous = current?.[0] ? this.tryParseState(region, current[0]) : undefined;
     if (current?.[0] !== value) await this.api.putMetadata(this.target.zone, this.kindOf(region), [value]);
     await this.converge(
       `${region} ${traffic.mode}${traffic.mode === 'ramp' ? ` ${percent(traffic.share)}` : ''} by ${traffic.by}: ${traffic.reason}`,
     );
+    return previous;
+  }
+
+  private tryParseState(region: string, value: string): RegionTraffic | undefined {
+    try {
+      return this.parseState(region, value);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Writes the answers for the states as they are now (a new spec's regions, addresses or health checks). */

@@ -35,8 +35,11 @@ export interface TrafficProvider {
   preflight(): Promise<void>;
   /** Each region's recorded state; a region never written is absent (in service). */
   states(): Promise<Record<string, RegionTraffic>>;
-  /** Records the region's state and rewrites the answers to match every region's state. */
-  setRegion(region: string, traffic: RegionTraffic): Promise<void>;
+  /**
+   * Records the region's state and rewrites the answers to match every region's state; returns the
+   * state it had (undefined: never written, so in service, or unreadable).
+   */
+  setRegion(region: string, traffic: RegionTraffic): Promise<RegionTraffic | undefined>;
   /** Each region's health as the DNS service sees it. */
   health(): Promise<Record<string, RegionHealth>>;
 }

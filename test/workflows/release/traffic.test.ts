@@ -169,6 +169,62 @@ describe('releaseWorkflow traffic steps', () => {
     expect(aborted.at(-1)?.reason).toMatch(/^drained after failing: aborted by alice/);
   });
 
+  const earlierDrain = {
+    mode: 'drained' as const,
+    share: 0,
+    by: 'release release-shop-api-2.3.9',
+    reason: 'drained after failing: integration checks failed',
+    at: '2026-11-30T10:00:00.000Z',
+    release: 'release-shop-api-2.3.9',
+  };
+  /** What the drain's own first attempt wrote, as its retry reads it back. */
+  const ownDrain = (releaseId: string) => ({
+    mode: 'drained' as const,
+    share: 0,
+    by: `release ${releaseId}`,
+    reason: 'drained to deploy',
+    at: '2026-12-01T10:00:00.000Z',
+    release: releaseId,
+  });
+  /** The region back in service, recorded as this release's step. */
+  const backInService = (releaseId: string) => ({
+    share: 1,
+    reason: 'not deployed: back in service',
+    by: `release ${releaseId}`,
+  });
+  /** The earlier release's drain put back as it was: its share, reason, author and time. */
+  const keptOut = () => ({ share: 0, reason: earlierDrain.reason, by: earlierDrain.by, at: earlierDrain.at });
+  it.each([
+    ['in service', 'in', () => undefined, backInService],
+    ['kept out by an earlier release', 'out', () => earlierDrain, keptOut],
+    ['its own drain, written before the step was retried', 'retried', ownDrain, backInService],
+  ])(
+    'gives a region aborted while it drains, before anything is deployed, the state it had (%s)',
+    async (name, id, before, after) => {
+      const input = exampleInput(
+        `wf-traffic-abort-draining-${id}`,
+        steering(() => undefined),
+        shortBakes,
+      );
+      const earlier = before(input.releaseId);
+      fake.behave(input.releaseId, earlier ? { trafficBefore: { 'us-east-canary': earlier } } : {});
+      const handle = await start(input);
+      await statusWhen(
+        input.releaseId,
+        (s) => s.regions.some((r) => r.name === 'us-east-canary' && r.phase === 'Draining' && r.until !== undefined),
+        `the canary waiting one TTL (${name})`,
+      );
+      await handle.signal(abortSignal, { by: 'alice', reason: 'wrong build' });
+      expect((await failureOf(handle.result())).type).toBe('ReleaseAborted');
+      const canary = fake.trafficSteps(input.releaseId).filter((s) => s.region === 'us-east-canary');
+      const expected = after(input.releaseId);
+      expect(canary.map((s) => s.share)).toEqual([0, expected.share]);
+      expect(canary.at(-1)).toMatchObject(expected);
+      expect(fake.calls(input.releaseId, 'deployRegion')).toEqual([]);
+      if (id === 'out') await keepHistory(`${input.releaseId}.us-east-canary.1`, 'v10-region-traffic-state-put-back');
+    },
+  );
+
   it('with duringDeploy: keep checks the DNS server before deploying and leaves the region in the answers', async () => {
     const input = exampleInput(
       'wf-traffic-keep',
