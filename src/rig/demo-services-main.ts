@@ -11,6 +11,7 @@ import { demoServiceAddresses, demoServiceListener, hostPort, listenOn } from '.
 import { type DemoServicesConfig, regionTraffic } from './demo-services';
 import { RegionFollower } from './region-follower';
 import { versionsInRegion } from './rig-config';
+import { DnsUsers } from './user-routes';
 import { UserTraffic } from './user-traffic';
 
 async function main(configFile: string): Promise<void> {
@@ -23,7 +24,14 @@ async function main(configFile: string): Promise<void> {
     follower.start();
     followers.push(follower);
     const rps = config.userTrafficRps[region.name] ?? 0;
-    const traffic = new UserTraffic({ baseUrl: `http://127.0.0.1:${region.port}`, region, rps });
+    // Users behind the release's hostname ask the rig's DNS server where to go; the others call the endpoint.
+    const route = config.userRoutes?.[region.name];
+    const traffic = new UserTraffic({
+      baseUrl: `http://127.0.0.1:${region.port}`,
+      region,
+      rps,
+      ...(route ? { dns: new DnsUsers({ route }) } : {}),
+    });
     users.push(traffic);
     const listener = demoServiceListener({
       region,
@@ -45,6 +53,9 @@ async function main(configFile: string): Promise<void> {
         port: region.port,
         ...(addresses.length > 1 ? { traffic: addresses.slice(1).map((a) => hostPort(a.host, a.port)) } : {}),
         userRps: rps,
+        ...(route
+          ? { users: `resolve ${route.hostname} as ${route.population.name} (${route.population.subnet})` }
+          : {}),
       })}\n`,
     );
   }

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { UnreachableError } from '../domain/errors';
 import { type DemoRegion, demoRegionsFromRelease } from './demo-regions';
 import { demoServiceAddresses, hostPort } from './demo-service';
+import { powerDnsAddress } from './powerdns-server';
 import { type ManagedProcess, readTextOr, runningPid, startDetached, stopProcess, tailOf, waitFor } from './processes';
 import type { RigConfig, RigLayout, VersionBehaviour } from './rig-config';
 import { type RegionTrafficAddresses, type RigTraffic, rigTrafficFromRelease } from './rig-traffic';
-import { userTrafficRpsByRegion } from './user-traffic';
+import { type UserRoute, userRoutes } from './user-routes';
+import { type UserTrafficState, userTrafficRpsByRegion } from './user-traffic';
 
 /** What the demo services process reads at start. */
 export interface DemoServicesConfig {
@@ -18,6 +20,8 @@ export interface DemoServicesConfig {
   userTrafficRps: Record<string, number>;
   /** Where regions also answer (spec.traffic): their traffic addresses, on their health check's port. */
   traffic?: DemoTraffic;
+  /** The regions whose users resolve the release's hostname instead of calling their endpoint, by region name. */
+  userRoutes?: Record<string, UserRoute>;
   /** Fingerprint of the compiled rig code, so that `dev up` after a build restarts the services. */
   code: string;
 }
@@ -35,7 +39,10 @@ export type DemoTraffic = Record<string, RegionTrafficAddresses>;
 
 /** What of a release's spec.traffic the demo services serve: nothing for a release without it. */
 export function demoTraffic(traffic: RigTraffic | undefined): DemoTraffic | undefined {
-  return traffic && Object.keys(traffic.regions).length ? traffic.regions : undefined;
+  if (!traffic || Object.keys(traffic.regions).length === 0) return undefined;
+  return Object.fromEntries(
+    Object.entries(traffic.regions).map(([name, r]) => [name, { port: r.port, addresses: r.addresses }]),
+  );
 }
 
 /** One region's traffic addresses, if it has any. */
@@ -52,6 +59,35 @@ export interface ServiceHealth {
   version?: string | null;
   /** The region's traffic addresses (`host:port`) and whether each answers as the region. */
   traffic?: { address: string; up: boolean }[];
+  /** Where the region's synthetic users' requests went, as its `/_rig/user-traffic` says. */
+  users?: UsersSeen;
+}
+
+/** A short view of a region's synthetic users (`meridian dev status`). */
+export interface UsersSeen {
+  resolve: 'direct' | 'dns';
+  /** With `dns`: the client population they belong to. */
+  population?: string;
+  /** Requests sent, by the region that got them. */
+  sentTo: Record<string, number>;
+  /** With `dns`: lookups that failed. */
+  dnsFailures?: number;
+}
+
+/** What the region's synthetic users report, if the service answers. */
+async function usersAt(port: number): Promise<UsersSeen | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/_rig/user-traffic`, { signal: AbortSignal.timeout(2_000) });
+    if (!res.ok) return undefined;
+    const state = (await res.json()) as UserTrafficState;
+    return {
+      resolve: state.resolve,
+      ...(state.dns ? { population: state.dns.population.name, dnsFailures: state.dns.failures } : {}),
+      sentTo: Object.fromEntries(Object.entries(state.byRegion ?? {}).map(([region, c]) => [region, c.sent])),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** What the service at `host:port` reports, if it answers as `region`. */
@@ -70,14 +106,16 @@ export async function serviceHealth(
   traffic?: { port: number; addresses: readonly string[] },
 ): Promise<ServiceHealth> {
   const [endpoint, ...others] = demoServiceAddresses(region, traffic);
-  const [main, ...rest] = await Promise.all(
-    [endpoint, ...others].map(({ host, port }) => reportAt(host, port, region.name)),
-  );
+  const [users, main, ...rest] = await Promise.all([
+    usersAt(region.port),
+    ...[endpoint, ...others].map(({ host, port }) => reportAt(host, port, region.name)),
+  ]);
   const health: ServiceHealth = {
     region: region.name,
     port: region.port,
     up: main.up && rest.every((r) => r.up),
     ...(main.version !== undefined ? { version: main.version } : {}),
+    ...(users ? { users } : {}),
   };
   if (others.length) health.traffic = others.map((a, i) => ({ address: hostPort(a.host, a.port), up: rest[i].up }));
   return health;
@@ -97,7 +135,9 @@ export async function startDemoServices(
   layout: RigLayout,
 ): Promise<{ started: boolean; regions: DemoRegion[] }> {
   const regions = demoRegionsFromRelease(config.release);
-  const traffic = demoTraffic(rigTrafficFromRelease(config.release));
+  const rigTraffic = rigTrafficFromRelease(config.release);
+  const traffic = demoTraffic(rigTraffic);
+  const routes = userRoutes(rigTraffic, regions, config.userTraffic, powerDnsAddress(config));
   const proc = demoServicesProcess(layout);
   const wanted: DemoServicesConfig = {
     kubeconfig: layout.kubeconfig,
@@ -105,6 +145,7 @@ export async function startDemoServices(
     versions: config.versions,
     userTrafficRps: userTrafficRpsByRegion(regions, config.userTraffic),
     ...(traffic ? { traffic } : {}),
+    ...(Object.keys(routes).length ? { userRoutes: routes } : {}),
     code: codeFingerprint(),
   };
   const allUp = async () => (await servicesHealth(regions, traffic)).every((h) => h.up);

@@ -6,7 +6,10 @@ import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidInputError, MissingPrerequisiteError, UnreachableError } from '../domain/errors';
+import type { TrafficSpec } from '../domain/traffic-spec';
 import { type DnsAnswer, queryDns } from '../infra/traffic/dns-query';
+import { PowerDnsTraffic } from '../infra/traffic/powerdns-traffic';
+import { steeringTarget } from '../infra/traffic/steering-target';
 import { type ManagedProcess, readTextOr, runningPid, startDetached, stopProcess, tailOf, waitFor } from './processes';
 import type { RigConfig, RigLayout } from './rig-config';
 import { ensurePowerDnsApiKey, powerDnsApiKeyFile, readPowerDnsApiKey } from './rig-credentials';
@@ -377,6 +380,27 @@ export async function startPowerDns(
     );
   }
   return { started: true, pid, zoneCreated: await ensureZone(config, apiKey, wanted.zone) };
+}
+
+/**
+ * Writes the answers of the release's hostname on the rig's PowerDNS (whichever server spec.traffic.provider
+ * names), each region keeping the state recorded for it, as a release's first traffic step would: the
+ * synthetic users resolve the hostname from the start, and a record an earlier release wrote for fewer
+ * regions (a test's trimmed spec) answers for all of the rig's release again. Returns how many regions
+ * the answers hold.
+ */
+export async function publishRigHostname(config: RigConfig, layout: RigLayout, traffic: TrafficSpec): Promise<number> {
+  const apiKey = readPowerDnsApiKey(layout.dir);
+  if (!apiKey) throw new UnreachableError(`the rig's PowerDNS has no API key in ${powerDnsApiKeyFile(layout.dir)}`);
+  const target = { ...steeringTarget(traffic), nameservers: [powerDnsAddress(config)] };
+  const provider = new PowerDnsTraffic(target, {
+    api: powerDnsApiUrl(config),
+    server: 'localhost',
+    apiKey,
+    timeoutMs: 10_000,
+  });
+  await provider.publish(`meridian dev up: the answers of ${config.file}'s release`);
+  return target.regions.length;
 }
 
 export async function stopPowerDns(layout: RigLayout): Promise<boolean> {

@@ -62,7 +62,10 @@ export const rigDnsSchema = z
   });
 export type RigDnsConfig = z.infer<typeof rigDnsSchema>;
 
-/** Synthetic users: a steady trickle of requests the demo services send to each region's own service. */
+/** How synthetic users find the service they call. */
+export const userTrafficResolves = ['dns', 'direct'] as const;
+
+/** Synthetic users: a steady trickle of requests the demo services send to each region's service. */
 export const userTrafficSchema = z
   .object({
     /** Whether synthetic users send requests at all. */
@@ -73,6 +76,13 @@ export const userTrafficSchema = z
     maxRps: z.number().positive().max(200).default(50),
     /** Rate per region name, in requests per second, instead of its traits (0: no users at all). */
     regions: z.record(z.string(), z.number().nonnegative()).default({}),
+    /**
+     * `dns` (the default): when the release has spec.traffic, each production region behind its hostname
+     * has users that resolve the hostname at the rig's DNS server as their client population (EDNS Client
+     * Subnet) and call the region it answers with; other regions' users, and all with `direct`, call their
+     * region's endpoint.
+     */
+    resolve: z.enum(userTrafficResolves).default('dns'),
   })
   .strict();
 export type UserTrafficConfig = z.infer<typeof userTrafficSchema>;
@@ -128,7 +138,7 @@ export const rigConfigSchema = z
     /** The authoritative DNS server that steers the release's hostname (PowerDNS, on 127.0.0.1). */
     dns: rigDnsSchema.default({ port: 5354, apiPort: 8281 }),
     /** Synthetic user requests to every region's service while the rig runs. */
-    userTraffic: userTrafficSchema.default({ enabled: true, scale: 1, maxRps: 50, regions: {} }),
+    userTraffic: userTrafficSchema.default({ enabled: true, scale: 1, maxRps: 50, regions: {}, resolve: 'dns' }),
   })
   .strict();
 export type RigConfig = z.infer<typeof rigConfigSchema> & {

@@ -22,14 +22,24 @@ export interface RegionTrafficAddresses {
   addresses: string[];
 }
 
+/** A region behind the hostname as the rig sees it: where it answers, and where it is (for the answers' order). */
+export interface RigTrafficRegion extends RegionTrafficAddresses {
+  latitude: number;
+  longitude: number;
+  /** spec.traffic.regions.<name>.weight: a region of weight 2 counts as half as far away. */
+  weight: number;
+}
+
 /** What the rig serves of a release's spec.traffic. */
 export interface RigTraffic {
+  /** The hostname users resolve, without the trailing dot (shop.example.test). */
+  hostname: string;
   /** The zone, without the trailing dot (example.test). */
   zone: string;
   /** The clients, located (spec.traffic.clients). */
   clients: GeoClient[];
-  /** Each region's traffic addresses (loopback only), by region name. */
-  regions: Record<string, RegionTrafficAddresses>;
+  /** Each region's traffic addresses (loopback only) and place, by region name. */
+  regions: Record<string, RigTrafficRegion>;
   /** Where the release tells Meridian its DNS server is, to compare with the rig's. */
   provider: { api: string; nameservers: { host: string; port: number }[] };
 }
@@ -48,7 +58,7 @@ export function isLoopback(address: string): boolean {
  */
 export function rigTraffic(traffic: TrafficSpec): RigTraffic {
   const problems: string[] = [];
-  const regions: Record<string, RegionTrafficAddresses> = {};
+  const regions: Record<string, RigTrafficRegion> = {};
   for (const [name, region] of Object.entries(traffic.regions)) {
     region.addresses.forEach((address, i) => {
       if (!isLoopback(address))
@@ -56,7 +66,12 @@ export function rigTraffic(traffic: TrafficSpec): RigTraffic {
           `spec.traffic.regions.${name}.addresses[${i}]: the local rig serves loopback addresses only (127.0.0.0/8 or ::1), got ${quoteExcerpt(address)}: give one such as 127.0.1.1`,
         );
     });
-    regions[name] = { port: region.healthCheck?.port ?? traffic.healthCheck.port, addresses: [...region.addresses] };
+    regions[name] = {
+      port: region.healthCheck?.port ?? traffic.healthCheck.port,
+      addresses: [...region.addresses],
+      ...resolveLocation(region.location),
+      weight: region.weight,
+    };
   }
   if (problems.length) {
     throw new InvalidInputError(
@@ -65,6 +80,7 @@ export function rigTraffic(traffic: TrafficSpec): RigTraffic {
     );
   }
   return {
+    hostname: traffic.hostname.replace(/\.$/, ''),
     zone: traffic.zone.replace(/\.$/, ''),
     clients: traffic.clients.map((c) => ({ name: c.name, subnet: c.subnet, ...resolveLocation(c.location) })),
     regions,

@@ -14,6 +14,7 @@ import {
   powerDnsAddress,
   powerDnsApiUrl,
   powerDnsHealth,
+  publishRigHostname,
   startPowerDns,
   stopPowerDns,
 } from './powerdns-server';
@@ -29,7 +30,8 @@ import {
 } from './production-profile';
 import type { RigConfig, RigLayout } from './rig-config';
 import { rigCredentialsDir } from './rig-credentials';
-import { type RigTraffic, defaultRigZone, providerMismatches, rigTrafficFromRelease } from './rig-traffic';
+import { loadRelease } from '../infra/release-files/release-file';
+import { type RigTraffic, defaultRigZone, providerMismatches, rigTraffic, rigTrafficFromRelease } from './rig-traffic';
 import {
   type TemporalEndpoints,
   startTemporal,
@@ -97,7 +99,8 @@ export async function rigUp(
   profile: RigProfile = 'dev',
 ): Promise<RigStatus> {
   // Read first: a traffic section the rig cannot serve (an address off this machine) stops `up` before anything starts.
-  const traffic = rigTrafficFromRelease(config.release);
+  const trafficSpec = loadRelease(config.release).spec.spec.traffic;
+  const traffic = trafficSpec ? rigTraffic(trafficSpec) : undefined;
   if (traffic) {
     const rigDns = { api: powerDnsApiUrl(config), dns: powerDnsAddress(config) };
     for (const line of providerMismatches(traffic, rigDns)) report(`warning: ${line}`);
@@ -146,6 +149,14 @@ export async function rigUp(
     }),
   ]);
   for (const step of [prometheus, dns]) if (step.status === 'rejected') throw step.reason;
+  if (trafficSpec) {
+    // The hostname answers from the start, so the synthetic users that resolve it reach their regions.
+    await publishRigHostname(config, layout, trafficSpec).then(
+      (regions) =>
+        report(`${trafficSpec.hostname} answers for the release's ${regions} regions (recorded drains kept)`),
+      (err: Error) => report(`warning: ${trafficSpec.hostname} not published on the rig's PowerDNS: ${err.message}`),
+    );
+  }
   return rigStatus(config, layout);
 }
 

@@ -1,6 +1,8 @@
+import { request as httpRequest } from 'node:http';
 import { InvalidInputError } from '../domain/errors';
 import type { DemoRegion } from './demo-regions';
 import type { UserTrafficConfig } from './rig-config';
+import type { DnsUsers, UserDnsState } from './user-routes';
 
 /** Requests per second of synthetic users for each traffic level of a region's traits. */
 export const rpsByTrafficLevel = { low: 2, medium: 4, high: 8 } as const;
@@ -116,23 +118,42 @@ export interface UserTrafficState {
   failed: number;
   /** Requests not sent because too many were still waiting for an answer. */
   skipped: number;
+  /** How the users find the service: `direct` to the region's own endpoint, `dns` through the hostname. */
+  resolve: 'direct' | 'dns';
+  /** Requests sent and failed, by the region they went to (an answered address no region has: the address). */
+  byRegion: Record<string, { sent: number; failed: number }>;
+  /** With `dns`: the population, its lookups and answers. */
+  dns?: UserDnsState;
 }
 
 export interface UserTrafficOptions {
   /** Base URL of the region's service, e.g. http://127.0.0.1:18102. */
   baseUrl: string;
-  region: Pick<DemoRegion, 'traits'>;
+  /** The region whose users these are (its name counts the requests sent to its endpoint). */
+  region: Pick<DemoRegion, 'traits'> & { name?: string };
   rps: number;
+  /** Users that resolve the release's hostname instead of calling `baseUrl` (see user-routes.ts). */
+  dns?: DnsUsers;
   /** Requests waiting for an answer at most; beyond it a request is skipped, so a slow service is not flooded. */
   maxInFlight?: number;
   timeoutMs?: number;
   random?: () => number;
 }
 
+/** Where one request goes: host, port, and the Host header to send. */
+interface Destination {
+  region: string;
+  host: string;
+  port: number;
+  /** The Host header (the hostname, when the users resolved it). */
+  hostHeader: string;
+}
+
 /**
  * A region's synthetic users: requests at a steady rate (spaced evenly, with jitter), each sent without
  * waiting for the previous answer, as independent users would. Requests go over HTTP to the region's
- * service, so they are counted in its metrics like any other request.
+ * service, or, with `dns`, to whichever region the release's hostname names for their population, so
+ * they are counted in the metrics of the service that answers them like any other request.
  */
 export class UserTraffic implements UserTrafficControl {
   private rps: number;
@@ -140,11 +161,20 @@ export class UserTraffic implements UserTrafficControl {
   private running = false;
   private inFlight = 0;
   private readonly state = { sent: 0, failed: 0, skipped: 0 };
+  private readonly byRegion: Record<string, { sent: number; failed: number }> = {};
   private readonly random: () => number;
+  private readonly endpoint: Destination;
 
   constructor(private readonly options: UserTrafficOptions) {
     this.rps = options.rps;
     this.random = options.random ?? Math.random;
+    const base = new URL(options.baseUrl);
+    this.endpoint = {
+      region: options.region.name ?? base.host,
+      host: base.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(base.port || 80),
+      hostHeader: base.host,
+    };
   }
 
   start(): void {
@@ -166,7 +196,14 @@ export class UserTraffic implements UserTrafficControl {
   }
 
   describe(): UserTrafficState {
-    return { rps: this.rps, configuredRps: this.options.rps, ...this.state };
+    return {
+      rps: this.rps,
+      configuredRps: this.options.rps,
+      ...this.state,
+      resolve: this.options.dns ? 'dns' : 'direct',
+      byRegion: Object.fromEntries(Object.entries(this.byRegion).map(([r, c]) => [r, { ...c }])),
+      ...(this.options.dns ? { dns: this.options.dns.describe() } : {}),
+    };
   }
 
   private schedule(): void {
@@ -186,19 +223,59 @@ export class UserTraffic implements UserTrafficControl {
     }
     const request = userRequest(this.options.region, this.random);
     this.inFlight += 1;
-    this.state.sent += 1;
-    fetch(`${this.options.baseUrl}${request.path}`, {
-      method: request.method,
-      headers: request.headers,
-      body: request.body,
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-    })
-      .then((res) => res.arrayBuffer())
-      .catch(() => {
-        this.state.failed += 1;
+    void this.destination()
+      .then(async (to) => {
+        // No answer to use (lookups failing): the user cannot reach the service; the DNS state counts it.
+        if (!to) return;
+        this.state.sent += 1;
+        const counts = (this.byRegion[to.region] ??= { sent: 0, failed: 0 });
+        counts.sent += 1;
+        await sendRequest(to, request, this.options.timeoutMs ?? 10_000).catch(() => {
+          this.state.failed += 1;
+          counts.failed += 1;
+        });
       })
       .finally(() => {
         this.inFlight -= 1;
       });
   }
+
+  /** Where the next request goes: the region's endpoint, or where its user's answer for the hostname says. */
+  private async destination(): Promise<Destination | undefined> {
+    if (!this.options.dns) return this.endpoint;
+    const target = await this.options.dns.target(this.random);
+    if (target.kind === 'none') return undefined;
+    if (target.kind === 'endpoint') return this.endpoint;
+    return { region: target.region, host: target.host, port: target.port, hostHeader: target.hostname };
+  }
+}
+
+/**
+ * One request over HTTP/1.1 with its own Host header (fetch always sends the URL's host), settled when
+ * the whole answer has arrived; a connection error or the timeout rejects.
+ */
+function sendRequest(to: Destination, request: UserRequest, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: to.host,
+        port: to.port,
+        method: request.method,
+        path: request.path,
+        headers: {
+          ...request.headers,
+          host: to.hostHeader,
+          ...(request.body === undefined ? {} : { 'content-length': Buffer.byteLength(request.body) }),
+        },
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      (res) => {
+        res.on('error', reject);
+        res.on('end', () => resolve());
+        res.resume();
+      },
+    );
+    req.on('error', reject);
+    req.end(request.body);
+  });
 }

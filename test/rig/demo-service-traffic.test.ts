@@ -109,11 +109,13 @@ describe("the demo service on a region's traffic addresses", () => {
   it('serves traffic addresses only for a release with a traffic section', () => {
     const provider = { api: 'http://127.0.0.1:8281', nameservers: [] };
     expect(demoTraffic(undefined)).toBeUndefined();
-    expect(demoTraffic({ zone: 'example.test', clients: [], regions: {}, provider })).toBeUndefined();
+    const hostname = 'shop.example.test';
+    expect(demoTraffic({ hostname, zone: 'example.test', clients: [], regions: {}, provider })).toBeUndefined();
     const both = demoTraffic({
+      hostname,
       zone: 'example.test',
       clients: [],
-      regions: { a: { port: 18200, addresses: ['127.0.1.1'] } },
+      regions: { a: { port: 18200, addresses: ['127.0.1.1'], latitude: 40, longitude: -83, weight: 1 } },
       provider,
     });
     expect(regionTraffic(both, 'a')).toEqual({ port: 18200, addresses: ['127.0.1.1'] });

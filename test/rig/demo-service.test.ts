@@ -117,7 +117,15 @@ describe('the demo service', () => {
     setRps: (rps) => {
       trafficRps = rps ?? 2;
     },
-    describe: () => ({ rps: trafficRps, configuredRps: 2, sent: 10, failed: 0, skipped: 0 }),
+    describe: () => ({
+      rps: trafficRps,
+      configuredRps: 2,
+      sent: 10,
+      failed: 0,
+      skipped: 0,
+      resolve: 'direct',
+      byRegion: { r1: { sent: 10, failed: 0 } },
+    }),
   };
   const server = createDemoService({
     region,

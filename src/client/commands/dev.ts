@@ -38,6 +38,20 @@ export async function devCommand(
   return status.healthy ? 0 : 3;
 }
 
+/** Where a region's synthetic users' requests went: `users      seoul users (DNS) -> ap-northeast-2 812, ap-south 40`. */
+function usersLine(s: RigStatus['services'][number]): string[] {
+  const users = s.users;
+  if (!users || (users.resolve === 'direct' && Object.keys(users.sentTo).length === 0)) return [];
+  const sent = Object.entries(users.sentTo)
+    .sort((a, b) => b[1] - a[1])
+    .map(([region, n]) => `${region} ${n}`)
+    .join(', ');
+  const who =
+    users.resolve === 'dns' ? `${s.region}'s users as ${users.population} (DNS)` : `${s.region}'s users (direct)`;
+  const failures = users.dnsFailures ? `; ${users.dnsFailures} DNS lookups failed` : '';
+  return [`users      ${who} -> ${sent || 'none sent yet'}${failures}`];
+}
+
 function printStatus(status: RigStatus, ctx: CommandContext, json: boolean | undefined): void {
   if (json) {
     ctx.out(`${JSON.stringify(status, null, 2)}\n`);
@@ -55,14 +69,14 @@ function printStatus(status: RigStatus, ctx: CommandContext, json: boolean | und
       (c) =>
         `cluster    ${mark(c.reachable && c.readyNodes >= c.wantedNodes)} ${c.context} ${c.server ?? ''} nodes ${c.readyNodes}/${c.wantedNodes}${c.error ? ` (${c.error})` : ''}`,
     ),
-    ...status.services.map(
-      (s) =>
-        `service    ${mark(s.up)} ${s.region} http://127.0.0.1:${s.port} version ${s.version ?? '-'}${
-          s.traffic?.length
-            ? ` traffic ${s.traffic.map((t) => (t.up ? t.address : `${t.address} (not answering)`)).join(' ')}`
-            : ''
-        }`,
-    ),
+    ...status.services.flatMap((s) => [
+      `service    ${mark(s.up)} ${s.region} http://127.0.0.1:${s.port} version ${s.version ?? '-'}${
+        s.traffic?.length
+          ? ` traffic ${s.traffic.map((t) => (t.up ? t.address : `${t.address} (not answering)`)).join(' ')}`
+          : ''
+      }`,
+      ...usersLine(s),
+    ]),
     ...status.registries.map((r) => `registry   ${mark(r.up)} ${r.host} for ${r.usedBy.join(', ')}`),
     `Prometheus ${mark(status.prometheus.up)} ${status.prometheus.url} targets up ${status.prometheus.targetsUp}/${status.prometheus.targets}`,
     `DNS        ${mark(status.dns.up)} ${status.dns.address} (PowerDNS ${status.dns.version ?? '-'}, API ${status.dns.api}, zone ${status.dns.zone})`,

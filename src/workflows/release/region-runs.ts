@@ -1,6 +1,6 @@
 import { condition, patched, startChild } from '@temporalio/workflow';
 import type { RegionInput } from '../../domain/release-input';
-import { restoring, rollingOut } from '../activity-proxies';
+import { restoring, rollingOut, steering as steeringSteps } from '../activity-proxies';
 import { pauseSignal, type RegionResult } from '../definitions';
 import { describeAbort, describeFailure } from '../failures';
 import { regionWorkflow, rolloutTimeoutMs } from '../region-workflow';
@@ -60,6 +60,10 @@ export class RegionRuns {
     for (const name of [...names].reverse()) {
       state.updateRegion(name, { phase: 'RollingBack' });
       const step = { release: ctx.releaseRef, region: ctx.regionsByName.get(name)! };
+      // Its users leave the version before it is rolled back, as a region's own rollback does (patched).
+      const trafficProblem = patched('release-rollback-steers-traffic')
+        ? await this.drainBeforeRollback(name, why)
+        : undefined;
       try {
         const undone = await restoring.rollbackRegion.executeWithOptions(
           { summary: regionStep(name, `roll back (${why})`) },
@@ -77,10 +81,40 @@ export class RegionRuns {
         notBack.push(name);
         continue;
       }
-      state.settleRegion(name, 'RolledBack', why);
+      state.settleRegion(name, 'RolledBack', trafficProblem ? `${why}; ${trafficProblem}` : why);
       ctx.metrics.regionRolledBack(name, 'release');
     }
     return notBack;
+  }
+
+  /**
+   * A region behind the spec's hostname with `onRollback: drain` leaves the answers before the release
+   * rolls it back, and stays out until an operator restores it or a later release succeeds there.
+   * Returns what went wrong with the traffic step; the rollback goes on regardless.
+   */
+  private async drainBeforeRollback(name: string, why: string): Promise<string | undefined> {
+    const traffic = steeringFor(this.ctx, name);
+    if (!traffic || traffic.onRollback !== 'drain') return undefined;
+    const { releaseId } = this.ctx.input;
+    const reason = `drained: ${why}`.slice(0, 900);
+    try {
+      await steeringSteps.steerRegion.executeWithOptions(
+        { summary: regionStep(name, `drain from ${traffic.hostname}`) },
+        [
+          {
+            steering: traffic,
+            region: name,
+            share: 0,
+            release: releaseId,
+            note: { by: `release ${releaseId}`, reason, at: new Date(Date.now()).toISOString(), release: releaseId },
+          },
+        ],
+      );
+      this.state.updateRegion(name, { traffic: { hostname: traffic.hostname, mode: 'drained', share: 0, reason } });
+      return undefined;
+    } catch (err) {
+      return `traffic not drained: ${describeFailure(err)}`;
+    }
   }
 
   /** Rolls back every region the release reached (onFailure: rollback-all). */

@@ -1,5 +1,5 @@
 import type { ReleaseSpec } from '../../../src/domain/release-spec';
-import { abortSignal, resumeSignal, taskQueue } from '../../../src/workflows/definitions';
+import { abortSignal, resumeSignal, statusQuery, taskQueue } from '../../../src/workflows/definitions';
 import { releaseWorkflow } from '../../../src/workflows/release-workflow';
 import { exampleInput, withoutGates } from '../../support/fake-activities';
 import { failureOf, hour, releaseWorkflowRig } from '../../support/release-workflow-rig';
@@ -245,6 +245,42 @@ describe('releaseWorkflow traffic steps', () => {
     const steps = fake.trafficSteps(input.releaseId);
     expect(steps.map((s) => s.share)).toEqual(regions.map(() => 1));
     expect(fakeOrder(input.releaseId, 'eu-west')[0]).toBe('prepareSteering');
+  });
+
+  it('with onFailure rollback-all drains every region it rolls back before its rollback (onRollback: drain)', async () => {
+    const input = exampleInput(
+      'wf-traffic-rollback-all',
+      steering((traffic) => {
+        traffic.onRollback = 'drain';
+      }),
+      { canarySoakMs: 0, bakeMs: 0 },
+    );
+    input.spec.spec.rollout.onFailure = 'rollback-all';
+    input.spec.spec.rollout.maxParallel = 1;
+    fake.behave(input.releaseId, { failRollout: ['us-east'] });
+    const failure = await failureOf(
+      rig.env.client.workflow.execute(releaseWorkflow, { workflowId: input.releaseId, taskQueue, args: [input] }),
+    );
+    expect(failure.type).toBe('ReleaseFailed');
+    // us-east drains itself after its own failure; the release drains the two it reached that had succeeded.
+    expect(fake.calls(input.releaseId, 'rollbackRegion')).toEqual(['us-east', 'us-west', 'us-east-canary']);
+    for (const region of ['us-west', 'us-east-canary']) {
+      const steps = fake.trafficSteps(input.releaseId).filter((s) => s.region === region);
+      expect(steps.map((s) => s.share)).toEqual([0, 1, 0]);
+      expect(steps.at(-1)?.reason).toBe('drained: rolled back with the release (onFailure: rollback-all)');
+      const order = fakeOrder(input.releaseId, region);
+      expect(order.slice(order.lastIndexOf('steerRegion'))).toEqual([
+        'steerRegion',
+        'rollbackRegion',
+        'waitForRollout',
+      ]);
+    }
+    const status = await rig.env.client.workflow.getHandle(input.releaseId).query(statusQuery);
+    expect(status.regions.find((r) => r.name === 'us-west')).toMatchObject({
+      phase: 'RolledBack',
+      traffic: { mode: 'drained', share: 0 },
+    });
+    await keepHistory(input.releaseId, 'v10-release-rollback-drains-traffic');
   });
 
   it('leaves a region the traffic section does not list as it is', async () => {
