@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Makes the local rig's toolchain available in a cache outside git, building what is missing from the
-# package registries (Go module proxy, Maven Central, Debian). Binaries already in the cache or on PATH
+# package registries (Go module proxy, Maven Central, PyPI, Debian). Binaries already in the cache or on PATH
 # are reused, so a warm run takes seconds. Prints the directory holding the binaries on its last line.
 #
 #   MERIDIAN_CACHE   cache root (default: $XDG_CACHE_HOME/meridian or ~/.cache/meridian)
 #   MERIDIAN_ONLY    space-separated subset to build
-#                    (temporal temporal-server test-server kube etcd kwok helm geoip-db debs)
+#                    (temporal temporal-server test-server kube etcd kwok helm geoip-db moto debs)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -185,6 +185,22 @@ exec java -Xss2m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "\$(cat '$work/cla
 SH
     chmod +x "$bin/temporal-test-server"
     stamp temporal-test-server "$TEMPORAL_TEST_SERVER_VERSION"
+  fi
+fi
+
+# moto_server: an emulator of AWS APIs (Route 53 among them) that the Route 53 traffic provider's tests
+# write to. From PyPI into its own virtualenv in the cache, so neither the system's Python nor another
+# project's packages are touched; the link in the cache bin is what the tests run.
+if wanted moto; then
+  if ! have moto_server "$MOTO_VERSION" || [ ! -x "$cache/moto-$MOTO_VERSION/bin/moto_server" ]; then
+    require python3 "install Python 3.9 or newer with venv (Debian: apt-get install python3 python3-venv)"
+    say "installing moto[server] $MOTO_VERSION from PyPI into a virtualenv (about 1 minute cold)"
+    venv="$cache/moto-$MOTO_VERSION"
+    rm -rf "$venv"
+    logged moto-venv python3 -m venv "$venv"
+    logged moto "$venv/bin/pip" install --disable-pip-version-check --no-input "moto[server]==$MOTO_VERSION"
+    ln -sf "$venv/bin/moto_server" "$bin/moto_server"
+    stamp moto_server "$MOTO_VERSION"
   fi
 fi
 
