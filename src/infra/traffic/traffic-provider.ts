@@ -40,6 +40,8 @@ export interface TrafficProvider {
    * state it had (undefined: never written, so in service, or unreadable).
    */
   setRegion(region: string, traffic: RegionTraffic): Promise<RegionTraffic | undefined>;
+  /** Writes the answers for every region's state as it is now (a new spec's regions, addresses or health checks). */
+  publish(note: string): Promise<void>;
   /** Each region's health as the DNS service sees it. */
   health(): Promise<Record<string, RegionHealth>>;
 }
