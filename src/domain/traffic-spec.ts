@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isAwsLatencyRegion, nearestAwsRegion } from './aws-regions';
 import { type ContinentCode, continentCentroids, continentCodes, countryLocation } from './country-locations';
 import { formatDuration } from './duration';
 import { quoteExcerpt } from './excerpt';
@@ -15,7 +16,7 @@ import { dnsLabel, durationField } from './schema-helpers';
 import { prototypeKeys } from './value-paths';
 
 /**
- * `spec.traffic`: one hostname for the world, answered by a DNS server (PowerDNS first) that sends each
+ * `spec.traffic`: one hostname for the world, answered by a DNS service (PowerDNS or Route 53) that sends each
  * client to the nearest healthy region, and steered by the release: a region's share of its own users
  * while it bakes, draining it during its deploy or on rollback. Objects are strict, like the rest of the
  * spec, and every number and string has a bound.
@@ -101,7 +102,7 @@ const healthCheckSchema = z
     scheme: z.enum(healthCheckSchemes).default('http').describe('http | https'),
     interval: boundedDuration(second, '1s', 5 * minute)
       .default(5 * second)
-      .describe('Time between two checks of an address, 1s to 5m'),
+      .describe('Time between two checks of an address, 1s to 5m (Route 53: 10s or 30s)'),
     timeout: boundedDuration(100, '100ms', 30 * second)
       .default(2 * second)
       .describe('How long a check may take, 100ms to 30s, at most the interval'),
@@ -272,11 +273,12 @@ const trafficRegionsSchema = z.preprocess(
     }),
 );
 
-const powerDnsApiField = () =>
+/** An http(s) URL of an API, without credentials, query or fragment; `credentialsFix` says where credentials go instead. */
+const apiUrlField = (example: string, credentialsFix: string) =>
   z
     .string()
     .max(2048, 'at most 2048 characters: give the base URL of the API')
-    .pipe(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, such as http://127.0.0.1:8281' }))
+    .pipe(z.url({ protocol: /^https?$/, error: `expected an http(s) URL, such as ${example}` }))
     .superRefine((text, ctx) => {
       // zod runs this even when the URL check above failed: that refusal is already reported.
       if (!URL.canParse(text)) return;
@@ -284,8 +286,7 @@ const powerDnsApiField = () =>
       if (url.username || url.password)
         ctx.addIssue({
           code: 'custom',
-          message:
-            'credentials never go in the URL (the spec travels in workflow history): remove user:pass@ and give the key in apiKey',
+          message: `credentials never go in the URL (the spec travels in workflow history): ${credentialsFix}`,
         });
       else if (url.search || url.hash || text.includes('?') || text.includes('#'))
         ctx.addIssue({ code: 'custom', message: 'give the base URL of the API, without ? or #' });
@@ -321,6 +322,22 @@ function parseHostPort(text: string): { host: string; port: number } | string {
     return { host: hostPart, port: portNumber };
   return form;
 }
+
+/** Nameservers, each once: `host:port` or `[IPv6]:port`. */
+const nameserversField = () =>
+  z
+    .array(nameserverField())
+    .min(1, 'give at least one nameserver, such as 127.0.0.1:5354')
+    .max(trafficLimits.nameservers, `at most ${trafficLimits.nameservers} nameservers`)
+    .superRefine((servers, ctx) => {
+      const seen = new Set<string>();
+      servers.forEach(({ host, port: p }, i) => {
+        const key = `${parseIpAddress(host) ? ipKey(parseIpAddress(host)!) : host}:${p}`;
+        if (seen.has(key))
+          ctx.addIssue({ code: 'custom', path: [i], message: 'listed twice: list each nameserver once' });
+        seen.add(key);
+      });
+    });
 
 const envName = z
   .string()
@@ -378,26 +395,17 @@ function refuseLiteralKey(raw: unknown, ctx: z.RefinementCtx): unknown {
 
 const powerDnsSchema = z
   .strictObject({
-    api: powerDnsApiField().describe('Base http(s) URL of the PowerDNS HTTP API, without credentials'),
+    api: apiUrlField('http://127.0.0.1:8281', 'remove user:pass@ and give the key in apiKey').describe(
+      'Base http(s) URL of the PowerDNS HTTP API, without credentials',
+    ),
     server: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a PowerDNS server id such as localhost')
       .default('localhost')
       .describe('PowerDNS server id in the API'),
-    nameservers: z
-      .array(nameserverField())
-      .min(1, 'give at least one nameserver, such as 127.0.0.1:5354')
-      .max(trafficLimits.nameservers, `at most ${trafficLimits.nameservers} nameservers`)
-      .superRefine((servers, ctx) => {
-        const seen = new Set<string>();
-        servers.forEach(({ host, port: p }, i) => {
-          const key = `${parseIpAddress(host) ? ipKey(parseIpAddress(host)!) : host}:${p}`;
-          if (seen.has(key))
-            ctx.addIssue({ code: 'custom', path: [i], message: 'listed twice: list each nameserver once' });
-          seen.add(key);
-        });
-      })
-      .describe('Where Meridian sends DNS queries to see what clients are answered: host:port or [IPv6]:port'),
+    nameservers: nameserversField().describe(
+      'Where Meridian sends DNS queries to see what clients are answered: host:port or [IPv6]:port',
+    ),
     apiKey: z
       .preprocess(refuseLiteralKey, apiKeyRefSchema)
       .describe(
@@ -406,24 +414,137 @@ const powerDnsSchema = z
   })
   .describe('PowerDNS with its HTTP API; LUA records answer each client');
 
+/** Keys under which AWS credentials might be written into the spec (compared without case, - and _). */
+const awsCredentialKeys = new Set([
+  'accesskeyid',
+  'accesskey',
+  'secretaccesskey',
+  'secretkey',
+  'secret',
+  'sessiontoken',
+  'token',
+  'credentials',
+  'password',
+  'awsaccesskeyid',
+  'awssecretaccesskey',
+  'awssessiontoken',
+]);
+
+/**
+ * AWS credentials written into the spec are refused before anything could print them (never quoted,
+ * never parsed), and dropped so that the strict object does not report them again as unknown fields.
+ */
+function refuseAwsCredentials(raw: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const found = Object.keys(raw).filter((key) => awsCredentialKeys.has(key.toLowerCase().replace(/[-_]/g, '')));
+  if (found.length === 0) return raw;
+  for (const key of found)
+    ctx.addIssue({
+      code: 'custom',
+      path: [key],
+      message:
+        'AWS credentials never go in the spec (it travels in workflow history): remove it, rotate the key if it was committed, and give the worker credentials through the AWS default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment, AWS_PROFILE, or the role of its instance or pod)',
+    });
+  return Object.fromEntries(Object.entries(raw).filter(([key]) => !found.includes(key)));
+}
+
+const awsRegionField = () =>
+  z
+    .string()
+    .max(32, 'expected an AWS region such as us-east-1')
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'expected an AWS region such as us-east-1');
+
+const latencyRegionField = () =>
+  z
+    .string()
+    .max(32, 'expected an AWS region such as us-east-1')
+    .superRefine((name, ctx) => {
+      if (!isAwsLatencyRegion(name))
+        ctx.addIssue({
+          code: 'custom',
+          message: `${quoteExcerpt(name)} is not an AWS region a Route 53 latency record can name: give one such as us-east-1 or eu-west-1`,
+        });
+    });
+
+const route53Schema = z
+  .preprocess(
+    refuseAwsCredentials,
+    z.strictObject({
+      hostedZoneId: z
+        .string()
+        .max(64, 'expected the id of a Route 53 hosted zone, such as Z0123456789ABCDEFGHIJ')
+        .superRefine((id, ctx) => {
+          if (/^[A-Z0-9]{1,32}$/.test(id)) return;
+          ctx.addIssue({
+            code: 'custom',
+            message: /^\/hostedzone\/[A-Z0-9]{1,32}$/.test(id)
+              ? `give the id without /hostedzone/: ${id.slice('/hostedzone/'.length)}`
+              : 'expected the id of a Route 53 hosted zone, such as Z0123456789ABCDEFGHIJ (letters and digits)',
+          });
+        })
+        .describe('Id of the public hosted zone holding spec.traffic.zone, e.g. Z0123456789ABCDEFGHIJ'),
+      region: awsRegionField()
+        .default('us-east-1')
+        .describe('AWS region the API calls are signed for: Route 53 is global, so us-east-1 unless told otherwise'),
+      endpoint: apiUrlField(
+        'http://127.0.0.1:5000',
+        "remove user:pass@; the worker's AWS credentials come from its default chain",
+      )
+        .optional()
+        .describe('Another http(s) URL for the Route 53 API (an emulator or a VPC endpoint); without credentials'),
+      nameservers: nameserversField()
+        .optional()
+        .describe(
+          'Where Meridian asks DNS questions to see what clients are answered (host:port); without it, meridian traffic shows states and health only',
+        ),
+      latencyRegions: z
+        .preprocess(
+          refuseProtoKey,
+          z.record(
+            z.string().max(63, 'at most 63 characters: a region name of spec.traffic.regions'),
+            latencyRegionField(),
+            {
+              error: 'expected a mapping of region names to AWS regions, such as { us-east-canary: us-east-2 }',
+            },
+          ),
+        )
+        .optional()
+        .describe(
+          "The AWS region of each region's latency record, by region name (default: the AWS region nearest its location)",
+        ),
+    }),
+  )
+  .describe(
+    "Amazon Route 53: a latency record per region with health checks; credentials from the worker's AWS default chain, never the spec",
+  );
+
+/** Route 53 checks an address at one of these intervals (milliseconds), and at no other. */
+export const route53CheckIntervals = [10_000, 30_000] as const;
+
+/** The provider section, validated: exactly one DNS provider. */
+export type TrafficProviderSpec =
+  | { powerdns: z.infer<typeof powerDnsSchema>; route53?: undefined }
+  | { route53: z.infer<typeof route53Schema>; powerdns?: undefined };
+
 const providerSchema = z
   .strictObject({
     powerdns: powerDnsSchema.optional(),
-    route53: z
-      .custom<never>(() => false, {
-        error: 'Route 53 is not implemented yet: in this version only powerdns is; use powerdns',
-      })
-      .optional()
-      .describe('Reserved: not implemented yet'),
+    route53: route53Schema.optional(),
   })
-  .transform((provider, ctx) => {
-    if (!provider.powerdns) {
-      ctx.addIssue({ code: 'custom', message: 'give the DNS provider: powerdns: { api, nameservers, apiKey }' });
+  .transform((provider, ctx): TrafficProviderSpec => {
+    if (provider.powerdns && provider.route53) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one DNS provider, powerdns or route53, not both' });
       return z.NEVER;
     }
-    return { powerdns: provider.powerdns };
+    if (provider.powerdns) return { powerdns: provider.powerdns };
+    if (provider.route53) return { route53: provider.route53 };
+    ctx.addIssue({
+      code: 'custom',
+      message: 'give the DNS provider: powerdns: { api, nameservers, apiKey } or route53: { hostedZoneId }',
+    });
+    return z.NEVER;
   })
-  .describe('The DNS server that answers the hostname, exactly one: powerdns (route53 is reserved)');
+  .describe('The DNS service that answers the hostname, exactly one: powerdns or route53');
 
 /** A ramp step: `N%` with 0 < N <= 100 (decimals allowed, such as 0.5%), parsed to a share of 0 to 1. */
 const percentStep = () =>
@@ -541,6 +662,7 @@ export const trafficSchema = z
           message: `${formatSubnet(subnet)} overlaps ${formatSubnet(other.subnet)} of client ${quoteExcerpt(other.name)}: each address belongs to one client; give subnets that do not overlap`,
         });
     });
+    if (traffic.provider.route53) route53Problems(traffic as TrafficSpec & Route53Provider, ctx);
   })
   .describe('One hostname for the world, steered by the release: DNS geo-routing and failover across regions');
 
@@ -548,8 +670,87 @@ function round(percent: number): number {
   return Math.round(percent * 1e6) / 1e6;
 }
 
+/**
+ * What Route 53 cannot do of a valid traffic section: check at another interval than 10 or 30 s, bias a
+ * region (latency records have no weight), keep two latency records in one AWS region, or hold the
+ * per-region names beyond 253 characters.
+ */
+function route53Problems(traffic: TrafficSpec & Route53Provider, ctx: z.RefinementCtx): void {
+  const { interval } = traffic.healthCheck;
+  if (typeof interval === 'number' && !(route53CheckIntervals as readonly number[]).includes(interval))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['healthCheck', 'interval'],
+      message: `Route 53 checks an address every 10s or 30s, at no other interval: give interval: 10s or 30s with provider route53, got ${formatDuration(interval)}`,
+    });
+  const names = Object.keys(traffic.regions);
+  for (const name of names)
+    if (traffic.regions[name].weight !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['regions', name, 'weight'],
+        message:
+          'Route 53 latency records cannot bias a region: remove weight (or give 1) with provider route53, or place the region with its location',
+      });
+  const given = traffic.provider.route53.latencyRegions ?? {};
+  for (const name of Object.keys(given))
+    if (!Object.hasOwn(traffic.regions, name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['provider', 'route53', 'latencyRegions', name],
+        message: `${quoteExcerpt(name)} is not a region of spec.traffic.regions: remove it, or name one of ${names
+          .slice(0, 12)
+          .map((n) => (n.length > 63 ? quoteExcerpt(n) : n))
+          .join(', ')}${names.length > 12 ? ', …' : ''}`,
+      });
+  const owners = new Map<string, string>();
+  for (const [name, awsRegion] of Object.entries(route53LatencyRegions(traffic))) {
+    const owner = owners.get(awsRegion);
+    if (owner === undefined) owners.set(awsRegion, name);
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: ['provider', 'route53', 'latencyRegions'],
+        message: `regions ${quoteExcerpt(owner)} and ${quoteExcerpt(name)} would both answer from AWS region ${awsRegion}, and Route 53 keeps one latency record per AWS region: give each its own here, such as { ${name.length > 63 ? 'region' : name}: <another AWS region> }`,
+      });
+  }
+  const longest = Math.max(...names.map((n) => n.length));
+  const length = route53NameOverhead + longest + traffic.hostname.length;
+  if (length > dnsNameChars)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['hostname'],
+      message: `too long for Route 53's per-region records (_meridian.<region>.<hostname> is ${length} characters, DNS allows ${dnsNameChars}): give a shorter hostname or shorter region names`,
+    });
+}
+
+/** Characters Route 53's per-region names add to the hostname and the region's name (`_meridian.` and a dot). */
+const route53NameOverhead = '_meridian.'.length + 1;
+
 /** The traffic section, validated: durations in milliseconds, ramp steps as shares (0 to 1), defaults filled in. */
 export type TrafficSpec = z.infer<typeof trafficSchema>;
+/** A traffic section answered by PowerDNS. */
+export type PowerDnsTrafficSpec = TrafficSpec & { provider: { powerdns: z.infer<typeof powerDnsSchema> } };
+/** The Route 53 provider's part of a traffic section. */
+export type Route53ProviderSpec = z.infer<typeof route53Schema>;
+type Route53Provider = { provider: { route53: Route53ProviderSpec } };
+
+/** Whether PowerDNS answers the section's hostname. */
+export function isPowerDnsTraffic(traffic: TrafficSpec): traffic is PowerDnsTrafficSpec {
+  return traffic.provider.powerdns !== undefined;
+}
+
+/**
+ * The AWS region of each region's Route 53 latency record: as spec.traffic.provider.route53.latencyRegions
+ * says, else the AWS region nearest the region's location. In spec order.
+ */
+export function route53LatencyRegions(traffic: Pick<TrafficSpec, 'regions'> & Route53Provider): Record<string, string> {
+  const given = traffic.provider.route53.latencyRegions ?? {};
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, region] of Object.entries(traffic.regions))
+    out[name] = Object.hasOwn(given, name) ? given[name] : nearestAwsRegion(resolveLocation(region.location));
+  return out;
+}
 /** A region behind the hostname. */
 export type TrafficRegion = TrafficSpec['regions'][string];
 /** A client population the traffic view reports on. */

@@ -57,6 +57,11 @@ export function isLoopback(address: string): boolean {
  * them, and nothing of the rig may reach another machine.
  */
 export function rigTraffic(traffic: TrafficSpec): RigTraffic {
+  const { powerdns } = traffic.provider;
+  if (!powerdns)
+    throw new InvalidInputError(
+      "spec.traffic.provider.route53: the local rig answers the hostname with its own PowerDNS, not Route 53: give provider powerdns to run this release's traffic on the rig (the Route 53 provider is tested against moto_server: docs/traffic-providers.md)",
+    );
   const problems: string[] = [];
   const regions: Record<string, RigTrafficRegion> = {};
   for (const [name, region] of Object.entries(traffic.regions)) {
@@ -85,8 +90,8 @@ export function rigTraffic(traffic: TrafficSpec): RigTraffic {
     clients: traffic.clients.map((c) => ({ name: c.name, subnet: c.subnet, ...resolveLocation(c.location) })),
     regions,
     provider: {
-      api: traffic.provider.powerdns.api,
-      nameservers: traffic.provider.powerdns.nameservers.map(({ host, port }) => ({ host, port })),
+      api: powerdns.api,
+      nameservers: powerdns.nameservers.map(({ host, port }) => ({ host, port })),
     },
   };
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { trafficSchema, type TrafficSpec } from '../domain/traffic-spec';
+import { isPowerDnsTraffic, type PowerDnsTrafficSpec, trafficSchema } from '../domain/traffic-spec';
 import { powerDnsApiUrl, startPowerDns, stopPowerDns } from './powerdns-server';
 import { rigConfigSchema, rigLayout } from './rig-config';
 import { readPowerDnsApiKey } from './rig-credentials';
@@ -39,7 +39,7 @@ export interface SteeredWorldOptions {
  * be turned bad, and the traffic section over them. For the tests and the bench; nothing of the rig's.
  */
 export interface SteeredWorld {
-  traffic: TrafficSpec;
+  traffic: PowerDnsTrafficSpec;
   /** The traffic section as a spec writes it (before parsing), for release files made from it. */
   input: Record<string, unknown>;
   /** The environment the section's apiKey names, holding the key. */
@@ -118,8 +118,11 @@ export async function startSteeredWorld(options: SteeredWorldOptions): Promise<S
       })),
       ...options.overrides,
     };
+    const traffic = trafficSchema.parse(input);
+    // The world's DNS server is PowerDNS; overrides may change anything else of the section.
+    if (!isPowerDnsTraffic(traffic)) throw new Error('a steered world runs PowerDNS: override no provider');
     return {
-      traffic: trafficSchema.parse(input),
+      traffic,
       input,
       env: { MERIDIAN_POWERDNS_API_KEY: apiKey },
       apiKey,

@@ -3,7 +3,10 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { MissingPrerequisiteError } from '../domain/errors';
 
-/** The binaries the local rig runs; each is built, fetched or installed (Debian packages) by scripts/setup-toolchain.sh. */
+/**
+ * The binaries the local rig and the tests run; each is built, fetched or installed (Debian packages, PyPI)
+ * by scripts/setup-toolchain.sh.
+ */
 export type ToolName =
   | 'temporal'
   | 'temporal-test-server'
@@ -21,7 +24,8 @@ export type ToolName =
   | 'kubectl'
   | 'prometheus'
   | 'docker-registry'
-  | 'skopeo';
+  | 'skopeo'
+  | 'moto_server';
 
 /** Where setup-toolchain.sh keeps what it built: outside git, reused across checkouts. */
 export function toolchainCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -7,7 +7,7 @@ import { type Document, parseDocument } from 'yaml';
 import { InvalidInputError } from '../../src/domain/errors';
 import { continentCentroids, countryLocation } from '../../src/domain/country-locations';
 import { releaseSpecSchema } from '../../src/domain/release-spec';
-import { resolveLocation, trafficSchema } from '../../src/domain/traffic-spec';
+import { resolveLocation, route53LatencyRegions, trafficSchema } from '../../src/domain/traffic-spec';
 import { formatZodIssues } from '../../src/domain/zod-issues';
 import { loadRelease } from '../../src/infra/release-files/release-file';
 
@@ -158,7 +158,7 @@ describe('the example spec.traffic', () => {
         set(['hostname'], 'shop.example.test.')(doc);
       }),
     ).spec.spec.traffic!;
-    expect(traffic.provider.powerdns.apiKey).toEqual({
+    expect(traffic.provider.powerdns!.apiKey).toEqual({
       secret: { name: 'powerdns-api', key: 'api-key', namespace: 'dns', context: 'meridian-europe' },
     });
     expect(traffic.hostname).toBe('shop.example.test');
@@ -488,19 +488,16 @@ describe('spec.traffic refused, naming the field and the fix', () => {
       ['spec.traffic.provider.powerdns.api: give the base URL of the API, without ? or #'],
     ],
     [
-      'Route 53',
-      (doc) => {
-        doc.deleteIn(['spec', 'traffic', 'provider', 'powerdns']);
-        set(['provider', 'route53'], { hostedZoneId: 'Z123' })(doc);
-      },
-      [
-        'spec.traffic.provider.route53: Route 53 is not implemented yet: in this version only powerdns is; use powerdns',
-      ],
+      'Route 53 beside PowerDNS',
+      set(['provider', 'route53'], { hostedZoneId: 'Z123' }),
+      ['spec.traffic.provider: give exactly one DNS provider, powerdns or route53, not both'],
     ],
     [
       'no provider',
       set(['provider'], {}),
-      ['spec.traffic.provider: give the DNS provider: powerdns: { api, nameservers, apiKey }'],
+      [
+        'spec.traffic.provider: give the DNS provider: powerdns: { api, nameservers, apiKey } or route53: { hostedZoneId }',
+      ],
     ],
     [
       'a bare IPv6 nameserver',
@@ -639,6 +636,194 @@ describe('spec.traffic refused, naming the field and the fix', () => {
   });
 });
 
+/** The example on Route 53: PowerDNS replaced by `route53`, checks every 10 s, then `mutate`. */
+const onRoute53 =
+  (route53: Record<string, unknown> = {}, mutate: (doc: Document) => void = () => undefined) =>
+  (doc: Document): void => {
+    doc.deleteIn(['spec', 'traffic', 'provider', 'powerdns']);
+    set(['provider', 'route53'], { hostedZoneId: 'Z0123456789ABCDEFGHIJ', ...route53 })(doc);
+    set(['healthCheck', 'interval'], '10s')(doc);
+    mutate(doc);
+  };
+
+describe('spec.traffic.provider.route53', () => {
+  it('takes a hosted zone id, with the API region us-east-1, no endpoint and no nameservers by default', () => {
+    const traffic = loadRelease(writeSpec(onRoute53())).spec.spec.traffic!;
+    expect(traffic.provider).toEqual({ route53: { hostedZoneId: 'Z0123456789ABCDEFGHIJ', region: 'us-east-1' } });
+    expect(traffic.healthCheck.interval).toBe(10_000);
+    expect(
+      route53LatencyRegions({ regions: traffic.regions, provider: { route53: traffic.provider.route53! } }),
+    ).toEqual({
+      'us-east-canary': 'us-east-2',
+      'us-west': 'us-west-2',
+      'us-east': 'us-east-1',
+      'eu-west': 'eu-west-1',
+      'ap-northeast-2': 'ap-northeast-2',
+      'me-central': 'me-central-1',
+      'sa-east': 'sa-east-1',
+      'ap-south': 'ap-south-1',
+    });
+  });
+
+  it('takes an endpoint, an API region, nameservers to ask, an interval of 30s and latency regions given by hand', () => {
+    const traffic = loadRelease(
+      writeSpec(
+        onRoute53(
+          {
+            region: 'eu-central-1',
+            endpoint: 'http://127.0.0.1:5000',
+            nameservers: ['127.0.0.1:5354'],
+            latencyRegions: { 'us-east-canary': 'us-east-1', 'us-east': 'ca-central-1' },
+          },
+          set(['healthCheck', 'interval'], '30s'),
+        ),
+      ),
+    ).spec.spec.traffic!;
+    expect(traffic.provider.route53).toEqual({
+      hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+      region: 'eu-central-1',
+      endpoint: 'http://127.0.0.1:5000',
+      nameservers: [{ host: '127.0.0.1', port: 5354 }],
+      latencyRegions: { 'us-east-canary': 'us-east-1', 'us-east': 'ca-central-1' },
+    });
+    const regions = route53LatencyRegions({
+      regions: traffic.regions,
+      provider: { route53: traffic.provider.route53! },
+    });
+    expect([regions['us-east-canary'], regions['us-east'], regions['eu-west']]).toEqual([
+      'us-east-1',
+      'ca-central-1',
+      'eu-west-1',
+    ]);
+  });
+
+  it.each<[string, (doc: Document) => void, string[]]>([
+    [
+      'a health check interval Route 53 does not have',
+      onRoute53({}, set(['healthCheck', 'interval'], '1s')),
+      [
+        'spec.traffic.healthCheck.interval: Route 53 checks an address every 10s or 30s, at no other interval: give interval: 10s or 30s with provider route53, got 1s',
+      ],
+    ],
+    [
+      'the default interval (5s)',
+      onRoute53({}, (doc) => doc.deleteIn(['spec', 'traffic', 'healthCheck', 'interval'])),
+      [
+        'spec.traffic.healthCheck.interval: Route 53 checks an address every 10s or 30s, at no other interval: give interval: 10s or 30s with provider route53, got 5s',
+      ],
+    ],
+    [
+      'a weight (latency records cannot bias)',
+      onRoute53({}, set(['regions', 'us-west', 'weight'], 2)),
+      [
+        'spec.traffic.regions["us-west"].weight: Route 53 latency records cannot bias a region: remove weight (or give 1) with provider route53, or place the region with its location',
+      ],
+    ],
+    [
+      'an id with /hostedzone/',
+      onRoute53({ hostedZoneId: '/hostedzone/Z0123456789ABCDEFGHIJ' }),
+      ['spec.traffic.provider.route53.hostedZoneId: give the id without /hostedzone/: Z0123456789ABCDEFGHIJ'],
+    ],
+    [
+      'an id that is not one',
+      onRoute53({ hostedZoneId: 'example.test' }),
+      [
+        'spec.traffic.provider.route53.hostedZoneId: expected the id of a Route 53 hosted zone, such as Z0123456789ABCDEFGHIJ (letters and digits)',
+      ],
+    ],
+    [
+      'an API region that is not one',
+      onRoute53({ region: 'Virginia' }),
+      ['spec.traffic.provider.route53.region: expected an AWS region such as us-east-1'],
+    ],
+    [
+      'an endpoint with a query',
+      onRoute53({ endpoint: 'http://127.0.0.1:5000/?X-Amz-Signature=abc' }),
+      ['spec.traffic.provider.route53.endpoint: give the base URL of the API, without ? or #'],
+    ],
+    [
+      'an endpoint that is not http(s)',
+      onRoute53({ endpoint: 'ftp://127.0.0.1' }),
+      ['spec.traffic.provider.route53.endpoint: expected an http(s) URL, such as http://127.0.0.1:5000'],
+    ],
+    [
+      'an AWS region a latency record cannot name',
+      onRoute53({ latencyRegions: { 'us-west': 'us-west-9' } }),
+      [
+        'spec.traffic.provider.route53.latencyRegions["us-west"]: "us-west-9" is not an AWS region a Route 53 latency record can name: give one such as us-east-1 or eu-west-1',
+      ],
+    ],
+    [
+      'a latency region for a region not behind the hostname',
+      onRoute53({ latencyRegions: { 'eu-central': 'eu-central-1' } }),
+      [
+        'spec.traffic.provider.route53.latencyRegions["eu-central"]: "eu-central" is not a region of spec.traffic.regions: remove it, or name one of us-east-canary, us-west, us-east, eu-west, ap-northeast-2, me-central, sa-east, ap-south',
+      ],
+    ],
+    [
+      'two regions in one AWS region',
+      onRoute53({ latencyRegions: { 'us-east-canary': 'us-east-1' } }),
+      [
+        'spec.traffic.provider.route53.latencyRegions: regions "us-east-canary" and "us-east" would both answer from AWS region us-east-1, and Route 53 keeps one latency record per AWS region: give each its own here, such as { us-east: <another AWS region> }',
+      ],
+    ],
+    [
+      'nameservers listed twice',
+      onRoute53({ nameservers: ['127.0.0.1:53', '127.0.0.1'] }),
+      ['spec.traffic.provider.route53.nameservers[1]: listed twice: list each nameserver once'],
+    ],
+    [
+      'a hostname too long for the per-region names',
+      onRoute53({}, (doc) => {
+        const name = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(50)}.example.test`;
+        set(['hostname'], name)(doc);
+      }),
+      [
+        "spec.traffic.hostname: too long for Route 53's per-region records (_meridian.<region>.<hostname> is 271 characters, DNS allows 253): give a shorter hostname or shorter region names",
+      ],
+    ],
+  ])('refuses %s', (_name, mutate, expected) => {
+    expect(problemsOf(mutate)).toEqual(expected);
+  });
+
+  it('refuses AWS keys written into the spec (before anything else of the section) and credentials in the endpoint, never printing them', () => {
+    const problems = problemsOf(
+      onRoute53({
+        accessKeyId: 'AKIAS3CR3TKEYID00001',
+        secretAccessKey: 'aws-s3cr3t-access-key',
+        session_token: 'aws-s3cr3t-token',
+      }),
+    );
+    const fix =
+      'AWS credentials never go in the spec (it travels in workflow history): remove it, rotate the key if it was committed, and give the worker credentials through the AWS default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment, AWS_PROFILE, or the role of its instance or pod)';
+    expect(problems).toEqual([
+      `spec.traffic.provider.route53.accessKeyId: ${fix}`,
+      `spec.traffic.provider.route53.secretAccessKey: ${fix}`,
+      `spec.traffic.provider.route53.session_token: ${fix}`,
+    ]);
+    expect(problems.join('\n')).not.toMatch(/s3cr3t|S3CR3T/);
+    const inUrl = problemsOf(onRoute53({ endpoint: 'https://admin:aws-s3cr3t@route53.example.test' }));
+    expect(inUrl).toEqual([
+      "spec.traffic.provider.route53.endpoint: credentials never go in the URL (the spec travels in workflow history): remove user:pass@; the worker's AWS credentials come from its default chain",
+    ]);
+  });
+
+  it.each(['__proto__', 'constructor'])('refuses %s as a key of latencyRegions', (key) => {
+    const problems = problemsOf(
+      onRoute53({}, (doc) => {
+        set(['provider', 'route53', 'latencyRegions'], {})(doc);
+        const map = doc.getIn(['spec', 'traffic', 'provider', 'route53', 'latencyRegions']) as {
+          set: (k: unknown, v: unknown) => void;
+        };
+        map.set(doc.createNode(key), doc.createNode('us-east-1'));
+      }),
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^spec\.traffic\.provider\.route53\.latencyRegions/);
+    expect(({} as Record<string, unknown>)['us-east-1']).toBeUndefined();
+  });
+});
+
 describe('country and continent locations', () => {
   it('holds every country with a point on the globe and one of the seven continents', () => {
     for (const code of ['KR', 'US', 'DE', 'BR', 'IN', 'AE', 'IE', 'JP', 'AU', 'AQ', 'EG', 'XK']) {
@@ -680,6 +865,7 @@ describe('any value anywhere in spec.traffic', () => {
     ['provider'],
     ['provider', 'powerdns', 'apiKey'],
     ['provider', 'powerdns', 'nameservers', 0],
+    ['provider', 'route53'],
     ['healthCheck'],
     ['ramp'],
     ['regions'],

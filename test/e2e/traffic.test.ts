@@ -52,7 +52,7 @@ const trafficOf = (file: string): TrafficSpec => loadRelease(file).spec.spec.tra
 /** The region whose address the hostname answered a client with. */
 async function answered(traffic: TrafficSpec, client: string): Promise<string | undefined> {
   const subnet = traffic.clients.find((c) => c.name === client)!.subnet;
-  const answer = await queryDns(traffic.provider.powerdns.nameservers[0], {
+  const answer = await queryDns(traffic.provider.powerdns!.nameservers[0], {
     name: traffic.hostname,
     clientSubnet: subnet,
   });

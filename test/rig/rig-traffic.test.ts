@@ -21,6 +21,21 @@ const section = (regions: Record<string, object>) =>
 const at = (latitude: number, longitude: number) => ({ latitude, longitude });
 
 describe("the rig's view of spec.traffic", () => {
+  it('refuses a Route 53 section: the rig answers the hostname with its own PowerDNS', () => {
+    const onRoute53 = trafficSchema.parse({
+      hostname: 'shop.example.test',
+      zone: 'example.test',
+      ttl: '5s',
+      provider: { route53: { hostedZoneId: 'Z0123456789ABCDEFGHIJ' } },
+      healthCheck: { path: '/healthz', port: 18200, interval: '10s' },
+      regions: { 'us-east': { addresses: ['127.0.1.1'], location: at(39, -77.5) } },
+    });
+    expect(() => rigTraffic(onRoute53)).toThrow(InvalidInputError);
+    expect(() => rigTraffic(onRoute53)).toThrow(
+      /^spec\.traffic\.provider\.route53: the local rig answers the hostname with its own PowerDNS, not Route 53: give provider powerdns/,
+    );
+  });
+
   it('reads the zone (without its dot), the located clients, and each region on its health check port', () => {
     const traffic = rigTraffic(
       section({

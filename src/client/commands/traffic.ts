@@ -40,6 +40,8 @@ export interface TrafficView {
   ttlSeconds: number;
   regions: RegionView[];
   clients: ClientView[];
+  /** Why the clients' answers were not asked (no nameserver to ask), when they were not. */
+  clientsNotAsked?: string;
 }
 
 /**
@@ -105,18 +107,21 @@ export async function trafficView(traffic: TrafficSpec, env: NodeJS.ProcessEnv):
   const [states, health] = await Promise.all([provider.states(), provider.health()]);
   const owner = new Map<string, string>();
   for (const region of target.regions) for (const a of region.addresses) owner.set(a, region.name);
-  const server = target.nameservers[0];
-  const clients = await Promise.all(
-    traffic.clients.map(async (client): Promise<ClientView> => {
-      const answer = await queryDns(server, { name: traffic.hostname, clientSubnet: client.subnet });
-      const answered = answer.addresses.map((a) => owner.get(a)).find((r) => r !== undefined) ?? null;
-      const order = servingOrder(target.regions, states, resolveLocation(client.location));
-      const healthy = order.filter((c) => c.share > 0 && health[c.region] === 'up');
-      const full = healthy.findIndex((c) => c.share >= 1);
-      const expected = (full < 0 ? healthy : healthy.slice(0, full + 1)).map((c) => c.region);
-      return { name: client.name, subnet: client.subnet, answered, addresses: answer.addresses, expected };
-    }),
-  );
+  // Route 53 needs no nameservers in the spec: without one, the view shows states and health only.
+  const server = target.nameservers.at(0);
+  const clients = !server
+    ? []
+    : await Promise.all(
+        traffic.clients.map(async (client): Promise<ClientView> => {
+          const answer = await queryDns(server, { name: traffic.hostname, clientSubnet: client.subnet });
+          const answered = answer.addresses.map((a) => owner.get(a)).find((r) => r !== undefined) ?? null;
+          const order = servingOrder(target.regions, states, resolveLocation(client.location));
+          const healthy = order.filter((c) => c.share > 0 && health[c.region] === 'up');
+          const full = healthy.findIndex((c) => c.share >= 1);
+          const expected = (full < 0 ? healthy : healthy.slice(0, full + 1)).map((c) => c.region);
+          return { name: client.name, subnet: client.subnet, answered, addresses: answer.addresses, expected };
+        }),
+      );
   const regions = target.regions.map((r): RegionView => {
     const state = stateOf(states, r.name);
     const recorded = Object.hasOwn(states, r.name);
@@ -129,7 +134,17 @@ export async function trafficView(traffic: TrafficSpec, env: NodeJS.ProcessEnv):
       ...(state.release ? { release: state.release } : {}),
     };
   });
-  return { hostname: traffic.hostname, ttlSeconds: target.ttlSeconds, regions, clients };
+  const notAsked =
+    !server && traffic.clients.length > 0
+      ? `spec.traffic.provider.${provider.kind} lists no nameservers, so Meridian cannot ask what each client is answered: add nameservers (host:port of DNS servers answering ${traffic.hostname}) to see it`
+      : undefined;
+  return {
+    hostname: traffic.hostname,
+    ttlSeconds: target.ttlSeconds,
+    regions,
+    clients,
+    ...(notAsked ? { clientsNotAsked: notAsked } : {}),
+  };
 }
 
 function renderView(view: TrafficView): string {
@@ -141,6 +156,7 @@ function renderView(view: TrafficView): string {
     const who = r.by && r.mode !== 'in' ? `  ${r.release ? `by release ${r.release}` : `by ${r.by}`}: ${r.reason}` : '';
     lines.push(`  ${r.name.padEnd(width)}  ${mode.padEnd(10)}  ${r.health.padEnd(4)}${printable(who)}`);
   }
+  if (view.clientsNotAsked) lines.push('', 'clients', `  not asked: ${view.clientsNotAsked}`);
   if (view.clients.length > 0) {
     lines.push('', 'clients');
     const cw = Math.max(...view.clients.map((c) => c.name.length), 6);

@@ -1,10 +1,18 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { InvalidInputError } from '../../domain/errors';
-import { resolveLocation, type TrafficSpec } from '../../domain/traffic-spec';
+import {
+  isPowerDnsTraffic,
+  type PowerDnsTrafficSpec,
+  resolveLocation,
+  route53LatencyRegions,
+  type Route53ProviderSpec,
+  type TrafficSpec,
+} from '../../domain/traffic-spec';
 import type { SteeredRegion } from '../../domain/traffic-policy';
 import { kubeConfigForContext } from '../kubernetes/kube-config';
 import { PowerDnsTraffic } from './powerdns-traffic';
-import type { SteeringTarget } from './traffic-provider';
+import { type Route53Endpoint, Route53Traffic } from './route53-traffic';
+import type { SteeringTarget, TrafficProvider } from './traffic-provider';
 
 /** What the providers need of a spec's traffic section: names, regions with their health URLs, timings. */
 export function steeringTarget(traffic: TrafficSpec): SteeringTarget {
@@ -26,7 +34,8 @@ export function steeringTarget(traffic: TrafficSpec): SteeringTarget {
     regions,
     healthTimeoutSeconds: traffic.healthCheck.timeout / 1000,
     healthIntervalSeconds: traffic.healthCheck.interval / 1000,
-    nameservers: traffic.provider.powerdns.nameservers,
+    // Route 53's own nameservers may not be reachable from the worker: without nameservers, no questions.
+    nameservers: traffic.provider.powerdns?.nameservers ?? traffic.provider.route53?.nameservers ?? [],
   };
 }
 
@@ -35,9 +44,13 @@ const apiTimeoutMs = 10_000;
 
 /**
  * The provider of a spec's traffic section, with its credentials read now from where the spec says
- * (the worker's environment or a Kubernetes Secret): never from the spec, and never kept anywhere else.
+ * (PowerDNS: the worker's environment or a Kubernetes Secret; Route 53: the worker's AWS default chain):
+ * never from the spec, and never kept anywhere else.
  */
-export async function trafficProvider(traffic: TrafficSpec, env: NodeJS.ProcessEnv): Promise<PowerDnsTraffic> {
+export async function trafficProvider(traffic: PowerDnsTrafficSpec, env: NodeJS.ProcessEnv): Promise<PowerDnsTraffic>;
+export async function trafficProvider(traffic: TrafficSpec, env: NodeJS.ProcessEnv): Promise<TrafficProvider>;
+export async function trafficProvider(traffic: TrafficSpec, env: NodeJS.ProcessEnv): Promise<TrafficProvider> {
+  if (!isPowerDnsTraffic(traffic)) return new Route53Traffic(steeringTarget(traffic), route53Endpoint(traffic, env));
   const { powerdns } = traffic.provider;
   const apiKey = await apiKeyOf(powerdns.apiKey, env);
   return new PowerDnsTraffic(steeringTarget(traffic), {
@@ -48,7 +61,34 @@ export async function trafficProvider(traffic: TrafficSpec, env: NodeJS.ProcessE
   });
 }
 
-type ApiKeyRef = TrafficSpec['provider']['powerdns']['apiKey'];
+/**
+ * Where the Route 53 API is and the worker's credentials for it: the keys of `env` when it holds them
+ * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), else its AWS_PROFILE or the rest of the
+ * SDK's default chain (shared config files, web identity, container or instance role).
+ */
+export function route53Endpoint(traffic: TrafficSpec, env: NodeJS.ProcessEnv): Route53Endpoint {
+  const route53 = traffic.provider.route53 as Route53ProviderSpec;
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN } = env;
+  return {
+    hostedZoneId: route53.hostedZoneId,
+    region: route53.region,
+    ...(route53.endpoint ? { endpoint: route53.endpoint } : {}),
+    ...(accessKeyId && secretAccessKey
+      ? {
+          credentials: {
+            accessKeyId,
+            secretAccessKey,
+            ...(AWS_SESSION_TOKEN ? { sessionToken: AWS_SESSION_TOKEN } : {}),
+          },
+        }
+      : {}),
+    ...(env.AWS_PROFILE ? { profile: env.AWS_PROFILE } : {}),
+    latencyRegions: route53LatencyRegions({ regions: traffic.regions, provider: { route53 } }),
+    timeoutMs: apiTimeoutMs,
+  };
+}
+
+type ApiKeyRef = PowerDnsTrafficSpec['provider']['powerdns']['apiKey'];
 
 /** Reads the API key from the worker's environment or a Secret; says where it looked when it is not there. */
 export async function apiKeyOf(ref: ApiKeyRef, env: NodeJS.ProcessEnv): Promise<string> {
