@@ -51,6 +51,9 @@ function percentOf(share: number): string {
 /** Rollouts longer than this fail the region (the Deployment's own progress deadline usually fires first). */
 export const rolloutTimeoutMs = 15 * 60_000;
 
+/** An inconclusive bake keeps the region's ramp share instead of giving it all its users (patched in). */
+const inconclusiveHoldsSharePatch = 'inconclusive-bake-holds-traffic-share';
+
 /**
  * The stretch of a bake one analysis activity watches: 5 minutes, longer for long bakes so that a
  * 72-hour soak takes 144 activities, not 864. A failure still ends the stretch at
@@ -399,13 +402,24 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
       }
       await whenRunning();
     });
-    if (steering && status.traffic?.mode !== 'in') {
-      // Proven (or, inconclusive, not proven bad): the region answers for all its users again, however
-      // it was before, so a region an earlier release drained comes back with the first that succeeds.
+    // Inconclusive: nothing proven either way, so the region keeps the share its ramp reached until an
+    // operator accepts it (the release then gives it all its users) or aborts (drained, rolled back).
+    const holdsShare =
+      inconclusive !== undefined && status.traffic !== undefined && patched(inconclusiveHoldsSharePatch);
+    if (steering && status.traffic?.mode !== 'in' && !holdsShare) {
+      // Proven: the region answers for all its users again, however it was before, so a region an
+      // earlier release drained comes back with the first that succeeds.
       await steer(
         1,
         inconclusive === undefined ? 'released: in service' : 'bake inconclusive: in service while an operator decides',
       );
+    }
+    if (holdsShare) {
+      status.traffic = {
+        ...status.traffic!,
+        reason: `bake inconclusive: held at ${percentOf(status.traffic!.share)} of its users while an operator decides`,
+      };
+      showDetails();
     }
     if (inconclusive !== undefined) {
       // Nothing is proven bad: the region stays as deployed, and an operator decides.

@@ -198,6 +198,7 @@ async function haltOnInconclusive(
   if (accepted) for (const name of inconclusive) regions.accept(name);
   // Back to Running in the same step that saw the halt lift: an update that lifted it answers after this.
   state.setPhase('Running');
+  if (accepted) await regions.giveAcceptedTheirUsers(inconclusive);
   return accepted;
 }
 

@@ -48,9 +48,28 @@ export class RegionRuns {
 
   /** An operator accepted an inconclusive region: it counts as succeeded, and the status says who said so. */
   accept(name: string): void {
-    const who = this.state.status.actions.filter((a) => a.action.startsWith('approve')).at(-1)?.by ?? 'an operator';
-    this.state.settleRegion(name, 'Succeeded', `inconclusive bake accepted by ${who}`);
+    this.state.settleRegion(name, 'Succeeded', this.acceptedBy());
     this.ctx.metrics.regionDeployed(name);
+  }
+
+  /**
+   * After an operator accepted them: accepted regions their inconclusive bake held at part of their
+   * users get them all back (patched). A DNS step that fails is recorded; the region stays accepted.
+   */
+  async giveAcceptedTheirUsers(names: string[]): Promise<void> {
+    for (const name of names) {
+      const held = this.state.region(name)?.traffic;
+      const traffic = steeringFor(this.ctx, name);
+      if (!traffic || !held || held.mode === 'in' || !patched('release-accept-restores-traffic')) continue;
+      const why = this.acceptedBy();
+      const problem = await this.steer(name, traffic, 1, `${why}: in service`);
+      if (problem) this.state.settleRegion(name, 'Succeeded', `${why}; ${problem}`);
+    }
+  }
+
+  private acceptedBy(): string {
+    const who = this.state.status.actions.filter((a) => a.action.startsWith('approve')).at(-1)?.by ?? 'an operator';
+    return `inconclusive bake accepted by ${who}`;
   }
 
   /** Rolls regions back, newest first; one that cannot be rolled back is marked Failed and the others still go. Returns those. */
@@ -95,25 +114,36 @@ export class RegionRuns {
   private async drainBeforeRollback(name: string, why: string): Promise<string | undefined> {
     const traffic = steeringFor(this.ctx, name);
     if (!traffic || traffic.onRollback !== 'drain') return undefined;
+    return this.steer(name, traffic, 0, `drained: ${why}`);
+  }
+
+  /** Sets a region's share of the hostname's answers as the release; says what went wrong, if anything. */
+  private async steer(
+    name: string,
+    traffic: NonNullable<RegionInput['steering']>,
+    share: 0 | 1,
+    why: string,
+  ): Promise<string | undefined> {
     const { releaseId } = this.ctx.input;
-    const reason = `drained: ${why}`.slice(0, 900);
+    const reason = why.slice(0, 900);
     try {
       await steeringSteps.steerRegion.executeWithOptions(
-        { summary: regionStep(name, `drain from ${traffic.hostname}`) },
+        { summary: regionStep(name, `${share === 0 ? 'drain from' : 'restore to'} ${traffic.hostname}`) },
         [
           {
             steering: traffic,
             region: name,
-            share: 0,
+            share,
             release: releaseId,
             note: { by: `release ${releaseId}`, reason, at: new Date(Date.now()).toISOString(), release: releaseId },
           },
         ],
       );
-      this.state.updateRegion(name, { traffic: { hostname: traffic.hostname, mode: 'drained', share: 0, reason } });
+      const mode = share === 0 ? 'drained' : 'in';
+      this.state.setRegionTraffic(name, { hostname: traffic.hostname, mode, share, reason });
       return undefined;
     } catch (err) {
-      return `traffic not drained: ${describeFailure(err)}`;
+      return `traffic not ${share === 0 ? 'drained' : 'restored'}: ${describeFailure(err)}`;
     }
   }
 

@@ -170,6 +170,13 @@ export class ReleaseState {
   }
 
   /** A region's outcome changed after its workflow ended (rolled back, accepted, or never started): result and status both. */
+  /** A region's share of its hostname's answers as the release itself set it (after its workflow ended). */
+  setRegionTraffic(name: string, traffic: NonNullable<RegionResult['traffic']>): void {
+    const result = this.results.get(name);
+    if (result) this.results.set(name, { ...result, traffic });
+    this.updateRegion(name, { traffic });
+  }
+
   settleRegion(name: string, phase: RegionResult['phase'], error: string | undefined, attempt?: number): void {
     this.results.set(name, {
       ...(this.results.get(name) ?? { name, attempt: attempt ?? this.region(name)?.attempts ?? 0 }),

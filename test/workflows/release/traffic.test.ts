@@ -1,7 +1,7 @@
 import type { ReleaseSpec } from '../../../src/domain/release-spec';
-import { abortSignal, resumeSignal, statusQuery, taskQueue } from '../../../src/workflows/definitions';
+import { abortSignal, approveSignal, resumeSignal, statusQuery, taskQueue } from '../../../src/workflows/definitions';
 import { releaseWorkflow } from '../../../src/workflows/release-workflow';
-import { exampleInput, withoutGates } from '../../support/fake-activities';
+import { exampleInput, withAnalysis, withoutGates } from '../../support/fake-activities';
 import { failureOf, hour, releaseWorkflowRig } from '../../support/release-workflow-rig';
 
 /**
@@ -281,6 +281,43 @@ describe('releaseWorkflow traffic steps', () => {
       traffic: { mode: 'drained', share: 0 },
     });
     await keepHistory(input.releaseId, 'v10-release-rollback-drains-traffic');
+  });
+
+  it('holds an inconclusive region at the share its ramp reached until an operator accepts it, then gives it all its users', async () => {
+    const input = exampleInput(
+      'wf-traffic-inconclusive-accepted',
+      (spec) => {
+        steering(() => undefined)(spec);
+        withAnalysis(spec);
+      },
+      { canarySoakMs: hour, bakeMs: hour },
+    );
+    fake.behave(input.releaseId, { bake: { 'us-east-canary': 'inconclusive' } });
+    const handle = await start(input);
+    await rig.env.sleep(hour + 60_000);
+    const halted = await statusWhen(input.releaseId, (s) => s.gate === 'accept-wave-1', 'the inconclusive halt');
+    const canary = () => fake.trafficSteps(input.releaseId).filter((s) => s.region === 'us-east-canary');
+    const held = canary().at(-1)!;
+    // Drained, then ramped; never given all its users while nothing is proven.
+    expect(held.share).toBeGreaterThan(0);
+    expect(held.share).toBeLessThan(1);
+    expect(canary().map((s) => s.share)).not.toContain(1);
+    expect(halted.regions.find((r) => r.name === 'us-east-canary')?.traffic).toMatchObject({
+      mode: 'ramp',
+      share: held.share,
+      reason: expect.stringMatching(/^bake inconclusive: held at \d+% of its users while an operator decides$/),
+    });
+    await handle.signal(approveSignal, { by: 'erin', reason: 'checked the dashboards' });
+    await statusWhen(
+      input.releaseId,
+      (s) => s.regions.some((r) => r.name === 'us-east-canary' && r.traffic?.mode === 'in'),
+      'the accepted canary back in service',
+    );
+    expect(canary().at(-1)).toMatchObject({ share: 1, reason: 'inconclusive bake accepted by erin: in service' });
+    await keepHistory(input.releaseId, 'v10-release-inconclusive-held-then-accepted');
+    await keepHistory(`${input.releaseId}.us-east-canary.1`, 'v10-region-inconclusive-holds-share');
+    await handle.signal(abortSignal, { by: 'erin', reason: 'test over' });
+    await failureOf(handle.result());
   });
 
   it('leaves a region the traffic section does not list as it is', async () => {
