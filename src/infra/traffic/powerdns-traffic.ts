@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { InvalidInputError, UnreachableError } from '../../domain/errors';
 import {
   type AddressFamily,
@@ -9,24 +8,12 @@ import {
   healthRecordName,
   type RegionHealth,
   type RegionTraffic,
-  trafficModes,
 } from '../../domain/traffic-policy';
+import { recordedTrafficSchema } from '../../domain/traffic-state';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { queryDns } from './dns-query';
 import { PowerDnsApi, type PowerDnsEndpoint, type RRSetChange, type ZoneRRSet } from './powerdns-api';
 import type { SteeringTarget, TrafficProvider } from './traffic-provider';
-
-/** How a region's recorded state reads back from the zone's metadata; anything else is not ours. */
-const recordedTraffic = z
-  .object({
-    mode: z.enum(trafficModes),
-    share: z.number().min(0).max(1),
-    by: z.string().max(200),
-    reason: z.string().max(1000),
-    at: z.string().max(40),
-    release: z.string().max(300).optional(),
-  })
-  .strict();
 
 /** Rounds of "write the answers, read the states again" before concurrent writers count as a fault. */
 const maxConvergeRounds = 6;
@@ -93,7 +80,7 @@ export class PowerDnsTraffic implements TrafficProvider {
       throw new InvalidInputError(
         `region ${JSON.stringify(region.slice(0, 64))} is not behind ${this.target.hostname}: spec.traffic.regions lists ${this.target.regions.map((r) => r.name).join(', ')}`,
       );
-    const value = JSON.stringify(recordedTraffic.parse(traffic));
+    const value = JSON.stringify(recordedTrafficSchema.parse(traffic));
     const current = (await this.api.metadata(this.target.zone)).get(this.kindOf(region));
     // A state this provider cannot read is overwritten: the previous state is then unknown.
     const previous = current?.[0] ? this.tryParseState(region, current[0]) : undefined;
@@ -227,7 +214,7 @@ export class PowerDnsTraffic implements TrafficProvider {
     } catch {
       parsed = undefined;
     }
-    const result = recordedTraffic.safeParse(parsed);
+    const result = recordedTrafficSchema.safeParse(parsed);
     if (!result.success)
       throw new InvalidInputError(
         `zone ${this.target.zone} metadata ${this.kindOf(region)} is not a traffic state Meridian wrote: restore the region (meridian traffic restore ${region}) to rewrite it`,
