@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -9,12 +9,15 @@ import type { TrafficView } from '../../src/client/commands/traffic';
 import type { TrafficSpec } from '../../src/domain/traffic-spec';
 import { queryDns } from '../../src/infra/traffic/dns-query';
 import { loadRelease } from '../../src/infra/release-files/release-file';
+import type { UserTrafficState } from '../../src/rig/user-traffic';
 import { meridian } from '../support/cli';
+import { eventually } from '../support/eventually';
 import {
   deployedImages,
   idOf,
   keepRegions,
   noGate,
+  rig,
   rigEnv,
   specFor,
   spawnWorker,
@@ -90,9 +93,22 @@ beforeAll(async () => {
   ({ client, close: closeClient } = await temporalClient());
 });
 
+/** The rig's own release: its traffic section names every region the rig's synthetic users can reach. */
+const exampleFile = resolve(__dirname, '..', '..', 'examples', 'release.yaml');
+
 afterAll(async () => {
   await stopWorker(worker);
   await closeClient();
+  // The releases here answer the hostname with three regions, and may leave one drained: the rig's users
+  // follow the answers, so give them back the rig release's answers, each region this file drained restored.
+  const view = await trafficView(exampleFile).catch(() => undefined);
+  const drainedHere = (view?.regions ?? []).filter(
+    (r) => r.mode !== 'in' && ((r.release && releases.includes(r.release)) || r.reason?.startsWith('e2e:')),
+  );
+  for (const region of drainedHere.length ? drainedHere.map((r) => r.name) : ['ap-northeast-2'])
+    await meridian(['traffic', 'restore', region, '-f', exampleFile, '--reason', 'e2e: leave the rig as found'], {
+      env,
+    });
 });
 
 describe('traffic steering on the local rig', () => {
@@ -223,4 +239,140 @@ describe('traffic steering on the local rig', () => {
     expect(logs.length).toBeGreaterThan(0);
     for (const log of logs) expect(readFileSync(join(workerLogDir, log), 'utf8')).not.toContain(key);
   });
+});
+
+describe("the rig's synthetic users on the hostname", () => {
+  const seoul = rig.regions.find((r) => r.name === 'ap-northeast-2')!;
+
+  async function users(): Promise<UserTrafficState> {
+    return (await (await fetch(`http://127.0.0.1:${seoul.port}/_rig/user-traffic`)).json()) as UserTrafficState;
+  }
+
+  /** Requests a region's service answered so far (its own users', and any others'), from its /metrics. */
+  async function answeredBy(region: string): Promise<number> {
+    const port = rig.regions.find((r) => r.name === region)!.port;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('demo_http_requests_total{'))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  }
+
+  /** Requests sent by Seoul's users per region so far. */
+  const sentTo = (state: UserTrafficState) =>
+    Object.fromEntries(Object.entries(state.byRegion).map(([r, c]) => [r, c.sent]));
+  /** Requests sent per region between two readings (regions that got none left out). */
+  const since = (from: Record<string, number>, to: Record<string, number>) =>
+    Object.fromEntries(
+      Object.entries(to)
+        .map(([r, n]) => [r, n - (from[r] ?? 0)] as const)
+        .filter(([, n]) => n > 0),
+    );
+
+  /**
+   * Waits until Seoul's users have let go of every other answer (no resolver holds one naming another
+   * region) and, over one poll interval (1 s), sent requests to `region` only: at least three, none
+   * elsewhere. Returns the counts when that held.
+   */
+  async function usersSettleOn(region: string, what: string): Promise<Record<string, number>> {
+    let last = sentTo(await users());
+    return eventually(
+      async (saw) => {
+        const state = await users();
+        const now = sentTo(state);
+        const delta = saw(since(last, now));
+        last = now;
+        const holdingOthers = Object.keys(state.dns?.holding ?? {}).filter((r) => r !== region);
+        const elsewhere = Object.keys(delta).filter((r) => r !== region);
+        return (delta[region] ?? 0) >= 3 && elsewhere.length === 0 && holdingOthers.length === 0 ? now : undefined;
+      },
+      what,
+      60_000,
+      1_000,
+    );
+  }
+
+  /** What Seoul's users send over the next `ms` (no bound on the time asserted: only where the requests went). */
+  async function sentDuring(ms: number): Promise<Record<string, number>> {
+    const from = sentTo(await users());
+    await new Promise((r) => setTimeout(r, ms));
+    return since(from, sentTo(await users()));
+  }
+
+  it('go to the next-closest region while theirs is drained, are answered there, and come back after the restore', async () => {
+    const before = await users();
+    expect(before).toMatchObject({
+      resolve: 'dns',
+      dns: { hostname: 'shop.example.test', population: { name: 'seoul', subnet: '198.18.5.0/24' } },
+    });
+    // The rig release's answers (all eight regions), Seoul in them: what its users see on a quiet rig.
+    const restored = await meridian(['traffic', 'restore', seoul.name, '-f', exampleFile, '--reason', 'e2e: users'], {
+      env,
+    });
+    expect(restored.code).toBe(0);
+    const view = await trafficView(exampleFile);
+    const seoulNow = view.regions.find((r) => r.name === seoul.name);
+    if (seoulNow?.health !== 'up')
+      throw new Error(
+        `${seoul.name} must run the app for its users to reach it (the release above deploys it); the DNS server sees it ${seoulNow?.health}`,
+      );
+    expect(seoulNow.mode).toBe('in');
+    const atRestore = sentTo(await users());
+    const home = since(atRestore, await usersSettleOn(seoul.name, "Seoul's users to reach Seoul only"));
+    const homeHeld = await sentDuring(5_000);
+    expect(Object.keys(homeHeld)).toEqual([seoul.name]);
+
+    let drained: Record<string, number> | undefined;
+    let next: string | undefined;
+    let received: number | undefined;
+    let atBack: Record<string, number> = {};
+    let drainedHeld: Record<string, number> = {};
+    try {
+      const drain = await meridian(
+        ['traffic', 'drain', seoul.name, '-f', exampleFile, '--reason', 'e2e: where do its users go'],
+        { env },
+      );
+      expect(drain.code).toBe(0);
+      // The next-closest healthy region, as the DNS server answers Seoul's subnet now.
+      next = (await trafficView(exampleFile)).clients.find((c) => c.name === 'seoul')?.answered ?? undefined;
+      expect(next).toBeDefined();
+      expect(next).not.toBe(seoul.name);
+      const receivedBefore = await answeredBy(next!);
+      const atDrain = sentTo(await users());
+      drained = since(
+        atDrain,
+        await usersSettleOn(next!, `Seoul's users to go to ${next} only (one TTL, 5 s, after the drain)`),
+      );
+      drainedHeld = await sentDuring(5_000);
+      expect(Object.keys(drainedHeld)).toEqual([next]);
+      // The region that took them answered them: its own request count grew by at least as many.
+      const sentThere = drained[next!] + drainedHeld[next!];
+      received = (await answeredBy(next!)) - receivedBefore;
+      expect(received).toBeGreaterThanOrEqual(sentThere - ((await users()).byRegion[next!]?.failed ?? 0));
+    } finally {
+      atBack = sentTo(await users());
+      const back = await meridian(
+        ['traffic', 'restore', seoul.name, '-f', exampleFile, '--reason', 'e2e: users come back'],
+        { env },
+      );
+      expect(back.code).toBe(0);
+    }
+    const back = since(
+      atBack,
+      await usersSettleOn(seoul.name, "Seoul's users to come back to Seoul after the restore"),
+    );
+    const backHeld = await sentDuring(5_000);
+    expect(Object.keys(backHeld)).toEqual([seoul.name]);
+    const after = await users();
+    console.log(
+      `Seoul's users (${after.dns?.population.name}, ${after.dns?.population.subnet}), requests sent per region: ` +
+        `in service: until settled ${JSON.stringify(home)}, the 5 s after ${JSON.stringify(homeHeld)}; ` +
+        `drained: until settled ${JSON.stringify(drained)}, the 5 s after ${JSON.stringify(drainedHeld)} ` +
+        `(${next} answered ${received} requests meanwhile, its own users' included); ` +
+        `restored: until settled ${JSON.stringify(back)}, the 5 s after ${JSON.stringify(backHeld)}; ` +
+        `DNS lookups ${(after.dns?.lookups ?? 0) - (before.dns?.lookups ?? 0)}, failures ${(after.dns?.failures ?? 0) - (before.dns?.failures ?? 0)}; ` +
+        `last answer ${JSON.stringify(after.dns?.lastAnswer)}`,
+    );
+    expect(back[seoul.name]).toBeGreaterThan(0);
+  }, 240_000);
 });

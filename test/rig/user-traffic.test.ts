@@ -9,6 +9,7 @@ import {
   rpsByTrafficLevel,
   syntheticUserHeader,
   UserTraffic,
+  type UserTrafficState,
   userRequest,
   userTrafficRps,
   userTrafficRpsByRegion,
@@ -508,25 +509,51 @@ describe("the rig's synthetic users", () => {
     return body.data.result;
   }
 
-  it('give every production region traffic that Prometheus counts', async () => {
+  /** Requests a region's users sent so far, by the region they went to (its /_rig/user-traffic). */
+  async function sentBy(region: { port: number }): Promise<Record<string, number>> {
+    const state = (await (await fetch(`http://127.0.0.1:${region.port}/_rig/user-traffic`)).json()) as UserTrafficState;
+    return Object.fromEntries(Object.entries(state.byRegion).map(([r, c]) => [r, c.sent]));
+  }
+
+  it('give every production region traffic that Prometheus counts, where its users are sent', async () => {
     const production = rig.regions.filter(
       (r) => r.role === 'production' && userTrafficRps(r, rig.config.userTraffic) > 0,
     );
     expect(production.length).toBeGreaterThan(0);
+    // Users that resolve the hostname go where its answers send them: their own region while it runs the
+    // app and is in service, else the next-closest one (a region without ready pods fails its health check).
+    const before = Object.fromEntries(await Promise.all(production.map(async (r) => [r.name, await sentBy(r)])));
+    const sentTo = async (r: (typeof production)[number]) =>
+      Object.entries(await sentBy(r))
+        .filter(([to, n]) => n > ((before[r.name] as Record<string, number>)[to] ?? 0))
+        .map(([to]) => to);
     const counted = await eventually(
-      async () => {
+      async (saw) => {
         const result = await query('sum by (region) (increase(demo_http_requests_total[1m]))');
         const byRegion = Object.fromEntries(result.map((r) => [r.metric.region, Number(r.value[1])]));
-        return production.every((r) => byRegion[r.name] > 0) ? byRegion : undefined;
+        const destinations = Object.fromEntries(
+          await Promise.all(production.map(async (r) => [r.name, await sentTo(r)])),
+        );
+        saw({ byRegion, destinations });
+        const everywhere = production.every(
+          (r) => destinations[r.name].length > 0 && destinations[r.name].every((to: string) => byRegion[to] > 0),
+        );
+        return everywhere ? { byRegion, destinations } : undefined;
       },
-      'Prometheus to count requests in every production region',
+      "Prometheus to count every production region's users where they were sent",
       30_000,
       1_000,
     );
+    const elsewhere = production.filter((r) => !counted.destinations[r.name].includes(r.name));
+    if (elsewhere.length)
+      console.log(
+        `users sent away from their region (not running the app, or drained): ${elsewhere.map((r) => `${r.name} -> ${counted.destinations[r.name].join(', ')}`).join('; ')}`,
+      );
     const usWest = rig.regions.find((r) => r.name === 'us-west')!;
-    const [one] = await query(`sum(increase(demo_http_requests_total{region="${usWest.name}"}[1m]))`);
+    const usWestTo = counted.destinations[usWest.name][0];
+    const [one] = await query(`sum(increase(demo_http_requests_total{region="${usWestTo}"}[1m]))`);
     expect(Number(one.value[1])).toBeGreaterThan(0);
-    expect(counted[usWest.name]).toBeGreaterThan(0);
+    expect(counted.byRegion[usWestTo]).toBeGreaterThan(0);
   });
 
   it("can be sent to a region at run time through /_rig/user-traffic, and set back to the rig config's rate", async () => {

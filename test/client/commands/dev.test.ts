@@ -28,6 +28,10 @@ describe('meridian dev', () => {
     expect(status.services).toHaveLength(rig.regions.length);
     expect(status.services.every((s: { up: boolean }) => s.up)).toBe(true);
     expect(status.prometheus).toMatchObject({ up: true, url: 'http://127.0.0.1:9090', targetsUp: rig.regions.length });
+    // Synthetic users: Seoul's resolve the hostname as the seoul population, staging has none of its own.
+    const users = (region: string) => status.services.find((s: { region: string }) => s.region === region)?.users;
+    expect(users('ap-northeast-2')).toMatchObject({ resolve: 'dns', population: 'seoul' });
+    expect(users('staging')).toMatchObject({ resolve: 'direct' });
   });
 
   it('up is idempotent: a second up keeps what runs and says so', async () => {
@@ -38,11 +42,13 @@ describe('meridian dev', () => {
     expect(stderr).toContain('clusters already running: meridian-americas, meridian-europe, meridian-asia');
     expect(stderr).toContain('demo services already running');
     expect(stderr).toContain('Prometheus already running');
+    expect(stderr).toContain("shop.example.test answers for the release's 8 regions (recorded drains kept)");
     expect(readFileSync(temporalProcess(rig.layout).pidFile, 'utf8')).toBe(pidBefore);
     // It reports where everything is.
     expect(stdout).toContain('http://127.0.0.1:8233');
     expect(stdout).toContain(rig.layout.kubeconfig);
     expect(stdout).toContain('http://127.0.0.1:18101');
+    expect(stdout).toMatch(/^users {6}ap-northeast-2's users as seoul \(DNS\) -> /m);
   });
 
   it('refuses a bad rig config, naming the field and starting nothing', async () => {
