@@ -70,7 +70,20 @@ export function planByTraits(input: TraitPlanInput): TraitWave[] {
   const waves: TraitWave[] = [];
   let remaining = [...input.regions];
 
-  const canaryLike = (r: RegionSpec) => Math.max(0, ...input.canaries.map((c) => similarity(r, c)));
+  // A region's traits and its likeness to the canaries never change while planning: worked out once per
+  // region, not inside every comparison (500 regions spent most of their planning time re-deriving them).
+  const traitsMemo = new Map<RegionSpec, string[]>();
+  const traitsOfRegion = (r: RegionSpec) => {
+    let t = traitsMemo.get(r);
+    if (!t) traitsMemo.set(r, (t = traitsOf(r)));
+    return t;
+  };
+  const likenessMemo = new Map<RegionSpec, number>();
+  const canaryLike = (r: RegionSpec) => {
+    let like = likenessMemo.get(r);
+    if (like === undefined) likenessMemo.set(r, (like = Math.max(0, ...input.canaries.map((c) => similarity(r, c)))));
+    return like;
+  };
   const rank = (r: RegionSpec) => trafficRank[trafficLevel(r.traits.traffic)];
   // `after: X` waits for X; `last` waits for every region that is not last.
   const eligible = (r: RegionSpec) => {
@@ -79,20 +92,24 @@ export function planByTraits(input: TraitPlanInput): TraitWave[] {
     return true;
   };
   const place = (group: RegionSpec[], reason: string) => {
-    const newTraits = [...new Set(group.flatMap(traitsOf))].filter((t) => !covered.has(t)).sort();
+    const newTraits = [...new Set(group.flatMap(traitsOfRegion))].filter((t) => !covered.has(t)).sort();
     for (const r of group) {
       placed.add(r.name);
-      traitsOf(r).forEach((t) => covered.add(t));
+      traitsOfRegion(r).forEach((t) => covered.add(t));
     }
     remaining = remaining.filter((r) => !group.includes(r));
     waves.push({ regions: group.map((r) => r.name), reason, newTraits });
   };
-  /** The best of the eligible regions by `score` (higher first), ties to lower traffic, then spec order. */
-  const best = (candidates: RegionSpec[], score: (r: RegionSpec) => number) =>
-    [...candidates].sort(
-      (a, b) => score(b) - score(a) || rank(a) - rank(b) || order.get(a.name)! - order.get(b.name)!,
-    )[0];
-  const newCount = (r: RegionSpec) => traitsOf(r).filter((t) => !covered.has(t)).length;
+  /**
+   * The best of the eligible regions by `score` (higher first), ties to lower traffic, then spec order.
+   * Each candidate is scored once, and one pass keeps the best (spec order makes the order total, so
+   * this is the first of a sort by the same comparison).
+   */
+  const best = (candidates: RegionSpec[], score: (r: RegionSpec) => number) => {
+    const scored = candidates.map((r) => ({ r, score: score(r), rank: rank(r), order: order.get(r.name)! }));
+    return scored.reduce((a, b) => ((b.score - a.score || a.rank - b.rank || a.order - b.order) > 0 ? b : a)).r;
+  };
+  const newCount = (r: RegionSpec) => traitsOfRegion(r).filter((t) => !covered.has(t)).length;
 
   for (const r of remaining.filter((x) => x.rollout?.pin === 'first' && eligible(x))) place([r], 'pinned first');
 
@@ -122,7 +139,7 @@ export function planByTraits(input: TraitPlanInput): TraitWave[] {
     const candidates = open.filter(eligible);
     if (candidates.length > 0) {
       const next = best(candidates, newCount);
-      const brings = traitsOf(next).filter((t) => !covered.has(t));
+      const brings = traitsOfRegion(next).filter((t) => !covered.has(t));
       place([next], `exercises ${brings.join(', ')} first`);
       continue;
     }
