@@ -1,0 +1,292 @@
+/**
+ * The bench's sections, in the order they run: each one's sizes, full and quick, and how its measurement
+ * becomes printed lines and figures. main.ts only picks sections and runs them; each measurement lives in
+ * its own module beside this one, with a quick form in test/bench that CI runs.
+ */
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../rig/rig-config';
+import { loadTemporalConnectionConfig, connectionOptions } from '../temporal/connection-config';
+import { compareApplyWithKubectl, describeApplyComparison } from './apply-vs-kubectl';
+import { compareCliStartup, defaultStartupCommands, describeCliStartup } from './cli-startup';
+import { describeConcurrentReleases, measureConcurrentReleases } from './concurrent-releases';
+import { figure, type SectionResult } from './figures';
+import { compareWithSkopeo, describeReplicationComparison } from './image-replication-vs-skopeo';
+import { benchInputParsing, describeInputParsing } from './input-parsing';
+import { describeKillRecovery, type KillKind, killKinds, measureKillRecovery } from './kill-recovery';
+import { compareWithWrk, describeGeneratorComparison } from './load-generator-vs-wrk';
+import type { NoopWorld } from './noop-worker';
+import { describeOrchestrationOverhead, measureOrchestrationOverhead } from './orchestration-overhead';
+import { describePlanning, measurePlanning } from './planning';
+import { describeTrafficFailover, measureTrafficFailover } from './traffic-failover';
+
+/** The section names `--only` takes, in the order they run. */
+export const sectionNames = [
+  'overhead',
+  'concurrent',
+  'apply',
+  'load',
+  'images',
+  'kills',
+  'cli',
+  'parsing',
+  'traffic',
+  'planning',
+] as const;
+export type SectionName = (typeof sectionNames)[number];
+
+/** What a section may need from the run. */
+export interface SectionContext {
+  /** Quick sizes (`--quick`): seconds, tiny sizes, what CI runs. */
+  quick: boolean;
+  /** A no-op worker on the rig's Temporal (sections with `needsWorker` only). */
+  world?: NoopWorld;
+}
+
+/** One section of the bench. */
+export interface Section {
+  name: SectionName;
+  /** Its number in the output. */
+  number: number;
+  /** Needs the local rig (`meridian dev up`): its Temporal server, clusters or registries. */
+  needsRig: boolean;
+  /** Runs on the no-op worker the run starts once for all such sections. */
+  needsWorker?: boolean;
+  /** The sizes it runs at, in words. */
+  sizes: (quick: boolean) => string;
+  run: (ctx: SectionContext) => Promise<SectionResult>;
+}
+
+const envNumber = (name: string, fallback: number) => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(raw)}`);
+  return n;
+};
+
+const needWorld = (ctx: SectionContext): NoopWorld => {
+  if (!ctx.world) throw new Error('this section runs on the no-op worker: run it through main.ts');
+  return ctx.world;
+};
+
+const overheadSizes = (quick: boolean) => ({ regions: quick ? 5 : 50 });
+const concurrentSizes = (quick: boolean) => ({ releases: quick ? 5 : envNumber('BENCH_RELEASES', 200) });
+const applySizes = (quick: boolean) => ({ rounds: quick ? 2 : 15 });
+const loadSizes = (quick: boolean) =>
+  quick
+    ? { connections: 4, durationMs: 1000, rounds: 1 }
+    : { connections: envNumber('BENCH_LOAD_CONNECTIONS', 10), durationMs: 10_000, rounds: 3 };
+const imageSizes = (quick: boolean) => ({
+  totalBytes: quick ? 300 * 1024 : 200e6,
+  layers: quick ? 3 : 6,
+  sharedLayers: quick ? 1 : 2,
+  platforms: ['linux/amd64', 'linux/arm64'],
+  registries: 3,
+  rounds: quick ? 1 : envNumber('BENCH_IMAGE_ROUNDS', 8),
+});
+const killSizes = (quick: boolean): readonly KillKind[] => {
+  if (process.env.BENCH_KILL_KINDS) {
+    const kinds = process.env.BENCH_KILL_KINDS.split(',');
+    const unknown = kinds.filter((k) => !(killKinds as readonly string[]).includes(k));
+    if (unknown.length > 0)
+      throw new Error(
+        `BENCH_KILL_KINDS takes kinds separated by commas, from ${killKinds.join(', ')} (unknown: ${unknown.join(', ')})`,
+      );
+    return kinds as KillKind[];
+  }
+  return quick ? ['checks'] : killKinds;
+};
+const cliSizes = (quick: boolean) =>
+  quick ? { commands: defaultStartupCommands.slice(0, 2), rounds: 1 } : { commands: defaultStartupCommands, rounds: 5 };
+const parsingSizes = (quick: boolean) =>
+  quick ? { rounds: 1, longLineChars: 256 * 1024 } : { rounds: 5, longLineChars: 2 * 1024 * 1024 };
+const trafficSizes = (quick: boolean) => ({ trials: quick ? 2 : envNumber('BENCH_TRAFFIC_TRIALS', 10) });
+const planningSizes = (quick: boolean) => ({ regions: quick ? 50 : 500, rounds: quick ? 2 : 10 });
+
+/** The rig's Temporal, unless TEMPORAL_* or a temporal.toml profile names another. */
+export function rigTemporal() {
+  const config = loadRigConfig(defaultRigConfigFile());
+  return loadTemporalConnectionConfig(process.env, {
+    address: `127.0.0.1:${config.temporal.port}`,
+    namespace: config.temporal.namespace,
+  });
+}
+
+async function killRecovery(kinds: readonly KillKind[]): Promise<SectionResult> {
+  const layout = rigLayout();
+  const temporal = rigTemporal();
+  const env = {
+    ...process.env,
+    KUBECONFIG: layout.kubeconfig,
+    TEMPORAL_ADDRESS: temporal.address,
+    MERIDIAN_LOG_LEVEL: 'warn',
+  };
+  const connection = await Connection.connect(connectionOptions(temporal));
+  try {
+    const client = new Client({ connection, namespace: temporal.namespace });
+    const results = await measureKillRecovery({ client, env, kinds, logDir: join(layout.logs, 'bench-workers') });
+    return {
+      text: describeKillRecovery(results),
+      figures: results.map((r) =>
+        figure(`recovery from a SIGKILLed worker in ${r.kind} (${r.activity})`, 's', r.recoveredMs / 1000, {
+          name: 'heartbeat timeout',
+          value: r.heartbeatTimeoutMs / 1000,
+        }),
+      ),
+    };
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Every section, in order. */
+export const sections: Section[] = [
+  {
+    name: 'overhead',
+    number: 1,
+    needsRig: true,
+    needsWorker: true,
+    sizes: (q) => `${overheadSizes(q).regions} regions`,
+    run: async (ctx) =>
+      describeOrchestrationOverhead(await measureOrchestrationOverhead(needWorld(ctx), overheadSizes(ctx.quick))),
+  },
+  {
+    name: 'concurrent',
+    number: 2,
+    needsRig: true,
+    needsWorker: true,
+    sizes: (q) => `${concurrentSizes(q).releases} releases of 5 regions`,
+    run: async (ctx) =>
+      describeConcurrentReleases(await measureConcurrentReleases(needWorld(ctx), concurrentSizes(ctx.quick))),
+  },
+  {
+    name: 'apply',
+    number: 3,
+    needsRig: true,
+    sizes: (q) => `${applySizes(q).rounds} rounds`,
+    run: async (ctx) =>
+      describeApplyComparison(
+        await compareApplyWithKubectl({ kubeconfig: rigLayout().kubeconfig, ...applySizes(ctx.quick) }),
+      ),
+  },
+  {
+    name: 'load',
+    number: 4,
+    needsRig: false,
+    sizes: (q) => {
+      const s = loadSizes(q);
+      return `${s.connections} connections, ${s.rounds} rounds of ${s.durationMs / 1000} s`;
+    },
+    run: async (ctx) => {
+      const c = await compareWithWrk(loadSizes(ctx.quick));
+      return {
+        text: describeGeneratorComparison(c),
+        figures: [
+          figure(`load generator, ${c.connections} connections`, 'requests/s', c.oursRps, {
+            name: 'wrk -t1',
+            value: c.wrkRps,
+          }),
+        ],
+      };
+    },
+  },
+  {
+    name: 'images',
+    number: 5,
+    needsRig: false,
+    sizes: (q) => {
+      const s = imageSizes(q);
+      return `${(s.totalBytes / 1e6).toFixed(1)} MB, ${s.layers} layers, ${s.registries} registries, ${s.rounds} rounds`;
+    },
+    run: async (ctx) => {
+      const c = await compareWithSkopeo(imageSizes(ctx.quick));
+      const mb = (c.image.bytes / 1e6).toFixed(1);
+      return {
+        text: describeReplicationComparison(c),
+        figures: [
+          figure(`image copy, ${mb} MB to ${c.registries} registries, full`, 's', c.full.meridianMs / 1000, {
+            name: 'skopeo copy --all',
+            value: c.full.skopeoMs / 1000,
+          }),
+          figure(
+            `image copy, ${mb} MB to ${c.registries} registries, update sharing layers`,
+            's',
+            c.shared.meridianMs / 1000,
+            {
+              name: 'skopeo copy --all',
+              value: c.shared.skopeoMs / 1000,
+            },
+          ),
+        ],
+      };
+    },
+  },
+  {
+    name: 'kills',
+    number: 6,
+    needsRig: true,
+    sizes: (q) => `kinds: ${killSizes(q).join(', ')}`,
+    run: (ctx) => killRecovery(killSizes(ctx.quick)),
+  },
+  {
+    name: 'cli',
+    number: 7,
+    needsRig: false,
+    sizes: (q) => `${cliSizes(q).commands.length} commands, ${cliSizes(q).rounds} rounds`,
+    run: async (ctx) => {
+      const c = compareCliStartup(cliSizes(ctx.quick));
+      return {
+        text: describeCliStartup(c),
+        figures: c.commands.map((s) =>
+          figure(`meridian ${s.command}, start to exit`, 'ms', s.lazyMs, {
+            name: 'every command loaded up front',
+            value: s.eagerMs,
+          }),
+        ),
+      };
+    },
+  },
+  {
+    name: 'parsing',
+    number: 8,
+    needsRig: false,
+    sizes: (q) => `${parsingSizes(q).rounds} rounds, long line ${parsingSizes(q).longLineChars} characters`,
+    run: async (ctx) => {
+      const results = benchInputParsing(parsingSizes(ctx.quick));
+      return {
+        text: describeInputParsing(results),
+        figures: results.map((r) =>
+          figure(`parsing: ${r.name}`, 'ms', r.parseMs, { name: 'JSON.parse', value: Math.max(r.baselineMs, 0.001) }),
+        ),
+      };
+    },
+  },
+  {
+    name: 'traffic',
+    number: 9,
+    needsRig: false,
+    sizes: (q) => `${trafficSizes(q).trials} trials`,
+    run: async (ctx) => {
+      const r = await measureTrafficFailover(trafficSizes(ctx.quick));
+      const interval = { name: 'health check interval', value: r.intervalMs };
+      const ttl = { name: 'TTL', value: r.ttlMs };
+      return {
+        text: describeTrafficFailover(r),
+        figures: [
+          figure('DNS failover, health lost to answer changed, median', 'ms', r.failoverMedianMs, interval),
+          figure('DNS recovery, health back to answered again, median', 'ms', r.recoveryMedianMs, interval),
+          figure('drain propagation from the write, median', 'ms', r.drainFromStartMedianMs, ttl),
+          figure('drain propagation after the write returned, median', 'ms', r.drainFromReturnMedianMs, ttl),
+        ],
+      };
+    },
+  },
+  {
+    name: 'planning',
+    number: 10,
+    needsRig: false,
+    sizes: (q) => `${planningSizes(q).regions} regions, ${planningSizes(q).rounds} rounds`,
+    run: async (ctx) => describePlanning(measurePlanning(planningSizes(ctx.quick))),
+  },
+];
