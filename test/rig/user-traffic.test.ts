@@ -561,8 +561,12 @@ describe("the rig's synthetic users", () => {
     const staging = rig.regions.find((r) => r.role === 'staging') ?? rig.regions[rig.regions.length - 1];
     const control = `http://127.0.0.1:${staging.port}/_rig/user-traffic`;
     const configured = userTrafficRps(staging, rig.config.userTraffic);
+    // Requests counted over the last 5 s: increase() sees through a counter reset, whereas the counter's
+    // own value may still be a restarted service's last one (Prometheus keeps it for 5 minutes).
     const countedNow = async () =>
-      Number((await query(`sum(demo_http_requests_total{region="${staging.name}"}) or vector(0)`))[0].value[1]);
+      Number(
+        (await query(`sum(increase(demo_http_requests_total{region="${staging.name}"}[5s])) or vector(0)`))[0].value[1],
+      );
     const before = await countedNow();
     try {
       const set = (await (await fetch(control, { method: 'PUT', body: JSON.stringify({ rps: 10 }) })).json()) as {
