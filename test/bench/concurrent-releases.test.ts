@@ -1,19 +1,10 @@
 import { describeConcurrentReleases, measureConcurrentReleases } from '../../src/bench/concurrent-releases';
-import { withNoopWorker } from '../../src/bench/noop-worker';
-import { loadTemporalConnectionConfig } from '../../src/temporal/connection-config';
-import { theRig } from '../support/rig';
-import { workflowCode } from '../support/workflow-bundles';
+import { onRigNoopWorker } from '../support/noop-worker-on-rig';
 
 // Quick form of bench section 2 on the rig's dev server: what was measured, never a time bound.
 describe('concurrent releases bench (quick form)', () => {
   it('runs 5 releases of 5 regions at once on one no-op worker; every one succeeds', async () => {
-    const { temporal } = theRig();
-    const config = loadTemporalConnectionConfig({}, { address: temporal.address, namespace: temporal.namespace });
-    const c = await withNoopWorker(
-      config,
-      (world) => measureConcurrentReleases(world, { releases: 5 }),
-      workflowCode('meridian'),
-    );
+    const c = await onRigNoopWorker((world) => measureConcurrentReleases(world, { releases: 5 }));
     expect(c).toMatchObject({ releases: 5, regionsPerRelease: 5, succeeded: 5, failures: [] });
     for (const x of [c.wallMs, c.regionsPerSecond, c.peakRssBytes]) expect(Number.isFinite(x) && x > 0).toBe(true);
 

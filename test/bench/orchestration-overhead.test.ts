@@ -1,20 +1,11 @@
 import { describeOrchestrationOverhead, measureOrchestrationOverhead } from '../../src/bench/orchestration-overhead';
-import { withNoopWorker } from '../../src/bench/noop-worker';
-import { loadTemporalConnectionConfig } from '../../src/temporal/connection-config';
-import { theRig } from '../support/rig';
-import { workflowCode } from '../support/workflow-bundles';
+import { onRigNoopWorker } from '../support/noop-worker-on-rig';
 
 // Quick form of bench section 1 on the rig's dev server. Times depend on the machine: this asserts what
 // was measured (every region ran, every figure a positive number), never a bound.
 describe('orchestration overhead bench (quick form)', () => {
   it('runs a 5-region release of the synthetic spec on a no-op worker and measures each region', async () => {
-    const { temporal } = theRig();
-    const config = loadTemporalConnectionConfig({}, { address: temporal.address, namespace: temporal.namespace });
-    const o = await withNoopWorker(
-      config,
-      (world) => measureOrchestrationOverhead(world, { regions: 5 }),
-      workflowCode('meridian'),
-    );
+    const o = await onRigNoopWorker((world) => measureOrchestrationOverhead(world, { regions: 5 }));
     expect(o).toMatchObject({ regions: 5, maxParallel: 10, phase: 'Succeeded', succeeded: 5 });
     expect(o.waves).toBeGreaterThanOrEqual(2); // the canary's wave, then the rest
     expect(o.overheadsMs).toHaveLength(5);
