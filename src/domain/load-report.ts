@@ -21,7 +21,15 @@ export interface LoadFigures {
   targetRps: number;
   /** Share of requests that failed: no answer, a timeout, or a 5xx status. */
   errorRate: number;
+  /**
+   * At a rate: from each request's intended start on the test's even schedule, so that time spent waiting
+   * for a busy connection counts (coordinated omission corrected). Unthrottled: from when it was written.
+   */
   latencyMs: LatencyFigures;
+  /** At a rate: requests written after their intended start because every connection was busy with an earlier one. */
+  lateRequests?: number;
+  /** At a rate: latency from when each request was written to its answer, the wait for a connection left out. */
+  serviceLatencyMs?: LatencyFigures;
   /** Answers by status class: `2xx`, `3xx`, `4xx`, `5xx`. */
   statuses: Record<string, number>;
   /** Requests with no answer (connection errors and timeouts). */

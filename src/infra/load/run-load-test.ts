@@ -1,21 +1,22 @@
-import type { EventEmitter } from 'node:events';
-import autocannon from 'autocannon';
+import { isIP } from 'node:net';
 import { InvalidInputError } from '../../domain/errors';
 import type { LoadFigures } from '../../domain/load-report';
 import type { RecordedRequest } from '../../domain/recorded-traffic';
 import { LatencyHistogram } from './latency-histogram';
+import { type ConnectionEvents, LoadConnection, type LoadTarget } from './load-connection';
+import { PacingSchedule } from './pacing-schedule';
 import { planReplay } from './replay-requests';
 
 /**
- * Replays recorded requests against an endpoint with autocannon and measures what came back: throughput,
- * error rate, the latency distribution (HDR histogram) and answers by status class.
+ * Replays recorded requests against an endpoint and measures what came back: throughput, error rate, the
+ * latency distribution (HDR histogram) and answers by status class.
  *
- * At a fixed rate, autocannon paces each second: every connection sends its share of the second's
- * requests as fast as answers allow, then waits for the next second. So the rate holds per second, the
- * load arrives in bursts at most `connections` deep, and a connection can carry at most 1 s / latency
- * requests a second: a slow endpoint needs more connections to be offered the rate at all. Latency runs
- * from when a request is written, not from when the schedule meant to send it (no coordinated-omission
- * correction): an endpoint that falls behind shows as a throughput short of the rate.
+ * At a rate the test is open-model: request i is meant to start i / rate seconds in, evenly spaced,
+ * whether or not earlier ones were answered (pacing-schedule.ts). It goes out on a free keep-alive
+ * connection at that time; when every connection is busy it waits for the first to free up and counts as
+ * late. Latency runs from the intended start, so the wait is in it (coordinated omission corrected), and
+ * the time from the write to the answer is reported beside it. Without a rate, each connection sends its
+ * next request as soon as the last is answered: the generator's own ceiling, for the benchmark.
  */
 
 export interface LoadTestOptions {
@@ -29,7 +30,7 @@ export interface LoadTestOptions {
   durationMs: number;
   /** Connections kept open, each with one request in flight. Default 10; never more than the rate. */
   connections?: number;
-  /** Longest to wait for an answer before it counts as failed. Default 10 s, at least 2 s. */
+  /** Longest to wait for an answer, from the write, before it counts as failed. Default 10 s, at least 2 s. */
   timeoutMs?: number;
   /** Called about once a second with the requests sent so far, e.g. to heartbeat. A throw stops the test. */
   onProgress?: (sent: number) => void;
@@ -38,9 +39,9 @@ export interface LoadTestOptions {
 }
 
 /**
- * Sends `rate` requests a second for `durationMs`: rate x duration requests in all, never more. An
- * endpoint too slow to answer them in time gets the timeout to finish; what is still unanswered then is
- * left out of the figures, and the throughput shows the shortfall.
+ * Sends `rate` requests a second for `durationMs`, evenly spaced: rate x duration requests in all, never
+ * more. An endpoint too slow to answer them in time gets each request's timeout to answer; the figures
+ * count every request, and the throughput shows the shortfall.
  */
 export async function runLoadTest(options: LoadTestOptions): Promise<LoadFigures> {
   if (!Number.isInteger(options.rate) || options.rate < 1) {
@@ -56,109 +57,198 @@ export function runUnthrottledLoadTest(options: Omit<LoadTestOptions, 'rate'>): 
   return replay(options, undefined);
 }
 
+/** How often timeouts, the end of an unthrottled test and progress are looked at. */
+const sweepMs = 100;
+
 async function replay(options: Omit<LoadTestOptions, 'rate'>, rate: number | undefined): Promise<LoadFigures> {
-  const { endpoint, durationMs, timeoutMs = 10_000, onProgress, signal } = options;
-  checkOptions(options, timeoutMs);
-  signal?.throwIfAborted();
-  // At a rate, autocannon shares rate and request budget among connections: each needs at least one of both.
-  const total = rate === undefined ? undefined : Math.max(1, Math.round((rate * durationMs) / 1000));
-  const connections = Math.min(options.connections ?? 10, rate ?? Infinity, total ?? Infinity);
-  const plan = planReplay(options.requests, connections);
+  const { timeoutMs = 10_000 } = options;
+  const url = checkOptions(options, timeoutMs);
+  options.signal?.throwIfAborted();
+  const schedule = rate === undefined ? undefined : PacingSchedule.forDuration(rate, options.durationMs);
+  const connections = Math.min(options.connections ?? 10, rate ?? Infinity, schedule?.total ?? Infinity);
+  const plan = planReplay(options.requests, url.host);
   if (plan.replayed === 0)
-    throw new InvalidInputError(`nothing to replay against ${endpoint}: ${plan.skipped ?? 'the recording is empty'}`);
-
-  const latency = new LatencyHistogram();
-  // Answers by hundreds (index 2 is 2xx): counted as numbers, named once at the end.
-  const byClass = [0, 0, 0, 0, 0, 0];
-  let sent = 0;
-  let failed = 0;
-  let nextConnection = 0;
-  const startedAt = performance.now();
-  let lastAt = startedAt;
-
-  return new Promise<LoadFigures>((resolve, reject) => {
-    let stopReason: unknown;
-    const stop = (reason: unknown) => {
-      stopReason ??= reason;
-      instance?.stop();
-    };
-    const onAbort = () => stop(signal?.reason ?? new Error(`load test against ${endpoint} aborted`));
-    const finish = (err: unknown) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (err ?? stopReason) reject(err ?? stopReason);
-      else resolve(figures());
-    };
-    const figures = (): LoadFigures => {
-      const answered = latency.count;
-      const requests = answered + failed;
-      const elapsedMs = Math.max(durationMs, lastAt - startedAt);
-      const statuses = Object.fromEntries(byClass.flatMap((n, i) => (n > 0 ? [[`${i}xx`, n]] : [])));
-      return {
-        requests,
-        throughputRps: Math.round((answered / (elapsedMs / 1000)) * 100) / 100,
-        targetRps: rate ?? 0,
-        errorRate: requests === 0 ? 0 : (failed + byClass[5]) / requests,
-        latencyMs: latency.figures(),
-        statuses,
-        transportErrors: failed,
-        durationMs: Math.round(elapsedMs),
-        ...(plan.skipped ? { skipped: plan.skipped } : {}),
-      };
-    };
-
-    let instance: autocannon.Instance | undefined;
-    try {
-      instance = autocannon(
-        {
-          url: endpoint,
-          connections,
-          pipelining: 1,
-          timeout: timeoutMs / 1000,
-          // How often autocannon looks whether to stop: the test ends within 100 ms of its end.
-          sampleInt: 100,
-          ...(rate === undefined
-            ? { duration: durationMs / 1000 }
-            : // The budget ends the test; the duration only bounds a test the endpoint cannot keep up with.
-              // autocannon's own latency histogram goes unused: its correction would only cost time.
-              {
-                overallRate: rate,
-                maxOverallRequests: total,
-                duration: (durationMs + timeoutMs) / 1000,
-                ignoreCoordinatedOmission: true,
-              }),
-          setupClient(client) {
-            client.setRequests(plan.perConnection[nextConnection++ % plan.perConnection.length]);
-            (client as EventEmitter).on('request', () => sent++);
-          },
-        },
-        (err) => finish(err),
-      );
-    } catch (err) {
-      finish(err);
-      return;
-    }
-    instance.on('response', (_client, status: number, _bytes, ms: number) => {
-      latency.record(ms);
-      byClass[Math.min(5, Math.max(1, Math.floor(status / 100)))]++; // a status past 599 is the server's fault: 5xx
-      lastAt = performance.now();
-    });
-    // Connection errors and timeouts: requests that got no answer.
-    instance.on('reqError', () => {
-      failed++;
-      lastAt = performance.now();
-    });
-    instance.on('tick', () => {
-      try {
-        onProgress?.(sent);
-      } catch (err) {
-        stop(err);
-      }
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+    throw new InvalidInputError(
+      `nothing to replay against ${options.endpoint}: ${plan.skipped ?? 'the recording is empty'}`,
+    );
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const target: LoadTarget = {
+    host,
+    port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+    tls: url.protocol === 'https:',
+    ...(isIP(host) ? {} : { servername: host }),
+  };
+  return new LoadRun(options, timeoutMs, schedule, connections, plan.requests, target, plan.skipped).run();
 }
 
-function checkOptions(options: Omit<LoadTestOptions, 'rate'>, timeoutMs: number): void {
+/** One test from its first connection to its figures. */
+class LoadRun implements ConnectionEvents {
+  /** From the intended start at a rate, from the write when unthrottled. */
+  private readonly latency = new LatencyHistogram();
+  /** From the write, at a rate. */
+  private readonly service = new LatencyHistogram();
+  /** Answers by hundreds (index 2 is 2xx): counted as numbers, named once at the end. */
+  private readonly byClass = [0, 0, 0, 0, 0, 0];
+  private readonly conns: LoadConnection[];
+  /** Connections with no request in flight. */
+  private readonly free: LoadConnection[] = [];
+  private unanswered = 0;
+  private late = 0;
+  /** Requests written; also the index of the next one. */
+  private sent = 0;
+  private startedAt = 0;
+  private lastAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private settle: (err: unknown) => void = () => {};
+
+  constructor(
+    private readonly options: Omit<LoadTestOptions, 'rate'>,
+    private readonly timeoutMs: number,
+    private readonly schedule: PacingSchedule | undefined,
+    connections: number,
+    private readonly requests: Buffer[],
+    target: LoadTarget,
+    private readonly skipped: string | undefined,
+  ) {
+    const readBuffer = Buffer.allocUnsafe(64 * 1024);
+    this.conns = Array.from({ length: connections }, () => new LoadConnection(target, readBuffer, this));
+  }
+
+  async run(): Promise<LoadFigures> {
+    const { signal } = this.options;
+    // Connected ahead, so that the first requests do not pay for it; one that cannot connect fails its requests.
+    await Promise.race([Promise.all(this.conns.map((c) => c.open())), sleep(this.timeoutMs), aborted(signal)]);
+    if (signal?.aborted) {
+      this.conns.forEach((c) => c.close());
+      signal.throwIfAborted();
+    }
+    this.free.push(...this.conns);
+    this.startedAt = performance.now();
+    this.lastAt = this.startedAt;
+    return new Promise<LoadFigures>((resolve, reject) => {
+      const onAbort = () =>
+        this.stop(signal?.reason ?? new Error(`load test against ${this.options.endpoint} aborted`));
+      let ticks = 0;
+      const sweep = setInterval(() => {
+        const now = performance.now();
+        for (const c of this.conns) if (c.request !== -1 && now - c.sentAt > this.timeoutMs) c.abandon();
+        if (!this.schedule && now - this.startedAt >= this.options.durationMs) this.stop(undefined);
+        if (++ticks % (1000 / sweepMs) === 0 && !this.stopped) {
+          try {
+            this.options.onProgress?.(this.sent);
+          } catch (err) {
+            this.stop(err);
+          }
+        }
+      }, sweepMs);
+      this.settle = (err) => {
+        clearInterval(sweep);
+        clearTimeout(this.timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.conns.forEach((c) => c.close());
+        if (err) reject(err);
+        else resolve(this.figures());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pump(false);
+    });
+  }
+
+  answered(conn: LoadConnection, request: number, status: number, sentAt: number, at: number): void {
+    if (this.stopped) return;
+    if (this.schedule) {
+      this.latency.record(this.schedule.latencyMs(request, at - this.startedAt));
+      this.service.record(at - sentAt);
+    } else this.latency.record(at - sentAt);
+    this.byClass[Math.min(5, Math.max(1, Math.floor(status / 100)))]++; // a status past 599 is the server's fault: 5xx
+    this.freed(conn, at);
+  }
+
+  failed(conn: LoadConnection, _request: number, at: number): void {
+    if (this.stopped) return;
+    this.unanswered++;
+    this.freed(conn, at);
+  }
+
+  private freed(conn: LoadConnection, at: number): void {
+    this.lastAt = at;
+    if (this.schedule && this.latency.count + this.unanswered === this.schedule.total) {
+      this.stop(undefined);
+      return;
+    }
+    // Every connection was busy: a request that fell due meanwhile waited for this one.
+    const starved = this.free.length === 0;
+    this.free.push(conn);
+    this.pump(starved);
+  }
+
+  /** Sends what is due on the free connections; `starved`: what is due waited for a connection. */
+  private pump(starved: boolean): void {
+    if (this.stopped) return;
+    const { schedule, free, requests } = this;
+    if (!schedule) {
+      while (free.length > 0) this.send(free.pop()!, requests);
+      return;
+    }
+    const now = performance.now();
+    const due = schedule.dueBy(now - this.startedAt);
+    while (this.sent < due && free.length > 0) {
+      if (starved) this.late++;
+      this.send(free.pop()!, requests);
+    }
+    if (this.timer === undefined && this.sent < schedule.total && free.length > 0) {
+      const wait = this.startedAt + schedule.startMs(this.sent) - now;
+      this.timer = setTimeout(this.onTimer, Math.max(0, wait));
+    }
+  }
+
+  private readonly onTimer = () => {
+    this.timer = undefined;
+    this.pump(false);
+  };
+
+  private send(conn: LoadConnection, requests: Buffer[]): void {
+    const i = this.sent++;
+    conn.send(requests[i % requests.length], i);
+  }
+
+  private stop(err: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.settle(err);
+  }
+
+  private figures(): LoadFigures {
+    const answered = this.latency.count;
+    const requests = answered + this.unanswered;
+    const elapsedMs = Math.max(this.options.durationMs, this.lastAt - this.startedAt);
+    const statuses = Object.fromEntries(this.byClass.flatMap((n, i) => (n > 0 ? [[`${i}xx`, n]] : [])));
+    return {
+      requests,
+      throughputRps: Math.round((answered / (elapsedMs / 1000)) * 100) / 100,
+      targetRps: this.schedule?.rate ?? 0,
+      errorRate: requests === 0 ? 0 : (this.unanswered + this.byClass[5]) / requests,
+      latencyMs: this.latency.figures(),
+      ...(this.schedule ? { lateRequests: this.late, serviceLatencyMs: this.service.figures() } : {}),
+      statuses,
+      transportErrors: this.unanswered,
+      durationMs: Math.round(elapsedMs),
+      ...(this.skipped ? { skipped: this.skipped } : {}),
+    };
+  }
+}
+
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms).unref();
+  });
+
+/** Resolves when the signal aborts (never without one). */
+const aborted = (signal: AbortSignal | undefined) =>
+  new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+
+function checkOptions(options: Omit<LoadTestOptions, 'rate'>, timeoutMs: number): URL {
   let url: URL | undefined;
   try {
     url = new URL(options.endpoint);
@@ -174,6 +264,7 @@ function checkOptions(options: Omit<LoadTestOptions, 'rate'>, timeoutMs: number)
   if (options.connections !== undefined && (!Number.isInteger(options.connections) || options.connections < 1)) {
     throw new InvalidInputError(`load test connections ${options.connections} is not a whole number of 1 or more`);
   }
-  // autocannon's timer also runs while a connection waits for the next second's share: under 2 s it could fire between two seconds.
+  // Timeouts are looked at every 100 ms and must stand well above a slow answer's tail.
   if (timeoutMs < 2000) throw new InvalidInputError(`load test timeout ${timeoutMs}ms is under 2s: give 2s or more`);
+  return url;
 }
