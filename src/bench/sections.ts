@@ -16,7 +16,9 @@ import { benchInputParsing, describeInputParsing } from './input-parsing';
 import { describeKillRecovery, type KillKind, killKinds, measureKillRecovery } from './kill-recovery';
 import { compareWithWrk, describeGeneratorComparison } from './load-generator-vs-wrk';
 import type { NoopWorld } from './noop-worker';
-import { describeOrchestrationOverhead, measureOrchestrationOverhead } from './orchestration-overhead';
+import { withNoopWorker } from './noop-worker';
+import { describeOverheadRuns, measureOverheadRuns } from './orchestration-overhead';
+import { withPrivateDevServer } from './private-dev-server';
 import { describePlanning, measurePlanning } from './planning';
 import { describeTrafficFailover, measureTrafficFailover } from './traffic-failover';
 
@@ -70,7 +72,7 @@ const needWorld = (ctx: SectionContext): NoopWorld => {
   return ctx.world;
 };
 
-const overheadSizes = (quick: boolean) => ({ regions: quick ? 5 : 50 });
+const overheadSizes = (quick: boolean) => ({ regions: quick ? 5 : 50, aloneRegions: quick ? 2 : 20 });
 const concurrentSizes = (quick: boolean) => ({ releases: quick ? 5 : envNumber('BENCH_RELEASES', 200) });
 const applySizes = (quick: boolean) => ({ rounds: quick ? 2 : 15 });
 const loadSizes = (quick: boolean) =>
@@ -145,11 +147,15 @@ export const sections: Section[] = [
   {
     name: 'overhead',
     number: 1,
-    needsRig: true,
-    needsWorker: true,
-    sizes: (q) => `${overheadSizes(q).regions} regions`,
+    needsRig: false,
+    sizes: (q) =>
+      `${overheadSizes(q).regions} regions, then ${overheadSizes(q).aloneRegions} one at a time, on a dev server of its own`,
     run: async (ctx) =>
-      describeOrchestrationOverhead(await measureOrchestrationOverhead(needWorld(ctx), overheadSizes(ctx.quick))),
+      describeOverheadRuns(
+        await withPrivateDevServer((temporal) =>
+          withNoopWorker(temporal, (world) => measureOverheadRuns(world, overheadSizes(ctx.quick))),
+        ),
+      ),
   },
   {
     name: 'concurrent',

@@ -53,24 +53,34 @@ export function temporalEndpoints(config: RigConfig): TemporalEndpoints {
 
 /** Command-line arguments of `temporal server start-dev` for the rig. */
 export function devServerArgs(config: RigConfig, layout: RigLayout, server: DevServerConfig): string[] {
-  const args = [
-    'server',
-    'start-dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(config.temporal.port),
-    '--ui-port',
-    String(config.temporal.uiPort),
-    '--namespace',
-    config.temporal.namespace,
-    '--db-filename',
-    layout.temporalDb,
-    '--log-format',
-    'json',
-    '--log-level',
-    'warn',
-  ];
+  return startDevArgs(
+    {
+      port: config.temporal.port,
+      uiPort: config.temporal.uiPort,
+      namespace: config.temporal.namespace,
+      dbFile: layout.temporalDb,
+    },
+    server,
+  );
+}
+
+/** Where a dev server listens and keeps its state. */
+export interface DevServerListen {
+  port: number;
+  /** The Web UI's port; none: headless. */
+  uiPort?: number;
+  namespace: string;
+  /** Its SQLite file; none: in memory, gone when it stops. */
+  dbFile?: string;
+}
+
+/** Command-line arguments of `temporal server start-dev` with Meridian's search attributes and dynamic config. */
+export function startDevArgs(listen: DevServerListen, server: DevServerConfig): string[] {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(listen.port)];
+  args.push(...(listen.uiPort !== undefined ? ['--ui-port', String(listen.uiPort)] : ['--headless']));
+  args.push('--namespace', listen.namespace);
+  if (listen.dbFile !== undefined) args.push('--db-filename', listen.dbFile);
+  args.push('--log-format', 'json', '--log-level', 'warn');
   for (const [name, type] of Object.entries(server.searchAttributes))
     args.push('--search-attribute', `${name}=${type}`);
   for (const [key, value] of Object.entries(server.dynamicConfig))

@@ -1,4 +1,4 @@
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { MeridianActivities } from '../activities/region-activities';
 import type { IntegrationSuite } from '../domain/integration-checks';
 
@@ -11,6 +11,18 @@ export const heartbeatTimeout = '20 seconds';
 
 /** Short steps that do not heartbeat: rendering (helm, in process) and the load-baseline lookup. Transient failures are retried a few times. */
 export const quick = proxyActivities<MeridianActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '20s', maximumAttempts: 5 },
+});
+
+/**
+ * Rendering as a local activity: run by the worker that holds the region's workflow task, inside that
+ * task, so it costs no task-queue round trip and no workflow task of its own (one of the five a region
+ * took). Fit because rendering is short (helm on the worker, seconds at most) and does not heartbeat: a
+ * worker lost mid-render loses its workflow task, which times out and runs again elsewhere, render and
+ * all. Same retries as `quick`.
+ */
+export const quickLocal = proxyLocalActivities<MeridianActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1s', maximumInterval: '20s', maximumAttempts: 5 },
 });

@@ -15,6 +15,7 @@ import {
   deploying,
   loadTesting,
   quick,
+  quickLocal,
   restoring,
   rollingOut,
   steering as steeringSteps,
@@ -50,6 +51,9 @@ function percentOf(share: number): string {
 
 /** Rollouts longer than this fail the region (the Deployment's own progress deadline usually fires first). */
 export const rolloutTimeoutMs = 15 * 60_000;
+
+/** Rendering runs as a local activity, inside the region's workflow task (patched in). */
+const renderLocallyPatch = 'render-as-local-activity';
 
 /** An inconclusive bake keeps the region's ramp share instead of giving it all its users (patched in). */
 const inconclusiveHoldsSharePatch = 'inconclusive-bake-holds-traffic-share';
@@ -307,9 +311,10 @@ export async function regionWorkflow(input: RegionInput): Promise<RegionResult> 
       if (region.deployWindow) await waitForDeployWindow(region.deployWindow);
       if (steering) await leaveAnswers(steering);
       report('Rendering');
-      const rendered = await quick.renderRegion.executeWithOptions(named(`render ${release.version}`), [
-        { ...step, template: input.template, values: input.values },
-      ]);
+      const render = { ...step, template: input.template, values: input.values };
+      const rendered = patched(renderLocallyPatch)
+        ? await quickLocal.renderRegion.executeWithOptions(named(`render ${release.version}`), [render])
+        : await quick.renderRegion.executeWithOptions(named(`render ${release.version}`), [render]);
       result = { digest: rendered.digest, image: rendered.image };
       deployments = rendered.deployments;
 

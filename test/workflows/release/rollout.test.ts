@@ -40,6 +40,16 @@ describe('releaseWorkflow', () => {
     // 72h canary soak plus two 30m bakes passed on the server's clock.
     expect((await rig.env.currentTimeMs()) - before).toBeGreaterThanOrEqual(72 * hour + 2 * 0.5 * hour);
     await keepHistory(input.releaseId, 'happy-path');
+
+    // Rendering runs as a local activity inside the region's workflow task: a marker, not a scheduled activity.
+    const canary = `${input.releaseId}.us-east-canary.1`;
+    const events = (await rig.env.client.workflow.getHandle(canary).fetchHistory()).events ?? [];
+    const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(scheduled).toEqual(expect.arrayContaining(['deployRegion', 'waitForRollout']));
+    expect(scheduled).not.toContain('renderRegion');
+    expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toHaveLength(1);
+    expect(fake.calls(input.releaseId, 'renderRegion')).toContain('us-east-canary');
+    await keepHistory(canary, 'v11-region-rendered-locally');
   });
 
   it('waits at the after-canary gate until approved; approving twice is harmless', async () => {
