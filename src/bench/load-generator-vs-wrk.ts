@@ -2,13 +2,18 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { runUnthrottledLoadTest } from '../infra/load/run-load-test';
+import type { LatencyFigures } from '../domain/load-report';
+import { runLoadTest, runUnthrottledLoadTest } from '../infra/load/run-load-test';
+import { figure, type Figure, median } from './figures';
 
 /**
  * The load generator's ceiling against wrk's: both run unthrottled with the same connections and duration
  * against the same loopback target, a node:http server in its own process that answers every request with
  * a small JSON body. wrk runs with one thread, as our generator has one. The two take turns for a few
  * rounds and the medians are compared, so that a burst of other work on the machine does not decide it.
+ * CPU time per request is compared too: it holds on a machine busy with other work, when rates do not.
+ * Then one open-model run at a fixed rate shows what the generator achieves of the rate asked and its
+ * latency from each request's intended start beside the latency from the write.
  */
 
 export interface GeneratorRun {
@@ -24,6 +29,28 @@ export interface GeneratorRun {
   targetCpuUsPerRequest?: number;
 }
 
+/** One paced run at a constant arrival rate. */
+export interface OpenModelRun {
+  /** Requests per second asked for. */
+  requestedRps: number;
+  /** Answered requests per second. */
+  achievedRps: number;
+  /** Requests sent and answered or failed. */
+  requests: number;
+  /** Requests without an answer or with a status of 400 or more. */
+  errors: number;
+  /** Requests written after their intended start because every connection was busy. */
+  late: number;
+  /** Latency from each request's intended start (coordinated omission corrected), ms. */
+  latencyMs: LatencyFigures;
+  /** Latency from each request's write to its answer, ms. */
+  serviceLatencyMs: LatencyFigures;
+  /** CPU time the generator spent per request, user and system, in microseconds. */
+  cpuUsPerRequest: number;
+  /** CPU time the target spent per request, in microseconds. */
+  targetCpuUsPerRequest?: number;
+}
+
 export interface GeneratorComparison {
   connections: number;
   /** Length of each run. */
@@ -35,6 +62,11 @@ export interface GeneratorComparison {
   wrkRps: number;
   /** oursRps / wrkRps: the target is 0.8 or more. */
   ratio: number;
+  /** Median CPU time per answered request over the rounds, in microseconds (absent where it could not be read). */
+  oursCpuUsPerRequest?: number;
+  wrkCpuUsPerRequest?: number;
+  /** The open-model run, when one was asked for. */
+  openModel?: OpenModelRun;
 }
 
 export interface ComparisonOptions {
@@ -46,6 +78,8 @@ export interface ComparisonOptions {
   rounds?: number;
   /** Default wrk on PATH (the Debian package installs /usr/bin/wrk). */
   wrkPath?: string;
+  /** Requests per second of the open-model run after the rounds, as long as one round; none when absent. */
+  openRate?: number;
 }
 
 /** The loopback target, run with `node -e` so that it has a core of its own and works from src and dist alike. */
@@ -83,27 +117,133 @@ export async function compareWithWrk(options: ComparisonOptions = {}): Promise<G
     }
     const oursRps = median(rounds.map((r) => r.ours.rps));
     const wrkRps = median(rounds.map((r) => r.wrk.rps));
-    return { connections, durationMs: seconds * 1000, rounds, oursRps, wrkRps, ratio: oursRps / wrkRps };
+    const cpu = (pick: (r: GeneratorComparison['rounds'][number]) => number | undefined) => {
+      const values = rounds.map(pick).filter((v): v is number => v !== undefined);
+      return values.length ? median(values) : undefined;
+    };
+    const oursCpuUsPerRequest = cpu((r) => r.ours.cpuUsPerRequest);
+    const wrkCpuUsPerRequest = cpu((r) => r.wrk.cpuUsPerRequest);
+    const openModel =
+      options.openRate === undefined
+        ? undefined
+        : await runOpenModel(child.pid, url, connections, options.openRate, seconds);
+    return {
+      connections,
+      durationMs: seconds * 1000,
+      rounds,
+      oursRps,
+      wrkRps,
+      ratio: oursRps / wrkRps,
+      ...(oursCpuUsPerRequest !== undefined ? { oursCpuUsPerRequest } : {}),
+      ...(wrkCpuUsPerRequest !== undefined ? { wrkCpuUsPerRequest } : {}),
+      ...(openModel ? { openModel } : {}),
+    };
   } finally {
     child.kill();
   }
 }
 
-/** One line for the bench's output. */
+/** The bench's lines: the comparison, then the open-model run. */
 export function describeGeneratorComparison(c: GeneratorComparison): string {
   const errors = c.rounds.reduce((n, r) => n + r.ours.errors + r.wrk.errors, 0);
   const each = c.rounds.map((r) => `${Math.round(r.ours.rps)} vs ${Math.round(r.wrk.rps)}`).join(', ');
-  const cpu = (pick: (r: GeneratorComparison['rounds'][number]) => number | undefined) => {
+  const us = (v: number | undefined) => (v === undefined ? 'unknown' : `${v.toFixed(1)} us`);
+  const targetCpu = (pick: (r: GeneratorComparison['rounds'][number]) => number | undefined) => {
     const values = c.rounds.map(pick).filter((v): v is number => v !== undefined);
-    return values.length ? `${median(values).toFixed(1)} us` : 'unknown';
+    return us(values.length ? median(values) : undefined);
   };
-  return (
+  const lines = [
     `load generator vs wrk, unthrottled, ${c.connections} connections, ${c.rounds.length} rounds of ${c.durationMs / 1000} s each, loopback node:http target in its own process: ` +
-    `Meridian (autocannon) median ${Math.round(c.oursRps)} requests/s, wrk -t1 median ${Math.round(c.wrkRps)} requests/s (rounds: ${each}${errors ? `; ${errors} errors` : ''}); ` +
-    `ratio ${c.ratio.toFixed(2)}x wrk (target: 0.8x or more). ` +
-    `CPU per request, median: Meridian ${cpu((r) => r.ours.cpuUsPerRequest)}, wrk ${cpu((r) => r.wrk.cpuUsPerRequest)}, ` +
-    `the target ${cpu((r) => r.ours.targetCpuUsPerRequest)} under Meridian and ${cpu((r) => r.wrk.targetCpuUsPerRequest)} under wrk`
-  );
+      `Meridian median ${Math.round(c.oursRps)} requests/s, wrk -t1 median ${Math.round(c.wrkRps)} requests/s (rounds: ${each}${errors ? `; ${errors} errors` : ''}); ` +
+      `ratio ${c.ratio.toFixed(2)}x wrk (target: 0.8x or more). ` +
+      `CPU per request, median: Meridian ${us(c.oursCpuUsPerRequest)}, wrk ${us(c.wrkCpuUsPerRequest)}` +
+      `${c.oursCpuUsPerRequest !== undefined && c.wrkCpuUsPerRequest !== undefined ? ` (${(c.oursCpuUsPerRequest / c.wrkCpuUsPerRequest).toFixed(2)}x)` : ''}, ` +
+      `the target ${targetCpu((r) => r.ours.targetCpuUsPerRequest)} under Meridian and ${targetCpu((r) => r.wrk.targetCpuUsPerRequest)} under wrk`,
+  ];
+  const o = c.openModel;
+  if (o) {
+    const ms = (l: LatencyFigures) =>
+      `p50 ${fmtMs(l.p50)}, p90 ${fmtMs(l.p90)}, p99 ${fmtMs(l.p99)}, max ${fmtMs(l.max)}`;
+    lines.push(
+      `open model, ${o.requestedRps} requests/s asked, evenly spaced, ${c.connections} connections, ${c.durationMs / 1000} s: ` +
+        `${Math.round(o.achievedRps)} requests/s answered (${(o.achievedRps / o.requestedRps).toFixed(2)}x), ${o.requests} requests, ${o.late} late (every connection busy at their start)${o.errors ? `, ${o.errors} errors` : ''}; ` +
+        `latency from the intended start ${ms(o.latencyMs)}; from the write ${ms(o.serviceLatencyMs)}; ` +
+        `CPU per request ${us(o.cpuUsPerRequest)}, the target ${us(o.targetCpuUsPerRequest)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The section's figures: rates and CPU per request against wrk's, and the open-model run. */
+export function generatorFigures(c: GeneratorComparison): Figure[] {
+  const figures = [
+    figure(`load generator, ${c.connections} connections`, 'requests/s', c.oursRps, {
+      name: 'wrk -t1',
+      value: c.wrkRps,
+    }),
+  ];
+  if (c.oursCpuUsPerRequest !== undefined && c.wrkCpuUsPerRequest !== undefined)
+    figures.push(
+      figure(`load generator, ${c.connections} connections: CPU per request`, 'us', c.oursCpuUsPerRequest, {
+        name: 'wrk -t1',
+        value: c.wrkCpuUsPerRequest,
+      }),
+    );
+  const o = c.openModel;
+  if (o) {
+    const name = `load generator, open model at ${o.requestedRps} requests/s`;
+    const uncorrected = 'from the write (uncorrected)';
+    figures.push(
+      figure(`${name}: answered rate`, 'requests/s', o.achievedRps, { name: 'asked', value: o.requestedRps }),
+      figure(`${name}: p50 from the intended start`, 'ms', o.latencyMs.p50, {
+        name: uncorrected,
+        value: o.serviceLatencyMs.p50,
+      }),
+      figure(`${name}: p99 from the intended start`, 'ms', o.latencyMs.p99, {
+        name: uncorrected,
+        value: o.serviceLatencyMs.p99,
+      }),
+      figure(`${name}: late requests`, 'requests', o.late),
+    );
+  }
+  return figures;
+}
+
+const fmtMs = (ms: number) => (ms >= 10 ? `${Math.round(ms)} ms` : `${ms.toFixed(2)} ms`);
+
+/** One paced run: the generator's figures with its CPU and the target's. */
+async function runOpenModel(
+  pid: number | undefined,
+  url: string,
+  connections: number,
+  rate: number,
+  seconds: number,
+): Promise<OpenModelRun> {
+  const targetBefore = processCpuUs(pid);
+  const cpu = process.cpuUsage();
+  const figures = await runLoadTest({
+    endpoint: url,
+    requests: [{ method: 'GET', path: '/', headers: {} }],
+    rate,
+    durationMs: seconds * 1000,
+    connections,
+  });
+  const used = process.cpuUsage(cpu);
+  const targetAfter = processCpuUs(pid);
+  const failedStatuses = (figures.statuses['4xx'] ?? 0) + (figures.statuses['5xx'] ?? 0);
+  return {
+    requestedRps: rate,
+    achievedRps: figures.throughputRps,
+    requests: figures.requests,
+    errors: figures.transportErrors + failedStatuses,
+    late: figures.lateRequests ?? 0,
+    latencyMs: figures.latencyMs,
+    serviceLatencyMs: figures.serviceLatencyMs ?? figures.latencyMs,
+    cpuUsPerRequest: (used.user + used.system) / figures.requests,
+    ...(targetBefore !== undefined && targetAfter !== undefined
+      ? { targetCpuUsPerRequest: (targetAfter - targetBefore) / figures.requests }
+      : {}),
+  };
 }
 
 async function runOurs(url: string, connections: number, seconds: number): Promise<GeneratorRun> {
@@ -144,11 +284,6 @@ function processCpuUs(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function startTarget(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['-e', targetSource], { stdio: ['ignore', 'pipe', 'inherit'] });

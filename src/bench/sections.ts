@@ -14,7 +14,7 @@ import { figure, type SectionResult } from './figures';
 import { compareWithSkopeo, describeReplicationComparison } from './image-replication-vs-skopeo';
 import { benchInputParsing, describeInputParsing } from './input-parsing';
 import { describeKillRecovery, type KillKind, killKinds, measureKillRecovery } from './kill-recovery';
-import { compareWithWrk, describeGeneratorComparison } from './load-generator-vs-wrk';
+import { compareWithWrk, describeGeneratorComparison, generatorFigures } from './load-generator-vs-wrk';
 import type { NoopWorld } from './noop-worker';
 import { withNoopWorker } from './noop-worker';
 import { describeOverheadRuns, measureOverheadRuns } from './orchestration-overhead';
@@ -77,8 +77,13 @@ const concurrentSizes = (quick: boolean) => ({ releases: quick ? 5 : envNumber('
 const applySizes = (quick: boolean) => ({ rounds: quick ? 2 : 15 });
 const loadSizes = (quick: boolean) =>
   quick
-    ? { connections: 4, durationMs: 1000, rounds: 1 }
-    : { connections: envNumber('BENCH_LOAD_CONNECTIONS', 10), durationMs: 10_000, rounds: 3 };
+    ? { connections: 4, durationMs: 1000, rounds: 1, openRate: 500 }
+    : {
+        connections: envNumber('BENCH_LOAD_CONNECTIONS', 10),
+        durationMs: 10_000,
+        rounds: 3,
+        openRate: envNumber('BENCH_LOAD_RATE', 10_000),
+      };
 const imageSizes = (quick: boolean) => ({
   totalBytes: quick ? 300 * 1024 : 200e6,
   layers: quick ? 3 : 6,
@@ -182,19 +187,11 @@ export const sections: Section[] = [
     needsRig: false,
     sizes: (q) => {
       const s = loadSizes(q);
-      return `${s.connections} connections, ${s.rounds} rounds of ${s.durationMs / 1000} s`;
+      return `${s.connections} connections, ${s.rounds} rounds of ${s.durationMs / 1000} s, open model at ${s.openRate} requests/s`;
     },
     run: async (ctx) => {
       const c = await compareWithWrk(loadSizes(ctx.quick));
-      return {
-        text: describeGeneratorComparison(c),
-        figures: [
-          figure(`load generator, ${c.connections} connections`, 'requests/s', c.oursRps, {
-            name: 'wrk -t1',
-            value: c.wrkRps,
-          }),
-        ],
-      };
+      return { text: describeGeneratorComparison(c), figures: generatorFigures(c) };
     },
   },
   {
