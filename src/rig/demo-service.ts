@@ -5,7 +5,7 @@ import { processMetricsExposition } from './process-metrics';
 import { misbehaviourExposition, RequestMetrics } from './request-metrics';
 import type { RolledOut } from './region-follower';
 import type { VersionBehaviour } from './rig-config';
-import { syntheticUserHeader, type UserTrafficControl } from './user-traffic';
+import type { UserTrafficControl } from './user-traffic';
 
 /** Picks the version that serves one request, in proportion to each version's ready pods. */
 export function pickVersion(rolledOut: RolledOut, random: () => number = Math.random): string | undefined {
@@ -109,12 +109,8 @@ const catalog: Record<string, { sku: string; name: string }[]> = {
 
 export interface DemoServiceOptions {
   region: DemoRegion;
-  /**
-   * What the region's cluster runs now: `fresh` looks again unless the last look is very recent (for
-   * checks right after a rollout); `recent` takes the last periodic look (for the steady synthetic users
-   * and scrapes, which would otherwise have the cluster looked at on nearly every request).
-   */
-  rolledOut: (view: 'fresh' | 'recent') => RolledOut | Promise<RolledOut>;
+  /** What the region's cluster runs now, from memory (the region's follower watches the cluster). */
+  rolledOut: () => RolledOut;
   /** Misbehaving versions from the rig config. */
   versions: Record<string, VersionBehaviour>;
   /** The region's synthetic users, which `/_rig/user-traffic` reads and adjusts. */
@@ -157,8 +153,7 @@ export function demoServiceListener(options: DemoServiceOptions): RequestListene
 
   const handle = async (req: IncomingMessage, res: ServerResponse, started: number) => {
     const url = new URL(req.url ?? '/', 'http://demo.local');
-    const steady = url.pathname === '/metrics' || req.headers[syntheticUserHeader] !== undefined;
-    const rolledOut = await options.rolledOut(steady ? 'recent' : 'fresh');
+    const rolledOut = options.rolledOut();
     // The rig's own endpoints (metrics, version, synthetic users) are not requests of users: not counted.
     if (url.pathname === '/metrics') {
       const misbehaving = misbehavingVersions(rolledOut, versions, now());

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { kubeConfigForContext } from '../infra/kubernetes/kube-config';
 import { demoServiceAddresses, demoServiceListener, hostPort, listenOn } from './demo-service';
 import { type DemoServicesConfig, regionTraffic } from './demo-services';
-import { RegionFollower } from './region-follower';
+import { kubeFollowerEdges, RegionFollower } from './region-follower';
 import { versionsInRegion } from './rig-config';
 import { DnsUsers } from './user-routes';
 import { UserTraffic } from './user-traffic';
@@ -20,7 +20,8 @@ async function main(configFile: string): Promise<void> {
   const followers: RegionFollower[] = [];
   const users: UserTraffic[] = [];
   for (const region of config.regions) {
-    const follower = new RegionFollower(region, kubeConfigForContext(region.context, config.kubeconfig));
+    const kubeConfig = kubeConfigForContext(region.context, config.kubeconfig);
+    const follower = new RegionFollower(region, kubeFollowerEdges(region, kubeConfig));
     follower.start();
     followers.push(follower);
     const rps = config.userTrafficRps[region.name] ?? 0;
@@ -35,7 +36,7 @@ async function main(configFile: string): Promise<void> {
     users.push(traffic);
     const listener = demoServiceListener({
       region,
-      rolledOut: (view) => (view === 'fresh' ? follower.fresh() : follower.current()),
+      rolledOut: () => follower.current(),
       versions: versionsInRegion(config.versions, region.name),
       userTraffic: traffic,
     });
@@ -63,7 +64,7 @@ async function main(configFile: string): Promise<void> {
   users.forEach((u) => u.start());
   const shutdown = () => {
     users.forEach((u) => u.stop());
-    followers.forEach((f) => f.stop());
+    followers.forEach((f) => void f.stop());
     servers.forEach((s) => s.close());
     setTimeout(() => process.exit(0), 200).unref();
   };

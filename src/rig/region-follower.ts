@@ -1,5 +1,6 @@
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import type { DemoRegion } from './demo-regions';
+import { type Backoff, kubeListWatchEdge, ListWatch, type ListWatchEdge } from './list-watch';
 
 /** What a region's cluster runs right now, as seen by its demo service. */
 export interface RolledOut {
@@ -7,7 +8,7 @@ export interface RolledOut {
   readyPods: Record<string, number>;
   /** When each version present was first seen with a ready pod (ms since epoch). */
   readySince: Record<string, number>;
-  /** Last error talking to the cluster, if the last poll failed. */
+  /** Why following the cluster fails, while it does (what was last seen is still served). */
   error?: string;
 }
 
@@ -28,95 +29,95 @@ export function isReady(pod: V1Pod): boolean {
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
+/** The region's Deployment and the pods of its namespace, as two list-then-watch edges. */
+export interface FollowerEdges {
+  /** The region's Deployment alone (a field selector on its name). */
+  deployments: ListWatchEdge<V1Deployment>;
+  /** Every pod of the region's namespace; the Deployment's selector picks its own from them. */
+  pods: ListWatchEdge<V1Pod>;
+}
+
+/** The edges to the region's real API server. */
+export function kubeFollowerEdges(region: DemoRegion, kubeConfig: KubeConfig): FollowerEdges {
+  const { namespace, deployment } = region;
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const fieldSelector = `metadata.name=${deployment}`;
+  return {
+    deployments: kubeListWatchEdge(
+      kubeConfig,
+      `/apis/apps/v1/namespaces/${namespace}/deployments`,
+      () => apps.listNamespacedDeployment({ namespace, fieldSelector }),
+      { fieldSelector },
+    ),
+    pods: kubeListWatchEdge(kubeConfig, `/api/v1/namespaces/${namespace}/pods`, () =>
+      core.listNamespacedPod({ namespace }),
+    ),
+  };
+}
+
+/** Whether a pod carries every label of a Deployment's `matchLabels`. */
+function selects(matchLabels: Record<string, string>, pod: V1Pod): boolean {
+  const labels = pod.metadata?.labels ?? {};
+  return Object.entries(matchLabels).every(([k, v]) => labels[k] === v);
+}
+
 /**
- * Follows the Deployment of one region: which versions have ready pods, and since when. Polls the
- * API server (a watch would be cheaper, but a poll survives API server restarts without bookkeeping).
+ * Follows the Deployment of one region: which versions have ready pods, and since when. Watches the
+ * Deployment and its namespace's pods (list, then watch; see ListWatch), so that a request answers from
+ * memory and an idle region costs nothing: a poll per region every 500 ms, and a look per request, kept a
+ * 30-region rig's services busy on most of a core and slowed their answers to over a second.
  */
 export class RegionFollower {
   private state: RolledOut = { readyPods: {}, readySince: {} };
-  private polledAt = 0;
-  private polling?: Promise<void>;
-  private timer?: NodeJS.Timeout;
-  private readonly apps: AppsV1Api;
-  private readonly core: CoreV1Api;
+  private readonly deployments: ListWatch<V1Deployment>;
+  private readonly pods: ListWatch<V1Pod>;
+  private readonly now: () => number;
 
   constructor(
     private readonly region: DemoRegion,
-    kubeConfig: KubeConfig,
-    private readonly intervalMs = 500,
-    private readonly now: () => number = Date.now,
+    edges: FollowerEdges,
+    options: { now?: () => number; backoff?: Backoff } = {},
   ) {
-    this.apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.now = options.now ?? Date.now;
+    const onChange = () => this.recompute();
+    this.deployments = new ListWatch(edges.deployments, { onChange, backoff: options.backoff, now: this.now });
+    this.pods = new ListWatch(edges.pods, { onChange, backoff: options.backoff, now: this.now });
   }
 
+  /** What runs now, as the watches last saw it. */
   current(): RolledOut {
     return this.state;
   }
 
-  /**
-   * What runs now, looked up again if the last look is older than `maxAgeMs`. A request right after a
-   * rollout then sees the new pods, as a Service would, instead of the state of the last poll.
-   */
-  async fresh(maxAgeMs = 50): Promise<RolledOut> {
-    if (this.now() - this.polledAt > maxAgeMs) await this.poll();
-    return this.state;
+  /** Whether both watches hold the server's objects (listed, and no failure since). */
+  get synced(): boolean {
+    return this.deployments.synced && this.pods.synced;
   }
 
   start(): void {
-    const tick = async () => {
-      await this.poll();
-      this.timer = setTimeout(() => void tick(), this.intervalMs);
-    };
-    void tick();
+    this.deployments.start();
+    this.pods.start();
   }
 
-  stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+  async stop(): Promise<void> {
+    await Promise.all([this.deployments.stop(), this.pods.stop()]);
   }
 
-  /** One look at the cluster; concurrent callers share it. */
-  poll(): Promise<void> {
-    this.polling ??= this.look().finally(() => {
-      this.polling = undefined;
-    });
-    return this.polling;
-  }
-
-  private async look(): Promise<void> {
-    const started = this.now();
-    try {
-      const readyPods = await this.readyPodsByVersion();
-      const readySince: Record<string, number> = {};
-      for (const version of Object.keys(readyPods)) readySince[version] = this.state.readySince[version] ?? this.now();
-      this.state = { readyPods, readySince };
-      this.polledAt = started;
-    } catch (err) {
-      // Keep serving what was last seen: a blip of the API server does not change what runs.
-      this.state = { ...this.state, error: (err as Error).message.split('\n')[0] };
+  private recompute(): void {
+    const deployment = this.deployments.items().find((d) => d.metadata?.name === this.region.deployment);
+    const selector = deployment?.spec?.selector?.matchLabels;
+    const readyPods: Record<string, number> = {};
+    if (selector && Object.keys(selector).length > 0) {
+      for (const pod of this.pods.items()) {
+        const version = podVersion(pod);
+        if (version && selects(selector, pod) && isReady(pod)) readyPods[version] = (readyPods[version] ?? 0) + 1;
+      }
     }
-  }
-
-  private async readyPodsByVersion(): Promise<Record<string, number>> {
-    const { namespace, deployment } = this.region;
-    let selector: Record<string, string> | undefined;
-    try {
-      const d = await this.apps.readNamespacedDeployment({ name: deployment, namespace });
-      selector = d.spec?.selector?.matchLabels;
-    } catch (err) {
-      if ((err as { code?: number }).code === 404) return {};
-      throw err;
-    }
-    if (!selector || Object.keys(selector).length === 0) return {};
-    const labelSelector = Object.entries(selector)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
-    const pods = await this.core.listNamespacedPod({ namespace, labelSelector });
-    const counts: Record<string, number> = {};
-    for (const pod of pods.items) {
-      const version = podVersion(pod);
-      if (version && isReady(pod)) counts[version] = (counts[version] ?? 0) + 1;
-    }
-    return counts;
+    const readySince: Record<string, number> = {};
+    for (const version of Object.keys(readyPods)) readySince[version] = this.state.readySince[version] ?? this.now();
+    // Keep serving what was last seen while a watch fails: a blip of the API server does not change what runs.
+    const error = this.deployments.error ?? this.pods.error;
+    this.state = { readyPods, readySince, ...(error ? { error } : {}) };
   }
 }
