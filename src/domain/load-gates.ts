@@ -69,6 +69,11 @@ export function judgeLoad(figures: LoadFigures, thresholds: LoadThresholds, base
       if (typeof gate === 'string') notes.push(gate);
       else gates.push(gate);
     }
+    if (figures.serviceLatencyMs && !baseline.figures.serviceLatencyMs) {
+      notes.push(
+        `the baseline ${baseline.version} measured latency from each request's write (before open-model pacing), this test from each request's intended start, which adds any wait for a free connection: compare with that in mind`,
+      );
+    }
     if (baseline.figures.targetRps !== figures.targetRps) {
       notes.push(
         `the baseline ${baseline.version} ran at ${baseline.figures.targetRps} requests/s and this test at ${figures.targetRps}: latencies are compared across different loads`,
@@ -78,6 +83,11 @@ export function judgeLoad(figures: LoadFigures, thresholds: LoadThresholds, base
   if (figures.targetRps > 0 && figures.throughputRps < keptUpShare * figures.targetRps) {
     notes.push(
       `the endpoint answered ${round(figures.throughputRps)} of the ${figures.targetRps} requests/s asked: it did not keep up, so the latencies describe a saturated service`,
+    );
+  }
+  if (figures.lateRequests) {
+    notes.push(
+      `${figures.lateRequests} of ${figures.requests} requests went out after their intended start because every connection was busy with an earlier one; their latency counts the wait (give more connections if the service takes more requests at once)`,
     );
   }
   if (figures.skipped) notes.push(figures.skipped);

@@ -113,6 +113,29 @@ describe('judgeLoad', () => {
   });
 });
 
+describe('judgeLoad, open-model figures', () => {
+  it('notes requests that went out late, waiting for a busy connection', () => {
+    const verdict = judgeLoad(
+      figures({ lateRequests: 37, serviceLatencyMs: { p50: 30, p90: 90, p99: 200, max: 500 } }),
+      {},
+    );
+    expect(verdict.notes).toContain(
+      '37 of 6000 requests went out after their intended start because every connection was busy with an earlier one; their latency counts the wait (give more connections if the service takes more requests at once)',
+    );
+    expect(judgeLoad(figures({ lateRequests: 0 }), {}).notes.join()).not.toContain('intended start');
+  });
+
+  it('notes a baseline measured before latency ran from the intended start', () => {
+    const now = figures({ lateRequests: 0, serviceLatencyMs: { p50: 38, p90: 110, p99: 300, max: 800 } });
+    const before = judgeLoad(now, { regression: { p99: 0.5 } }, baseline()).notes;
+    expect(before).toEqual([
+      "the baseline 2.3.9 measured latency from each request's write (before open-model pacing), this test from each request's intended start, which adds any wait for a free connection: compare with that in mind",
+    ]);
+    const alike = baseline({}, { lateRequests: 0, serviceLatencyMs: { p50: 38, p90: 110, p99: 300, max: 800 } });
+    expect(judgeLoad(now, { regression: { p99: 0.5 } }, alike).notes).toEqual([]);
+  });
+});
+
 describe('formatMs', () => {
   it.each([
     [412.4, '412ms'],
