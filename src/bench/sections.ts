@@ -82,7 +82,7 @@ const loadSizes = (quick: boolean) =>
         connections: envNumber('BENCH_LOAD_CONNECTIONS', 10),
         durationMs: 10_000,
         rounds: 3,
-        openRate: envNumber('BENCH_LOAD_RATE', 10_000),
+        openRate: envNumber('BENCH_LOAD_RATE', 5000),
       };
 const imageSizes = (quick: boolean) => ({
   totalBytes: quick ? 300 * 1024 : 200e6,
