@@ -74,3 +74,21 @@ export function verifyDigestStream(expected: string, expectedSize?: number): Tra
     },
   });
 }
+
+/** Streams whose bytes something upstream checks as verifyDigestStream does, by the object itself. */
+const verified = new WeakMap<object, { digest: string; size: number }>();
+
+/**
+ * Records that the stream's bytes are checked against `digest` and `size` before its end, as
+ * verifyDigestStream checks them (the last chunk held back until they match), so that an upload
+ * need not hash them a second time. Only for a stream fed, unchanged, by such a check.
+ */
+export function markVerified(stream: object, digest: string, size: number): void {
+  verified.set(stream, { digest, size });
+}
+
+/** Whether the stream was marked as checked against exactly this digest and size. */
+export function isVerifiedAs(stream: object, digest: string, size: number): boolean {
+  const mark = verified.get(stream);
+  return mark !== undefined && mark.digest === digest && mark.size === size;
+}

@@ -1,18 +1,25 @@
-import { pipeline, Transform } from 'node:stream';
+import { Semaphore } from 'async-mutex';
 import { InvalidInputError } from '../../domain/errors';
 import { forEachConcurrently } from './bounded-concurrency';
 import { formatImageRef, type ImageRef, manifestReference } from './image-reference';
 import type { Descriptor } from './manifest-documents';
+import { isIndexMediaType } from './media-types';
 import { readImageTree } from './read-image-tree';
 import type { CredentialLookup } from './registry-auth';
 import { RegistryClient, RegistryError } from './registry-client';
+import { sharedBlobReads, type SharedBlobReads } from './shared-blob-reads';
 
 /**
  * Copying an image from one registry to another over the distribution API, the way `skopeo copy
  * --all` does: every platform, manifests byte for byte (so the digest a release deploys is the same in
  * every region), each blob checked as it streams through. Blobs the target has are skipped, so a copy
  * that was cut off resumes where it stopped; blobs in another repository of the same registry are
- * mounted rather than sent.
+ * mounted rather than sent. Copies of one image to several registries at once, in one process, read
+ * each source blob once (shared-blob-reads.ts).
+ *
+ * Order: largest blob first, so the longest transfer is not left to the end, and so that concurrent
+ * copies of one image ask the source for the same blob at about the same time (which lets them share
+ * its download).
  */
 
 /** How far a copy has got, for heartbeats. */
@@ -57,14 +64,29 @@ export interface CopyImageOptions {
   onBlobCopied?: (bytes: number) => void;
   /** Blobs moved at once. Default 4. */
   concurrency?: number;
+  /** Where source downloads are shared with other copies. Default: the process's own. */
+  sharedReads?: SharedBlobReads;
 }
 
 /** Progress while a blob streams is reported at most once per this many bytes. */
 const PROGRESS_EVERY_BYTES = 4 * 1024 * 1024;
+/** Blob lookups (HEAD) sent to the target at once: small requests, so more than the blobs moved. */
+const LOOKUP_CONCURRENCY = 8;
+
+/** Ids of credential lookups, so that downloads are shared only between copies with the same one. */
+const lookupIds = new WeakMap<CredentialLookup, number>();
+let lastLookupId = 0;
+function lookupId(lookup: CredentialLookup | undefined): number {
+  if (!lookup) return 0;
+  let id = lookupIds.get(lookup);
+  if (id === undefined) lookupIds.set(lookup, (id = ++lastLookupId));
+  return id;
+}
 
 /** Copies an image (all platforms); see the module comment. */
 export async function copyImage(options: CopyImageOptions): Promise<CopyResult> {
   const { source, target, credentials, signal, onProgress, onBlobCopied } = options;
+  const reads = options.sharedReads ?? sharedBlobReads;
   if (target.tag === undefined && target.digest === undefined) {
     throw new InvalidInputError(
       `copy target ${formatImageRef(target)} has no tag: give the tag to push the image under`,
@@ -101,8 +123,7 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
   let blobsDone = 0;
   const report = () => onProgress?.({ blobsDone, blobsTotal, bytesCopied: counts.bytesCopied + streaming });
 
-  const copyBlob = async (blob: Descriptor): Promise<'copied' | 'skipped' | 'mounted'> => {
-    if (await to.hasBlob(target.repository, blob.digest, signal)) return 'skipped';
+  const copyBlob = async (blob: Descriptor): Promise<'copied' | 'mounted'> => {
     if (
       sameRegistry &&
       source.repository !== target.repository &&
@@ -110,23 +131,25 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
     ) {
       return 'mounted';
     }
-    const download = await from.getBlob(source.repository, blob.digest, signal);
     let sent = 0;
     let reported = 0;
-    const counted = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        sent += chunk.length;
-        streaming += chunk.length;
+    const download = await reads.read({
+      key: `${source.registry}/${source.repository}@${blob.digest} ${lookupId(credentials)}`,
+      digest: blob.digest,
+      size: blob.size,
+      start: async (shared) => (await from.getBlob(source.repository, blob.digest, shared)).stream,
+      signal,
+      onBytes: (bytes) => {
+        sent += bytes;
+        streaming += bytes;
         if (sent - reported >= PROGRESS_EVERY_BYTES) {
           reported = sent;
           report();
         }
-        done(null, chunk);
       },
     });
-    pipeline(download.stream, counted, () => undefined); // a download error reaches the upload through `counted`
     try {
-      await to.uploadBlob(target.repository, blob.digest, blob.size, counted, signal);
+      await to.uploadBlob(target.repository, blob.digest, blob.size, download, signal);
     } finally {
       streaming -= sent;
     }
@@ -135,15 +158,41 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
     return 'copied';
   };
 
-  await forEachConcurrently(tree.blobs, options.concurrency ?? 4, async (blob) => {
-    counts[await copyBlob(blob)] += 1;
-    blobsDone += 1;
-    report();
-  });
+  // Largest first, each looked up in the target before it is sent: a retried copy skips what an
+  // earlier attempt got there. Lookups run ahead, LOOKUP_CONCURRENCY at a time; transfers follow in
+  // the same order, `concurrency` at a time, so that copies of one image to several registries move
+  // the same blobs at the same time.
+  const ordered = [...tree.blobs].sort((x, y) => y.size - x.size || (x.digest < y.digest ? -1 : 1));
+  let failed = false;
+  const lookups = new Semaphore(LOOKUP_CONCURRENCY);
+  const has = ordered.map((blob) =>
+    lookups.runExclusive(async () => {
+      if (failed) throw new Error('the copy stopped before this blob was looked up');
+      return to.hasBlob(target.repository, blob.digest, signal);
+    }),
+  );
+  for (const lookup of has) void lookup.catch(() => undefined); // each is awaited below, or the copy has failed
+  try {
+    await forEachConcurrently(ordered, options.concurrency ?? 4, async (blob, i) => {
+      if (await has[i]) counts.skipped += 1;
+      else counts[await copyBlob(blob)] += 1;
+      blobsDone += 1;
+      report();
+    });
+  } catch (err) {
+    failed = true; // lookups not yet sent are not sent
+    throw err;
+  }
 
-  // Platform manifests first, by digest: the registry refuses an index whose manifests it lacks.
-  for (const child of tree.children)
-    await to.putManifest(target.repository, child.digest, child.mediaType, child.body, signal);
+  // Platform manifests first, by digest: the registry refuses an index whose manifests it lacks. Image
+  // manifests go at once; a nested index waits for everything listed before it.
+  const pending: Promise<string>[] = [];
+  for (const child of tree.children) {
+    if (isIndexMediaType(child.mediaType)) await Promise.all(pending.splice(0));
+    pending.push(to.putManifest(target.repository, child.digest, child.mediaType, child.body, signal));
+    if (isIndexMediaType(child.mediaType)) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
   await to.putManifest(target.repository, targetReference, root.mediaType, root.body, signal);
 
   const landed = await to.headManifest(target.repository, targetReference, signal);

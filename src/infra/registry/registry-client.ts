@@ -1,5 +1,12 @@
 import { Readable, pipeline } from 'node:stream';
-import { digestAlgorithm, DigestMismatchError, digestOf, isDigest, verifyDigestStream } from './content-digest';
+import {
+  digestAlgorithm,
+  DigestMismatchError,
+  digestOf,
+  isDigest,
+  isVerifiedAs,
+  verifyDigestStream,
+} from './content-digest';
 import { DOCKER_HUB } from './image-reference';
 import { manifestMediaType } from './manifest-documents';
 import { bareMediaType, MANIFEST_MEDIA_TYPES } from './media-types';
@@ -411,9 +418,10 @@ async function discard(res: Response): Promise<void> {
 }
 
 /**
- * The blob's bytes, checked on the way. Reading starts only when the PUT does, so nothing is pulled
- * from the source while the POST waits. `failure` keeps what broke the stream (a digest mismatch, the
- * source breaking off): the HTTP layer reports it only as a request that failed.
+ * The blob's bytes, checked on the way (or passed as they are when the stream is already checked
+ * against this digest and size upstream: see markVerified). Reading starts only when the PUT does, so
+ * nothing is pulled from the source while the POST waits. `failure` keeps what broke the stream (a
+ * digest mismatch, the source breaking off): the HTTP layer reports it only as a request that failed.
  */
 function checkedBody(
   source: NodeJS.ReadableStream,
@@ -422,8 +430,12 @@ function checkedBody(
 ): { stream: AsyncIterable<Uint8Array>; failure: { error?: unknown } } {
   const failure: { error?: unknown } = {};
   async function* stream(): AsyncGenerator<Uint8Array> {
-    const verified = verifyDigestStream(digest, size);
-    pipeline(source, verified, () => undefined); // errors surface through `verified`
+    let verified: AsyncIterable<Uint8Array> = source as AsyncIterable<Uint8Array>;
+    if (!isVerifiedAs(source, digest, size)) {
+      const check = verifyDigestStream(digest, size);
+      pipeline(source, check, () => undefined); // errors surface through `check`
+      verified = check;
+    }
     try {
       yield* verified;
     } catch (err) {

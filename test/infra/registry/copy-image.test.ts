@@ -180,6 +180,55 @@ describe('copyImage between two registries', () => {
   });
 });
 
+describe('copyImage to several registries at once', () => {
+  let targets: TestRegistry[] = [];
+  beforeAll(async () => {
+    targets = await Promise.all([startTestRegistry(), startTestRegistry(), startTestRegistry()]);
+  });
+  afterAll(async () => {
+    await Promise.all(targets.map((t) => t.stop()));
+  });
+
+  it('copies to each in full, reading a blob from the source once for the copies that ask for it together', async () => {
+    const fanout = await pushDemoImage({
+      registry: a.host,
+      repository: 'shop/fanout',
+      tag: '1.0.0',
+      layerBytes: [3 * 1024 * 1024, 2 * 1024 * 1024, 1024 * 1024],
+      seed: 'fanout',
+    });
+    const downloads = jest.spyOn(RegistryClient.prototype, 'getBlob');
+    try {
+      const progress: CopyProgress[][] = targets.map(() => []);
+      const results = await Promise.all(
+        targets.map((t, i) =>
+          copyImage({
+            source: { registry: a.host, repository: 'shop/fanout', tag: '1.0.0' },
+            target: { registry: t.host, repository: 'shop/fanout', tag: '1.0.0' },
+            onProgress: (p) => progress[i].push(p),
+          }),
+        ),
+      );
+      for (const [i, result] of results.entries()) {
+        expect(result.blobs).toEqual({ copied: fanout.blobs, skipped: 0, mounted: 0, bytesCopied: fanout.bytes });
+        expect(progress[i].at(-1)).toEqual({
+          blobsDone: fanout.blobs,
+          blobsTotal: fanout.blobs,
+          bytesCopied: fanout.bytes,
+        });
+        await expect(
+          verifyImage({ ref: { registry: targets[i].host, repository: 'shop/fanout', tag: '1.0.0' } }),
+        ).resolves.toMatchObject({ present: true, digest: fanout.digest });
+      }
+      // Three copies on their own would download every blob three times; how many are shared depends on
+      // timing (a copy that asks after another's download ended starts its own), so only "fewer".
+      expect(downloads.mock.calls.length).toBeLessThan(3 * fanout.blobs);
+    } finally {
+      downloads.mockRestore();
+    }
+  });
+});
+
 describe('verifyImage', () => {
   it('tells a whole image from a missing one, a different one, and one with a blob gone', async () => {
     const ref = { registry: b.host, repository: 'shop/api', tag: '2.4.0' };
