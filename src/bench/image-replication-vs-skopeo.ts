@@ -8,6 +8,7 @@ import { RegistryClient } from '../infra/registry/registry-client';
 import { pushDemoImage } from '../rig/demo-image';
 import { type ScratchRegistry, startScratchRegistry } from '../rig/scratch-registry';
 import { requireTool } from '../rig/toolchain';
+import { type Figure, figure } from './figures';
 
 /**
  * Image replication against `skopeo copy --all`, run the way a release runs it: one source registry,
@@ -87,6 +88,13 @@ export interface ScenarioFigures {
   meridianCpuMs?: number;
   /** Median CPU time of skopeo's processes, summed per copy; undefined without GNU time. */
   skopeoCpuMs?: number;
+  /**
+   * meridianCpuMs over the bytes all targets received, in ns per byte (the same number as CPU ms per
+   * MB): the copy's own cost, apart from the registries'.
+   */
+  meridianCpuNsPerByte?: number;
+  /** skopeoCpuMs over the same bytes. */
+  skopeoCpuNsPerByte?: number;
 }
 
 /** The image copied. */
@@ -217,7 +225,10 @@ export function describeReplicationComparison(c: ReplicationComparison): string 
     `ratio ${f.ratio.toFixed(2)}x skopeo (target: ${target}); ` +
     `peak RSS Meridian ${mib(f.meridianPeakRssBytes)} (the whole bench process, which held up to ${mib(f.meridianRssBeforeBytes)} before a copy), ` +
     `skopeo ${c.registries} processes ${mib(f.skopeoPeakRssBytes)} summed (largest ${mib(f.skopeoLargestProcessRssBytes)}); ` +
-    `CPU (user and system) median Meridian ${f.meridianCpuMs === undefined ? 'unknown' : s(f.meridianCpuMs)}, skopeo ${f.skopeoCpuMs === undefined ? 'unknown (no GNU time)' : `${s(f.skopeoCpuMs)} summed`}`;
+    `CPU (user and system) median Meridian ${f.meridianCpuMs === undefined ? 'unknown' : s(f.meridianCpuMs)}, skopeo ${f.skopeoCpuMs === undefined ? 'unknown (no GNU time)' : `${s(f.skopeoCpuMs)} summed`}` +
+    (f.meridianCpuNsPerByte !== undefined && f.skopeoCpuNsPerByte !== undefined
+      ? `; CPU per byte received Meridian ${f.meridianCpuNsPerByte.toFixed(2)} ns, skopeo ${f.skopeoCpuNsPerByte.toFixed(2)} ns (${(f.meridianCpuNsPerByte / f.skopeoCpuNsPerByte).toFixed(2)}x)`
+      : '');
   const each = c.rounds
     .map(
       (r) =>
@@ -236,6 +247,27 @@ export function describeReplicationComparison(c: ReplicationComparison): string 
     ),
     `   rounds, Meridian vs skopeo, full / update: ${each}`,
   ].join('\n');
+}
+
+/**
+ * The section's figures: each scenario's wall time against skopeo's and, when both were measured, its
+ * CPU per byte received against skopeo's.
+ */
+export function replicationFigures(c: ReplicationComparison): Figure[] {
+  const name = `image copy, ${(c.image.bytes / 1e6).toFixed(1)} MB to ${c.registries} registries`;
+  const skopeo = 'skopeo copy --all';
+  const scenario = (what: string, f: ScenarioFigures): Figure[] => [
+    figure(`${name}, ${what}`, 's', f.meridianMs / 1000, { name: skopeo, value: f.skopeoMs / 1000 }),
+    ...(f.meridianCpuNsPerByte !== undefined && f.skopeoCpuNsPerByte !== undefined
+      ? [
+          figure(`${name}, ${what}: CPU per byte received`, 'ns/byte', f.meridianCpuNsPerByte, {
+            name: skopeo,
+            value: f.skopeoCpuNsPerByte,
+          }),
+        ]
+      : []),
+  ];
+  return [...scenario('full', c.full), ...scenario('update sharing layers', c.shared)];
 }
 
 /**
@@ -415,6 +447,10 @@ function figures(
   const cpu = (xs: CopyRun[]) => (xs.every((r) => r.cpuMs !== undefined) ? median(xs.map((r) => r.cpuMs!)) : undefined);
   const meridianCpuMs = cpu(meridian);
   const skopeoCpuMs = cpu(skopeo);
+  const perByte = (ms: number | undefined) =>
+    ms === undefined ? undefined : (ms * 1e6) / (bytesPerTarget * registries);
+  const meridianCpuNsPerByte = perByte(meridianCpuMs);
+  const skopeoCpuNsPerByte = perByte(skopeoCpuMs);
   return {
     bytesPerTarget,
     meridianMs,
@@ -428,6 +464,8 @@ function figures(
     skopeoLargestProcessRssBytes: Math.max(...skopeo.map((r) => r.largestProcessRssBytes ?? 0)),
     ...(meridianCpuMs !== undefined && { meridianCpuMs }),
     ...(skopeoCpuMs !== undefined && { skopeoCpuMs }),
+    ...(meridianCpuNsPerByte !== undefined && { meridianCpuNsPerByte }),
+    ...(skopeoCpuNsPerByte !== undefined && { skopeoCpuNsPerByte }),
   };
 }
 

@@ -11,7 +11,7 @@ import { compareApplyWithKubectl, describeApplyComparison } from './apply-vs-kub
 import { compareCliStartup, defaultStartupCommands, describeCliStartup } from './cli-startup';
 import { describeConcurrentReleases, measureConcurrentReleases } from './concurrent-releases';
 import { figure, type SectionResult } from './figures';
-import { compareWithSkopeo, describeReplicationComparison } from './image-replication-vs-skopeo';
+import { compareWithSkopeo, describeReplicationComparison, replicationFigures } from './image-replication-vs-skopeo';
 import { benchInputParsing, describeInputParsing } from './input-parsing';
 import { describeKillRecovery, type KillKind, killKinds, measureKillRecovery } from './kill-recovery';
 import { compareWithWrk, describeGeneratorComparison, generatorFigures } from './load-generator-vs-wrk';
@@ -204,25 +204,7 @@ export const sections: Section[] = [
     },
     run: async (ctx) => {
       const c = await compareWithSkopeo(imageSizes(ctx.quick));
-      const mb = (c.image.bytes / 1e6).toFixed(1);
-      return {
-        text: describeReplicationComparison(c),
-        figures: [
-          figure(`image copy, ${mb} MB to ${c.registries} registries, full`, 's', c.full.meridianMs / 1000, {
-            name: 'skopeo copy --all',
-            value: c.full.skopeoMs / 1000,
-          }),
-          figure(
-            `image copy, ${mb} MB to ${c.registries} registries, update sharing layers`,
-            's',
-            c.shared.meridianMs / 1000,
-            {
-              name: 'skopeo copy --all',
-              value: c.shared.skopeoMs / 1000,
-            },
-          ),
-        ],
-      };
+      return { text: describeReplicationComparison(c), figures: replicationFigures(c) };
     },
   },
   {

@@ -2,6 +2,7 @@ import {
   compareWithSkopeo,
   describeReplicationComparison,
   type ReplicationComparison,
+  replicationFigures,
 } from '../../src/bench/image-replication-vs-skopeo';
 import { findTool } from '../../src/rig/toolchain';
 
@@ -54,6 +55,21 @@ describe('compareWithSkopeo', () => {
       expect(scenario.meridianMBps).toBeCloseTo((bytes * 3) / 1e6 / (scenario.meridianMs / 1000), 5);
     }
     expect(c.full.meridianMs).toBe(meridian.full.wallMs);
+    // CPU per byte: the copier's CPU over the bytes all three targets received.
+    expect(c.full.meridianCpuNsPerByte).toBeCloseTo((c.full.meridianCpuMs! * 1e6) / (c.image.bytes * 3), 5);
+    if (c.full.skopeoCpuMs !== undefined) {
+      expect(c.full.skopeoCpuNsPerByte).toBeCloseTo((c.full.skopeoCpuMs * 1e6) / (c.image.bytes * 3), 5);
+      expect(replicationFigures(c).map((f) => [f.name, f.unit, f.baseline?.name])).toEqual([
+        ['image copy, 0.3 MB to 3 registries, full', 's', 'skopeo copy --all'],
+        ['image copy, 0.3 MB to 3 registries, full: CPU per byte received', 'ns/byte', 'skopeo copy --all'],
+        ['image copy, 0.3 MB to 3 registries, update sharing layers', 's', 'skopeo copy --all'],
+        [
+          'image copy, 0.3 MB to 3 registries, update sharing layers: CPU per byte received',
+          'ns/byte',
+          'skopeo copy --all',
+        ],
+      ]);
+    }
     expect(c.shared.skopeoMs).toBe(skopeo.shared.wallMs);
 
     const text = describeReplicationComparison(c);
@@ -88,6 +104,8 @@ describe('describeReplicationComparison', () => {
       skopeoLargestProcessRssBytes: 22 * 2 ** 20,
       meridianCpuMs: 1800,
       skopeoCpuMs: 2200,
+      meridianCpuNsPerByte: 1800e6 / (bytesPerTarget * 3),
+      skopeoCpuNsPerByte: 2200e6 / (bytesPerTarget * 3),
     });
     const c: ReplicationComparison = {
       image: {
@@ -119,9 +137,9 @@ describe('describeReplicationComparison', () => {
       'image replication vs skopeo copy --all: 2 platforms x 6 layers (first 2 shared), 12 blobs, 200.0 MB, from one docker-registry to 3 at once on loopback ' +
         "(Meridian: 3 copyImage calls in its process; skopeo: 3 processes, their start included), fresh targets per turn, 2 rounds alternating who goes first; every target's digest checked against the source's:",
       '   full image into empty registries (200.0 MB per target): Meridian median 3.70 s (162 MB/s), skopeo median 3.90 s (154 MB/s); ratio 0.95x skopeo (target: 1.0x or less); ' +
-        'peak RSS Meridian 150 MiB (the whole bench process, which held up to 140 MiB before a copy), skopeo 3 processes 66 MiB summed (largest 22 MiB); CPU (user and system) median Meridian 1.80 s, skopeo 2.20 s summed',
+        'peak RSS Meridian 150 MiB (the whole bench process, which held up to 140 MiB before a copy), skopeo 3 processes 66 MiB summed (largest 22 MiB); CPU (user and system) median Meridian 1.80 s, skopeo 2.20 s summed; CPU per byte received Meridian 3.00 ns, skopeo 3.67 ns (0.82x)',
       '   update into registries holding the previous version (4 new blobs, 12.9 MB per target): Meridian median 0.50 s (77 MB/s), skopeo median 0.70 s (55 MB/s); ratio 0.71x skopeo (target: below 1.0x); ' +
-        'peak RSS Meridian 150 MiB (the whole bench process, which held up to 140 MiB before a copy), skopeo 3 processes 66 MiB summed (largest 22 MiB); CPU (user and system) median Meridian 1.80 s, skopeo 2.20 s summed',
+        'peak RSS Meridian 150 MiB (the whole bench process, which held up to 140 MiB before a copy), skopeo 3 processes 66 MiB summed (largest 22 MiB); CPU (user and system) median Meridian 1.80 s, skopeo 2.20 s summed; CPU per byte received Meridian 46.51 ns, skopeo 56.85 ns (0.82x)',
       '   rounds, Meridian vs skopeo, full / update: meridian first: 3.60 s vs 4.00 s / 0.45 s vs 0.70 s; skopeo first: 3.80 s vs 3.80 s / 0.55 s vs 0.70 s',
     ]);
   });
