@@ -13,7 +13,8 @@ interface Seen {
   at: number;
 }
 
-/** A local target: /fail answers 503, /missing 404, /hang never, /slow after 5 ms, /slower after 50 ms, anything else 200. */
+/** A local target: /fail answers 503, /missing 404, /hang never, /slow after 5 ms, /slower after 50 ms, /close
+ * closes the connection after its answer, /chunked answers in chunks, anything else 200. */
 let server: Server;
 let endpoint: string;
 const seen: Seen[] = [];
@@ -32,6 +33,11 @@ beforeAll(async () => {
         at: performance.now(),
       });
       if (url.startsWith('/hang')) return;
+      if (url.startsWith('/close')) return res.writeHead(200, { connection: 'close' }).end('bye');
+      if (url.startsWith('/chunked')) {
+        res.writeHead(200, { 'content-type': 'text/plain' }).write('first ');
+        return setTimeout(() => res.end('second'), 2);
+      }
       const status = url.startsWith('/fail') ? 503 : url.startsWith('/missing') ? 404 : 200;
       const answer = () => res.writeHead(status, { 'content-type': 'application/json' }).end('{"ok":true}');
       if (url.startsWith('/slower')) setTimeout(answer, 50);
@@ -139,6 +145,18 @@ describe('runLoadTest', () => {
     seen.length = 0;
     await runLoadTest({ endpoint, requests: recording, rate: 40, durationMs: 1000, connections: 4 });
     expect(count(seen.map((s) => s.url))).toEqual(Object.fromEntries(recording.map((r) => [r.path, 5])));
+  });
+
+  it('opens a connection again after the server closed it, and reads chunked answers to their end', async () => {
+    const figures = await runLoadTest({
+      endpoint,
+      requests: [get('/close'), get('/chunked'), get('/ok')],
+      rate: 30,
+      durationMs: 1000,
+      connections: 2,
+    });
+    expect(figures).toMatchObject({ requests: 30, errorRate: 0, transportErrors: 0, statuses: { '2xx': 30 } });
+    expect(count(seen.map((s) => s.url))).toEqual({ '/close': 10, '/chunked': 10, '/ok': 10 });
   });
 
   it('counts 5xx answers into the error rate, and 4xx not', async () => {
