@@ -90,6 +90,11 @@ export function judgeLoad(figures: LoadFigures, thresholds: LoadThresholds, base
       `${figures.lateRequests} of ${figures.requests} requests went out after their intended start because every connection was busy with an earlier one; their latency counts the wait (give more connections if the service takes more requests at once)`,
     );
   }
+  if (figures.unsentRequests) {
+    notes.push(
+      `${figures.unsentRequests} requests of the schedule were never sent: every connection was still busy when the test's time ran out`,
+    );
+  }
   if (figures.skipped) notes.push(figures.skipped);
   if (gates.length === 0)
     notes.push('no load thresholds are set: nothing was judged, the figures are for reading only');

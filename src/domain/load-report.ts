@@ -28,6 +28,8 @@ export interface LoadFigures {
   latencyMs: LatencyFigures;
   /** At a rate: requests written after their intended start because every connection was busy with an earlier one. */
   lateRequests?: number;
+  /** At a rate: requests never sent because the test's time (duration plus timeout) ran out while every connection was busy. */
+  unsentRequests?: number;
   /** At a rate: latency from when each request was written to its answer, the wait for a connection left out. */
   serviceLatencyMs?: LatencyFigures;
   /** Answers by status class: `2xx`, `3xx`, `4xx`, `5xx`. */

@@ -123,6 +123,9 @@ describe('judgeLoad, open-model figures', () => {
       '37 of 6000 requests went out after their intended start because every connection was busy with an earlier one; their latency counts the wait (give more connections if the service takes more requests at once)',
     );
     expect(judgeLoad(figures({ lateRequests: 0 }), {}).notes.join()).not.toContain('intended start');
+    expect(judgeLoad(figures({ lateRequests: 900, unsentRequests: 120 }), {}).notes).toContain(
+      "120 requests of the schedule were never sent: every connection was still busy when the test's time ran out",
+    );
   });
 
   it('notes a baseline measured before latency ran from the intended start', () => {

@@ -40,8 +40,9 @@ export interface LoadTestOptions {
 
 /**
  * Sends `rate` requests a second for `durationMs`, evenly spaced: rate x duration requests in all, never
- * more. An endpoint too slow to answer them in time gets each request's timeout to answer; the figures
- * count every request, and the throughput shows the shortfall.
+ * more. An endpoint too slow to answer them in time gets the timeout beyond the duration: requests still
+ * waiting for a connection then are never sent (counted as unsent), those in flight are left out, and
+ * the throughput shows the shortfall.
  */
 export async function runLoadTest(options: LoadTestOptions): Promise<LoadFigures> {
   if (!Number.isInteger(options.rate) || options.rate < 1) {
@@ -133,7 +134,10 @@ class LoadRun implements ConnectionEvents {
       const sweep = setInterval(() => {
         const now = performance.now();
         for (const c of this.conns) if (c.request !== -1 && now - c.sentAt > this.timeoutMs) c.abandon();
-        if (!this.schedule && now - this.startedAt >= this.options.durationMs) this.stop(undefined);
+        // Unthrottled, the test ends on time; at a rate, an endpoint that cannot keep up gets the timeout
+        // beyond the duration, and what the schedule still holds then is never sent.
+        const endsAt = this.options.durationMs + (this.schedule ? this.timeoutMs : 0);
+        if (now - this.startedAt >= endsAt) this.stop(undefined);
         if (++ticks % (1000 / sweepMs) === 0 && !this.stopped) {
           try {
             this.options.onProgress?.(this.sent);
@@ -231,6 +235,7 @@ class LoadRun implements ConnectionEvents {
       errorRate: requests === 0 ? 0 : (this.unanswered + this.byClass[5]) / requests,
       latencyMs: this.latency.figures(),
       ...(this.schedule ? { lateRequests: this.late, serviceLatencyMs: this.service.figures() } : {}),
+      ...(this.schedule && this.sent < this.schedule.total ? { unsentRequests: this.schedule.total - this.sent } : {}),
       statuses,
       transportErrors: this.unanswered,
       durationMs: Math.round(elapsedMs),

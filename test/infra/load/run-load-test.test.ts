@@ -125,6 +125,21 @@ describe('runLoadTest', () => {
     expect(figures.throughputRps).toBeLessThan(25);
   });
 
+  it('gives an endpoint that cannot keep up the timeout beyond the duration, and says what was never sent', async () => {
+    // 5 requests/s on one connection to an endpoint that never answers: the first times out at 2 s, the
+    // second goes out then, and at 1 s + 2 s the test ends with it in flight and three never sent.
+    const figures = await runLoadTest({
+      endpoint,
+      requests: [get('/hang')],
+      rate: 5,
+      durationMs: 1000,
+      connections: 1,
+      timeoutMs: 2000,
+    });
+    expect(figures).toMatchObject({ requests: 1, transportErrors: 1, lateRequests: 1, unsentRequests: 3 });
+    expect(figures.durationMs).toBeGreaterThanOrEqual(2000);
+  });
+
   it('goes through the recording in order, and shares it evenly among connections', async () => {
     const recording = Array.from({ length: 8 }, (_, i) => get(`/r${i}`));
     await runLoadTest({ endpoint, requests: recording.slice(0, 5), rate: 12, durationMs: 1000, connections: 1 });
