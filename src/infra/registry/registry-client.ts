@@ -287,7 +287,7 @@ export class RegistryClient {
       const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
       const answer = await this.sendStreamed(
         { method: 'PUT', url, scopes: [repositoryScope(repo, 'pull,push')], what, headers, signal },
-        checked.stream,
+        checked.open(),
       );
       if (answer.status !== 201) throw this.refused(answer, what);
     } catch (err) {
@@ -371,7 +371,7 @@ export class RegistryClient {
    * Sends a streamed body, once: a stream cannot be replayed after a 401, so this relies on an earlier
    * request (the upload's POST) having settled the authorization.
    */
-  private async sendStreamed(call: Call, body: AsyncIterable<Uint8Array>): Promise<BufferedAnswer> {
+  private async sendStreamed(call: Call, body: Readable): Promise<BufferedAnswer> {
     return sendStreamedBody(
       call.url,
       { method: call.method, headers: await this.headersFor(call), body },
@@ -419,29 +419,29 @@ async function discard(res: Response): Promise<void> {
 
 /**
  * The blob's bytes, checked on the way (or passed as they are when the stream is already checked
- * against this digest and size upstream: see markVerified). Reading starts only when the PUT does, so
- * nothing is pulled from the source while the POST waits. `failure` keeps what broke the stream (a
- * digest mismatch, the source breaking off): the HTTP layer reports it only as a request that failed.
+ * against this digest and size upstream: see markVerified). `open` is called when the PUT starts, so
+ * nothing is pulled from the source while the POST waits. The result is a stream, not an async
+ * iterator: piped, its chunks reach the socket as they come, rather than concatenated per read.
+ * `failure` keeps what broke the stream (a digest mismatch, the source breaking off): the HTTP layer
+ * reports it only as a request that failed.
  */
 function checkedBody(
   source: NodeJS.ReadableStream,
   digest: string,
   size: number,
-): { stream: AsyncIterable<Uint8Array>; failure: { error?: unknown } } {
+): { open: () => Readable; failure: { error?: unknown } } {
   const failure: { error?: unknown } = {};
-  async function* stream(): AsyncGenerator<Uint8Array> {
-    let verified: AsyncIterable<Uint8Array> = source as AsyncIterable<Uint8Array>;
+  const open = () => {
+    let checked = source as Readable;
     if (!isVerifiedAs(source, digest, size)) {
       const check = verifyDigestStream(digest, size);
       pipeline(source, check, () => undefined); // errors surface through `check`
-      verified = check;
+      checked = check;
     }
-    try {
-      yield* verified;
-    } catch (err) {
-      failure.error = err;
-      throw err;
-    }
-  }
-  return { stream: stream(), failure };
+    // A stream that broke before the PUT started has its error already.
+    failure.error ??= checked.errored ?? undefined;
+    checked.once('error', (err) => (failure.error ??= err));
+    return checked;
+  };
+  return { open, failure };
 }

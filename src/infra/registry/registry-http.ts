@@ -67,7 +67,7 @@ const uploadIdleMs = 60_000;
  */
 export async function sendStreamedBody(
   url: string,
-  init: { method: string; headers: Record<string, string>; body: AsyncIterable<Uint8Array> },
+  init: { method: string; headers: Record<string, string>; body: Readable | AsyncIterable<Uint8Array> },
   options: Omit<FetchOptions, 'timeoutMs'>,
 ): Promise<BufferedAnswer> {
   return withDeadline(url, options, (signal) => {
@@ -88,7 +88,8 @@ export async function sendStreamedBody(
       req.setTimeout(uploadIdleMs, () =>
         req.destroy(Object.assign(new Error(`no progress for ${uploadIdleMs / 1000}s`), { code: 'ETIMEDOUT' })),
       );
-      pipeline(Readable.from(init.body, { objectMode: false }), req).catch(reject);
+      const body = init.body instanceof Readable ? init.body : Readable.from(init.body, { objectMode: false });
+      pipeline(body, req).catch(reject);
     });
   });
 }
