@@ -25,7 +25,7 @@ export interface ConcurrentReleases {
   wallMs: number;
   /** Succeeded releases' regions per second of wallMs. */
   regionsPerSecond: number;
-  /** Peak RSS of this process (the worker's), sampled every 200 ms. */
+  /** Peak RSS of the worker (this process, unless sampleRss says otherwise), sampled every 200 ms. */
   peakRssBytes: number;
 }
 
@@ -35,6 +35,8 @@ export interface ConcurrentOptions {
   releases: number;
   /** Regions per release. Default 5. */
   regionsPerRelease?: number;
+  /** The worker's RSS now, in bytes, when it runs elsewhere; default this process's. */
+  sampleRss?: () => number;
 }
 
 /** Starts every release at once on the no-op worker and waits for all of them. */
@@ -44,9 +46,10 @@ export async function measureConcurrentReleases(
 ): Promise<ConcurrentReleases> {
   const regionsPerRelease = options.regionsPerRelease ?? 5;
   const { spec } = loadSyntheticRelease({ regions: regionsPerRelease, traits: 'uniform' });
-  let peakRssBytes = process.memoryUsage().rss;
+  const rss = options.sampleRss ?? (() => process.memoryUsage().rss);
+  let peakRssBytes = rss();
   const sampler = setInterval(() => {
-    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
+    peakRssBytes = Math.max(peakRssBytes, rss());
   }, 200);
   try {
     const started = performance.now();
@@ -63,7 +66,7 @@ export async function measureConcurrentReleases(
     );
     const results = await Promise.allSettled(handles.map((h) => h.result()));
     const wallMs = performance.now() - started;
-    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
+    peakRssBytes = Math.max(peakRssBytes, rss());
     const failures = results.flatMap((r, i) =>
       r.status === 'rejected'
         ? [`${handles[i].workflowId}: ${String(r.reason)}`]

@@ -18,6 +18,8 @@
  *   9. traffic: DNS failover and drain propagation through a private PowerDNS (BENCH_TRAFFIC_TRIALS).
  *  10. planning: planning a 500-region release (target: under 100 ms), apart from loading the spec and
  *      from `meridian plan`'s whole process.
+ *  11. history: the history of a 500-region release (events and bytes against Temporal's limits, a
+ *      dev server of its own) and of a 72-hour canary soak with bake analysis (a time-skipping server).
  *
  * Options:
  *   --only a,b    run the sections named (e.g. --only load,planning)

@@ -45,8 +45,9 @@ export const noopActivities: MeridianActivities = {
   async runLoadTest() {
     throw new Error('the orchestration bench runs no load test');
   },
+  // A healthy region: each stretch watched is one passing measurement, so a bake with analysis passes.
   async watchBake({ tally }) {
-    return { tally };
+    return { tally: { ...tally, measurements: tally.measurements + 1, passed: tally.passed + 1 } };
   },
   async steerRegion({ share, note }) {
     return { mode: share >= 1 ? 'in' : share <= 0 ? 'drained' : 'ramp', share, ...note };
@@ -89,29 +90,43 @@ export type WorkflowCode = Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle
 export async function withNoopWorker<T>(
   temporal: TemporalConnectionConfig,
   body: (world: NoopWorld) => Promise<T>,
-  code: WorkflowCode = {
-    workflowsPath: require.resolve('../workflows'),
-    interceptors: { workflowModules: [require.resolve('../workflows/sender-identity')] },
-  },
+  code: WorkflowCode = meridianWorkflowCode(),
 ): Promise<T> {
-  const taskQueue = `meridian-bench-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
   const connection = await Connection.connect(connectionOptions(temporal));
   try {
     const client = new Client({ connection, namespace: temporal.namespace });
     const native = await NativeConnection.connect(connectionOptions(temporal));
     try {
-      const worker = await Worker.create({
-        connection: native,
-        namespace: temporal.namespace,
-        taskQueue,
-        ...code,
-        activities: noopActivities,
-      });
-      return await worker.runUntil(() => body({ client, taskQueue }));
+      return await noopWorkerOn({ native, client, namespace: temporal.namespace }, body, code);
     } finally {
       await native.close();
     }
   } finally {
     await connection.close();
   }
+}
+
+/** The workflows and interceptors `meridian worker` registers. */
+export function meridianWorkflowCode(): WorkflowCode {
+  return {
+    workflowsPath: require.resolve('../workflows'),
+    interceptors: { workflowModules: [require.resolve('../workflows/sender-identity')] },
+  };
+}
+
+/** Runs `body` while a no-op worker polls a fresh task queue over connections the caller owns (a test server's). */
+export async function noopWorkerOn<T>(
+  on: { native: NativeConnection; client: Client; namespace: string },
+  body: (world: NoopWorld) => Promise<T>,
+  code: WorkflowCode = meridianWorkflowCode(),
+): Promise<T> {
+  const taskQueue = `meridian-bench-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const worker = await Worker.create({
+    connection: on.native,
+    namespace: on.namespace,
+    taskQueue,
+    ...code,
+    activities: noopActivities,
+  });
+  return await worker.runUntil(() => body({ client: on.client, taskQueue }));
 }

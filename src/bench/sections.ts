@@ -16,9 +16,12 @@ import { benchInputParsing, describeInputParsing } from './input-parsing';
 import { describeKillRecovery, type KillKind, killKinds, measureKillRecovery } from './kill-recovery';
 import { compareWithWrk, describeGeneratorComparison, generatorFigures } from './load-generator-vs-wrk';
 import type { NoopWorld } from './noop-worker';
-import { withNoopWorker } from './noop-worker';
+import { noopWorkerOn, withNoopWorker } from './noop-worker';
 import { describeOverheadRuns, measureOverheadRuns } from './orchestration-overhead';
 import { withPrivateDevServer } from './private-dev-server';
+import { describeHistorySizes, measureManyRegionsHistory, measureSoakHistory } from './history-size';
+import { withTimeSkippingServer } from './time-skipping-server';
+import { describeScaleOut, measureScaleOut } from './scale-out';
 import { describePlanning, measurePlanning } from './planning';
 import { describeTrafficFailover, measureTrafficFailover } from './traffic-failover';
 
@@ -34,6 +37,8 @@ export const sectionNames = [
   'parsing',
   'traffic',
   'planning',
+  'history',
+  'scale',
 ] as const;
 export type SectionName = (typeof sectionNames)[number];
 
@@ -109,6 +114,8 @@ const cliSizes = (quick: boolean) =>
 const parsingSizes = (quick: boolean) =>
   quick ? { rounds: 1, longLineChars: 256 * 1024 } : { rounds: 5, longLineChars: 2 * 1024 * 1024 };
 const trafficSizes = (quick: boolean) => ({ trials: quick ? 2 : envNumber('BENCH_TRAFFIC_TRIALS', 10) });
+const historySizes = (quick: boolean) => ({ regions: quick ? 5 : 500, soakMs: 72 * 3_600_000 });
+const scaleSizes = (quick: boolean) => ({ releases: quick ? 5 : envNumber('BENCH_SCALE_RELEASES', 1000) });
 const planningSizes = (quick: boolean) => ({ regions: quick ? 50 : 500, rounds: quick ? 2 : 10 });
 
 /** The rig's Temporal, unless TEMPORAL_* or a temporal.toml profile names another. */
@@ -273,5 +280,44 @@ export const sections: Section[] = [
     needsRig: false,
     sizes: (q) => `${planningSizes(q).regions} regions, ${planningSizes(q).rounds} rounds`,
     run: async (ctx) => describePlanning(measurePlanning(planningSizes(ctx.quick))),
+  },
+  {
+    name: 'history',
+    number: 11,
+    needsRig: false,
+    sizes: (q) =>
+      `${historySizes(q).regions} regions on a dev server of its own; a 72-hour soak on a time-skipping server`,
+    run: async (ctx) => {
+      const sizes = historySizes(ctx.quick);
+      const many = await withPrivateDevServer((temporal) =>
+        withNoopWorker(temporal, (world) => measureManyRegionsHistory(world, sizes.regions)),
+      );
+      const soak = await withTimeSkippingServer((env) =>
+        noopWorkerOn(
+          { native: env.nativeConnection, client: env.client, namespace: env.namespace ?? 'default' },
+          (world) => measureSoakHistory(world, sizes.soakMs),
+        ),
+      );
+      return describeHistorySizes(many, soak);
+    },
+  },
+  {
+    name: 'scale',
+    number: 12,
+    needsRig: false,
+    sizes: (q) =>
+      `${scaleSizes(q).releases} releases of 5 regions on one worker process, then two, on a dev server of its own`,
+    run: async (ctx) =>
+      describeScaleOut(
+        await withPrivateDevServer(async (temporal) => {
+          const connection = await Connection.connect(connectionOptions(temporal));
+          try {
+            const client = new Client({ connection, namespace: temporal.namespace });
+            return await measureScaleOut({ client, ...temporal }, scaleSizes(ctx.quick).releases);
+          } finally {
+            await connection.close();
+          }
+        }),
+      ),
   },
 ];

@@ -1,11 +1,13 @@
+import type { temporal } from '@temporalio/proto';
 import { latencyBreakdown } from '../../src/bench/history-breakdown';
 
-/** An event at `ms` after the epoch, with one kind of attributes. */
-const at = (eventId: number, ms: number, attributes: Record<string, unknown>) => ({
-  eventId,
-  eventTime: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
-  ...attributes,
-});
+/** An event at `ms` after the epoch, with one kind of attributes (ids and seconds as plain numbers, as JSON histories hold them). */
+const at = (eventId: number, ms: number, attributes: Record<string, unknown>) =>
+  ({
+    eventId,
+    eventTime: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
+    ...attributes,
+  }) as unknown as temporal.api.history.v1.IHistoryEvent;
 
 describe('latencyBreakdown', () => {
   it('splits a workflow into queued and running workflow tasks, queued and running activities, timers and the rest', () => {

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { packTemplate } from '../render/template-bundle';
 import { InvalidInputError } from '../../domain/errors';
 import { quotePath } from '../../domain/excerpt';
+import { regionInputsProblem } from '../../domain/history-budget';
 import { type IntegrationSuite, integrationSuiteSchema } from '../../domain/integration-checks';
 import { parseRecordedTraffic, type RecordedRequest, withoutCredentials } from '../../domain/recorded-traffic';
 import type { TemplateBundle } from '../../domain/release-input';
@@ -259,18 +260,21 @@ export function releaseTimeToSmoke(
   return { timeToSmoke, warnings };
 }
 
-/** The template packed for the workflow input; fails if the folder is missing. */
+/** The template packed for the workflow input; fails if the folder is missing, or if its copies would not fit the release's history. */
 export function packReleaseTemplate(release: LoadedRelease): TemplateBundle {
   const { helm } = release.spec.spec.template;
   const field = helm ? 'spec.template.helm.chart' : 'spec.template.manifests.path';
   if (!existsSync(release.templateDir))
     throw new InvalidInputError(`${field}: ${quotePath(release.templateDir)} does not exist`);
-  return packTemplate(
+  const bundle = packTemplate(
     release.templateDir,
     helm ? 'helm' : 'manifests',
     helm?.releaseName ?? release.spec.metadata.app,
     field,
   );
+  const tooBig = regionInputsProblem(release.spec.spec.regions.length, bundle.files.length, field);
+  if (tooBig) throw new InvalidInputError(tooBig);
+  return bundle;
 }
 
 /** The release's workflow id: derived from app and version, so a repeated start finds the same release. */

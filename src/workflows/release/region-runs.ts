@@ -155,6 +155,18 @@ export class RegionRuns {
     await this.rollBack(reached, 'rolled back with the release (onFailure: rollback-all)');
   }
 
+  /** Resolves once the release is aborted. */
+  private aborted?: Promise<undefined>;
+
+  /**
+   * One waiter for an abort, shared by every region: a waiter per region stayed pending after its image
+   * arrived, and every activation of a big release re-checked them all.
+   */
+  private whenAborted(): Promise<undefined> {
+    this.aborted ??= condition(() => this.state.abort !== undefined).then(() => undefined);
+    return this.aborted;
+  }
+
   /** One region, start to end: its image, then its workflow. Never throws: a failure is the region's result. */
   private async run(name: string): Promise<RegionResult> {
     const { ctx, state } = this;
@@ -176,7 +188,7 @@ export class RegionRuns {
       if (this.deployByDigest) {
         const registry = regionInput.region.registry;
         state.updateRegion(name, { phase: 'Replicating', waitingFor: `the image in ${registry}` });
-        const abortedMeanwhile = condition(() => state.abort !== undefined).then(() => undefined);
+        const abortedMeanwhile = this.whenAborted();
         const copying = this.images.digestIn(registry);
         copying.catch(() => undefined); // an abort may win the race: its failure is then nobody's
         const digest = await Promise.race([copying, abortedMeanwhile]);

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +147,21 @@ describe('files the spec names that are not files', () => {
     });
     expect(rejectionOf(() => packReleaseTemplate(loadRelease(file))).message).toMatch(
       /^spec\.template\.helm\.chart: "files\/passwd" in ".*" is a symlink to "\/etc\/passwd", outside the folder/,
+    );
+  });
+  it("refuses a template whose copies in every region's start would not fit the release's history", () => {
+    const file = writeSpec((_, dir) => {
+      mkdirSync(join(dir, 'chart', 'files'), { recursive: true });
+      // Random bytes do not compress: about 300 KiB packed.
+      writeFileSync(join(dir, 'chart', 'files', 'noise.txt'), randomBytes(225 * 1024).toString('base64'));
+    });
+    const release = loadRelease(file);
+    expect(packReleaseTemplate(release).files.length).toBeGreaterThan(250 * 1024);
+    const many = { ...release.spec.spec, regions: Array.from({ length: 100 }, () => release.spec.spec.regions[0]) };
+    const error = rejectionOf(() => packReleaseTemplate({ ...release, spec: { ...release.spec, spec: many } }));
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toMatch(
+      /^spec\.template\.helm\.chart: packs to \d+ KiB, and each of the 100 regions' workflows starts with it in the release's history: about \d+\.\d MiB, above the 25\.0 MiB/,
     );
   });
 });
