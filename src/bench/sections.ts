@@ -24,6 +24,8 @@ import { withTimeSkippingServer } from './time-skipping-server';
 import { describeScaleOut, measureScaleOut } from './scale-out';
 import { describePlanning, measurePlanning } from './planning';
 import { describeTrafficFailover, measureTrafficFailover } from './traffic-failover';
+import { describeReleaseChecks, measureReleaseChecks } from './rig-release-checks';
+import { describeRigServicesIdle, measureRigServicesIdle } from './rig-services-idle';
 
 /** The section names `--only` takes, in the order they run. */
 export const sectionNames = [
@@ -39,6 +41,8 @@ export const sectionNames = [
   'planning',
   'history',
   'scale',
+  'rig-idle',
+  'rig-release',
 ] as const;
 export type SectionName = (typeof sectionNames)[number];
 
@@ -117,6 +121,9 @@ const trafficSizes = (quick: boolean) => ({ trials: quick ? 2 : envNumber('BENCH
 const historySizes = (quick: boolean) => ({ regions: quick ? 5 : 500, soakMs: 72 * 3_600_000 });
 const scaleSizes = (quick: boolean) => ({ releases: quick ? 5 : envNumber('BENCH_SCALE_RELEASES', 1000) });
 const planningSizes = (quick: boolean) => ({ regions: quick ? 50 : 500, rounds: quick ? 2 : 10 });
+const rigIdleSizes = (quick: boolean) => ({ regions: quick ? 3 : 30, windowMs: quick ? 3_000 : 30_000 });
+const rigReleaseSizes = (quick: boolean) =>
+  quick ? { regions: 3, maxParallel: 2, bakeMs: 1_000 } : { regions: 30, maxParallel: 10, bakeMs: 5_000 };
 
 /** The rig's Temporal, unless TEMPORAL_* or a temporal.toml profile names another. */
 export function rigTemporal() {
@@ -149,6 +156,28 @@ async function killRecovery(kinds: readonly KillKind[]): Promise<SectionResult> 
         }),
       ),
     };
+  } finally {
+    await connection.close();
+  }
+}
+
+/** A many-region release on the rig with its own services and worker (rig-release-checks.ts). */
+async function rigReleaseChecks(sizes: ReturnType<typeof rigReleaseSizes>): Promise<SectionResult> {
+  const layout = rigLayout();
+  const temporal = rigTemporal();
+  const connection = await Connection.connect(connectionOptions(temporal));
+  try {
+    const client = new Client({ connection, namespace: temporal.namespace });
+    return describeReleaseChecks(
+      await measureReleaseChecks({
+        client,
+        rig: loadRigConfig(defaultRigConfigFile()),
+        kubeconfig: layout.kubeconfig,
+        logDir: join(layout.logs, 'bench-workers'),
+        env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace },
+        ...sizes,
+      }),
+    );
   } finally {
     await connection.close();
   }
@@ -319,5 +348,29 @@ export const sections: Section[] = [
           }
         }),
       ),
+  },
+  {
+    name: 'rig-idle',
+    number: 13,
+    needsRig: true,
+    sizes: (q) => `${rigIdleSizes(q).regions} regions, ${rigIdleSizes(q).windowMs / 1000} s window`,
+    run: async (ctx) => {
+      const config = loadRigConfig(defaultRigConfigFile());
+      return describeRigServicesIdle(
+        await measureRigServicesIdle({
+          kubeconfig: rigLayout().kubeconfig,
+          contexts: config.clusters.map((c) => c.context),
+          ...rigIdleSizes(ctx.quick),
+        }),
+      );
+    },
+  },
+  {
+    name: 'rig-release',
+    number: 14,
+    needsRig: true,
+    sizes: (q) =>
+      `${rigReleaseSizes(q).regions} regions, up to ${rigReleaseSizes(q).maxParallel} at once, ${rigReleaseSizes(q).bakeMs / 1000} s bakes`,
+    run: (ctx) => rigReleaseChecks(rigReleaseSizes(ctx.quick)),
   },
 ];
