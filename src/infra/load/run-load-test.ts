@@ -91,7 +91,7 @@ class LoadRun implements ConnectionEvents {
   /** Answers by hundreds (index 2 is 2xx): counted as numbers, named once at the end. */
   private readonly byClass = [0, 0, 0, 0, 0, 0];
   private readonly conns: LoadConnection[];
-  /** Connections with no request in flight. */
+  /** Connections with no request in flight, the one idle longest first. */
   private readonly free: LoadConnection[] = [];
   private unanswered = 0;
   private late = 0;
@@ -119,7 +119,13 @@ class LoadRun implements ConnectionEvents {
   async run(): Promise<LoadFigures> {
     const { signal } = this.options;
     // Connected ahead, so that the first requests do not pay for it; one that cannot connect fails its requests.
-    await Promise.race([Promise.all(this.conns.map((c) => c.open())), sleep(this.timeoutMs), aborted(signal)]);
+    const opening = new AbortController();
+    await Promise.race([
+      Promise.all(this.conns.map((c) => c.open())),
+      sleep(this.timeoutMs),
+      aborted(AbortSignal.any([opening.signal, ...(signal ? [signal] : [])])),
+    ]);
+    opening.abort();
     if (signal?.aborted) {
       this.conns.forEach((c) => c.close());
       signal.throwIfAborted();
@@ -199,7 +205,9 @@ class LoadRun implements ConnectionEvents {
     const due = schedule.dueBy(now - this.startedAt);
     while (this.sent < due && free.length > 0) {
       if (starved) this.late++;
-      this.send(free.pop()!, requests);
+      // The connection idle longest: at a rate each is used every connections/rate s (at most about 1 s),
+      // well within servers' keep-alive timeouts, where the last one freed would leave others idle for long.
+      this.send(free.shift()!, requests);
     }
     if (this.timer === undefined && this.sent < schedule.total && free.length > 0) {
       const wait = this.startedAt + schedule.startMs(this.sent) - now;
@@ -249,9 +257,9 @@ const sleep = (ms: number) =>
     setTimeout(resolve, ms).unref();
   });
 
-/** Resolves when the signal aborts (never without one). */
-const aborted = (signal: AbortSignal | undefined) =>
-  new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+/** Resolves when the signal aborts. */
+const aborted = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 
 function checkOptions(options: Omit<LoadTestOptions, 'rate'>, timeoutMs: number): URL {
   let url: URL | undefined;
