@@ -96,6 +96,10 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
   const sameRegistry = target.registry === source.registry;
   const to = sameRegistry ? from : new RegistryClient(target.registry, { credentials });
 
+  // What the target has under the reference is asked while the source's tree is read (one round trip
+  // less); a source that fails is still reported first.
+  const looking = to.headManifest(target.repository, target.tag ?? target.digest!, signal);
+  void looking.catch(() => undefined); // awaited below unless the source failed
   const tree = await readImageTree(from, source.repository, manifestReference(source), signal);
   const { root } = tree;
   if (target.digest !== undefined && target.digest !== root.digest) {
@@ -112,7 +116,7 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
   });
 
   const blobsTotal = tree.blobs.length;
-  const present = await to.headManifest(target.repository, targetReference, signal);
+  const present = await looking;
   if (present?.digest === root.digest) {
     onProgress?.({ blobsDone: blobsTotal, blobsTotal, bytesCopied: 0 });
     return result({ copied: 0, skipped: blobsTotal, mounted: 0, bytesCopied: 0 });
@@ -134,7 +138,7 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
     let sent = 0;
     let reported = 0;
     const download = await reads.read({
-      key: `${source.registry}/${source.repository}@${blob.digest} ${lookupId(credentials)}`,
+      key: `${source.registry}/${source.repository}@${blob.digest} ${blob.size} ${lookupId(credentials)}`,
       digest: blob.digest,
       size: blob.size,
       start: async (shared) => (await from.getBlob(source.repository, blob.digest, shared)).stream,

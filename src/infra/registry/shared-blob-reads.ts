@@ -25,7 +25,7 @@ export interface SharedBlobReadsOptions {
 
 /** What one copy asks for. */
 export interface SharedBlobRead {
-  /** Which download can serve it: the same source registry, repository, digest and credential. */
+  /** Which download can serve it: the same source registry, repository, digest, size and credential. */
   key: string;
   digest: string;
   /** The descriptor's size: more or fewer bytes fail the check. */
