@@ -4,13 +4,12 @@
  * targets are the dev server's, so the section measures one, alone, whatever the rig runs (the rig may
  * run the production profile, a cluster on PostgreSQL).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { freePort } from '../rig/scratch-registry';
 import { frontendAnswers, loadDevServerConfig, startDevArgs } from '../rig/temporal-dev-server';
 import { requireTool } from '../rig/toolchain';
 import { loadTemporalConnectionConfig, type TemporalConnectionConfig } from '../temporal/connection-config';
-import { waitFor } from '../rig/processes';
+import { stopChild, waitFor } from '../rig/processes';
 
 /** The end of what the server wrote, for an error: a few lines, never the whole log. */
 const tailChars = 2_000;
@@ -39,15 +38,6 @@ export async function withPrivateDevServer<T>(body: (temporal: TemporalConnectio
     // Nothing from the environment or a temporal.toml profile: this server is the bench's alone.
     return await body(loadTemporalConnectionConfig({}, { address, namespace }));
   } finally {
-    await stop(child);
+    await stopChild(child);
   }
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }

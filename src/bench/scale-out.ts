@@ -6,7 +6,6 @@
  * workers share the cores, which bounds what a second worker can add; the section prints the CPU count.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +13,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { type ConcurrentReleases, measureConcurrentReleases, rssTargetBytes } from './concurrent-releases';
 import { figure, type SectionResult } from './figures';
+import { stopChild } from '../rig/processes';
 
 /** The throughput ratio two workers should reach over one. */
 export const scaleOutTarget = 1.7;
@@ -90,15 +90,6 @@ async function startWorker(
   return child;
 }
 
-async function stopWorker(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** One burst of `releases` on `workers` fresh worker processes sharing a fresh task queue. */
 async function burst(
   server: { client: Client; address: string; namespace: string },
@@ -120,7 +111,7 @@ async function burst(
     sample();
     return { ...run, workers, workerPeakRssBytes: peaks };
   } finally {
-    await Promise.all(procs.map(stopWorker));
+    await Promise.all(procs.map((p) => stopChild(p, 15_000)));
   }
 }
 

@@ -118,7 +118,7 @@ const cliSizes = (quick: boolean) =>
 const parsingSizes = (quick: boolean) =>
   quick ? { rounds: 1, longLineChars: 256 * 1024 } : { rounds: 5, longLineChars: 2 * 1024 * 1024 };
 const trafficSizes = (quick: boolean) => ({ trials: quick ? 2 : envNumber('BENCH_TRAFFIC_TRIALS', 10) });
-const historySizes = (quick: boolean) => ({ regions: quick ? 5 : 500, soakMs: 72 * 3_600_000 });
+const historySizes = (quick: boolean) => ({ regions: quick ? 5 : 500, soakMs: (quick ? 2 : 72) * 3_600_000 });
 const scaleSizes = (quick: boolean) => ({ releases: quick ? 5 : envNumber('BENCH_SCALE_RELEASES', 1000) });
 const planningSizes = (quick: boolean) => ({ regions: quick ? 50 : 500, rounds: quick ? 2 : 10 });
 const rigIdleSizes = (quick: boolean) => ({ regions: quick ? 3 : 30, windowMs: quick ? 3_000 : 30_000 });
@@ -315,7 +315,7 @@ export const sections: Section[] = [
     number: 11,
     needsRig: false,
     sizes: (q) =>
-      `${historySizes(q).regions} regions on a dev server of its own; a 72-hour soak on a time-skipping server`,
+      `${historySizes(q).regions} regions on a dev server of its own; a ${historySizes(q).soakMs / 3_600_000}-hour soak on a time-skipping server`,
     run: async (ctx) => {
       const sizes = historySizes(ctx.quick);
       const many = await withPrivateDevServer((temporal) =>

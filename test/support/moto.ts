@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { stopChild } from '../../src/rig/processes';
 import { requireTool } from '../../src/rig/toolchain';
 
 /**
@@ -50,7 +51,7 @@ export async function startMoto(options: { authenticate?: boolean } = {}): Promi
     });
     const endpoint = `http://127.0.0.1:${port}`;
     if (await ready(endpoint, child)) return motoServer(endpoint, child);
-    await stopChild(child);
+    await stopChild(child, 5_000);
     // Another process may have taken the port between the look and the start: a few tries.
     if (attempt >= 2) throw new Error(`moto_server did not start on ${endpoint}:\n${log}`);
   }
@@ -78,7 +79,7 @@ function motoServer(endpoint: string, child: ChildProcess): MotoServer {
     },
     async stop() {
       route53.destroy();
-      await stopChild(child);
+      await stopChild(child, 5_000);
     },
   };
 }
@@ -106,13 +107,4 @@ async function ready(endpoint: string, child: ChildProcess): Promise<boolean> {
     }
   }
   return false;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }

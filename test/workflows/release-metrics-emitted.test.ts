@@ -1,9 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type BufferedMetricUpdate, DefaultLogger, MetricsBuffer, Runtime, Worker } from '@temporalio/worker';
-import { loadDevServerConfig } from '../../src/rig/temporal-dev-server';
-import { requireTool } from '../../src/rig/toolchain';
+import { timeSkippingEnvironment } from '../../src/bench/time-skipping-server';
 import { taskQueue } from '../../src/workflows/definitions';
 import { releaseWorkflow } from '../../src/workflows/release-workflow';
 import { exampleInput, fakeActivities, withoutGates } from '../support/fake-activities';
@@ -22,18 +20,7 @@ beforeAll(async () => {
   // The setup file installed a quiet runtime, unused so far: replace it with one that also buffers metrics.
   await Runtime.instance().shutdown();
   Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { metrics: { buffer } } });
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: requireTool('temporal-test-server') } },
-  });
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      Object.keys(loadDevServerConfig().searchAttributes).map((name) => [
-        name,
-        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      ]),
-    ),
-  });
+  env = await timeSkippingEnvironment();
 });
 
 afterAll(async () => {
