@@ -13,6 +13,10 @@ import { markVerified, verifyDigestStream } from './content-digest';
  * digest and size match, so no upload ever delivers a complete wrong blob. The download goes at the
  * pace of its slowest reader (each has `branchBufferBytes` of slack); a reader that goes away (its copy
  * failed or was cancelled) leaves the others reading, and the download stops when none is left.
+ *
+ * A blob no bigger than the join window is kept whole, checked, for a few seconds after its download
+ * ends (within a byte budget), so a copy to a slower registry that asks a moment later still reads it
+ * from here rather than from the source.
  */
 
 /** Sizes that bound the memory a shared download holds. */
@@ -21,6 +25,10 @@ export interface SharedBlobReadsOptions {
   joinWindowBytes?: number;
   /** Bytes a reader may fall behind the fastest one before the download waits for it. Default 4 MiB. */
   branchBufferBytes?: number;
+  /** How long a small blob stays after its download ended. Default 5 s. */
+  keepFinishedMs?: number;
+  /** The most bytes of such blobs kept at once; the oldest go first. Default 32 MiB. */
+  keepFinishedBytes?: number;
 }
 
 /** What one copy asks for. */
@@ -40,6 +48,8 @@ export interface SharedBlobRead {
 
 const DEFAULT_JOIN_WINDOW_BYTES = 8 * 1024 * 1024;
 const DEFAULT_BRANCH_BUFFER_BYTES = 4 * 1024 * 1024;
+const DEFAULT_KEEP_FINISHED_MS = 5_000;
+const DEFAULT_KEEP_FINISHED_BYTES = 32 * 1024 * 1024;
 
 /** A download and its readers. */
 class SharedDownload {
@@ -48,9 +58,11 @@ class SharedDownload {
   readers = new Map<PassThrough, ((bytes: number) => void) | undefined>();
   /** Readers whose buffer is full: the download waits until they drain. */
   private readonly full = new Set<PassThrough>();
-  private passed = 0;
+  passed = 0;
   private source: Readable | undefined;
   private finished = false;
+  /** Ended with every byte kept and checked: a newcomer gets them all at once. */
+  private complete = false;
   readonly ready: Promise<void>;
   private readonly controller = new AbortController();
 
@@ -58,6 +70,7 @@ class SharedDownload {
     read: SharedBlobRead,
     private readonly joinWindowBytes: number,
     private readonly leave: () => void,
+    private readonly keep: (download: SharedDownload) => void,
   ) {
     this.ready = read.start(this.controller.signal).then((download) => {
       const verified = verifyDigestStream(read.digest, read.size);
@@ -72,7 +85,7 @@ class SharedDownload {
   }
 
   get joinable(): boolean {
-    return this.kept !== undefined && !this.finished;
+    return this.kept !== undefined && (!this.finished || this.complete);
   }
 
   /** A new reader, given the bytes kept so far. */
@@ -82,6 +95,7 @@ class SharedDownload {
       branch.write(chunk);
       onBytes?.(chunk.length);
     }
+    if (this.complete) branch.end();
     // The reader sees a failure when it reads (a destroyed stream keeps its error); a reader that has
     // not started reading yet must not make it an unhandled 'error' event.
     branch.on('error', () => undefined);
@@ -112,12 +126,16 @@ class SharedDownload {
 
   private end(): void {
     this.finished = true;
-    this.leave();
+    if (this.kept) {
+      this.complete = true;
+      this.keep(this);
+    } else this.leave();
     for (const branch of this.readers.keys()) branch.end();
   }
 
   private fail(err: unknown): void {
     this.finished = true;
+    this.kept = undefined;
     this.leave();
     for (const branch of this.readers.keys()) branch.destroy(err as Error);
   }
@@ -143,15 +161,40 @@ class SharedDownload {
 /** Downloads shared between the copies of one process; see the module comment. */
 export class SharedBlobReads {
   private readonly downloads = new Map<string, SharedDownload>();
+  /** Finished small blobs still kept, oldest first, with their keys. */
+  private readonly finished: { key: string; download: SharedDownload }[] = [];
+  private finishedBytes = 0;
   private readonly joinWindowBytes: number;
   private readonly branchBufferBytes: number;
+  private readonly keepFinishedMs: number;
+  private readonly keepFinishedBytes: number;
 
   constructor(options: SharedBlobReadsOptions = {}) {
     this.joinWindowBytes = options.joinWindowBytes ?? DEFAULT_JOIN_WINDOW_BYTES;
     this.branchBufferBytes = options.branchBufferBytes ?? DEFAULT_BRANCH_BUFFER_BYTES;
+    this.keepFinishedMs = options.keepFinishedMs ?? DEFAULT_KEEP_FINISHED_MS;
+    this.keepFinishedBytes = options.keepFinishedBytes ?? DEFAULT_KEEP_FINISHED_BYTES;
   }
 
-  /** Downloads in progress that a copy can still join (for tests). */
+  /** Keeps a finished small blob for a while, within the byte budget. */
+  private keepFinished(key: string, download: SharedDownload): void {
+    const entry = { key, download };
+    this.finished.push(entry);
+    this.finishedBytes += download.passed;
+    while (this.finishedBytes > this.keepFinishedBytes) this.forget(this.finished[0]);
+    setTimeout(() => this.forget(entry), this.keepFinishedMs).unref();
+  }
+
+  private forget(entry: { key: string; download: SharedDownload }): void {
+    const at = this.finished.indexOf(entry);
+    if (at < 0) return;
+    this.finished.splice(at, 1);
+    this.finishedBytes -= entry.download.passed;
+    entry.download.kept = undefined;
+    if (this.downloads.get(entry.key) === entry.download) this.downloads.delete(entry.key);
+  }
+
+  /** Downloads in progress, or small blobs kept after theirs, that a copy can still join (for tests). */
   get joinable(): number {
     return [...this.downloads.values()].filter((d) => d.joinable).length;
   }
@@ -165,9 +208,14 @@ export class SharedBlobReads {
     read.signal?.throwIfAborted();
     let download = this.downloads.get(read.key);
     if (!download?.joinable) {
-      const started: SharedDownload = new SharedDownload(read, this.joinWindowBytes, () => {
-        if (this.downloads.get(read.key) === started) this.downloads.delete(read.key);
-      });
+      const started: SharedDownload = new SharedDownload(
+        read,
+        this.joinWindowBytes,
+        () => {
+          if (this.downloads.get(read.key) === started) this.downloads.delete(read.key);
+        },
+        (download) => this.keepFinished(read.key, download),
+      );
       this.downloads.set(read.key, started);
       download = started;
     }

@@ -5,6 +5,7 @@ import { digestOf } from '../../../src/infra/registry/content-digest';
 import { copyImage, verifyImage } from '../../../src/infra/registry/copy-image';
 import type { CredentialLookup } from '../../../src/infra/registry/registry-auth';
 import { RegistryClient, RegistryError } from '../../../src/infra/registry/registry-client';
+import { SharedBlobReads } from '../../../src/infra/registry/shared-blob-reads';
 import { pushDemoImage, type PushedDemoImage } from '../../../src/rig/demo-image';
 import { bcryptHash, startTestRegistry, type TestRegistry } from '../../support/registry';
 
@@ -305,6 +306,7 @@ describe('Bearer tokens and failures (a token-protocol edge in front of the real
       copyImage({
         source: { registry: edge.host, repository: 'shop/api', tag: '2.4.0' },
         target: { registry: plain.host, repository: 'tampered/api', tag: '2.4.0' },
+        sharedReads: new SharedBlobReads(), // this test's own: no blob kept from an earlier copy, read from the edge
       }),
     );
     expect(error).toBeInstanceOf(RegistryError);
@@ -331,6 +333,7 @@ describe('Bearer tokens and failures (a token-protocol edge in front of the real
       copyImage({
         source: { registry: edge.host, repository: 'shop/api', tag: '2.4.0' },
         target: { registry: plain.host, repository: 'cut/api', tag: '2.4.0' },
+        sharedReads: new SharedBlobReads(), // this test's own: no blob kept from an earlier copy, read from the edge
       }),
     );
     expect(error).toBeInstanceOf(RegistryError);

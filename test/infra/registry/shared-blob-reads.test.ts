@@ -57,7 +57,33 @@ describe('SharedBlobReads', () => {
     expect(b.out.equals(content)).toBe(true);
     expect(isVerifiedAs(first, digest, content.length)).toBe(true);
     expect(isVerifiedAs(first, digest, content.length + 1)).toBe(false);
+  });
+
+  it('keeps a small blob a while after its download ended, for a copy that asks late, within a byte budget', async () => {
+    const reads = new SharedBlobReads({ keepFinishedMs: 50, keepFinishedBytes: content.length });
+    const blob = source();
+    const request = { key: 'src/app@x', digest, size: content.length, start: blob.start };
+    const first = await reads.read(request);
+    blob.send();
+    expect((await drain(first)).out.equals(content)).toBe(true);
+
+    const late = await reads.read(request);
+    expect(blob.started).toHaveLength(1);
+    expect((await drain(late)).out.equals(content)).toBe(true);
+    expect(isVerifiedAs(late, digest, content.length)).toBe(true);
+
+    // A second kept blob goes over the budget: the older one is forgotten.
+    const other = randomBytes(1000);
+    const otherBlob = source(other);
+    const otherRequest = { key: 'src/app@y', digest: digestOf(other), size: other.length, start: otherBlob.start };
+    const y = await reads.read(otherRequest);
+    otherBlob.send();
+    await drain(y);
+    expect(reads.joinable).toBe(1);
+    await new Promise((r) => setTimeout(r, 100));
     expect(reads.joinable).toBe(0);
+    await reads.read(request).then((again) => again.destroy());
+    expect(blob.started).toHaveLength(2);
   });
 
   it('starts another download for a copy that comes once the first is past its join window', async () => {
