@@ -37,6 +37,8 @@ export interface OrchestrationOverhead {
   p90Ms: number;
   /** Per region, in spec order: where its latency went. */
   breakdowns: LatencyBreakdown[];
+  /** CPU this process (worker and client) used while the release ran, in ms. */
+  cpuMs: number;
 }
 
 /** Both runs of the section. */
@@ -45,7 +47,7 @@ export interface OverheadRuns {
   parallel: OrchestrationOverhead;
   /** maxParallel 1: one region at a time. */
   alone: OrchestrationOverhead;
-  /** CPU the bench process (worker and client) used over both runs, per region, in ms. */
+  /** CPU the bench process (worker and client) used while both releases ran, per region, in ms. */
   workerCpuMsPerRegion: number;
 }
 
@@ -57,14 +59,12 @@ export interface OverheadSizes {
 
 /** The section: a release as the spec runs it, then one region at a time, on the same worker. */
 export async function measureOverheadRuns(world: NoopWorld, sizes: OverheadSizes): Promise<OverheadRuns> {
-  const cpu = process.cpuUsage();
   const parallel = await measureOrchestrationOverhead(world, { regions: sizes.regions });
   const alone = await measureOrchestrationOverhead(world, { regions: sizes.aloneRegions, maxParallel: 1 });
-  const used = process.cpuUsage(cpu);
   return {
     parallel,
     alone,
-    workerCpuMsPerRegion: (used.user + used.system) / 1000 / (parallel.regions + alone.regions),
+    workerCpuMsPerRegion: (parallel.cpuMs + alone.cpuMs) / (parallel.regions + alone.regions),
   };
 }
 
@@ -84,6 +84,7 @@ export async function measureOrchestrationOverhead(
   const maxParallel = options.maxParallel ?? 10;
   const { spec } = loadSyntheticRelease({ regions: options.regions, traits: 'uniform', maxParallel });
   const releaseId = `bench-overhead-${Date.now().toString(36)}`;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const result = await world.client.workflow.execute<typeof releaseWorkflow>('releaseWorkflow', {
     workflowId: releaseId,
@@ -91,6 +92,7 @@ export async function measureOrchestrationOverhead(
     args: [benchReleaseInput(releaseId, spec)],
   });
   const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
   const names = spec.spec.regions.map((r) => r.name);
   const breakdowns = await regionBreakdowns(world.client, releaseId, names);
   const overheadsMs = breakdowns.map((b) => b.orchestrationMs);
@@ -106,6 +108,7 @@ export async function measureOrchestrationOverhead(
     medianMs: median(overheadsMs),
     p90Ms: percentile(overheadsMs, 90),
     breakdowns,
+    cpuMs: (used.user + used.system) / 1000,
   };
 }
 
