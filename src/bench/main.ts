@@ -102,21 +102,22 @@ async function runBench(args: BenchArguments): Promise<SectionReport[]> {
   const reports: SectionReport[] = [];
   const runAll = async (world?: Parameters<Section['run']>[0]['world']) => {
     for (const section of args.only) {
-      const sizes = section.sizes(args.quick);
       const report: SectionReport = {
         section: section.name,
         number: section.number,
         needsRig: section.needsRig,
-        sizes,
+        sizes: '',
         figures: [],
       };
       try {
+        // Sizes read BENCH_* variables: a bad one fails its section with the variable's name, not a stack.
+        report.sizes = section.sizes(args.quick);
         const result = await section.run({ quick: args.quick, world });
         report.figures = result.figures;
         console.log(`${section.number}. ${result.text}`);
       } catch (err) {
         report.error = err instanceof Error ? err.message : String(err);
-        console.log(`${section.number}. ${section.name} (${sizes}) failed: ${report.error}`);
+        console.log(`${section.number}. ${section.name} (${report.sizes || 'sizes refused'}) failed: ${report.error}`);
       }
       reports.push(report);
     }

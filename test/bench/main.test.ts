@@ -38,6 +38,20 @@ describe('the bench command line', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('fails the section a bad BENCH_* size names, with the variable, never a stack trace or a server started', () => {
+    for (const value of ['1e400', 'abc', '-5']) {
+      const run = spawnSync(process.execPath, [join(root, 'dist', 'bench', 'main.js'), '--only', 'scale'], {
+        encoding: 'utf8',
+        env: { ...process.env, BENCH_SCALE_RELEASES: value },
+      });
+      expect(run.status).toBe(1);
+      expect(run.stdout).toContain(
+        `12. scale (sizes refused) failed: BENCH_SCALE_RELEASES: expected a number, got "${value}"`,
+      );
+      expect(`${run.stdout}${run.stderr}`).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('has a quick form of every section, each with its own number', () => {
     expect(sections.map((s) => s.number)).toEqual(sections.map((_, i) => i + 1));
     for (const s of sections) expect(s.sizes(true)).not.toBe(s.sizes(false));
