@@ -272,7 +272,9 @@ export function packReleaseTemplate(release: LoadedRelease): TemplateBundle {
     helm?.releaseName ?? release.spec.metadata.app,
     field,
   );
-  const tooBig = regionInputsProblem(release.spec.spec.regions.length, bundle.files.length, field);
+  // Every region's input also carries the shared values and the checks suite.
+  const shared = JSON.stringify({ values: release.spec.spec.template.values ?? {}, checks: release.checks ?? {} });
+  const tooBig = regionInputsProblem(release.spec.spec.regions.length, bundle.files.length, shared.length, field);
   if (tooBig) throw new InvalidInputError(tooBig);
   return bundle;
 }

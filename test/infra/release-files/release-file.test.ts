@@ -161,7 +161,7 @@ describe('files the spec names that are not files', () => {
     const error = rejectionOf(() => packReleaseTemplate({ ...release, spec: { ...release.spec, spec: many } }));
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error.message).toMatch(
-      /^spec\.template\.helm\.chart: packs to \d+ KiB, and each of the 100 regions' workflows starts with it in the release's history: about \d+\.\d MiB, above the 25\.0 MiB/,
+      /^spec\.template\.helm\.chart: packs to \d+ KiB, with \d+ KiB of values and checks beside it, and each of the 100 regions' workflows starts with them in the release's history: about \d+\.\d MiB, above the 25\.0 MiB/,
     );
   });
 });
