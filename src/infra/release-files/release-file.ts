@@ -266,6 +266,10 @@ export function packReleaseTemplate(release: LoadedRelease): TemplateBundle {
   const field = helm ? 'spec.template.helm.chart' : 'spec.template.manifests.path';
   if (!existsSync(release.templateDir))
     throw new InvalidInputError(`${field}: ${quotePath(release.templateDir)} does not exist`);
+  if (!statSync(release.templateDir).isDirectory())
+    throw new InvalidInputError(
+      `${field}: ${quotePath(release.templateDir)} is not a folder: name the template's folder`,
+    );
   const bundle = packTemplate(
     release.templateDir,
     helm ? 'helm' : 'manifests',

@@ -149,6 +149,15 @@ describe('files the spec names that are not files', () => {
       /^spec\.template\.helm\.chart: "files\/passwd" in ".*" is a symlink to "\/etc\/passwd", outside the folder/,
     );
   });
+  it('refuses a template path that is a file or a device, naming the field', () => {
+    for (const chart of ['/dev/zero', 'release.yaml']) {
+      const file = writeSpec((doc) => doc.setIn(['spec', 'template', 'helm', 'chart'], chart));
+      expect(rejectionOf(() => packReleaseTemplate(loadRelease(file))).message).toMatch(
+        /^spec\.template\.helm\.chart: ".*" is not a folder: name the template's folder$/,
+      );
+    }
+  });
+
   it("refuses a template whose copies in every region's start would not fit the release's history", () => {
     const file = writeSpec((_, dir) => {
       mkdirSync(join(dir, 'chart', 'files'), { recursive: true });
