@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { defaultRigConfigFile, loadRigConfig, rigLayout } from '../rig/rig-config';
 import { loadTemporalConnectionConfig, connectionOptions } from '../temporal/connection-config';
-import { compareApplyWithKubectl, describeApplyComparison } from './apply-vs-kubectl';
+import { compareApplyWithFloor, describeApplyComparison } from './apply-vs-floor';
 import { compareCliStartup, defaultStartupCommands, describeCliStartup } from './cli-startup';
 import { describeConcurrentReleases, measureConcurrentReleases } from './concurrent-releases';
 import { figure, type SectionResult } from './figures';
@@ -83,7 +83,7 @@ const needWorld = (ctx: SectionContext): NoopWorld => {
 
 const overheadSizes = (quick: boolean) => ({ regions: quick ? 5 : 50, aloneRegions: quick ? 2 : 20 });
 const concurrentSizes = (quick: boolean) => ({ releases: quick ? 5 : envNumber('BENCH_RELEASES', 200) });
-const applySizes = (quick: boolean) => ({ rounds: quick ? 2 : 15 });
+const applySizes = (quick: boolean) => ({ rounds: quick ? 2 : 30 });
 const loadSizes = (quick: boolean) =>
   quick
     ? { connections: 4, durationMs: 1000, rounds: 1, openRate: 500 }
@@ -214,7 +214,7 @@ export const sections: Section[] = [
     sizes: (q) => `${applySizes(q).rounds} rounds`,
     run: async (ctx) =>
       describeApplyComparison(
-        await compareApplyWithKubectl({ kubeconfig: rigLayout().kubeconfig, ...applySizes(ctx.quick) }),
+        await compareApplyWithFloor({ kubeconfig: rigLayout().kubeconfig, ...applySizes(ctx.quick) }),
       ),
   },
   {

@@ -1,4 +1,5 @@
-import { type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import { type KubeConfig, type KubernetesObject, type KubernetesObjectApi } from '@kubernetes/client-node';
+import { objectApiFor } from '../infra/kubernetes/object-api';
 import { serverSideApply } from '../infra/kubernetes/server-side-apply';
 import { InvalidInputError, UnreachableError } from '../domain/errors';
 import {
@@ -30,7 +31,7 @@ export async function previewClusterChanges(
   namespace: string,
   cluster: string,
 ): Promise<ClusterChanges> {
-  const api = KubernetesObjectApi.makeApiClient(kc);
+  const api = objectApiFor(kc);
   const changes: ObjectChange[] = [];
   const notes: string[] = [];
 

@@ -1,9 +1,11 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { InvalidInputError } from '../../domain/errors';
+import { shareConnections } from './connection-pool';
 
 /**
  * A client config for one kubeconfig context. The kubeconfig comes from the worker's environment
- * (KUBECONFIG or ~/.kube/config), never from the spec or workflow history.
+ * (KUBECONFIG or ~/.kube/config), never from the spec or workflow history. It is read again each
+ * time (credentials rotate); its clients share the process's kept-alive connections.
  */
 export function kubeConfigForContext(context: string, kubeconfigFile?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -16,5 +18,5 @@ export function kubeConfigForContext(context: string, kubeconfigFile?: string): 
     );
   }
   kc.setCurrentContext(context);
-  return kc;
+  return shareConnections(kc);
 }

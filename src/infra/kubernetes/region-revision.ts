@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { CoreV1Api, type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { ObjectRef } from '../../domain/release-input';
+import { objectApiFor } from './object-api';
 import { serverSideApply } from './server-side-apply';
 
 /**
@@ -70,7 +71,7 @@ export async function captureRevision(
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const objects = objectApiFor(kc);
   const entries: RevisionEntry[] = [];
   for (const ref of refs) {
     try {
@@ -118,7 +119,7 @@ export async function restoreRevision(
   kc: KubeConfig,
   entries: readonly RevisionEntry[],
 ): Promise<{ restored: ObjectRef[]; deleted: ObjectRef[] }> {
-  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const objects = objectApiFor(kc);
   const restored: ObjectRef[] = [];
   const deleted: ObjectRef[] = [];
   for (const { ref, previous } of entries) {
