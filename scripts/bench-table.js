@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Turns a bench report (`npm run bench -- --json FILE`) into the README's performance table, in markdown:
-// the run's date and machine, then one row per figure with its baseline and ratio. Usage:
-//   node scripts/bench-table.js FILE            print the table
-//   node scripts/bench-table.js FILE --readme   replace the table between the markers in README.md
+// Turns bench reports (`npm run bench -- --json FILE`) into the README's performance table, in markdown:
+// each run's date and machine, then one row per figure with its baseline and ratio. With several files, a
+// section from a later file replaces the same section from an earlier one, and each run's line names the
+// sections it gave. Usage:
+//   node scripts/bench-table.js FILE...            print the table
+//   node scripts/bench-table.js FILE... --readme   replace the table between the markers in README.md
 'use strict';
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -23,20 +25,53 @@ function num(x) {
 
 const cell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-/** The markdown for a report. */
-function benchTable(report) {
+/** Every bench section, in its order. */
+const allSections = [
+  'overhead',
+  'concurrent',
+  'apply',
+  'load',
+  'images',
+  'kills',
+  'cli',
+  'parsing',
+  'traffic',
+  'planning',
+  'history',
+  'scale',
+  'rig-idle',
+  'rig-release',
+];
+
+/** A run's line: its date, machine and sizes. */
+function runLine(report, sections) {
   const m = report.machine;
   const gib = (m.memoryBytes / 2 ** 30).toFixed(1);
-  const lines = [
+  return (
     `Measured ${report.date.slice(0, 10)} (${report.date}) on ${m.cores} cores (${m.cpuModel}), ${gib} GiB of memory, Node ${m.node} (${m.platform}); ` +
-      (report.quick
-        ? '**quick form** (`--quick`: tiny sizes, for checking the bench runs; not figures to compare or quote).'
-        : 'full sizes.'),
-    '',
-    '| section | figure | value | baseline | ratio |',
-    '| --- | --- | --- | --- | --- |',
-  ];
-  for (const s of report.sections) {
+    (report.quick
+      ? '**quick form** (`--quick`: tiny sizes, for checking the bench runs; not figures to compare or quote)'
+      : 'full sizes') +
+    (sections ? `: ${sections.join(', ')}.` : '.')
+  );
+}
+
+/** The markdown for one report, or for several (a later report's section replaces an earlier one's). */
+function benchTable(reports) {
+  const runs = Array.isArray(reports) ? reports : [reports];
+  const bySection = new Map();
+  runs.forEach((report, run) => {
+    for (const s of report.sections) bySection.set(s.section, { ...s, run });
+  });
+  const sections = [...bySection.values()].sort((a, b) => a.number - b.number);
+  const lines = [];
+  runs.forEach((report, run) => {
+    const given = sections.filter((s) => s.run === run).map((s) => s.section);
+    if (runs.length === 1) lines.push(runLine(report));
+    else if (given.length) lines.push(`- ${runLine(report, given)}`);
+  });
+  lines.push('', '| section | figure | value | baseline | ratio |', '| --- | --- | --- | --- | --- |');
+  for (const s of sections) {
     const where = `${s.number}. ${s.section}${s.needsRig ? ' (rig)' : ''}: ${s.sizes}`;
     if (s.error) {
       lines.push(`| ${cell(where)} | failed: ${cell(s.error)} | | | |`);
@@ -48,10 +83,8 @@ function benchTable(report) {
       lines.push(`| ${cell(where)} | ${cell(f.name)} | ${num(f.value)} ${cell(f.unit)} | ${baseline} | ${ratio} |`);
     }
   }
-  const ran = new Set(report.sections.map((s) => s.section));
-  const all = ['overhead', 'concurrent', 'apply', 'load', 'images', 'kills', 'cli', 'parsing', 'traffic', 'planning'];
-  const missing = all.filter((s) => !ran.has(s));
-  if (missing.length) lines.push('', `Not in this run: ${missing.join(', ')}.`);
+  const missing = allSections.filter((s) => !bySection.has(s));
+  if (missing.length) lines.push('', `Not in ${runs.length === 1 ? 'this run' : 'these runs'}: ${missing.join(', ')}.`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -67,28 +100,30 @@ module.exports = { benchTable, replaceInReadme };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
-  const file = args.find((a) => !a.startsWith('--'));
+  const files = args.filter((a) => !a.startsWith('--'));
   const unknown = args.filter((a) => a.startsWith('--') && a !== '--readme');
-  if (!file || unknown.length) {
+  if (!files.length || unknown.length) {
     console.error(
-      `${unknown.length ? `bench-table: unknown option ${unknown[0]}\n` : ''}usage: node scripts/bench-table.js FILE [--readme]`,
+      `${unknown.length ? `bench-table: unknown option ${unknown[0]}\n` : ''}usage: node scripts/bench-table.js FILE... [--readme]`,
     );
     process.exit(2);
   }
-  let report;
-  try {
-    report = JSON.parse(readFileSync(file, 'utf8'));
-    if (!report.machine || !Array.isArray(report.sections))
-      throw new Error('not a bench report (no machine, no sections)');
-  } catch (err) {
-    console.error(`bench-table: ${file}: ${err.message}`);
-    process.exit(2);
-  }
-  const table = benchTable(report);
+  const reports = files.map((file) => {
+    try {
+      const report = JSON.parse(readFileSync(file, 'utf8'));
+      if (!report || !report.machine || !Array.isArray(report.sections))
+        throw new Error('not a bench report (no machine, no sections)');
+      return report;
+    } catch (err) {
+      console.error(`bench-table: ${file}: ${err.message}`);
+      process.exit(2);
+    }
+  });
+  const table = benchTable(reports);
   if (args.includes('--readme')) {
     const readme = join(__dirname, '..', 'README.md');
     writeFileSync(readme, replaceInReadme(readFileSync(readme, 'utf8'), table));
-    console.log(`README.md: performance table from ${file}`);
+    console.log(`README.md: performance table from ${files.join(', ')}`);
   } else {
     process.stdout.write(table);
   }

@@ -61,7 +61,7 @@ describe('the bench command line', () => {
 describe('scripts/bench-table.js', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { benchTable, replaceInReadme } = require('../../scripts/bench-table.js') as {
-    benchTable: (report: unknown) => string;
+    benchTable: (reports: unknown) => string;
     replaceInReadme: (readme: string, table: string) => string;
   };
   const report = {
@@ -97,7 +97,40 @@ describe('scripts/bench-table.js', () => {
       '| 4. load: 4 connections | load generator | 16,611 requests/s | 30,257 requests/s (wrk -t1) | 0.55x |',
     );
     expect(table).toContain('| 3. apply (rig): 2 rounds | failed: no \\| cluster | | | |');
-    expect(table).toContain('Not in this run: overhead, concurrent, images, kills, cli, parsing, traffic, planning.');
+    expect(table).toContain(
+      'Not in this run: overhead, concurrent, images, kills, cli, parsing, traffic, planning, history, scale, rig-idle, rig-release.',
+    );
+  });
+
+  it('merges runs: a later run replaces its sections, each run says which it gave, rows in section order', () => {
+    const later = {
+      date: '2026-01-03T00:00:00.000Z',
+      machine: report.machine,
+      sections: [
+        {
+          section: 'apply',
+          number: 3,
+          needsRig: true,
+          sizes: '30 rounds',
+          figures: [{ name: 'apply', unit: 'ms', value: 12.5, baseline: { name: 'bare', value: 10 }, ratio: 1.25 }],
+        },
+      ],
+    };
+    const table = benchTable([report, later]);
+    expect(table).toContain('- Measured 2026-01-02 (2026-01-02T03:04:05.000Z)');
+    expect(table).toContain(
+      '**quick form** (`--quick`: tiny sizes, for checking the bench runs; not figures to compare or quote): load.',
+    );
+    expect(table).toContain(
+      '- Measured 2026-01-03 (2026-01-03T00:00:00.000Z) on 2 cores (AMD EPYC), 8.0 GiB of memory, Node v20.19.0 (linux-x64); full sizes: apply.',
+    );
+    expect(table).not.toContain('failed');
+    const rows = table.split('\n').filter((l) => /^\| \d/.test(l));
+    expect(rows).toEqual([
+      '| 3. apply (rig): 30 rounds | apply | 12.5 ms | 10.0 ms (bare) | 1.25x |',
+      '| 4. load: 4 connections | load generator | 16,611 requests/s | 30,257 requests/s (wrk -t1) | 0.55x |',
+    ]);
+    expect(table).toContain('Not in these runs: overhead, concurrent, images,');
   });
 
   it('replaces the table between the README markers', () => {
