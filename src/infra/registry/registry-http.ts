@@ -42,6 +42,10 @@ export async function fetchBuffered(
   options: FetchOptions,
 ): Promise<BufferedAnswer> {
   return withDeadline(url, options, async (signal) => {
+    if (init.method === 'HEAD') {
+      const answer = await headKeepingTheConnection(url, init.headers, signal);
+      if (answer) return answer;
+    }
     const res = await fetch(url, { ...init, signal });
     const body = Buffer.from(await res.arrayBuffer());
     return { status: res.status, headers: res.headers, body, url: res.url || url };
@@ -54,6 +58,45 @@ export async function fetchBuffered(
  */
 export async function fetchStreaming(url: string, init: RegistryRequest, options: FetchOptions): Promise<Response> {
   return withDeadline(url, options, (signal) => fetch(url, { ...init, signal }));
+}
+
+/** Statuses after which a HEAD is sent again with fetch, which follows them. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * A HEAD with node:http(s), whose agents keep the connection for the next request: undici's fetch
+ * closes the connection after every HEAD (against servers that send a body anyway, nodejs/undici#258),
+ * and a copy sends one per blob per target, each then paying for a new connection on both ends.
+ * Undefined for a redirect, which fetch then follows. A HEAD sent on a kept connection that the
+ * registry had just closed (ECONNRESET on a reused socket) is sent once more, as Node's documentation
+ * advises for idempotent requests.
+ */
+function headKeepingTheConnection(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<BufferedAnswer | undefined> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const attempt = (again: boolean) =>
+    new Promise<BufferedAnswer | undefined>((resolve, reject) => {
+      const req = send(target, { method: 'HEAD', headers, signal }, (res) => {
+        res.on('error', reject);
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          resolve(
+            REDIRECTS.has(status) ? undefined : { status, headers: headersOf(res.headers), body: Buffer.alloc(0), url },
+          );
+        });
+        res.resume();
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (again && req.reusedSocket && err.code === 'ECONNRESET') resolve(attempt(false));
+        else reject(err);
+      });
+      req.end();
+    });
+  return attempt(true);
 }
 
 /** How long an upload may go without sending or receiving a byte. */
