@@ -1,7 +1,7 @@
 import { condition, patched, startChild } from '@temporalio/workflow';
 import type { RegionInput } from '../../domain/release-input';
 import { restoring, rollingOut, steering as steeringSteps } from '../activity-proxies';
-import { pauseSignal, type RegionResult } from '../definitions';
+import { abortSignal, pauseSignal, type RegionResult } from '../definitions';
 import { describeAbort, describeFailure } from '../failures';
 import { regionWorkflow, rolloutTimeoutMs } from '../region-workflow';
 import { appKey, phaseKey, regionKey, versionKey } from '../search-attributes';
@@ -211,6 +211,10 @@ export class RegionRuns {
       });
       state.running.set(name, child);
       if (state.paused) child.signal(pauseSignal).catch(() => undefined);
+      // An abort taken while this child was starting went to the regions running then, not to this one
+      // (a signal is handled before the start it came with): without it the region deployed and baked in full.
+      if (state.abort && patched('abort-reaches-region-started-meanwhile'))
+        child.signal(abortSignal, state.abort).catch(() => undefined);
       result = await child.result();
     } catch (err) {
       result = { name, phase: 'Failed', attempt, error: describeFailure(err), failedAt: Date.now() };

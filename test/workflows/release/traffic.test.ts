@@ -1,7 +1,9 @@
 import type { ReleaseSpec } from '../../../src/domain/release-spec';
+import type { ReleaseStatus } from '../../../src/domain/release-status';
 import { abortSignal, approveSignal, resumeSignal, statusQuery, taskQueue } from '../../../src/workflows/definitions';
 import { releaseWorkflow } from '../../../src/workflows/release-workflow';
 import { exampleInput, withAnalysis, withoutGates } from '../../support/fake-activities';
+import { eventually } from '../../support/eventually';
 import { failureOf, hour, releaseWorkflowRig } from '../../support/release-workflow-rig';
 
 /**
@@ -316,6 +318,16 @@ describe('releaseWorkflow traffic steps', () => {
     expect(canary().at(-1)).toMatchObject({ share: 1, reason: 'inconclusive bake accepted by erin: in service' });
     await keepHistory(input.releaseId, 'v10-release-inconclusive-held-then-accepted');
     await keepHistory(`${input.releaseId}.us-east-canary.1`, 'v10-region-inconclusive-holds-share');
+    // Abort while wave 2 waits out its TTL: the test server never again skips time once an activity
+    // not yet picked up is cancelled (it keeps that activity's lock), and the tests after share it.
+    await statusWhen(
+      input.releaseId,
+      (s) =>
+        ['us-west', 'us-east', 'eu-west'].every((name) =>
+          s.regions.some((r) => r.name === name && r.phase === 'Draining' && r.until !== undefined),
+        ),
+      'wave 2 waiting one TTL',
+    );
     await handle.signal(abortSignal, { by: 'erin', reason: 'test over' });
     await failureOf(handle.result());
   });
@@ -336,6 +348,48 @@ describe('releaseWorkflow traffic steps', () => {
     expect(result.phase).toBe('Succeeded');
     expect(fake.trafficSteps(input.releaseId).some((s) => s.region === 'ap-south')).toBe(false);
     expect(fake.calls(input.releaseId, 'deployRegion')).toContain('ap-south');
+  });
+
+  // Last in the file: its abort may cancel drains no worker has picked up yet (see the test above).
+  it('aborted as the next wave starts, the regions starting then are aborted too: none deploys, none stays drained', async () => {
+    const input = exampleInput(
+      'wf-traffic-abort-as-wave-starts',
+      (spec) => {
+        steering(() => undefined)(spec);
+        withAnalysis(spec);
+      },
+      { canarySoakMs: hour, bakeMs: hour },
+    );
+    fake.behave(input.releaseId, { bake: { 'us-east-canary': 'inconclusive' } });
+    const handle = await start(input);
+    // The canary's first stretch of analysis is inconclusive: no need to move the clock.
+    await statusWhen(input.releaseId, (s) => s.gate === 'accept-wave-1', 'the inconclusive halt');
+    await handle.signal(approveSignal, { by: 'erin', reason: 'checked the dashboards' });
+    // The accepted canary's step back in service comes just before wave 2's regions start: abort then,
+    // while their workflows are starting (the abort used to reach only the regions already running).
+    await eventually(
+      async () =>
+        fake.trafficSteps(input.releaseId).some((s) => s.region === 'us-east-canary' && s.share === 1)
+          ? true
+          : undefined,
+      'the accepted canary back in service',
+      30_000,
+      1,
+    );
+    await handle.signal(abortSignal, { by: 'erin', reason: 'wrong build' });
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('ReleaseAborted');
+    expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary']);
+    const waveTwo = ['us-west', 'us-east', 'eu-west'];
+    const { regions } = failure.details?.[0] as ReleaseStatus;
+    // Aborted, or never started when the abort came first: none went on to deploy and bake in full.
+    const phases = regions.filter((r) => waveTwo.includes(r.name)).map((r) => r.phase);
+    expect(phases.filter((phase) => phase !== 'Aborted' && phase !== 'Pending')).toEqual([]);
+    // Each either never left the answers (aborted before its drain) or was drained and put back.
+    for (const region of waveTwo) {
+      const steps = fake.trafficSteps(input.releaseId).filter((s) => s.region === region);
+      expect([[], ['drained to deploy', 'not deployed: back in service']]).toContainEqual(steps.map((s) => s.reason));
+    }
   });
 });
 
