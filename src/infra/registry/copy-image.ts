@@ -1,6 +1,6 @@
 import { Semaphore } from 'async-mutex';
 import { InvalidInputError } from '../../domain/errors';
-import { forEachConcurrently } from './bounded-concurrency';
+import { forEachAdmitted, forEachConcurrently } from './bounded-concurrency';
 import { formatImageRef, type ImageRef, manifestReference } from './image-reference';
 import type { Descriptor } from './manifest-documents';
 import { isIndexMediaType } from './media-types';
@@ -70,8 +70,12 @@ export interface CopyImageOptions {
 
 /** Progress while a blob streams is reported at most once per this many bytes. */
 const PROGRESS_EVERY_BYTES = 4 * 1024 * 1024;
-/** Blob lookups (HEAD) sent to the target at once: small requests, so more than the blobs moved. */
-const LOOKUP_CONCURRENCY = 8;
+/**
+ * Blob lookups (HEAD) sent to the target at once: small requests, so more than the blobs moved, and
+ * enough that an image's new blobs (an update's top layers: small, so last in line) are not looked up
+ * only after every blob it shares with the previous version.
+ */
+const LOOKUP_CONCURRENCY = 16;
 
 /** Ids of credential lookups, so that downloads are shared only between copies with the same one. */
 const lookupIds = new WeakMap<CredentialLookup, number>();
@@ -137,7 +141,8 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
     }
     let sent = 0;
     let reported = 0;
-    const download = await reads.read({
+    // Not awaited: the target's upload session opens while the download starts.
+    const download = reads.read({
       key: `${source.registry}/${source.repository}@${blob.digest} ${blob.size} ${lookupId(credentials)}`,
       digest: blob.digest,
       size: blob.size,
@@ -165,7 +170,9 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
   // Largest first, each looked up in the target before it is sent: a retried copy skips what an
   // earlier attempt got there. Lookups run ahead, LOOKUP_CONCURRENCY at a time; transfers follow in
   // the same order, `concurrency` at a time, so that copies of one image to several registries move
-  // the same blobs at the same time.
+  // the same blobs at the same time. Once the target is found to hold some of the image (an update,
+  // a resumed copy), a blob it lacks no longer waits for the lookups of the blobs before it (those are
+  // likely there: an update's new layers are its smallest, so last) when a transfer slot is free.
   const ordered = [...tree.blobs].sort((x, y) => y.size - x.size || (x.digest < y.digest ? -1 : 1));
   let failed = false;
   const lookups = new Semaphore(LOOKUP_CONCURRENCY);
@@ -175,14 +182,24 @@ export async function copyImage(options: CopyImageOptions): Promise<CopyResult> 
       return to.hasBlob(target.repository, blob.digest, signal);
     }),
   );
-  for (const lookup of has) void lookup.catch(() => undefined); // each is awaited below, or the copy has failed
   try {
-    await forEachConcurrently(ordered, options.concurrency ?? 4, async (blob, i) => {
-      if (await has[i]) counts.skipped += 1;
-      else counts[await copyBlob(blob)] += 1;
-      blobsDone += 1;
-      report();
-    });
+    await forEachAdmitted(
+      ordered,
+      options.concurrency ?? 4,
+      async (_blob, i) => {
+        if (!(await has[i])) return true;
+        counts.skipped += 1;
+        blobsDone += 1;
+        report();
+        return false;
+      },
+      async (blob) => {
+        counts[await copyBlob(blob)] += 1;
+        blobsDone += 1;
+        report();
+      },
+      () => counts.skipped === 0,
+    );
   } catch (err) {
     failed = true; // lookups not yet sent are not sent
     throw err;

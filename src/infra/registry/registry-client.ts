@@ -62,6 +62,9 @@ export interface BlobDownload {
   stream: Readable;
 }
 
+/** A blob's bytes to upload, as a Node or a web stream. */
+export type BlobBody = NodeJS.ReadableStream | ReadableStream<Uint8Array>;
+
 /** Manifests beyond this are refused, as containerd does: a real one is a few KiB. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -256,21 +259,21 @@ export class RegistryClient {
   /**
    * Uploads a blob in one streamed request (POST, then PUT with the digest). The bytes are checked
    * against `digest` and `size` on the way: if they do not match, the upload is broken off before its
-   * end, so the registry never stores them, and the upload is cancelled.
+   * end, so the registry never stores them, and the upload is cancelled. `body` may still be on its way
+   * (a download starting): the POST goes meanwhile, and the body is awaited only for the PUT.
    */
   async uploadBlob(
     repo: string,
     digest: string,
     size: number,
-    body: NodeJS.ReadableStream | ReadableStream<Uint8Array>,
+    body: BlobBody | Promise<BlobBody>,
     signal?: AbortSignal,
   ): Promise<void> {
     const what = `upload blob ${digest} to ${repo}`;
-    const source =
-      body instanceof ReadableStream
-        ? Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
-        : body;
-    const checked = checkedBody(source, digest, size);
+    const arriving = Promise.resolve(body).then(nodeStream);
+    void arriving.catch(() => undefined); // awaited below, or dropped with the upload
+    let source: NodeJS.ReadableStream | undefined;
+    let checked: ReturnType<typeof checkedBody> | undefined;
     let uploadUrl: string | undefined;
     try {
       const started = await this.buffered({
@@ -283,6 +286,8 @@ export class RegistryClient {
       const location = started.headers.get('location');
       if (started.status !== 202 || !location) throw this.refused(started, what);
       uploadUrl = this.resolve(location);
+      source = await arriving;
+      checked = checkedBody(source, digest, size);
       const url = `${uploadUrl}${uploadUrl.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
       const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
       const answer = await this.sendStreamed(
@@ -291,10 +296,16 @@ export class RegistryClient {
       );
       if (answer.status !== 201) throw this.refused(answer, what);
     } catch (err) {
-      (source as Partial<Readable>).destroy?.();
+      if (source) (source as Partial<Readable>).destroy?.();
+      // Not yet used: a body still on its way is dropped when it comes.
+      else
+        void arriving.then(
+          (s) => (s as Partial<Readable>).destroy?.(),
+          () => undefined,
+        );
       if (uploadUrl) await this.cancelUpload(repo, uploadUrl);
       if (signal?.aborted) throw err;
-      const broken = checked.failure.error;
+      const broken = checked?.failure.error;
       if (broken instanceof DigestMismatchError) {
         throw new RegistryError(
           `blob ${digest} did not match its digest on the way to ${this.registry}/${repo} (${broken.message}): the source's copy is corrupt; push the image to the source again`,
@@ -411,6 +422,12 @@ function imageName(repo: string, reference: string): string {
 function hostnameOf(registry: string): string {
   if (registry.startsWith('[')) return registry.slice(1, registry.indexOf(']'));
   return registry.split(':')[0];
+}
+
+function nodeStream(body: BlobBody): NodeJS.ReadableStream {
+  return body instanceof ReadableStream
+    ? Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
+    : body;
 }
 
 async function discard(res: Response): Promise<void> {

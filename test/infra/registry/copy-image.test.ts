@@ -118,6 +118,27 @@ describe('copyImage between two registries', () => {
     ).resolves.toMatchObject({ present: true });
   });
 
+  it('copies an update to a target holding the previous version: its new blobs, nothing else', async () => {
+    const push = (tag: string, layerBytes: number[]) =>
+      pushDemoImage({ registry: a.host, repository: 'shop/web', tag, layerBytes, sharedLayers: 2, seed: 'update' });
+    const previous = await push('1.0.0', [8192, 6144, 4096]);
+    // One byte more in the last layer: each platform gets a new last layer and config, and keeps the rest.
+    const next = await push('1.1.0', [8192, 6144, 4097]);
+    const copy = (tag: string) =>
+      copyImage({
+        source: { registry: a.host, repository: 'shop/web', tag },
+        target: { registry: b.host, repository: 'shop/web', tag },
+      });
+    await copy('1.0.0');
+    const update = await copy('1.1.0');
+    // 2 shared layers, then per platform: the last layer and the config are new.
+    expect(previous.blobs).toBe(6);
+    expect(update.blobs).toMatchObject({ copied: 4, skipped: 2, mounted: 0 });
+    await expect(
+      verifyImage({ ref: { registry: b.host, repository: 'shop/web', tag: '1.1.0' }, expectedDigest: next.digest }),
+    ).resolves.toMatchObject({ present: true, digest: next.digest });
+  });
+
   it('fails on a missing source image with a message that says what to do, and leaves the target alone', async () => {
     const error = await copyImage({
       source: { registry: a.host, repository: 'shop/api', tag: '9.9.9' },

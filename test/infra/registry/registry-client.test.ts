@@ -9,6 +9,8 @@ import { SharedBlobReads } from '../../../src/infra/registry/shared-blob-reads';
 import { pushDemoImage, type PushedDemoImage } from '../../../src/rig/demo-image';
 import { bcryptHash, startTestRegistry, type TestRegistry } from '../../support/registry';
 
+const realFetch = globalThis.fetch;
+
 /** What a rejected promise rejected with. */
 const failure = (promise: Promise<unknown>) =>
   promise.then(
@@ -68,6 +70,48 @@ describe('RegistryClient against a real registry', () => {
 
     await client.uploadBlob('shop/api', digestOf(promised), promised.length, Readable.from([promised]));
     await expect(client.hasBlob('shop/api', digestOf(promised))).resolves.toBe(true);
+  });
+
+  it('opens the upload while the body is still on its way, and drops a body that comes too late', async () => {
+    const client = new RegistryClient(plain.host);
+    const bytes = Buffer.from('a blob whose download starts while the upload opens');
+    const posted: string[] = [];
+    const fetchSpy = jest.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
+      if (init?.method === 'POST') posted.push(String(input));
+      return realFetch(input, init);
+    });
+    let arrive!: (body: Readable) => void;
+    const arriving = new Promise<Readable>((resolve) => (arrive = resolve));
+    try {
+      const upload = client.uploadBlob('shop/late', digestOf(bytes), bytes.length, arriving);
+      // The POST goes before the body is there.
+      while (posted.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      arrive(Readable.from([bytes]));
+      await upload;
+    } finally {
+      fetchSpy.mockRestore();
+    }
+    await expect(client.hasBlob('shop/late', digestOf(bytes))).resolves.toBe(true);
+
+    // A download that fails to start fails the upload with its own error, and nothing is stored.
+    const other = Buffer.from('a blob whose download never starts');
+    const broken = new RegistryError('the source is down', { registry: 'source', retryable: true });
+    const error = await failure(
+      client.uploadBlob('shop/late', digestOf(other), other.length, Promise.reject<Readable>(broken)),
+    );
+    expect(error).toBe(broken);
+    await expect(client.hasBlob('shop/late', digestOf(other))).resolves.toBe(false);
+
+    // An upload the registry refuses (an invalid repository name) destroys a body that arrives afterwards.
+    let late!: (body: Readable) => void;
+    const body = Readable.from([other]);
+    const refused = await failure(
+      client.uploadBlob('Not/A/Valid/Name', digestOf(other), other.length, new Promise((resolve) => (late = resolve))),
+    );
+    expect(refused).toBeInstanceOf(RegistryError);
+    late(body);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(body.destroyed).toBe(true);
   });
 
   it('reports a mount the registry declines as false', async () => {
