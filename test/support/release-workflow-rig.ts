@@ -66,19 +66,37 @@ export interface ReleaseWorkflowRig {
   statusWhen(releaseId: string, ready: (s: ReleaseStatus) => boolean, what: string): Promise<ReleaseStatus>;
   /** keepReplayFixture on this file's server. */
   keepHistory(workflowId: string, name: string): Promise<void>;
+  /**
+   * Gives the tests after this one a new test server and worker. Call it in a test that ends a workflow
+   * while some of its activities may not have reached a worker yet (an abort, a termination): the test
+   * server keeps the time-skipping lock such an activity took (temporalio/sdk-java#1138), so time would
+   * never be skipped again on it and a later test's hour-long bake would take an hour.
+   */
+  freshServerAfterThisTest(): void;
 }
 
 /**
  * Registers the beforeAll that starts the test server and worker and the afterAll that stops them:
  * call it once at the top of a test file. One server per file, as the server's clock is shared by
- * everything on it.
+ * everything on it; a test that may leave it unable to skip time asks for a new one after it
+ * (freshServerAfterThisTest).
  */
 export function releaseWorkflowRig(): ReleaseWorkflowRig {
   const fake = fakeActivities();
   let started: TestWorkflowEnvironment | undefined;
   let stop: (() => Promise<void>) | undefined;
 
+  let freshServer = false;
+
   beforeAll(async () => {
+    ({ env: started, stop } = await workflowTestRig(fake.activities));
+  });
+
+  afterEach(async () => {
+    if (!freshServer) return;
+    freshServer = false;
+    await stop?.();
+    started = undefined;
     ({ env: started, stop } = await workflowTestRig(fake.activities));
   });
 
@@ -109,5 +127,8 @@ export function releaseWorkflowRig(): ReleaseWorkflowRig {
         100,
       ),
     keepHistory: (workflowId, name) => keepReplayFixture(env().client, workflowId, name),
+    freshServerAfterThisTest: () => {
+      freshServer = true;
+    },
   };
 }

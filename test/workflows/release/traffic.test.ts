@@ -163,6 +163,7 @@ describe('releaseWorkflow traffic steps', () => {
     await keepHistory(`${input.releaseId}.us-west.1`, 'v9-region-traffic-drained-after-failed-bake');
     // Aborted, not terminated: the regions still baking end their steps (the test server stops skipping
     // time for good when a terminated workflow's activity completes).
+    rig.freshServerAfterThisTest();
     await handle.signal(abortSignal, { by: 'alice', reason: 'seen enough' });
     expect((await failureOf(handle.result())).type).toBe('ReleaseAborted');
     // Regions aborted while they baked leave the answers as the spec says (onRollback: drain).
@@ -216,6 +217,7 @@ describe('releaseWorkflow traffic steps', () => {
         (s) => s.regions.some((r) => r.name === 'us-east-canary' && r.phase === 'Draining' && r.until !== undefined),
         `the canary waiting one TTL (${name})`,
       );
+      rig.freshServerAfterThisTest();
       await handle.signal(abortSignal, { by: 'alice', reason: 'wrong build' });
       expect((await failureOf(handle.result())).type).toBe('ReleaseAborted');
       const canary = fake.trafficSteps(input.releaseId).filter((s) => s.region === 'us-east-canary');
@@ -318,8 +320,8 @@ describe('releaseWorkflow traffic steps', () => {
     expect(canary().at(-1)).toMatchObject({ share: 1, reason: 'inconclusive bake accepted by erin: in service' });
     await keepHistory(input.releaseId, 'v10-release-inconclusive-held-then-accepted');
     await keepHistory(`${input.releaseId}.us-east-canary.1`, 'v10-region-inconclusive-holds-share');
-    // Abort while wave 2 waits out its TTL: the test server never again skips time once an activity
-    // not yet picked up is cancelled (it keeps that activity's lock), and the tests after share it.
+    // Abort while wave 2 waits out its TTL, so that no activity is cancelled before a worker has it; the
+    // tests after get a new server all the same (see freshServerAfterThisTest).
     await statusWhen(
       input.releaseId,
       (s) =>
@@ -328,6 +330,7 @@ describe('releaseWorkflow traffic steps', () => {
         ),
       'wave 2 waiting one TTL',
     );
+    rig.freshServerAfterThisTest();
     await handle.signal(abortSignal, { by: 'erin', reason: 'test over' });
     await failureOf(handle.result());
   });
@@ -350,7 +353,6 @@ describe('releaseWorkflow traffic steps', () => {
     expect(fake.calls(input.releaseId, 'deployRegion')).toContain('ap-south');
   });
 
-  // Last in the file: its abort may cancel drains no worker has picked up yet (see the test above).
   it('aborted as the next wave starts, the regions starting then are aborted too: none deploys, none stays drained', async () => {
     const input = exampleInput(
       'wf-traffic-abort-as-wave-starts',
@@ -376,6 +378,8 @@ describe('releaseWorkflow traffic steps', () => {
       30_000,
       1,
     );
+    // Its abort may cancel drains no worker has picked up yet.
+    rig.freshServerAfterThisTest();
     await handle.signal(abortSignal, { by: 'erin', reason: 'wrong build' });
     const failure = await failureOf(handle.result());
     expect(failure.type).toBe('ReleaseAborted');
