@@ -384,6 +384,7 @@ describe('releaseWorkflow traffic steps', () => {
     const failure = await failureOf(handle.result());
     expect(failure.type).toBe('ReleaseAborted');
     expect(fake.calls(input.releaseId, 'deployRegion')).toEqual(['us-east-canary']);
+    await keepHistory(input.releaseId, 'v12-release-abort-reaches-regions-starting');
     const waveTwo = ['us-west', 'us-east', 'eu-west'];
     const { regions } = failure.details?.[0] as ReleaseStatus;
     // Aborted, or never started when the abort came first: none went on to deploy and bake in full.
