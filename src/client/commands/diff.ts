@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { kubeConfigForContext } from '../../infra/kubernetes/kube-config';
-import { InvalidInputError } from '../../domain/errors';
 import { quoteExcerpt } from '../../domain/excerpt';
 import {
   type ChangeKind,
@@ -97,10 +95,6 @@ async function diffCluster(
   const { digest, note } = await sourceDigest(release, ctx.env);
   const objects = await renderRegion(release, region, ctx.env, digest);
   const kubeconfig = ctx.env.KUBECONFIG;
-  if (kubeconfig && !existsSync(kubeconfig))
-    throw new InvalidInputError(
-      `KUBECONFIG: ${kubeconfig} does not exist; point it at the kubeconfig that has context ${region.cluster.context}`,
-    );
   const kc = kubeConfigForContext(region.cluster.context, kubeconfig);
   const { namespace, context } = region.cluster;
   const preview = await previewClusterChanges(kc, objects, namespace, `cluster ${context} (region ${region.name})`);

@@ -2,8 +2,11 @@ import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { InvalidInputError } from '../../domain/errors';
+import { InvalidInputError, MissingPrerequisiteError } from '../../domain/errors';
 import { shareConnections } from './connection-pool';
+
+/** A kubeconfig bigger than this is refused: real ones are kilobytes. */
+export const MAX_KUBECONFIG_BYTES = 16 * 1024 * 1024;
 
 /** Contexts kept parsed; past this the oldest is dropped. */
 const MAX_PARSED = 64;
@@ -18,7 +21,7 @@ const parsed = new Map<string, KubeConfig>();
  * the config they get.
  */
 export function kubeConfigForContext(context: string, kubeconfigFile?: string): KubeConfig {
-  const version = fileVersions(kubeconfigFile);
+  const version = fileVersions(kubeconfigFile, context);
   const key = version && `${context}\0${version}`;
   const known = key ? parsed.get(key) : undefined;
   if (known) return known;
@@ -41,10 +44,14 @@ export function kubeConfigForContext(context: string, kubeconfigFile?: string): 
 }
 
 /**
+ * A kubeconfig that is missing, not a regular file or too big is the worker's environment at fault, not
+ * the release: MissingPrerequisiteError, which an activity retries (another worker, or this one once
+ * fixed) and the CLI exits 2 for.
+ *
  * The files a kubeconfig is read from, each with its size, modification time and inode; undefined
  * when there is no file to stat (in-cluster credentials), which is then read every time.
  */
-function fileVersions(kubeconfigFile: string | undefined): string | undefined {
+function fileVersions(kubeconfigFile: string | undefined, context: string): string | undefined {
   const files = kubeconfigFile
     ? [kubeconfigFile]
     : process.env.KUBECONFIG
@@ -52,13 +59,25 @@ function fileVersions(kubeconfigFile: string | undefined): string | undefined {
       : [join(homedir(), '.kube', 'config')];
   const versions: string[] = [];
   for (const file of files) {
-    try {
-      const s = statSync(file);
-      versions.push(`${file}:${s.size}:${s.mtimeMs}:${s.ino}`);
-    } catch {
-      // Missing: the client decides what that means (a merged KUBECONFIG skips it; in-cluster needs none).
+    const s = statSync(file, { throwIfNoEntry: false });
+    if (!s) {
+      // An explicit file must be there; a merged KUBECONFIG skips a missing one, in-cluster needs none.
+      if (kubeconfigFile)
+        throw new MissingPrerequisiteError(
+          `kubeconfig ${kubeconfigFile} does not exist; point KUBECONFIG at the kubeconfig that has context ${context}`,
+        );
       versions.push(`${file}:missing`);
+      continue;
     }
+    if (!s.isFile())
+      throw new MissingPrerequisiteError(
+        `kubeconfig ${file} is not a regular file; point KUBECONFIG at the kubeconfig that has context ${context}`,
+      );
+    if (s.size > MAX_KUBECONFIG_BYTES)
+      throw new MissingPrerequisiteError(
+        `kubeconfig ${file} is ${s.size} bytes, more than ${MAX_KUBECONFIG_BYTES}; point KUBECONFIG at the kubeconfig that has context ${context}`,
+      );
+    versions.push(`${file}:${s.size}:${s.mtimeMs}:${s.ino}`);
   }
   return files.length > 0 && versions.some((v) => !v.endsWith(':missing')) ? versions.join('\0') : undefined;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { InvalidInputError } from '../../../src/domain/errors';
+import { InvalidInputError, MissingPrerequisiteError } from '../../../src/domain/errors';
 import { kubeConfigForContext } from '../../../src/infra/kubernetes/kube-config';
 
 const dir = mkdtempSync(join(tmpdir(), 'meridian-kubeconfig-'));
@@ -48,5 +48,20 @@ describe('kubeconfig per context', () => {
     expect(() => kubeConfigForContext('three', file)).toThrow(
       'kubeconfig context "three" does not exist; known contexts: one, two (set KUBECONFIG to the file that has it)',
     );
+  });
+});
+
+describe('a kubeconfig that is not one', () => {
+  it.each([
+    [
+      'a missing file',
+      () => join(dir, 'missing'),
+      /kubeconfig .*missing does not exist; point KUBECONFIG at the kubeconfig that has context one/,
+    ],
+    ['a directory', () => dir, /is not a regular file; point KUBECONFIG at the kubeconfig that has context one/],
+    ['a device', () => '/dev/zero', /kubeconfig \/dev\/zero is not a regular file/],
+  ])('refuses %s, naming it, before reading anything', (_what, path, message) => {
+    expect(() => kubeConfigForContext('one', path())).toThrow(MissingPrerequisiteError);
+    expect(() => kubeConfigForContext('one', path())).toThrow(message);
   });
 });
